@@ -94,3 +94,107 @@ pub fn close(a: f64, b: f64, tol: f64, what: &str) {
         (a - b).abs()
     );
 }
+
+use netclear::network::{Bus, ExtGrid, Line, LineId, Manifest, Trafo, TrafoId};
+
+/// A bus at `vn_kv`.
+pub fn bus(id: i64, vn_kv: f64) -> Bus {
+    Bus {
+        id: BusId(id),
+        name: String::new(),
+        vn_kv,
+        kind: "b".into(),
+        zone: String::new(),
+        in_service: true,
+        geo: None,
+    }
+}
+
+/// A 1-km-per-unit line with the given per-km r, x (Ω/km) and length.
+pub fn line(id: i64, from: i64, to: i64, length_km: f64, r: f64, x: f64) -> Line {
+    Line {
+        id: LineId(id),
+        name: String::new(),
+        std_type: String::new(),
+        from_bus: BusId(from),
+        to_bus: BusId(to),
+        length_km,
+        r_ohm_per_km: r,
+        x_ohm_per_km: x,
+        c_nf_per_km: 0.0,
+        g_us_per_km: 0.0,
+        max_i_ka: 0.2,
+        max_i_ka_pandapower: None,
+        df: 1.0,
+        parallel: 1,
+        kind: "cs".into(),
+        in_service: true,
+    }
+}
+
+/// A load element.
+pub fn load(id: i64, bus: i64, p_mw: f64, q_mvar: f64) -> PowerElement {
+    PowerElement {
+        id: ElementId(id),
+        name: String::new(),
+        bus: BusId(bus),
+        p_mw,
+        q_mvar,
+        scaling: 1.0,
+        in_service: true,
+    }
+}
+
+/// A 20/0.4 kV trafo without magnetising branch.
+pub fn trafo(id: i64, hv: i64, lv: i64, shift_degree: f64) -> Trafo {
+    Trafo {
+        id: TrafoId(id),
+        name: String::new(),
+        std_type: String::new(),
+        hv_bus: BusId(hv),
+        lv_bus: BusId(lv),
+        sn_mva: 0.4,
+        vn_hv_kv: 20.0,
+        vn_lv_kv: 0.4,
+        vk_percent: 4.0,
+        vkr_percent: 1.0,
+        pfe_kw: 0.0,
+        i0_percent: 0.0,
+        shift_degree,
+        tap_side: None,
+        tap_neutral: 0.0,
+        tap_pos: 0.0,
+        tap_step_percent: 0.0,
+        parallel: 1,
+        df: 1.0,
+        vector_group: String::new(),
+        in_service: true,
+    }
+}
+
+/// A network from parts, slack at `slack_bus` (vm 1.0, va 0).
+pub fn mini_net(
+    buses: Vec<Bus>,
+    lines: Vec<Line>,
+    trafos: Vec<Trafo>,
+    loads: Vec<PowerElement>,
+    slack_bus: i64,
+) -> Network {
+    Network {
+        manifest: Manifest::named("mini"),
+        buses,
+        lines,
+        trafos,
+        ext_grids: vec![ExtGrid {
+            id: ElementId(0),
+            name: String::new(),
+            bus: BusId(slack_bus),
+            vm_pu: 1.0,
+            va_degree: 0.0,
+            in_service: true,
+        }],
+        loads,
+        sgens: Vec::new(),
+        switches: Vec::new(),
+    }
+}
