@@ -26,7 +26,6 @@ use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::sparse::linalg::cholesky::{factorize_symbolic_cholesky, LltRef, SymbolicCholesky};
 use faer::sparse::{SparseColMat, Triplet};
 use faer::{Conj, MatMut, Par, Side};
-use std::collections::BTreeMap;
 
 /// The DC model of one topology, factorised.
 #[derive(Debug)]
@@ -93,7 +92,8 @@ impl DcModel {
             Vec::with_capacity(nb),
             Vec::with_capacity(nb),
         );
-        let mut entries: BTreeMap<(usize, usize), f64> = BTreeMap::new();
+        // Triplets; faer sums duplicates when it builds the matrix.
+        let mut triplets: Vec<Triplet<usize, usize, f64>> = Vec::with_capacity(4 * nb);
         let mut p_shift = vec![0.0; n];
         let mut b_slack = vec![0.0; n]; // B[i, slack]
         for br in &grid.branches {
@@ -116,7 +116,7 @@ impl DcModel {
                     b_slack[i] += v;
                 }
                 if i != slack && j != slack {
-                    *entries.entry((red[j], red[i])).or_default() += v;
+                    triplets.push(Triplet::new(red[i], red[j], v));
                 }
             }
         }
@@ -126,10 +126,6 @@ impl DcModel {
                 rhs_const[red[i]] = -p_shift[i] - b_slack[i] * grid.slack_va_rad;
             }
         }
-        let triplets: Vec<Triplet<usize, usize, f64>> = entries
-            .into_iter()
-            .map(|((c, r), v)| Triplet::new(r, c, v))
-            .collect();
         let b_red = SparseColMat::<usize, f64>::try_new_from_triplets(m, m, &triplets)
             .map_err(|e| Error::Numerical(format!("assembling B: {e:?}")))?;
         let symbolic = factorize_symbolic_cholesky(
