@@ -30,6 +30,76 @@ pub enum Command {
     Network(NetworkCmd),
     /// Run a DC or AC power flow on a feeder.
     Pf(PfArgs),
+    /// Run a day of P2P trading on a feeder against a no-P2P baseline.
+    Run(Box<RunArgs>),
+}
+
+/// `netclear run …`: scenario flags override the scenario file, which overrides the preset.
+#[derive(Debug, Parser)]
+pub struct RunArgs {
+    /// Scenario file (TOML); see `--print-scenario` for every field.
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// Start from a preset: the 2024 paper as coded, or corrected (shown beside the original).
+    #[arg(long, value_enum)]
+    pub preset: Option<crate::scenario::Preset>,
+    /// Feeder: shipped name or folder.
+    #[arg(long)]
+    pub network: Option<String>,
+    /// Study day (YYYY-MM-DD in the profile files).
+    #[arg(long)]
+    pub day: Option<String>,
+    /// Step length in minutes: 60, 15 or 5.
+    #[arg(long)]
+    pub step_minutes: Option<u32>,
+    /// Seed for every random choice (PV placement, household profiles, zi prices).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Share of prosumers with PV, %.
+    #[arg(long)]
+    pub pv_share: Option<f64>,
+    /// PV per household, kWp.
+    #[arg(long)]
+    pub pv_kwp: Option<f64>,
+    /// Market mechanism.
+    #[arg(long, value_enum)]
+    pub mechanism: Option<crate::market::Mechanism>,
+    /// Price strategy.
+    #[arg(long, value_enum)]
+    pub strategy: Option<crate::market::strategy::Strategy>,
+    /// Bid of the fixed strategy, $/kWh.
+    #[arg(long)]
+    pub bid: Option<f64>,
+    /// Ask of the fixed strategy, $/kWh.
+    #[arg(long)]
+    pub ask: Option<f64>,
+    /// Retail price, $/kWh.
+    #[arg(long)]
+    pub retail: Option<f64>,
+    /// Feed-in tariff, $/kWh.
+    #[arg(long)]
+    pub feed_in: Option<f64>,
+    /// Use pandapower's line ratings.
+    #[arg(long)]
+    pub pandapower_ratings: bool,
+    /// Output folder.
+    #[arg(long, default_value = "out")]
+    pub out: PathBuf,
+    /// Replace results already in the output folder.
+    #[arg(long)]
+    pub force: bool,
+    /// Write no files.
+    #[arg(long)]
+    pub no_out: bool,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print summary.json to stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Print the resolved scenario (TOML) and exit.
+    #[arg(long)]
+    pub print_scenario: bool,
 }
 
 /// `netclear network …`
@@ -92,6 +162,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Network(cmd) => network_cmd(cmd, &mut out),
         Command::Pf(args) => pf_cmd(&args, &mut out),
+        Command::Run(args) => run_cmd(&args, &mut out),
     }
 }
 
@@ -362,6 +433,123 @@ fn pf_cmd(args: &PfArgs, out: &mut dyn Write) -> Result<()> {
             b.pl_mw * 1e3,
             b.i_from_ka.max(b.i_to_ka),
             b.loading_percent
+        );
+    }
+    w(out, t)
+}
+
+/// The scenario `run` resolves from its flags.
+pub fn resolve_scenario(a: &RunArgs) -> Result<crate::scenario::Scenario> {
+    let file = match &a.scenario {
+        Some(p) => Some((
+            p.display().to_string(),
+            std::fs::read_to_string(p).map_err(|e| crate::Error::Io {
+                path: p.clone(),
+                source: e,
+            })?,
+        )),
+        None => None,
+    };
+    let mut s = crate::scenario::resolve(
+        a.preset,
+        file.as_ref().map(|(n, t)| (n.as_str(), t.as_str())),
+    )?;
+    if let Some(v) = &a.network {
+        s.network = v.clone();
+    }
+    if let Some(v) = &a.day {
+        s.day = v.clone();
+    }
+    if let Some(v) = a.step_minutes {
+        s.step_minutes = v;
+    }
+    if let Some(v) = a.seed {
+        s.seed = v;
+    }
+    if let Some(v) = a.pv_share {
+        s.pv_share_percent = v;
+    }
+    if let Some(v) = a.pv_kwp {
+        s.pv_kwp_per_household = v;
+    }
+    if let Some(v) = a.mechanism {
+        s.market.mechanism = v;
+    }
+    if let Some(v) = a.strategy {
+        s.market.strategy = v;
+    }
+    if let Some(v) = a.bid {
+        s.market.bid_per_kwh = v;
+    }
+    if let Some(v) = a.ask {
+        s.market.ask_per_kwh = v;
+    }
+    if let Some(v) = a.retail {
+        s.tariff.retail_per_kwh = v;
+    }
+    if let Some(v) = a.feed_in {
+        s.tariff.feed_in_per_kwh = v;
+    }
+    if a.pandapower_ratings {
+        s.pandapower_ratings = true;
+    }
+    s.validate()?;
+    Ok(s)
+}
+
+fn run_cmd(a: &RunArgs, out: &mut dyn Write) -> Result<()> {
+    use crate::scenario::Preset;
+    let s = resolve_scenario(a)?;
+    if a.print_scenario {
+        return w(out, s.to_toml());
+    }
+    if !a.no_out {
+        crate::output::check_destination(&a.out, a.force)?;
+    }
+    let (c, r) = crate::study::run(&s)?;
+    let comparison = match s.preset {
+        Some(p) => {
+            let paper = if p == Preset::Paper2024 {
+                crate::study::paper::variant("paper2024", &c, &r)
+            } else {
+                let paper_s = crate::scenario::Scenario {
+                    network: s.network.clone(),
+                    ..crate::scenario::Scenario::preset(Preset::Paper2024)
+                };
+                let (pc, pr) = crate::study::run(&paper_s)?;
+                crate::study::paper::variant("paper2024", &pc, &pr)
+            };
+            let corrected = (p == Preset::Paper2024Corrected)
+                .then(|| crate::study::paper::variant("paper2024-corrected", &c, &r));
+            Some(crate::study::paper::Comparison { paper, corrected })
+        }
+        None => None,
+    };
+    let bundle = crate::study::report::bundle(&s, &c, &r, comparison.as_ref())?;
+    if !a.no_out {
+        crate::output::commit(&bundle, &a.out, a.force)?;
+    }
+    if a.quiet {
+        return Ok(());
+    }
+    if a.json {
+        let summary = bundle
+            .files()
+            .iter()
+            .find(|(n, _)| n == "summary.json")
+            .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default();
+        return w(out, summary);
+    }
+    let mut t = crate::study::report::table(&s, &c, &r);
+    if let Some(cmp) = &comparison {
+        t += &cmp.table();
+    }
+    if !a.no_out {
+        t += &format!(
+            "\nwrote {} files to {}\n",
+            bundle.files().len(),
+            a.out.display()
         );
     }
     w(out, t)

@@ -30,8 +30,13 @@
 
 pub mod cli;
 pub mod error;
+pub mod market;
 pub mod network;
+pub mod output;
 pub mod pf;
+pub mod profiles;
+pub mod scenario;
+pub mod study;
 pub mod table;
 
 pub use error::{Error, Location, Result};

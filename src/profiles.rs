@@ -1,0 +1,463 @@
+//! Time series: wide CSV files with units in the headers, one day at a time, and
+//! energy-conserving resampling between 5-minute, 15-minute and hourly steps.
+//!
+//! # Format
+//!
+//! The first column is `timestamp` (ISO 8601 interval *start*, optionally with a UTC offset:
+//! `2016-06-15T00:15:00+02:00`) or `time_of_day` (`HH:MM`, for a typical day). Every other column
+//! is a series whose unit is its name's suffix:
+//!
+//! | suffix | unit | resampled by |
+//! |---|---|---|
+//! | `_kw` | average power over the interval, kW | mean (down) / hold (up): energy is conserved |
+//! | `_kw_per_kwp` | PV output per kW-peak installed | same |
+//! | `_per_mwh` (`aud_per_mwh`, `eur_per_mwh`, …) | price per MWh | time-weighted mean / hold; [`Series::per_kwh`] divides by 1000 |
+//! | `_per_kwh` | price per kWh | same |
+//! | `_w_per_m2`, `_c` | irradiance, temperature (informative) | same |
+//!
+//! `interval_end` and `weekday` columns are informative and skipped. Any other column is an
+//! "unknown unit" error. Timestamps must be strictly increasing with one constant step (checked on
+//! UTC instants when offsets are given, so DST changes are not gaps); values must be finite.
+//!
+//! # Days
+//!
+//! A day is selected by its *local* date (the label's date). A day on which the clocks change has
+//! 23 or 25 hours and is refused with a clear error. Resampling needs the steps to divide each
+//! other (5 ↔ 15 ↔ 60 minutes).
+
+use crate::error::{Error, Location, Result};
+use crate::table::Table;
+
+/// Unit of a series, from its column-name suffix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Unit {
+    /// Average power over the interval, kW.
+    Kw,
+    /// Power per installed kW-peak, kW/kWp.
+    KwPerKwp,
+    /// Price per MWh (currency in the name).
+    PerMwh,
+    /// Price per kWh.
+    PerKwh,
+    /// Informative (irradiance, temperature).
+    Other,
+}
+
+impl Unit {
+    /// The unit of a column, `None` if not recognised.
+    pub fn of_column(name: &str) -> Option<Unit> {
+        if name.ends_with("_kw_per_kwp") {
+            Some(Unit::KwPerKwp)
+        } else if name.ends_with("_kw") {
+            Some(Unit::Kw)
+        } else if name.ends_with("_per_mwh") {
+            Some(Unit::PerMwh)
+        } else if name.ends_with("_per_kwh") {
+            Some(Unit::PerKwh)
+        } else if name.ends_with("_w_per_m2") || name.ends_with("_c") {
+            Some(Unit::Other)
+        } else {
+            None
+        }
+    }
+}
+
+/// One series of a day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Column name.
+    pub name: String,
+    /// Unit from the name.
+    pub unit: Unit,
+    /// One value per step.
+    pub values: Vec<f64>,
+}
+
+impl Series {
+    /// Prices as per kWh (÷1000 for `_per_mwh`); other units unchanged.
+    pub fn per_kwh(&self) -> Vec<f64> {
+        match self.unit {
+            Unit::PerMwh => self.values.iter().map(|v| v / 1000.0).collect(),
+            _ => self.values.clone(),
+        }
+    }
+}
+
+/// One day of several series at a common step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Day {
+    /// Source file (for messages).
+    pub file: String,
+    /// The local date (`YYYY-MM-DD`), or `typical` for `time_of_day` files.
+    pub date: String,
+    /// Step length, minutes.
+    pub step_minutes: u32,
+    /// The series.
+    pub series: Vec<Series>,
+}
+
+impl Day {
+    /// A series by exact column name, or an error listing what the file has.
+    pub fn get(&self, name: &str) -> Result<&Series> {
+        self.series.iter().find(|s| s.name == name).ok_or_else(|| {
+            Error::invalid(
+                Location::file(&self.file).field(name),
+                format!(
+                    "no such column; the file has: {}",
+                    self.series
+                        .iter()
+                        .map(|s| s.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })
+    }
+
+    /// Number of steps.
+    pub fn len(&self) -> usize {
+        self.series.first().map_or(0, |s| s.values.len())
+    }
+
+    /// Whether the day has no steps.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// This day resampled to `step_minutes` (energy-conserving; see the module docs).
+    pub fn resampled(&self, step_minutes: u32) -> Result<Day> {
+        let series = self
+            .series
+            .iter()
+            .map(|s| {
+                Ok(Series {
+                    values: resample(&s.values, self.step_minutes, step_minutes).map_err(|m| {
+                        Error::invalid(Location::file(&self.file).field(&s.name), m)
+                    })?,
+                    ..s.clone()
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Day {
+            series,
+            step_minutes,
+            ..self.clone()
+        })
+    }
+}
+
+/// Resamples average-power-like values between steps that divide each other: a mean over
+/// sub-intervals when coarsening, a hold when refining. Both conserve `Σ value·Δt`.
+pub fn resample(
+    values: &[f64],
+    from_min: u32,
+    to_min: u32,
+) -> std::result::Result<Vec<f64>, String> {
+    if from_min == 0 || to_min == 0 {
+        return Err("step must be positive".into());
+    }
+    if from_min == to_min {
+        return Ok(values.to_vec());
+    }
+    if to_min > from_min {
+        if to_min % from_min != 0 {
+            return Err(format!(
+                "cannot resample {from_min}-min data to {to_min} min (not a multiple)"
+            ));
+        }
+        let k = (to_min / from_min) as usize;
+        if values.len() % k != 0 {
+            return Err(format!(
+                "{} values do not fill whole {to_min}-min steps",
+                values.len()
+            ));
+        }
+        Ok(values
+            .chunks(k)
+            .map(|c| c.iter().sum::<f64>() / k as f64)
+            .collect())
+    } else {
+        if from_min % to_min != 0 {
+            return Err(format!(
+                "cannot resample {from_min}-min data to {to_min} min (not a divisor)"
+            ));
+        }
+        let k = (from_min / to_min) as usize;
+        Ok(values
+            .iter()
+            .flat_map(|&v| std::iter::repeat_n(v, k))
+            .collect())
+    }
+}
+
+/// A parsed time label: minutes of local wall clock since 1970-01-01 and the UTC offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    local_min: i64,
+    offset_min: i64,
+}
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+fn parse_timestamp(s: &str) -> Option<Stamp> {
+    // YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]
+    let b = s.as_bytes();
+    if b.len() < 16
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !(b[10] == b'T' || b[10] == b' ')
+        || b[13] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, mo, d, h, mi) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+    );
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 {
+        return None;
+    }
+    let mut rest = &s[16..];
+    if rest.starts_with(':') {
+        let sec: i64 = rest.get(1..3)?.parse().ok()?;
+        if sec != 0 {
+            return None;
+        }
+        rest = &rest[3..];
+    }
+    let offset_min = match rest {
+        "" | "Z" => 0,
+        r if (r.starts_with('+') || r.starts_with('-')) && r.len() == 6 && &r[3..4] == ":" => {
+            let sign = if r.starts_with('-') { -1 } else { 1 };
+            sign * (r[1..3].parse::<i64>().ok()? * 60 + r[4..6].parse::<i64>().ok()?)
+        }
+        _ => return None,
+    };
+    Some(Stamp {
+        local_min: days_from_civil(y, mo, d) * 1440 + h * 60 + mi,
+        offset_min,
+    })
+}
+
+fn parse_time_of_day(s: &str) -> Option<i64> {
+    let (h, m) = s.split_once(':')?;
+    let (h, m): (i64, i64) = (h.parse().ok()?, m.get(..2)?.parse().ok()?);
+    (h < 24 && m < 60).then_some(h * 60 + m)
+}
+
+/// Reads one day from a wide CSV. `date` (`YYYY-MM-DD`) selects the local date of a
+/// `timestamp` file; `time_of_day` files are a single typical day and ignore it. Only the
+/// listed `columns` are read (all series if empty); every series column is still checked for a
+/// known unit.
+pub fn read_day(file: &str, text: &str, date: Option<&str>, columns: &[&str]) -> Result<Day> {
+    let t = Table::parse(file, text)?;
+    let header = t.header().to_vec();
+    let first = header.first().cloned().unwrap_or_default();
+    let typical = match first.as_str() {
+        "timestamp" => false,
+        "time_of_day" => true,
+        other => {
+            return Err(Error::invalid(
+                Location::file(file).row(1).field(other),
+                "the first column must be `timestamp` or `time_of_day`",
+            ))
+        }
+    };
+    let mut series_cols = Vec::new();
+    for h in &header[1..] {
+        if matches!(h.as_str(), "interval_end" | "weekday") {
+            continue;
+        }
+        let Some(unit) = Unit::of_column(h) else {
+            return Err(Error::invalid(
+                Location::file(file).row(1).field(h.clone()),
+                "unknown unit: a series column must end in _kw, _kw_per_kwp, _per_mwh or _per_kwh",
+            ));
+        };
+        if columns.is_empty() || columns.contains(&h.as_str()) {
+            series_cols.push((h.clone(), unit));
+        }
+    }
+    for c in columns {
+        if !series_cols.iter().any(|(h, _)| h == c) {
+            return Err(Error::invalid(
+                Location::file(file).field(*c),
+                format!("no such series; the file has: {}", header[1..].join(", ")),
+            ));
+        }
+    }
+    // Time axis: strictly increasing, constant step.
+    let mut step: Option<i64> = None;
+    let mut prev: Option<(i64, u64)> = None;
+    let mut selected_rows = Vec::new();
+    let want_day = date.map(|d| parse_timestamp(&format!("{d}T00:00")).map(|s| s.local_min / 1440));
+    let want_day = match want_day {
+        Some(None) => {
+            return Err(Error::Parse {
+                loc: Location::file(file).field("date"),
+                value: date.unwrap_or_default().to_string(),
+                expected: "a date YYYY-MM-DD",
+            })
+        }
+        Some(Some(d)) => Some(d),
+        None => None,
+    };
+    for row in t.rows() {
+        let raw = row.str(&first)?;
+        let (instant, local_day) = if typical {
+            let m = parse_time_of_day(raw).ok_or_else(|| Error::Parse {
+                loc: row.loc(&first),
+                value: raw.to_string(),
+                expected: "a time of day HH:MM",
+            })?;
+            (m, 0)
+        } else {
+            let s = parse_timestamp(raw).ok_or_else(|| Error::Parse {
+                loc: row.loc(&first),
+                value: raw.to_string(),
+                expected: "an ISO 8601 timestamp YYYY-MM-DDTHH:MM[:00][±HH:MM]",
+            })?;
+            (s.local_min - s.offset_min, s.local_min.div_euclid(1440))
+        };
+        if let Some((p, _)) = prev {
+            let d = instant - p;
+            if d <= 0 {
+                return Err(Error::invalid(
+                    row.loc(&first),
+                    format!("time is not increasing (`{raw}` does not follow the previous row)"),
+                ));
+            }
+            match step {
+                None => step = Some(d),
+                Some(s) if s != d => return Err(Error::invalid(
+                    row.loc(&first),
+                    format!(
+                        "gap or irregular step: {d} min after the previous row, expected {s} min"
+                    ),
+                )),
+                _ => {}
+            }
+        }
+        prev = Some((instant, row.line()));
+        if typical || Some(local_day) == want_day {
+            selected_rows.push(row);
+        }
+    }
+    let step = step.unwrap_or(60);
+    if !(1..=1440).contains(&step) || 1440 % step != 0 {
+        return Err(Error::invalid(
+            Location::file(file),
+            format!("a step of {step} min does not divide a day"),
+        ));
+    }
+    let per_day = (1440 / step) as usize;
+    if selected_rows.is_empty() {
+        return Err(Error::invalid(
+            Location::file(file).field("date"),
+            format!("no rows for {}", date.unwrap_or("the day")),
+        ));
+    }
+    if selected_rows.len() != per_day {
+        return Err(Error::invalid(
+            Location::file(file).field(first.clone()),
+            format!(
+                "{} has {} rows of {step} min, a day needs {per_day} (a DST change or an incomplete day)",
+                date.unwrap_or("the file"),
+                selected_rows.len()
+            ),
+        ));
+    }
+    let mut series = Vec::new();
+    for (name, unit) in series_cols {
+        let mut values = Vec::with_capacity(per_day);
+        for row in &selected_rows {
+            values.push(row.f64(&name)?);
+        }
+        series.push(Series { name, unit, values });
+    }
+    Ok(Day {
+        file: file.to_string(),
+        date: if typical {
+            "typical".into()
+        } else {
+            date.unwrap_or_default().to_string()
+        },
+        step_minutes: step as u32,
+        series,
+    })
+}
+
+/// Weekday (0 = Monday) of a `YYYY-MM-DD` date.
+pub fn weekday(date: &str) -> Option<u32> {
+    let d = parse_timestamp(&format!("{date}T00:00"))?.local_min / 1440;
+    // 1970-01-01 was a Thursday (3).
+    Some(((d + 3).rem_euclid(7)) as u32)
+}
+
+/// Profiles compiled into the binary from `profiles/` (names usable as `builtin:NAME`).
+pub const BUILTIN: &[(&str, &str, &str)] = &[
+    (
+        "households",
+        "profiles/households_simbench_h0_2016_15min.csv",
+        include_str!("../profiles/households_simbench_h0_2016_15min.csv"),
+    ),
+    (
+        "pv",
+        "profiles/pv_simbench_2016_15min.csv",
+        include_str!("../profiles/pv_simbench_2016_15min.csv"),
+    ),
+    (
+        "commercial",
+        "profiles/commercial_pycity_week_15min.csv",
+        include_str!("../profiles/commercial_pycity_week_15min.csv"),
+    ),
+    (
+        "aemo",
+        "profiles/prices_aemo_nem_2020-01-02_5min.csv",
+        include_str!("../profiles/prices_aemo_nem_2020-01-02_5min.csv"),
+    ),
+    (
+        "paper2024",
+        "profiles/paper2024/cluster_medians_hourly.csv",
+        include_str!("../profiles/paper2024/cluster_medians_hourly.csv"),
+    ),
+];
+
+/// The (label, text) of a profile source: `builtin:NAME` or a file path.
+pub fn source_text(spec: &str) -> Result<(String, std::borrow::Cow<'static, str>)> {
+    if let Some(name) = spec.strip_prefix("builtin:") {
+        return BUILTIN
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|(_, label, text)| (label.to_string(), std::borrow::Cow::Borrowed(*text)))
+            .ok_or_else(|| {
+                Error::invalid(
+                    Location::file(spec),
+                    format!(
+                        "unknown built-in profile; known: {}",
+                        BUILTIN
+                            .iter()
+                            .map(|b| format!("builtin:{}", b.0))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            });
+    }
+    let text = std::fs::read_to_string(spec).map_err(|e| Error::Io {
+        path: spec.into(),
+        source: e,
+    })?;
+    Ok((spec.to_string(), std::borrow::Cow::Owned(text)))
+}

@@ -1,0 +1,385 @@
+//! A scenario: everything that defines one study day, resolvable from defaults, a preset, a TOML
+//! file and command-line flags (in that order of precedence), and printable as TOML so any run
+//! can be repeated exactly (`netclear run --print-scenario`).
+//!
+//! # How prosumers are derived from a feeder (placement `load-buses`, the default)
+//!
+//! Every in-service load of the feeder is one trading agent ("prosumer") at its bus. The load's
+//! default `p_mw` is read as a design peak and turned into `N = max(1, round(p_kw /
+//! household_peak_kw))` connection units (5.1 kW per household by default: village80's house
+//! connections are exactly one unit; CIGRE's aggregate 190 kW residential load at R1 becomes 37
+//! households). A load whose name starts with `Load I` or `Load C` (CIGRE's industrial and
+//! commercial loads) is non-residential.
+//!
+//! * Residential: the sum of `N` household profiles, each drawn (by the seed) from the household
+//!   file's columns (5 SimBench H0 households by default, 1.5–3.7 MWh/a each).
+//! * Non-residential: one commercial profile (drawn by the seed), on the same weekday as the
+//!   study day, scaled so its weekly peak equals the load's design peak.
+//! * PV: `--pv-share P` puts PV on `ceil(P/100 · n)` of the `n` prosumers, chosen by a seeded
+//!   shuffle; each gets `N · pv_kwp_per_household` kWp (3 kWp by default) following the PV
+//!   profile column (kW per kWp).
+//!
+//! The feeder's own static generators are not used: the scenario's PV replaces them.
+//!
+//! # Placement `paper-leaves` (the 2024 paper)
+//!
+//! Degree-1 buses in pandapower graph order; `n = int(0.5 · #leaves)`; one load on
+//! `leaves[0::2][:n]`, one PV on `leaves[1::2][:n]`; no bus has both. `lv_only` drops leaves
+//! above 1 kV (village80's 20 kV slack bus is a leaf and would receive PV).
+
+use crate::error::{Error, Location, Result};
+use crate::market::strategy::Strategy;
+use crate::market::Mechanism;
+use serde::{Deserialize, Serialize};
+
+/// How prosumers are placed on the feeder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Placement {
+    /// Every load of the feeder is a prosumer; PV on a seeded share of them.
+    LoadBuses,
+    /// The paper's alternating placement on leaf buses.
+    PaperLeaves,
+}
+
+/// Named scenario bundles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Preset {
+    /// The SmartGridComm 2024 study as its notebook computes it.
+    #[value(name = "paper2024")]
+    #[serde(rename = "paper2024")]
+    Paper2024,
+    /// The same study with the notebook's defects fixed.
+    #[value(name = "paper2024-corrected")]
+    #[serde(rename = "paper2024-corrected")]
+    Paper2024Corrected,
+}
+
+/// Profile sources (`builtin:NAME` or a CSV path) and columns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Profiles {
+    /// Residential load file.
+    pub households: String,
+    /// Columns households are drawn from (all `_kw` columns when empty).
+    pub household_columns: Vec<String>,
+    /// Non-residential load file.
+    pub commercial: String,
+    /// Columns drawn for non-residential loads (all `_kw` columns when empty).
+    pub commercial_columns: Vec<String>,
+    /// PV file.
+    pub pv: String,
+    /// PV column.
+    pub pv_column: String,
+    /// kWp the PV column describes (1 for `_kw_per_kwp` columns; the paper's are 3 kWp systems).
+    pub pv_column_kwp: f64,
+}
+
+impl Default for Profiles {
+    fn default() -> Self {
+        Profiles {
+            households: "builtin:households".into(),
+            household_columns: Vec::new(),
+            commercial: "builtin:commercial".into(),
+            commercial_columns: vec![
+                "food_production_load_kw".into(),
+                "metal_company_load_kw".into(),
+                "restaurant_load_kw".into(),
+                "repair_metal_shop_load_kw".into(),
+                "bdew_g0_load_kw".into(),
+            ],
+            pv: "builtin:pv".into(),
+            pv_column: "pv3_kw_per_kwp".into(),
+            pv_column_kwp: 1.0,
+        }
+    }
+}
+
+/// Retail tariff and feed-in tariff.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tariff {
+    /// Price of energy bought from the retailer, per kWh.
+    pub retail_per_kwh: f64,
+    /// Price paid for energy exported to the retailer, per kWh.
+    pub feed_in_per_kwh: f64,
+}
+
+impl Default for Tariff {
+    fn default() -> Self {
+        Tariff {
+            retail_per_kwh: 0.25,
+            feed_in_per_kwh: 0.05,
+        }
+    }
+}
+
+/// Market settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MarketSpec {
+    /// Clearing mechanism.
+    pub mechanism: Mechanism,
+    /// Price strategy.
+    pub strategy: Strategy,
+    /// Bid of the `fixed` strategy, per kWh.
+    pub bid_per_kwh: f64,
+    /// Ask of the `fixed` strategy, per kWh.
+    pub ask_per_kwh: f64,
+}
+
+impl Default for MarketSpec {
+    fn default() -> Self {
+        MarketSpec {
+            mechanism: Mechanism::PayAsAsk,
+            strategy: Strategy::Fixed,
+            bid_per_kwh: 0.20,
+            ask_per_kwh: 0.05,
+        }
+    }
+}
+
+/// A fully resolved scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Scenario {
+    /// The preset this scenario started from, if any.
+    pub preset: Option<Preset>,
+    /// Feeder: shipped name or folder.
+    pub network: String,
+    /// Study day (`YYYY-MM-DD`, local date of the profile files).
+    pub day: String,
+    /// Step length, minutes (60, 15 or 5).
+    pub step_minutes: u32,
+    /// Seed for every random choice.
+    pub seed: u64,
+    /// Share of prosumers with PV, % (placement `load-buses`).
+    pub pv_share_percent: f64,
+    /// PV size per connection unit, kWp.
+    pub pv_kwp_per_household: f64,
+    /// Design peak of one household connection, kW.
+    pub household_peak_kw: f64,
+    /// Power factor of loads (for reactive power in AC checks).
+    pub load_power_factor: f64,
+    /// Placement rule.
+    pub placement: Placement,
+    /// Drop leaves above 1 kV (placement `paper-leaves`).
+    pub lv_only: bool,
+    /// Use pandapower's line ratings instead of the shipped ones.
+    pub pandapower_ratings: bool,
+    /// Profiles.
+    pub profiles: Profiles,
+    /// Tariffs.
+    pub tariff: Tariff,
+    /// Market.
+    pub market: MarketSpec,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Scenario {
+            preset: None,
+            network: "cigre44".into(),
+            day: "2016-06-15".into(),
+            step_minutes: 60,
+            seed: 1,
+            pv_share_percent: 30.0,
+            pv_kwp_per_household: 3.0,
+            household_peak_kw: 5.1,
+            load_power_factor: 0.95,
+            placement: Placement::LoadBuses,
+            lv_only: false,
+            pandapower_ratings: false,
+            profiles: Profiles::default(),
+            tariff: Tariff::default(),
+            market: MarketSpec::default(),
+        }
+    }
+}
+
+impl Scenario {
+    /// The scenario a preset starts from.
+    pub fn preset(p: Preset) -> Scenario {
+        let mut s = Scenario {
+            preset: Some(p),
+            network: "cigre44".into(),
+            day: "typical".into(),
+            step_minutes: 60,
+            pv_kwp_per_household: 3.0,
+            placement: Placement::PaperLeaves,
+            load_power_factor: 0.99,
+            profiles: Profiles {
+                households: "builtin:paper2024".into(),
+                household_columns: vec!["res_cluster_0_load_kw".into()],
+                commercial: "builtin:paper2024".into(),
+                commercial_columns: vec!["com_cluster_0_load_kw".into()],
+                pv: "builtin:paper2024".into(),
+                pv_column: "pv3kwp_cluster_1_kw".into(),
+                pv_column_kwp: 3.0,
+            },
+            tariff: Tariff {
+                retail_per_kwh: 0.20,
+                feed_in_per_kwh: 0.0,
+            },
+            market: MarketSpec {
+                mechanism: Mechanism::PaperGreedy,
+                strategy: Strategy::Fixed,
+                bid_per_kwh: 0.20,
+                ask_per_kwh: 0.05,
+            },
+            ..Scenario::default()
+        };
+        if p == Preset::Paper2024Corrected {
+            s.market.mechanism = Mechanism::PayAsAsk;
+            s.lv_only = true;
+        }
+        s
+    }
+
+    /// Parses a scenario TOML file over the given base.
+    pub fn from_toml(file: &str, text: &str) -> Result<Scenario> {
+        let s: Scenario = toml::from_str(text).map_err(|e| Error::Malformed {
+            loc: Location::file(file),
+            msg: e.to_string(),
+        })?;
+        Ok(s)
+    }
+
+    /// The scenario as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_else(|e| format!("# cannot serialise scenario: {e}\n"))
+    }
+
+    /// Checks ranges; errors name the field.
+    pub fn validate(&self) -> Result<()> {
+        let loc = |f: &str| Location::file("scenario").field(f);
+        let check = |ok: bool, f: &str, v: f64, req: &'static str| -> Result<()> {
+            if ok && v.is_finite() {
+                Ok(())
+            } else {
+                Err(Error::OutOfRange {
+                    loc: loc(f),
+                    value: v,
+                    requirement: req,
+                })
+            }
+        };
+        check(
+            (0.0..=100.0).contains(&self.pv_share_percent),
+            "pv_share_percent",
+            self.pv_share_percent,
+            "in [0, 100]",
+        )?;
+        check(
+            self.pv_kwp_per_household >= 0.0,
+            "pv_kwp_per_household",
+            self.pv_kwp_per_household,
+            ">= 0",
+        )?;
+        check(
+            self.household_peak_kw > 0.0,
+            "household_peak_kw",
+            self.household_peak_kw,
+            "> 0",
+        )?;
+        check(
+            self.load_power_factor > 0.0 && self.load_power_factor <= 1.0,
+            "load_power_factor",
+            self.load_power_factor,
+            "in (0, 1]",
+        )?;
+        check(
+            self.profiles.pv_column_kwp > 0.0,
+            "profiles.pv_column_kwp",
+            self.profiles.pv_column_kwp,
+            "> 0",
+        )?;
+        check(
+            [5, 15, 60].contains(&self.step_minutes),
+            "step_minutes",
+            self.step_minutes as f64,
+            "5, 15 or 60",
+        )?;
+        let t = &self.tariff;
+        check(
+            t.retail_per_kwh >= t.feed_in_per_kwh,
+            "tariff.retail_per_kwh",
+            t.retail_per_kwh,
+            ">= tariff.feed_in_per_kwh",
+        )?;
+        check(
+            t.feed_in_per_kwh.is_finite(),
+            "tariff.feed_in_per_kwh",
+            t.feed_in_per_kwh,
+            "finite",
+        )?;
+        check(
+            self.market.bid_per_kwh.is_finite(),
+            "market.bid_per_kwh",
+            self.market.bid_per_kwh,
+            "finite",
+        )?;
+        check(
+            self.market.ask_per_kwh.is_finite(),
+            "market.ask_per_kwh",
+            self.market.ask_per_kwh,
+            "finite",
+        )?;
+        Ok(())
+    }
+}
+
+/// Resolves a scenario: the preset named by `preset` (or by the file's `preset` key, or the
+/// defaults), then the file's values over it. Flags are applied by the caller afterwards.
+pub fn resolve(preset: Option<Preset>, file: Option<(&str, &str)>) -> Result<Scenario> {
+    let Some((name, text)) = file else {
+        return Ok(preset.map(Scenario::preset).unwrap_or_default());
+    };
+    let loc = || Location::file(name);
+    let user: toml::Table = toml::from_str(text).map_err(|e| Error::Malformed {
+        loc: loc(),
+        msg: e.to_string(),
+    })?;
+    let file_preset = match user.get("preset") {
+        Some(v) => Some(
+            v.clone()
+                .try_into::<Preset>()
+                .map_err(|e| Error::Malformed {
+                    loc: loc().field("preset"),
+                    msg: e.to_string(),
+                })?,
+        ),
+        None => None,
+    };
+    let base = preset
+        .or(file_preset)
+        .map(Scenario::preset)
+        .unwrap_or_default();
+    let mut merged: toml::Table =
+        toml::Table::try_from(&base).map_err(|e| Error::Numerical(e.to_string()))?;
+    merge(&mut merged, user);
+    if let Some(p) = preset {
+        merged.insert(
+            "preset".into(),
+            toml::Value::try_from(p).map_err(|e| Error::Numerical(e.to_string()))?,
+        );
+    }
+    toml::Value::Table(merged)
+        .try_into::<Scenario>()
+        .map_err(|e| Error::Malformed {
+            loc: loc(),
+            msg: e.to_string(),
+        })
+}
+
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}

@@ -1,0 +1,356 @@
+//! From a scenario to a community: prosumers at buses with their load and PV per step, and the
+//! prices of each step. See [`crate::scenario`] for the rules.
+
+use crate::error::{Error, Location, Result};
+use crate::market::strategy::{splitmix64, unit};
+use crate::network::electrical::Grid;
+use crate::network::topology::leaf_buses_graph_order;
+use crate::network::{registry, BusId, Network};
+use crate::profiles::{self, Day, Unit};
+use crate::scenario::{Placement, Scenario};
+use serde::Serialize;
+
+/// What kind of consumer a prosumer is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoadClass {
+    /// Households (residential profiles).
+    Residential,
+    /// Commercial or industrial (commercial profiles).
+    Commercial,
+    /// A bus with PV only (paper placement).
+    PvOnly,
+}
+
+/// A trading agent at one bus.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Prosumer {
+    /// Index in the community.
+    pub id: usize,
+    /// Name (from the feeder's load, or `bus N`).
+    pub name: String,
+    /// Its bus.
+    pub bus: BusId,
+    /// Its electrical node.
+    #[serde(skip)]
+    pub node: usize,
+    /// Consumer class.
+    pub class: LoadClass,
+    /// Connection units (households) it stands for.
+    pub households: u32,
+    /// Profile columns used (informative).
+    pub profile: String,
+    /// Installed PV, kWp.
+    pub pv_kwp: f64,
+    /// Load per step, kW (average over the step).
+    pub load_kw: Vec<f64>,
+    /// PV output per step, kW.
+    pub pv_kw: Vec<f64>,
+}
+
+/// The prosumers of a feeder on one day.
+#[derive(Debug, Clone)]
+pub struct Community {
+    /// The feeder (user model).
+    pub network: Network,
+    /// Its electrical model.
+    pub grid: Grid,
+    /// The agents.
+    pub prosumers: Vec<Prosumer>,
+    /// Step length, minutes.
+    pub step_minutes: u32,
+    /// Retail price per step, per kWh.
+    pub retail_per_kwh: Vec<f64>,
+    /// Feed-in tariff per step, per kWh.
+    pub feed_in_per_kwh: Vec<f64>,
+    /// tan φ of loads (Q = P · tan φ).
+    pub load_tan_phi: f64,
+}
+
+impl Community {
+    /// Number of steps in the day.
+    pub fn n_steps(&self) -> usize {
+        (1440 / self.step_minutes) as usize
+    }
+    /// Step length, hours.
+    pub fn dt_h(&self) -> f64 {
+        self.step_minutes as f64 / 60.0
+    }
+    /// `HH:MM` label of a step's start.
+    pub fn step_label(&self, t: usize) -> String {
+        let m = t as u32 * self.step_minutes;
+        format!("{:02}:{:02}", m / 60, m % 60)
+    }
+}
+
+fn load_day(spec: &str, day: &str, columns: &[String], step: u32) -> Result<Day> {
+    let (label, text) = profiles::source_text(spec)?;
+    let cols: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let date = (day != "typical").then_some(day);
+    profiles::read_day(&label, &text, date, &cols)?.resampled(step)
+}
+
+/// Builds the community a scenario describes.
+pub fn build(s: &Scenario) -> Result<Community> {
+    s.validate()?;
+    let mut network = registry::resolve(&s.network)?;
+    if s.pandapower_ratings {
+        network = network.with_pandapower_ratings();
+    }
+    let grid = Grid::from_network(&network)?;
+    let step = s.step_minutes;
+    let n_steps = (1440 / step) as usize;
+
+    let households = load_day(
+        &s.profiles.households,
+        &s.day,
+        &s.profiles.household_columns,
+        step,
+    )?;
+    let hh_cols: Vec<&crate::profiles::Series> = households
+        .series
+        .iter()
+        .filter(|x| x.unit == Unit::Kw)
+        .collect();
+    if hh_cols.is_empty() {
+        return Err(Error::invalid(
+            Location::file(&households.file),
+            "no load (_kw) columns for households",
+        ));
+    }
+    let pv = load_day(
+        &s.profiles.pv,
+        &s.day,
+        std::slice::from_ref(&s.profiles.pv_column),
+        step,
+    )?;
+    let pv_series = pv.get(&s.profiles.pv_column)?;
+    if !matches!(pv_series.unit, Unit::Kw | Unit::KwPerKwp) {
+        return Err(Error::invalid(
+            Location::file(&pv.file).field(&s.profiles.pv_column),
+            "the PV column must be in kW or kW per kWp",
+        ));
+    }
+    let pv_per_kwp: Vec<f64> = pv_series
+        .values
+        .iter()
+        .map(|v| (v / s.profiles.pv_column_kwp).max(0.0))
+        .collect();
+
+    let mut prosumers = Vec::new();
+    let mut rng_state = splitmix64(s.seed);
+    let mut next = || {
+        rng_state = splitmix64(rng_state);
+        rng_state
+    };
+    match s.placement {
+        Placement::LoadBuses => {
+            let commercial = if network.loads.iter().any(|l| is_commercial(&l.name)) {
+                Some(commercial_day(s, step)?)
+            } else {
+                None
+            };
+            for l in network.loads.iter().filter(|l| l.in_service) {
+                let Some(node) = grid.node_of_bus(l.bus) else {
+                    continue; // dropped bus: reported by `network validate`
+                };
+                let peak_kw = l.p_mw * l.scaling * 1e3;
+                let units = ((peak_kw / s.household_peak_kw).round() as u32).max(1);
+                let id = prosumers.len();
+                let (class, load_kw, profile) =
+                    if let (true, Some(c)) = (is_commercial(&l.name), &commercial) {
+                        let pick = (next() % c.len() as u64) as usize;
+                        let (name, week_peak, vals) = &c[pick];
+                        let scale = if *week_peak > 0.0 {
+                            peak_kw / week_peak
+                        } else {
+                            0.0
+                        };
+                        (
+                            LoadClass::Commercial,
+                            vals.iter().map(|v| v * scale).collect(),
+                            name.clone(),
+                        )
+                    } else {
+                        let mut load = vec![0.0; n_steps];
+                        let mut used = Vec::new();
+                        for _ in 0..units {
+                            let pick = (next() % hh_cols.len() as u64) as usize;
+                            for (t, v) in hh_cols[pick].values.iter().enumerate() {
+                                load[t] += v;
+                            }
+                            used.push(hh_cols[pick].name.trim_end_matches("_load_kw").to_string());
+                        }
+                        (LoadClass::Residential, load, summarize_profiles(&used))
+                    };
+                prosumers.push(Prosumer {
+                    id,
+                    name: if l.name.is_empty() {
+                        format!("load {}", l.id.0)
+                    } else {
+                        l.name.clone()
+                    },
+                    bus: l.bus,
+                    node,
+                    class,
+                    households: units,
+                    profile,
+                    pv_kwp: 0.0,
+                    load_kw,
+                    pv_kw: vec![0.0; n_steps],
+                });
+            }
+            // PV on a seeded share of the prosumers.
+            let n = prosumers.len();
+            let k = ((s.pv_share_percent / 100.0 * n as f64) - 1e-9)
+                .ceil()
+                .max(0.0) as usize;
+            let mut order: Vec<usize> = (0..n).collect();
+            for i in (1..n).rev() {
+                let j = (unit(s.seed, 0, i, 7) * (i + 1) as f64) as usize;
+                order.swap(i, j.min(i));
+            }
+            for &i in order.iter().take(k.min(n)) {
+                let p = &mut prosumers[i];
+                p.pv_kwp = p.households as f64 * s.pv_kwp_per_household;
+                p.pv_kw = pv_per_kwp.iter().map(|v| v * p.pv_kwp).collect();
+            }
+        }
+        Placement::PaperLeaves => {
+            let mut leaves = leaf_buses_graph_order(&network);
+            let n = leaves.len() / 2;
+            if s.lv_only {
+                leaves.retain(|b| {
+                    network
+                        .bus_index(*b)
+                        .map(|i| network.buses[i].vn_kv < 1.0)
+                        .unwrap_or(false)
+                });
+            }
+            let load_buses: Vec<BusId> = leaves.iter().step_by(2).take(n).copied().collect();
+            let pv_buses: Vec<BusId> = leaves.iter().skip(1).step_by(2).take(n).copied().collect();
+            let load_profile = &hh_cols[0];
+            // The paper's dict order: PV buses first, then load buses.
+            for &b in &pv_buses {
+                let Some(node) = grid.node_of_bus(b) else {
+                    continue;
+                };
+                let kwp = s.pv_kwp_per_household;
+                prosumers.push(Prosumer {
+                    id: prosumers.len(),
+                    name: format!("pv bus {}", b.0),
+                    bus: b,
+                    node,
+                    class: LoadClass::PvOnly,
+                    households: 0,
+                    profile: s.profiles.pv_column.clone(),
+                    pv_kwp: kwp,
+                    load_kw: vec![0.0; n_steps],
+                    pv_kw: pv_per_kwp.iter().map(|v| v * kwp).collect(),
+                });
+            }
+            for &b in &load_buses {
+                let Some(node) = grid.node_of_bus(b) else {
+                    continue;
+                };
+                prosumers.push(Prosumer {
+                    id: prosumers.len(),
+                    name: format!("load bus {}", b.0),
+                    bus: b,
+                    node,
+                    class: LoadClass::Residential,
+                    households: 1,
+                    profile: load_profile.name.clone(),
+                    pv_kwp: 0.0,
+                    load_kw: load_profile.values.clone(),
+                    pv_kw: vec![0.0; n_steps],
+                });
+            }
+        }
+    }
+    if prosumers.is_empty() {
+        return Err(Error::invalid(
+            Location::file(network.name()).field("loads"),
+            "the feeder has no in-service loads on connected buses: nobody to trade",
+        ));
+    }
+    let tan_phi = (1.0 / (s.load_power_factor * s.load_power_factor) - 1.0)
+        .max(0.0)
+        .sqrt();
+    Ok(Community {
+        network,
+        grid,
+        prosumers,
+        step_minutes: step,
+        retail_per_kwh: vec![s.tariff.retail_per_kwh; n_steps],
+        feed_in_per_kwh: vec![s.tariff.feed_in_per_kwh; n_steps],
+        load_tan_phi: tan_phi,
+    })
+}
+
+fn is_commercial(name: &str) -> bool {
+    name.starts_with("Load I") || name.starts_with("Load C")
+}
+
+fn summarize_profiles(used: &[String]) -> String {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for u in used {
+        match counts.iter_mut().find(|(n, _)| n == u) {
+            Some(c) => c.1 += 1,
+            None => counts.push((u.clone(), 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|(n, c)| format!("{c}x{n}"))
+        .collect::<Vec<_>>()
+        .join("+")
+}
+
+/// Commercial candidates: (column, weekly peak kW, the study day's values kW).
+fn commercial_day(s: &Scenario, step: u32) -> Result<Vec<(String, f64, Vec<f64>)>> {
+    let (label, text) = profiles::source_text(&s.profiles.commercial)?;
+    let cols: Vec<&str> = s
+        .profiles
+        .commercial_columns
+        .iter()
+        .map(String::as_str)
+        .collect();
+    // A weekly file: pick the study day's weekday; a typical-day file: use it as is.
+    let probe = crate::table::Table::parse(&label, &text)?;
+    let first = probe.header().first().cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    if first == "time_of_day" {
+        let day = profiles::read_day(&label, &text, None, &cols)?.resampled(step)?;
+        for se in day.series.into_iter().filter(|x| x.unit == Unit::Kw) {
+            let peak = se.values.iter().copied().fold(0.0, f64::max);
+            out.push((se.name, peak, se.values));
+        }
+        return Ok(out);
+    }
+    let wd = profiles::weekday(&s.day).unwrap_or(2);
+    let mut week: Vec<Day> = Vec::new();
+    let mut dates: Vec<String> = probe
+        .rows()
+        .filter_map(|r| r.raw(&first).and_then(|v| v.get(..10)).map(str::to_string))
+        .collect();
+    dates.dedup();
+    for d in &dates {
+        week.push(profiles::read_day(&label, &text, Some(d), &cols)?.resampled(step)?);
+    }
+    let pick = dates
+        .iter()
+        .position(|d| profiles::weekday(d) == Some(wd))
+        .unwrap_or(0);
+    for (ci, se) in week[pick].series.iter().enumerate() {
+        if se.unit != Unit::Kw {
+            continue;
+        }
+        let peak = week
+            .iter()
+            .flat_map(|d| d.series[ci].values.iter().copied())
+            .fold(0.0, f64::max);
+        out.push((se.name.clone(), peak, se.values.clone()));
+    }
+    Ok(out)
+}

@@ -1,0 +1,174 @@
+//! Key performance indicators of a case's day.
+//!
+//! * self-sufficiency = (load − grid import) / load — the share of consumption met locally;
+//! * self-consumption = (PV − grid export) / PV — the share of local PV used locally;
+//! * P2P share of load = P2P volume / load;
+//! * community cost = Σ bills (what the community pays the retailer, net, plus the operator's
+//!   surplus, since P2P payments cancel inside the community);
+//! * savings per prosumer = baseline bill − case bill; min / median / max over prosumers;
+//! * Gini of savings = Σᵢ Σⱼ |xᵢ − xⱼ| / (2 n² x̄), undefined (null) when the mean saving ≤ 0;
+//! * average P2P price = volume-weighted buyer price.
+
+use super::community::Community;
+use super::{CaseResult, Ledger, StepNetwork, StepTrade};
+use serde::Serialize;
+
+/// Day indicators of one case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Kpis {
+    /// Total consumption, kWh.
+    pub load_kwh: f64,
+    /// Total PV, kWh.
+    pub pv_kwh: f64,
+    /// PV used on site, kWh.
+    pub self_consumed_kwh: f64,
+    /// Energy traded P2P, kWh.
+    pub p2p_kwh: f64,
+    /// Bought from the retailer, kWh.
+    pub grid_import_kwh: f64,
+    /// Sold to the retailer, kWh.
+    pub grid_export_kwh: f64,
+    /// (load − import) / load.
+    pub self_sufficiency: f64,
+    /// (PV − export) / PV (null without PV).
+    pub self_consumption: Option<f64>,
+    /// P2P volume / load.
+    pub p2p_share_of_load: f64,
+    /// Sum of all bills plus the operator surplus.
+    pub community_cost: f64,
+    /// What buyers paid beyond what sellers received (McAfee's trade reduction).
+    pub operator_surplus: f64,
+    /// Lowest saving against the baseline.
+    pub savings_min: f64,
+    /// Median saving.
+    pub savings_median: f64,
+    /// Highest saving.
+    pub savings_max: f64,
+    /// Gini coefficient of savings (null when the mean saving ≤ 0).
+    pub savings_gini: Option<f64>,
+    /// Number of trades.
+    pub n_trades: usize,
+    /// Volume-weighted buyer price, per kWh (null without trades).
+    pub avg_p2p_price_per_kwh: Option<f64>,
+    /// Highest import from the upstream grid, kW (DC).
+    pub peak_import_kw: f64,
+    /// Highest export to the upstream grid, kW (DC).
+    pub peak_export_kw: f64,
+    /// Highest line loading of the day, %.
+    pub max_line_loading_percent: f64,
+    /// Highest trafo loading of the day, %.
+    pub max_trafo_loading_percent: f64,
+    /// Distinct branches above 100 % in some step.
+    pub overloaded_branches: Vec<String>,
+}
+
+/// Computes the indicators (`baseline` given for the P2P case, for savings).
+pub fn compute(
+    c: &Community,
+    ledgers: &[Vec<Ledger>],
+    network: &[StepNetwork],
+    trades: &[StepTrade],
+    baseline: Option<&CaseResult>,
+) -> Kpis {
+    let np = c.prosumers.len();
+    let mut tot = Ledger::default();
+    let mut bills = vec![0.0; np];
+    for step in ledgers {
+        for (i, l) in step.iter().enumerate() {
+            tot.add(l);
+            bills[i] += l.bill();
+        }
+    }
+    let savings: Vec<f64> = match baseline {
+        Some(b) => (0..np)
+            .map(|i| b.prosumer_total(i).bill() - bills[i])
+            .collect(),
+        None => vec![0.0; np],
+    };
+    let mut sorted = savings.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = if sorted.is_empty() {
+        0.0
+    } else if sorted.len() % 2 == 1 {
+        sorted[sorted.len() / 2]
+    } else {
+        0.5 * (sorted[sorted.len() / 2 - 1] + sorted[sorted.len() / 2])
+    };
+    let vol: f64 = trades.iter().map(|t| t.trade.kwh).sum();
+    let paid: f64 = trades
+        .iter()
+        .map(|t| t.trade.kwh * t.trade.buyer_price_per_kwh)
+        .sum();
+    let received: f64 = trades
+        .iter()
+        .map(|t| t.trade.kwh * t.trade.seller_price_per_kwh)
+        .sum();
+    let surplus = paid - received;
+    let mut overloaded: Vec<String> = network
+        .iter()
+        .flat_map(|n| n.overloaded.iter().cloned())
+        .collect();
+    overloaded.sort();
+    overloaded.dedup();
+    Kpis {
+        load_kwh: tot.load_kwh,
+        pv_kwh: tot.pv_kwh,
+        self_consumed_kwh: tot.self_kwh,
+        p2p_kwh: tot.p2p_bought_kwh,
+        grid_import_kwh: tot.grid_import_kwh,
+        grid_export_kwh: tot.grid_export_kwh,
+        self_sufficiency: ratio(tot.load_kwh - tot.grid_import_kwh, tot.load_kwh).unwrap_or(0.0),
+        self_consumption: ratio(tot.pv_kwh - tot.grid_export_kwh, tot.pv_kwh),
+        p2p_share_of_load: ratio(tot.p2p_bought_kwh, tot.load_kwh).unwrap_or(0.0),
+        community_cost: bills.iter().sum::<f64>() + surplus,
+        operator_surplus: surplus,
+        savings_min: sorted.first().copied().unwrap_or(0.0),
+        savings_median: median,
+        savings_max: sorted.last().copied().unwrap_or(0.0),
+        savings_gini: gini(&savings),
+        n_trades: trades.len(),
+        avg_p2p_price_per_kwh: ratio(paid, vol),
+        peak_import_kw: network
+            .iter()
+            .map(|n| n.slack_import_kw)
+            .fold(0.0, f64::max),
+        peak_export_kw: network
+            .iter()
+            .map(|n| -n.slack_import_kw)
+            .fold(0.0, f64::max),
+        max_line_loading_percent: network
+            .iter()
+            .map(|n| n.max_line_loading_percent)
+            .fold(0.0, f64::max),
+        max_trafo_loading_percent: network
+            .iter()
+            .map(|n| n.max_trafo_loading_percent)
+            .fold(0.0, f64::max),
+        overloaded_branches: overloaded,
+    }
+}
+
+fn ratio(a: f64, b: f64) -> Option<f64> {
+    (b > 0.0).then(|| a / b)
+}
+
+/// Gini coefficient; `None` when the mean is not positive.
+pub fn gini(x: &[f64]) -> Option<f64> {
+    let n = x.len();
+    if n == 0 {
+        return None;
+    }
+    let mean = x.iter().sum::<f64>() / n as f64;
+    if mean <= 1e-12 {
+        return None;
+    }
+    let mut s = x.to_vec();
+    s.sort_by(f64::total_cmp);
+    // Σᵢⱼ|xᵢ − xⱼ| = 2 Σᵢ (2i − n + 1) xᵢ over the sorted values (0-based i).
+    let sum: f64 = s
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (2.0 * i as f64 - n as f64 + 1.0) * v)
+        .sum();
+    Some(2.0 * sum / (2.0 * (n * n) as f64 * mean))
+}

@@ -1,0 +1,386 @@
+//! One study day: the hourly (or 5/15-minute) auction among a feeder's prosumers, settled
+//! against a no-P2P baseline, with a DC power flow of every step's final injections.
+//!
+//! # Energy and money per prosumer and step
+//!
+//! With load `L`, PV `G` (kWh in the step), self-consumption `S = min(L, G)`:
+//!
+//! ```text
+//!   baseline:  import = L − S,                   export = G − S
+//!   P2P:       import = L − S − bought,          export = G − S − sold
+//!   bill = import·retail − export·feed_in + Σ bought·buyer_price − Σ sold·seller_price
+//! ```
+//!
+//! so `L = S + bought + import` and `G = S + sold + export` hold exactly, and the money buyers pay
+//! equals what sellers receive plus the operator's surplus (McAfee only).
+//!
+//! # The physics
+//!
+//! P2P trades are *financial*: the energy a buyer "receives" is physically the same electrons as
+//! before. Without storage or curtailment a prosumer's net injection `G − L` is the same with and
+//! without P2P, so the baseline and P2P power flows coincide. netclear still runs both from each
+//! case's own settlement, so that when a later stage (network correction, batteries) changes
+//! injections, the difference shows up — and it reports, not hides, lines over their limits.
+
+pub mod community;
+pub mod kpi;
+pub mod paper;
+pub mod report;
+
+use crate::error::Result;
+use crate::market::strategy::{PriceRule, Situation};
+use crate::market::{self, Order, Trade};
+use crate::network::electrical::BranchElement;
+use crate::pf::dc::{DcModel, DcSolution};
+use crate::scenario::Scenario;
+use community::Community;
+use kpi::Kpis;
+use serde::Serialize;
+
+/// Which side of the comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Case {
+    /// No P2P: everything through the retailer.
+    Baseline,
+    /// P2P trades first, the residual with the retailer.
+    P2p,
+}
+
+/// Energy and money of one prosumer in one step (kWh and currency units).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Ledger {
+    /// Consumption.
+    pub load_kwh: f64,
+    /// PV generation.
+    pub pv_kwh: f64,
+    /// Own PV used on site.
+    pub self_kwh: f64,
+    /// Bought from other prosumers.
+    pub p2p_bought_kwh: f64,
+    /// Sold to other prosumers.
+    pub p2p_sold_kwh: f64,
+    /// Bought from the retailer.
+    pub grid_import_kwh: f64,
+    /// Sold to the retailer.
+    pub grid_export_kwh: f64,
+    /// Paid to other prosumers.
+    pub p2p_paid: f64,
+    /// Received from other prosumers.
+    pub p2p_received: f64,
+    /// Paid to the retailer.
+    pub grid_paid: f64,
+    /// Received from the retailer (feed-in).
+    pub grid_received: f64,
+}
+
+impl Ledger {
+    /// Net bill (positive = the prosumer pays).
+    pub fn bill(&self) -> f64 {
+        self.p2p_paid + self.grid_paid - self.p2p_received - self.grid_received
+    }
+    /// Net injection into the network, kW over a step of `dt_h` hours.
+    pub fn injection_kw(&self, dt_h: f64) -> f64 {
+        (self.p2p_sold_kwh + self.grid_export_kwh - self.p2p_bought_kwh - self.grid_import_kwh)
+            / dt_h
+    }
+    fn add(&mut self, o: &Ledger) {
+        self.load_kwh += o.load_kwh;
+        self.pv_kwh += o.pv_kwh;
+        self.self_kwh += o.self_kwh;
+        self.p2p_bought_kwh += o.p2p_bought_kwh;
+        self.p2p_sold_kwh += o.p2p_sold_kwh;
+        self.grid_import_kwh += o.grid_import_kwh;
+        self.grid_export_kwh += o.grid_export_kwh;
+        self.p2p_paid += o.p2p_paid;
+        self.p2p_received += o.p2p_received;
+        self.grid_paid += o.grid_paid;
+        self.grid_received += o.grid_received;
+    }
+}
+
+/// The network in one step of one case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepNetwork {
+    /// Import from the upstream grid (DC, lossless), kW.
+    pub slack_import_kw: f64,
+    /// Highest line loading, %.
+    pub max_line_loading_percent: f64,
+    /// Highest trafo loading, %.
+    pub max_trafo_loading_percent: f64,
+    /// Branches above 100 %.
+    pub overloaded: Vec<String>,
+}
+
+/// Peak loading of one branch over the day.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BranchPeak {
+    /// `line 3`, `trafo 0`.
+    pub element: String,
+    /// `line` / `trafo` / `switch`.
+    pub kind: &'static str,
+    /// Id in its file.
+    pub id: i64,
+    /// From bus (HV side for trafos).
+    pub from_bus: i64,
+    /// To bus.
+    pub to_bus: i64,
+    /// Highest loading of the day, %.
+    pub peak_loading_percent: f64,
+    /// Step at which it occurred.
+    pub peak_step: usize,
+    /// Steps above 100 %.
+    pub steps_over_limit: usize,
+}
+
+/// One case's day.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseResult {
+    /// Which case.
+    pub case: Case,
+    /// `ledgers[t][i]`: prosumer `i` in step `t`.
+    pub ledgers: Vec<Vec<Ledger>>,
+    /// Per step.
+    pub network: Vec<StepNetwork>,
+    /// Per branch.
+    pub branches: Vec<BranchPeak>,
+    /// Day totals and indicators.
+    pub kpis: Kpis,
+}
+
+impl CaseResult {
+    /// A prosumer's day totals.
+    pub fn prosumer_total(&self, i: usize) -> Ledger {
+        let mut l = Ledger::default();
+        for step in &self.ledgers {
+            l.add(&step[i]);
+        }
+        l
+    }
+    /// Community totals of one step.
+    pub fn step_total(&self, t: usize) -> Ledger {
+        let mut l = Ledger::default();
+        for p in &self.ledgers[t] {
+            l.add(p);
+        }
+        l
+    }
+}
+
+/// A trade with its step.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct StepTrade {
+    /// The step.
+    pub step: usize,
+    /// The trade.
+    pub trade: Trade,
+}
+
+/// Everything a day produces.
+#[derive(Debug, Clone, Serialize)]
+pub struct DayResult {
+    /// No P2P.
+    pub baseline: CaseResult,
+    /// With P2P.
+    pub p2p: CaseResult,
+    /// All trades.
+    pub trades: Vec<StepTrade>,
+}
+
+/// Runs the day for a built community.
+pub fn run_day(c: &Community, s: &Scenario) -> Result<DayResult> {
+    let n_steps = c.n_steps();
+    let dt = c.dt_h();
+    let np = c.prosumers.len();
+    let rule = PriceRule {
+        strategy: s.market.strategy,
+        bid_per_kwh: s.market.bid_per_kwh,
+        ask_per_kwh: s.market.ask_per_kwh,
+        seed: s.seed,
+    };
+    let mut base_ledgers = Vec::with_capacity(n_steps);
+    let mut p2p_ledgers = Vec::with_capacity(n_steps);
+    let mut trades = Vec::new();
+    let mut bids = Vec::with_capacity(np);
+    let mut asks = Vec::with_capacity(np);
+    for t in 0..n_steps {
+        let (retail, fit) = (c.retail_per_kwh[t], c.feed_in_per_kwh[t]);
+        bids.clear();
+        asks.clear();
+        let mut base = Vec::with_capacity(np);
+        for p in &c.prosumers {
+            let load = p.load_kw[t] * dt;
+            let pv = p.pv_kw[t] * dt;
+            let own = load.min(pv);
+            let sit = Situation {
+                step: t,
+                agent: p.id,
+                load_kwh: load,
+                pv_kwh: pv,
+                retail_per_kwh: retail,
+                feed_in_per_kwh: fit,
+            };
+            if load > pv {
+                bids.push(Order {
+                    agent: p.id,
+                    kwh: load - pv,
+                    price_per_kwh: rule.bid(&sit),
+                });
+            } else if pv > load {
+                asks.push(Order {
+                    agent: p.id,
+                    kwh: pv - load,
+                    price_per_kwh: rule.ask(&sit),
+                });
+            }
+            let (imp, exp) = (load - own, pv - own);
+            base.push(Ledger {
+                load_kwh: load,
+                pv_kwh: pv,
+                self_kwh: own,
+                grid_import_kwh: imp,
+                grid_export_kwh: exp,
+                grid_paid: imp * retail,
+                grid_received: exp * fit,
+                ..Ledger::default()
+            });
+        }
+        let step_trades = market::clear(s.market.mechanism, &bids, &asks);
+        let mut p2p = base.clone();
+        for l in &mut p2p {
+            l.grid_paid = 0.0;
+            l.grid_received = 0.0;
+        }
+        for tr in &step_trades {
+            let b = &mut p2p[tr.buyer];
+            b.p2p_bought_kwh += tr.kwh;
+            b.p2p_paid += tr.kwh * tr.buyer_price_per_kwh;
+            let sl = &mut p2p[tr.seller];
+            sl.p2p_sold_kwh += tr.kwh;
+            sl.p2p_received += tr.kwh * tr.seller_price_per_kwh;
+            trades.push(StepTrade {
+                step: t,
+                trade: *tr,
+            });
+        }
+        for l in &mut p2p {
+            l.grid_import_kwh = (l.load_kwh - l.self_kwh - l.p2p_bought_kwh).max(0.0);
+            l.grid_export_kwh = (l.pv_kwh - l.self_kwh - l.p2p_sold_kwh).max(0.0);
+            l.grid_paid = l.grid_import_kwh * retail;
+            l.grid_received = l.grid_export_kwh * fit;
+        }
+        base_ledgers.push(base);
+        p2p_ledgers.push(p2p);
+    }
+    let baseline = finish_case(c, Case::Baseline, base_ledgers, &[], None)?;
+    let p2p = finish_case(c, Case::P2p, p2p_ledgers, &trades, Some(&baseline))?;
+    Ok(DayResult {
+        baseline,
+        p2p,
+        trades,
+    })
+}
+
+fn finish_case(
+    c: &Community,
+    case: Case,
+    ledgers: Vec<Vec<Ledger>>,
+    trades: &[StepTrade],
+    baseline: Option<&CaseResult>,
+) -> Result<CaseResult> {
+    let grid = &c.grid;
+    let dc = DcModel::new(grid)?;
+    let mut ws = dc.workspace();
+    let mut sol = DcSolution::default();
+    let n = grid.n_nodes();
+    let dt = c.dt_h();
+    let mut inj = vec![0.0; n];
+    let sqrt3 = 3f64.sqrt();
+    let mut branches: Vec<BranchPeak> = grid
+        .branches
+        .iter()
+        .map(|br| {
+            let (kind, id, fb, tb) = match br.element {
+                BranchElement::Line(l) => {
+                    let line = c.network.lines.iter().find(|x| x.id == l);
+                    (
+                        "line",
+                        l.0,
+                        line.map_or(-1, |x| x.from_bus.0),
+                        line.map_or(-1, |x| x.to_bus.0),
+                    )
+                }
+                BranchElement::Trafo(tr) => {
+                    let t = c.network.trafos.iter().find(|x| x.id == tr);
+                    (
+                        "trafo",
+                        tr.0,
+                        t.map_or(-1, |x| x.hv_bus.0),
+                        t.map_or(-1, |x| x.lv_bus.0),
+                    )
+                }
+                BranchElement::Switch(sw) => ("switch", sw.0, -1, -1),
+            };
+            BranchPeak {
+                element: br.element.to_string(),
+                kind,
+                id,
+                from_bus: fb,
+                to_bus: tb,
+                peak_loading_percent: 0.0,
+                peak_step: 0,
+                steps_over_limit: 0,
+            }
+        })
+        .collect();
+    let mut network = Vec::with_capacity(ledgers.len());
+    for (t, step) in ledgers.iter().enumerate() {
+        inj.iter_mut().for_each(|v| *v = 0.0);
+        for (i, l) in step.iter().enumerate() {
+            inj[c.prosumers[i].node] += l.injection_kw(dt) * 1e-3;
+        }
+        dc.solve_into(&inj, &mut ws, &mut sol);
+        let mut sn = StepNetwork {
+            slack_import_kw: sol.slack_p_mw * 1e3,
+            max_line_loading_percent: 0.0,
+            max_trafo_loading_percent: 0.0,
+            overloaded: Vec::new(),
+        };
+        for (l, br) in grid.branches.iter().enumerate() {
+            let p = sol.p_from_mw[l].abs();
+            let i_f = p / (sqrt3 * grid.nodes[br.from].vn_kv);
+            let i_t = p / (sqrt3 * grid.nodes[br.to].vn_kv);
+            let load = br.rating.loading_percent(i_f, i_t);
+            let bp = &mut branches[l];
+            if load > bp.peak_loading_percent {
+                bp.peak_loading_percent = load;
+                bp.peak_step = t;
+            }
+            if load > 100.0 + 1e-9 {
+                bp.steps_over_limit += 1;
+                sn.overloaded.push(bp.element.clone());
+            }
+            match bp.kind {
+                "line" => sn.max_line_loading_percent = sn.max_line_loading_percent.max(load),
+                "trafo" => sn.max_trafo_loading_percent = sn.max_trafo_loading_percent.max(load),
+                _ => {}
+            }
+        }
+        network.push(sn);
+    }
+    let kpis = kpi::compute(c, &ledgers, &network, trades, baseline);
+    Ok(CaseResult {
+        case,
+        ledgers,
+        network,
+        branches,
+        kpis,
+    })
+}
+
+/// Builds the community and runs the day.
+pub fn run(s: &Scenario) -> Result<(Community, DayResult)> {
+    let c = community::build(s)?;
+    let r = run_day(&c, s)?;
+    Ok((c, r))
+}

@@ -1,0 +1,397 @@
+//! A day's outputs: the files of `--out` and the terminal table.
+
+use super::community::Community;
+use super::kpi::Kpis;
+use super::{CaseResult, DayResult};
+use crate::fmt_f64 as f;
+use crate::output::{csv, Bundle};
+use crate::scenario::Scenario;
+use serde::Serialize;
+
+/// The machine-readable summary (`summary.json`).
+#[derive(Debug, Serialize)]
+pub struct Summary<'a> {
+    /// netclear version.
+    pub netclear_version: &'static str,
+    /// The resolved scenario.
+    pub scenario: &'a Scenario,
+    /// Feeder facts.
+    pub network: NetworkFacts,
+    /// Baseline KPIs.
+    pub baseline: &'a Kpis,
+    /// P2P KPIs.
+    pub p2p: &'a Kpis,
+    /// The paper's study next to its corrected version, for the paper presets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paper_comparison: Option<&'a super::paper::Comparison>,
+}
+
+/// Facts about the feeder in this run.
+#[derive(Debug, Serialize)]
+pub struct NetworkFacts {
+    /// Feeder name.
+    pub name: String,
+    /// User buses.
+    pub buses: usize,
+    /// Electrical nodes.
+    pub nodes: usize,
+    /// Prosumers.
+    pub prosumers: usize,
+    /// Prosumers with PV.
+    pub prosumers_with_pv: usize,
+    /// Steps in the day.
+    pub steps: usize,
+    /// Step length, minutes.
+    pub step_minutes: u32,
+}
+
+/// Network facts of a community.
+pub fn facts(c: &Community) -> NetworkFacts {
+    NetworkFacts {
+        name: c.network.manifest.name.clone(),
+        buses: c.network.buses.len(),
+        nodes: c.grid.n_nodes(),
+        prosumers: c.prosumers.len(),
+        prosumers_with_pv: c.prosumers.iter().filter(|p| p.pv_kwp > 0.0).count(),
+        steps: c.n_steps(),
+        step_minutes: c.step_minutes,
+    }
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map(f).unwrap_or_default()
+}
+
+/// The files of a run.
+pub fn bundle(
+    s: &Scenario,
+    c: &Community,
+    r: &DayResult,
+    paper: Option<&super::paper::Comparison>,
+) -> crate::Result<Bundle> {
+    let mut b = Bundle::default();
+    let summary = Summary {
+        netclear_version: env!("CARGO_PKG_VERSION"),
+        scenario: s,
+        network: facts(c),
+        baseline: &r.baseline.kpis,
+        p2p: &r.p2p.kpis,
+        paper_comparison: paper,
+    };
+    let json = serde_json::to_string_pretty(&summary)
+        .map_err(|e| crate::Error::Numerical(e.to_string()))?;
+    b.add("summary.json", json + "\n");
+
+    // hourly.csv: one row per (case, step).
+    let mut rows = Vec::new();
+    for case in [&r.baseline, &r.p2p] {
+        for t in 0..c.n_steps() {
+            let tot = case.step_total(t);
+            let (vol, paid) = r
+                .trades
+                .iter()
+                .filter(|x| x.step == t && matches!(case.case, super::Case::P2p))
+                .fold((0.0, 0.0), |(v, p), x| {
+                    (
+                        v + x.trade.kwh,
+                        p + x.trade.kwh * x.trade.buyer_price_per_kwh,
+                    )
+                });
+            let n = &case.network[t];
+            rows.push(vec![
+                case_name(case).into(),
+                t.to_string(),
+                c.step_label(t),
+                f(tot.load_kwh),
+                f(tot.pv_kwh),
+                f(tot.self_kwh),
+                f(tot.p2p_bought_kwh),
+                f(tot.grid_import_kwh),
+                f(tot.grid_export_kwh),
+                f(c.retail_per_kwh[t]),
+                f(c.feed_in_per_kwh[t]),
+                if vol > 0.0 {
+                    f(paid / vol)
+                } else {
+                    String::new()
+                },
+                f(case.ledgers[t].iter().map(|l| l.bill()).sum::<f64>()),
+                f(n.slack_import_kw),
+                f(n.max_line_loading_percent),
+                f(n.max_trafo_loading_percent),
+                n.overloaded.len().to_string(),
+            ]);
+        }
+    }
+    b.add(
+        "hourly.csv",
+        csv(
+            &[
+                "case",
+                "step",
+                "time",
+                "load_kwh",
+                "pv_kwh",
+                "self_consumed_kwh",
+                "p2p_kwh",
+                "grid_import_kwh",
+                "grid_export_kwh",
+                "retail_per_kwh",
+                "feed_in_per_kwh",
+                "p2p_avg_price_per_kwh",
+                "cost",
+                "slack_import_kw",
+                "max_line_loading_percent",
+                "max_trafo_loading_percent",
+                "n_overloaded_branches",
+            ],
+            rows,
+        ),
+    );
+
+    let rows = r.trades.iter().map(|x| {
+        let t = &x.trade;
+        vec![
+            x.step.to_string(),
+            c.step_label(x.step),
+            t.seller.to_string(),
+            c.prosumers[t.seller].bus.0.to_string(),
+            t.buyer.to_string(),
+            c.prosumers[t.buyer].bus.0.to_string(),
+            f(t.kwh),
+            f(t.bid_per_kwh),
+            f(t.ask_per_kwh),
+            f(t.buyer_price_per_kwh),
+            f(t.seller_price_per_kwh),
+            f(t.kwh * t.buyer_price_per_kwh),
+            f(t.kwh * t.seller_price_per_kwh),
+        ]
+    });
+    b.add(
+        "trades.csv",
+        csv(
+            &[
+                "step",
+                "time",
+                "seller",
+                "seller_bus",
+                "buyer",
+                "buyer_bus",
+                "kwh",
+                "bid_per_kwh",
+                "ask_per_kwh",
+                "buyer_price_per_kwh",
+                "seller_price_per_kwh",
+                "buyer_pays",
+                "seller_receives",
+            ],
+            rows,
+        ),
+    );
+
+    let rows = c.prosumers.iter().map(|p| {
+        let base = r.baseline.prosumer_total(p.id);
+        let p2p = r.p2p.prosumer_total(p.id);
+        vec![
+            p.id.to_string(),
+            p.name.clone(),
+            p.bus.0.to_string(),
+            format!("{:?}", p.class).to_lowercase(),
+            p.households.to_string(),
+            p.profile.clone(),
+            f(p.pv_kwp),
+            f(p2p.load_kwh),
+            f(p2p.pv_kwh),
+            f(p2p.self_kwh),
+            f(p2p.p2p_bought_kwh),
+            f(p2p.p2p_sold_kwh),
+            f(p2p.grid_import_kwh),
+            f(p2p.grid_export_kwh),
+            f(base.bill()),
+            f(p2p.bill()),
+            f(base.bill() - p2p.bill()),
+        ]
+    });
+    b.add(
+        "prosumers.csv",
+        csv(
+            &[
+                "prosumer",
+                "name",
+                "bus",
+                "class",
+                "households",
+                "profile",
+                "pv_kwp",
+                "load_kwh",
+                "pv_kwh",
+                "self_consumed_kwh",
+                "p2p_bought_kwh",
+                "p2p_sold_kwh",
+                "grid_import_kwh",
+                "grid_export_kwh",
+                "baseline_bill",
+                "p2p_bill",
+                "savings",
+            ],
+            rows,
+        ),
+    );
+
+    let mut rows = Vec::new();
+    for case in [&r.baseline, &r.p2p] {
+        for br in &case.branches {
+            rows.push(vec![
+                case_name(case).into(),
+                br.kind.into(),
+                br.id.to_string(),
+                br.from_bus.to_string(),
+                br.to_bus.to_string(),
+                f(br.peak_loading_percent),
+                br.peak_step.to_string(),
+                br.steps_over_limit.to_string(),
+            ]);
+        }
+    }
+    b.add(
+        "lines.csv",
+        csv(
+            &[
+                "case",
+                "kind",
+                "id",
+                "from_bus",
+                "to_bus",
+                "peak_loading_percent",
+                "peak_step",
+                "steps_over_limit",
+            ],
+            rows,
+        ),
+    );
+    if let Some(p) = paper {
+        b.add("paper_hourly.csv", p.hourly_csv());
+    }
+    Ok(b)
+}
+
+fn case_name(c: &CaseResult) -> &'static str {
+    match c.case {
+        super::Case::Baseline => "baseline",
+        super::Case::P2p => "p2p",
+    }
+}
+
+/// The compact terminal table.
+pub fn table(s: &Scenario, c: &Community, r: &DayResult) -> String {
+    let fa = facts(c);
+    let (b, p) = (&r.baseline.kpis, &r.p2p.kpis);
+    let mut t = format!(
+        "netclear run — {} ({} buses), day {}, {} × {} min, {} prosumers ({} with PV), {:?}/{:?}, seed {}\n\n",
+        fa.name,
+        fa.buses,
+        s.day,
+        fa.steps,
+        fa.step_minutes,
+        fa.prosumers,
+        fa.prosumers_with_pv,
+        s.market.mechanism,
+        s.market.strategy,
+        s.seed
+    );
+    t += &format!(
+        "{:<30} {:>12} {:>12} {:>12}\n",
+        "", "baseline", "p2p", "change"
+    );
+    let mut row = |name: &str, x: f64, y: f64, prec: usize| {
+        t += &format!(
+            "{:<30} {:>12.p$} {:>12.p$} {:>+12.p$}\n",
+            name,
+            x + 0.0,
+            y + 0.0,
+            y - x + 0.0,
+            p = prec
+        );
+    };
+    row("load (kWh)", b.load_kwh, p.load_kwh, 2);
+    row("PV (kWh)", b.pv_kwh, p.pv_kwh, 2);
+    row("P2P traded (kWh)", b.p2p_kwh, p.p2p_kwh, 2);
+    row("grid import (kWh)", b.grid_import_kwh, p.grid_import_kwh, 2);
+    row("grid export (kWh)", b.grid_export_kwh, p.grid_export_kwh, 2);
+    row(
+        "self-sufficiency (%)",
+        100.0 * b.self_sufficiency,
+        100.0 * p.self_sufficiency,
+        2,
+    );
+    row(
+        "self-consumption (%)",
+        100.0 * b.self_consumption.unwrap_or(0.0),
+        100.0 * p.self_consumption.unwrap_or(0.0),
+        2,
+    );
+    row(
+        "P2P share of load (%)",
+        100.0 * b.p2p_share_of_load,
+        100.0 * p.p2p_share_of_load,
+        2,
+    );
+    row("community cost ($)", b.community_cost, p.community_cost, 2);
+    row(
+        "saving per prosumer, min ($)",
+        b.savings_min,
+        p.savings_min,
+        3,
+    );
+    row(
+        "saving per prosumer, median ($)",
+        b.savings_median,
+        p.savings_median,
+        3,
+    );
+    row(
+        "saving per prosumer, max ($)",
+        b.savings_max,
+        p.savings_max,
+        3,
+    );
+    row("trades", b.n_trades as f64, p.n_trades as f64, 0);
+    row("peak import (kW)", b.peak_import_kw, p.peak_import_kw, 2);
+    row("peak export (kW)", b.peak_export_kw, p.peak_export_kw, 2);
+    row(
+        "max line loading (%)",
+        b.max_line_loading_percent,
+        p.max_line_loading_percent,
+        1,
+    );
+    row(
+        "max trafo loading (%)",
+        b.max_trafo_loading_percent,
+        p.max_trafo_loading_percent,
+        1,
+    );
+    t += &format!(
+        "{:<30} {:>12} {:>12}\n",
+        "Gini of savings",
+        "-",
+        p.savings_gini
+            .map(|g| format!("{g:.3}"))
+            .unwrap_or_else(|| "-".into())
+    );
+    t += &format!(
+        "{:<30} {:>12} {:>12}\n",
+        "average P2P price ($/kWh)",
+        "-",
+        opt(p.avg_p2p_price_per_kwh.map(|v| (v * 1e4).round() / 1e4))
+    );
+    if !p.overloaded_branches.is_empty() || !b.overloaded_branches.is_empty() {
+        t += &format!(
+            "\nover their thermal limit (DC): baseline {:?}; p2p {:?}\n",
+            b.overloaded_branches, p.overloaded_branches
+        );
+    }
+    if (b.max_line_loading_percent - p.max_line_loading_percent).abs() < 1e-9 {
+        t += "\nP2P trades are financial: without storage or curtailment the physical flows are the same in both cases.\n";
+    }
+    t
+}
