@@ -340,12 +340,14 @@ pub fn read_day(file: &str, text: &str, date: Option<&str>, columns: &[&str]) ->
             }
             match step {
                 None => step = Some(d),
-                Some(s) if s != d => return Err(Error::invalid(
-                    row.loc(&first),
-                    format!(
+                Some(s) if s != d => {
+                    return Err(Error::invalid(
+                        row.loc(&first),
+                        format!(
                         "gap or irregular step: {d} min after the previous row, expected {s} min"
                     ),
-                )),
+                    ))
+                }
                 _ => {}
             }
         }

@@ -120,7 +120,7 @@ pub fn compute(
         self_sufficiency: ratio(tot.load_kwh - tot.grid_import_kwh, tot.load_kwh).unwrap_or(0.0),
         self_consumption: ratio(tot.pv_kwh - tot.grid_export_kwh, tot.pv_kwh),
         p2p_share_of_load: ratio(tot.p2p_bought_kwh, tot.load_kwh).unwrap_or(0.0),
-        community_cost: bills.iter().sum::<f64>() + surplus,
+        community_cost: bills.iter().sum::<f64>(),
         operator_surplus: surplus,
         savings_min: sorted.first().copied().unwrap_or(0.0),
         savings_median: median,

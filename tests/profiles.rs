@@ -1,0 +1,131 @@
+//! Time-series loading: units, day selection, resampling conservation, and bad files.
+
+use netclear::profiles::{read_day, resample, source_text, Unit};
+
+#[test]
+fn reads_a_day_from_the_shipped_households_and_conserves_energy_when_resampling() {
+    let (label, text) = source_text("builtin:households").unwrap();
+    let d = read_day(&label, &text, Some("2016-06-15"), &[]).unwrap();
+    assert_eq!(d.step_minutes, 15);
+    assert_eq!(d.len(), 96);
+    assert_eq!(d.series.len(), 5);
+    assert!(d.series.iter().all(|s| s.unit == Unit::Kw));
+    for step in [5, 15, 60] {
+        let r = d.resampled(step).unwrap();
+        assert_eq!(r.len(), 1440 / step as usize);
+        for (a, b) in d.series.iter().zip(&r.series) {
+            let ea: f64 = a.values.iter().sum::<f64>() * 0.25;
+            let eb: f64 = b.values.iter().sum::<f64>() * step as f64 / 60.0;
+            assert!(
+                (ea - eb).abs() < 1e-9,
+                "{}: {ea} vs {eb} kWh at {step} min",
+                a.name
+            );
+        }
+    }
+}
+
+#[test]
+fn five_minute_prices_and_typical_days() {
+    let (label, text) = source_text("builtin:aemo").unwrap();
+    let d = read_day(&label, &text, Some("2020-01-02"), &["nsw1_rrp_aud_per_mwh"]).unwrap();
+    assert_eq!((d.step_minutes, d.len()), (5, 288));
+    let s = d.get("nsw1_rrp_aud_per_mwh").unwrap();
+    assert_eq!(s.unit, Unit::PerMwh);
+    // The published daily mean for NSW1 on 2 Jan 2020 is 57.8 AUD/MWh.
+    let mean = s.values.iter().sum::<f64>() / 288.0;
+    assert!((mean - 57.8).abs() < 0.05, "{mean}");
+    assert!((s.per_kwh()[0] - s.values[0] / 1000.0).abs() < 1e-15);
+    let h = d.resampled(60).unwrap();
+    assert_eq!(h.len(), 24);
+    let (label, text) = source_text("builtin:paper2024").unwrap();
+    let p = read_day(&label, &text, None, &[]).unwrap();
+    assert_eq!(
+        (p.date.as_str(), p.step_minutes, p.len()),
+        ("typical", 60, 24)
+    );
+}
+
+#[test]
+fn resample_rules() {
+    assert_eq!(
+        resample(&[1.0, 3.0, 2.0, 2.0], 15, 30).unwrap(),
+        vec![2.0, 2.0]
+    );
+    assert_eq!(
+        resample(&[1.0, 2.0], 60, 20).unwrap(),
+        vec![1.0, 1.0, 1.0, 2.0, 2.0, 2.0]
+    );
+    assert!(resample(&[1.0, 2.0, 3.0], 15, 60).is_err());
+    assert!(resample(&[1.0], 15, 40).is_err());
+}
+
+fn err(text: &str, date: Option<&str>) -> String {
+    read_day("bad.csv", text, date, &[])
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn bad_files_are_clear_errors() {
+    let day = |f: &dyn Fn(usize) -> String| {
+        let mut s = String::from("timestamp,a_kw\n");
+        for h in 0..24 {
+            s += &f(h);
+        }
+        s
+    };
+    let ok = day(&|h| format!("2020-01-01T{h:02}:00:00,1.0\n"));
+    assert!(read_day("ok.csv", &ok, Some("2020-01-01"), &[]).is_ok());
+    // unknown unit
+    let e = err(&ok.replace("a_kw", "a_kwatts"), Some("2020-01-01"));
+    assert!(
+        e.contains("bad.csv") && e.contains("a_kwatts") && e.contains("unknown unit"),
+        "{e}"
+    );
+    // gap
+    let e = err(
+        &ok.replace("2020-01-01T05:00:00,1.0\n", ""),
+        Some("2020-01-01"),
+    );
+    assert!(e.contains("row 7") && e.contains("gap"), "{e}");
+    // non-monotonic
+    let e = err(&ok.replace("T03:00", "T01:00"), Some("2020-01-01"));
+    assert!(e.contains("row 5") && e.contains("not increasing"), "{e}");
+    // NaN
+    let e = err(
+        &ok.replace("T04:00:00,1.0", "T04:00:00,NaN"),
+        Some("2020-01-01"),
+    );
+    assert!(
+        e.contains("row 6") && e.contains("a_kw") && e.contains("not finite"),
+        "{e}"
+    );
+    // wrong length (incomplete day)
+    let short: String = ok.lines().take(20).map(|l| format!("{l}\n")).collect();
+    let e = err(&short, Some("2020-01-01"));
+    assert!(e.contains("needs 24"), "{e}");
+    // day not in file
+    let e = err(&ok, Some("2021-05-05"));
+    assert!(e.contains("no rows"), "{e}");
+    // unparsable time
+    let e = err(
+        &ok.replace("2020-01-01T07:00:00", "yesterday"),
+        Some("2020-01-01"),
+    );
+    assert!(e.contains("row 9") && e.contains("yesterday"), "{e}");
+    // first column
+    let e = err(&ok.replace("timestamp", "when"), Some("2020-01-01"));
+    assert!(e.contains("timestamp"), "{e}");
+}
+
+#[test]
+fn dst_change_days_are_refused_not_mangled() {
+    let (label, text) = source_text("builtin:households").unwrap();
+    let e = read_day(&label, &text, Some("2016-03-27"), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("DST") || e.contains("needs 96"), "{e}");
+    // Offsets make the DST switch regular on UTC instants: the file as a whole is valid.
+    assert!(read_day(&label, &text, Some("2016-03-28"), &[]).is_ok());
+}

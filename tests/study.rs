@@ -1,0 +1,407 @@
+//! The day loop: conservation of energy and money, the paper reproduced to its published numbers,
+//! determinism, and the `run` binary's files.
+
+use netclear::scenario::{Preset, Scenario};
+use netclear::study::{self, Case};
+use std::path::Path;
+use std::process::Command;
+
+fn scenarios() -> Vec<Scenario> {
+    let mut v = Vec::new();
+    for network in ["cigre44", "village80", "rural_1"] {
+        for mech in [
+            netclear::market::Mechanism::PayAsAsk,
+            netclear::market::Mechanism::Uniform,
+            netclear::market::Mechanism::MidPrice,
+            netclear::market::Mechanism::Mcafee,
+        ] {
+            for strategy in [
+                netclear::market::strategy::Strategy::Fixed,
+                netclear::market::strategy::Strategy::Urgency,
+                netclear::market::strategy::Strategy::Zi,
+            ] {
+                let mut s = Scenario {
+                    network: network.into(),
+                    pv_share_percent: 50.0,
+                    ..Scenario::default()
+                };
+                s.market.mechanism = mech;
+                s.market.strategy = strategy;
+                v.push(s);
+            }
+        }
+    }
+    v
+}
+
+#[test]
+fn energy_balances_per_prosumer_per_step_and_money_to_the_cent() {
+    for s in scenarios() {
+        let (c, r) = study::run(&s).unwrap();
+        for case in [&r.baseline, &r.p2p] {
+            for (t, step) in case.ledgers.iter().enumerate() {
+                for (i, l) in step.iter().enumerate() {
+                    let what = format!("{} {:?} step {t} prosumer {i}", s.network, case.case);
+                    assert!(
+                        (l.load_kwh - (l.self_kwh + l.p2p_bought_kwh + l.grid_import_kwh)).abs()
+                            < 1e-9,
+                        "{what}: load"
+                    );
+                    assert!(
+                        (l.pv_kwh - (l.self_kwh + l.p2p_sold_kwh + l.grid_export_kwh)).abs() < 1e-9,
+                        "{what}: pv"
+                    );
+                    assert!(l.grid_import_kwh >= 0.0 && l.grid_export_kwh >= 0.0);
+                    assert!(
+                        l.p2p_bought_kwh * l.p2p_sold_kwh == 0.0,
+                        "{what}: buys and sells at once"
+                    );
+                    let p = &c.prosumers[i];
+                    assert!((l.load_kwh - p.load_kw[t] * c.dt_h()).abs() < 1e-12);
+                }
+                // Energy bought P2P equals energy sold P2P in every step.
+                let tot = case.step_total(t);
+                assert!((tot.p2p_bought_kwh - tot.p2p_sold_kwh).abs() < 1e-9);
+            }
+        }
+        // Money: P2P payments cancel inside the community up to the operator's surplus.
+        let k = &r.p2p.kpis;
+        let bills: f64 = (0..c.prosumers.len())
+            .map(|i| r.p2p.prosumer_total(i).bill())
+            .sum();
+        let grid_net: f64 = (0..c.prosumers.len())
+            .map(|i| {
+                let l = r.p2p.prosumer_total(i);
+                l.grid_paid - l.grid_received
+            })
+            .sum();
+        assert!(
+            (bills - k.operator_surplus - grid_net).abs() < 0.005,
+            "{}: money does not balance",
+            s.network
+        );
+        assert!(k.operator_surplus >= -1e-12);
+        // Savings of the community equal the drop in what it pays the retailer, minus the surplus.
+        let base = &r.baseline.kpis;
+        assert!(
+            (base.community_cost - k.community_cost + k.operator_surplus
+                - (base.grid_import_kwh - k.grid_import_kwh) * s.tariff.retail_per_kwh
+                - (k.grid_export_kwh - base.grid_export_kwh) * s.tariff.feed_in_per_kwh)
+                .abs()
+                < 0.005
+        );
+        // P2P never increases anyone's bill (individual rationality against the retailer).
+        for i in 0..c.prosumers.len() {
+            assert!(r.p2p.prosumer_total(i).bill() <= r.baseline.prosumer_total(i).bill() + 1e-9);
+        }
+        // Physical flows coincide (trades are financial).
+        for (a, b) in r.baseline.network.iter().zip(&r.p2p.network) {
+            assert!((a.slack_import_kw - b.slack_import_kw).abs() < 1e-9);
+        }
+        // DC import equals net community consumption.
+        for t in 0..c.n_steps() {
+            let tot = r.p2p.step_total(t);
+            let net_kw = (tot.load_kwh - tot.pv_kwh) / c.dt_h();
+            assert!((r.p2p.network[t].slack_import_kw - net_kw).abs() < 1e-6);
+        }
+        assert_eq!(r.baseline.case, Case::Baseline);
+    }
+}
+
+fn hourly(path: &Path) -> Vec<Vec<String>> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect()
+}
+
+#[test]
+fn paper2024_reproduces_the_published_cigre44_numbers() {
+    let s = Scenario::preset(Preset::Paper2024);
+    let (c, r) = study::run(&s).unwrap();
+    let k = &r.p2p.kpis;
+    // Published: daily load 334.045 kWh, P2P 44.568 kWh (13.34 %).
+    assert!((k.load_kwh - 334.045).abs() < 5e-4, "{}", k.load_kwh);
+    assert!((k.p2p_kwh - 44.568).abs() < 5e-4, "{}", k.p2p_kwh);
+    assert!((100.0 * k.p2p_share_of_load - 13.34).abs() < 5e-3);
+    let leaves: Vec<i64> = c.prosumers.iter().map(|p| p.bus.0).collect();
+    assert_eq!(leaves, vec![16, 18, 22, 36, 40, 42, 12, 17, 19, 35, 37, 41]);
+    // Hour by hour against the independent reproduction of the notebook.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/paper_repro");
+    let t = netclear::table::Table::parse(
+        "t",
+        &std::fs::read_to_string(dir.join("cigre44_24h_table.csv")).unwrap(),
+    )
+    .unwrap();
+    for (h, row) in t.rows().enumerate() {
+        let tot = r.p2p.step_total(h);
+        assert!(
+            (tot.load_kwh - 1e3 * row.f64("total_load_mwh").unwrap()).abs() < 1e-9,
+            "hour {h} load"
+        );
+        assert!(
+            (tot.p2p_bought_kwh - 1e3 * row.f64("p2p_mwh").unwrap()).abs() < 1e-9,
+            "hour {h} p2p"
+        );
+        let n = r.trades.iter().filter(|x| x.step == h).count() as i64;
+        assert_eq!(n, row.int("n_trades").unwrap(), "hour {h} trades");
+        // Each buyer makes at most one trade per hour in the notebook.
+        let mut buyers: Vec<usize> = r
+            .trades
+            .iter()
+            .filter(|x| x.step == h)
+            .map(|x| x.trade.buyer)
+            .collect();
+        let len = buyers.len();
+        buyers.dedup();
+        assert_eq!(buyers.len(), len);
+    }
+    // Every matched trade, seller and buyer bus and quantity.
+    let m = netclear::table::Table::parse(
+        "m",
+        &std::fs::read_to_string(dir.join("cigre44_24h_matches.csv")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m.len(), r.trades.len());
+    for (row, tr) in m.rows().zip(&r.trades) {
+        assert_eq!(tr.step as i64, row.int("hour").unwrap());
+        assert_eq!(
+            c.prosumers[tr.trade.seller].bus.0,
+            row.int("seller").unwrap()
+        );
+        assert_eq!(c.prosumers[tr.trade.buyer].bus.0, row.int("buyer").unwrap());
+        let q = 1e3 * row.f64("q_mw").unwrap();
+        assert!(
+            (tr.trade.kwh - q).abs() <= 1e-12 * q.abs().max(1e-20) + 1e-30,
+            "{} vs {q}",
+            tr.trade.kwh
+        );
+        assert_eq!(tr.trade.buyer_price_per_kwh, row.f64("price").unwrap());
+    }
+}
+
+#[test]
+fn paper2024_on_village80_matches_the_committed_code() {
+    let s = Scenario {
+        network: "village80".into(),
+        ..Scenario::preset(Preset::Paper2024)
+    };
+    let (c, r) = study::run(&s).unwrap();
+    assert_eq!(c.prosumers.len(), 40);
+    assert!(
+        c.prosumers.iter().any(|p| p.bus.0 == 0 && p.pv_kwp > 0.0),
+        "the paper puts PV on the 20 kV slack bus"
+    );
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/paper_repro");
+    let t = netclear::table::Table::parse(
+        "t",
+        &std::fs::read_to_string(dir.join("village80_24h_table_committed_code.csv")).unwrap(),
+    )
+    .unwrap();
+    for (h, row) in t.rows().enumerate() {
+        let tot = r.p2p.step_total(h);
+        assert!(
+            (tot.load_kwh - 1e3 * row.f64("total_load_mwh").unwrap()).abs() < 1e-9,
+            "hour {h}"
+        );
+        assert!(
+            (tot.p2p_bought_kwh - 1e3 * row.f64("p2p_mwh").unwrap()).abs() < 1e-9,
+            "hour {h}"
+        );
+    }
+    // Corrected: no PV on the MV bus, several sellers per buyer.
+    let s = Scenario {
+        network: "village80".into(),
+        ..Scenario::preset(Preset::Paper2024Corrected)
+    };
+    let (c2, r2) = study::run(&s).unwrap();
+    assert!(c2.prosumers.iter().all(|p| p.bus.0 != 0));
+    assert!(r2.p2p.kpis.p2p_kwh < r.p2p.kpis.p2p_kwh);
+    // The corrected volume is all PV that the 20 LV PV buses produce (PV < load every hour).
+    assert!((r2.p2p.kpis.p2p_kwh - r2.p2p.kpis.pv_kwh).abs() < 1e-9);
+}
+
+fn netclear(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_netclear"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn run_writes_tidy_files_deterministically_and_never_clobbers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    let b = tmp.path().join("b");
+    let args = |o: &Path| {
+        vec![
+            "run".to_string(),
+            "--network".into(),
+            "village80".into(),
+            "--pv-share".into(),
+            "30".into(),
+            "--seed".into(),
+            "7".into(),
+            "--mechanism".into(),
+            "uniform".into(),
+            "--strategy".into(),
+            "zi".into(),
+            "--quiet".into(),
+            "--out".into(),
+            o.display().to_string(),
+        ]
+    };
+    let run = |o: &Path| {
+        let v = args(o);
+        netclear(&v.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    assert_eq!(run(&a).0, 0);
+    assert_eq!(run(&b).0, 0);
+    for f in [
+        "summary.json",
+        "hourly.csv",
+        "trades.csv",
+        "prosumers.csv",
+        "lines.csv",
+    ] {
+        let x = std::fs::read(a.join(f)).unwrap();
+        assert_eq!(
+            x,
+            std::fs::read(b.join(f)).unwrap(),
+            "{f} differs between identical runs"
+        );
+        assert!(!x.is_empty());
+    }
+    // hourly.csv: 24 steps × 2 cases, one header.
+    assert_eq!(hourly(&a.join("hourly.csv")).len(), 48);
+    // A second run into the same folder without --force fails and leaves the files intact.
+    let before = std::fs::read(a.join("summary.json")).unwrap();
+    let (code, _, err) = run(&a);
+    assert_eq!(code, 2);
+    assert!(err.contains("--force"), "{err}");
+    assert_eq!(before, std::fs::read(a.join("summary.json")).unwrap());
+    // A failing run (bad flag value) leaves nothing behind either.
+    let c = tmp.path().join("c");
+    let (code, _, err) = netclear(&["run", "--pv-share", "130", "--out", c.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("pv_share_percent"), "{err}");
+    assert!(!c.exists());
+    // No staging debris.
+    let debris: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(debris.is_empty());
+    // --force replaces.
+    let mut v = args(&a);
+    v[6] = "8".into();
+    v.push("--force".into());
+    let (code, _, _) = netclear(&v.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 0);
+    assert_ne!(before, std::fs::read(a.join("summary.json")).unwrap());
+}
+
+#[test]
+fn print_scenario_round_trips_to_identical_results() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, toml, _) = netclear(&[
+        "run",
+        "--network",
+        "rural_1",
+        "--pv-share",
+        "50",
+        "--seed",
+        "3",
+        "--mechanism",
+        "mcafee",
+        "--print-scenario",
+    ]);
+    assert_eq!(code, 0);
+    let f = tmp.path().join("s.toml");
+    std::fs::write(&f, &toml).unwrap();
+    let o1 = tmp.path().join("o1");
+    let o2 = tmp.path().join("o2");
+    assert_eq!(
+        netclear(&[
+            "run",
+            "--network",
+            "rural_1",
+            "--pv-share",
+            "50",
+            "--seed",
+            "3",
+            "--mechanism",
+            "mcafee",
+            "--quiet",
+            "--out",
+            o1.to_str().unwrap()
+        ])
+        .0,
+        0
+    );
+    assert_eq!(
+        netclear(&[
+            "run",
+            "--scenario",
+            f.to_str().unwrap(),
+            "--quiet",
+            "--out",
+            o2.to_str().unwrap()
+        ])
+        .0,
+        0
+    );
+    assert_eq!(
+        std::fs::read(o1.join("summary.json")).unwrap(),
+        std::fs::read(o2.join("summary.json")).unwrap()
+    );
+    // A bad scenario file names the file and field.
+    std::fs::write(&f, "pv_share_percent = \"lots\"\n").unwrap();
+    let (code, _, err) = netclear(&["run", "--scenario", f.to_str().unwrap(), "--no-out"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("s.toml") && err.contains("pv_share_percent"),
+        "{err}"
+    );
+}
+
+#[test]
+fn pv_share_places_pv_deterministically_by_seed() {
+    let pv = |seed, share| {
+        let s = Scenario {
+            network: "village80".into(),
+            seed,
+            pv_share_percent: share,
+            ..Scenario::default()
+        };
+        let c = study::community::build(&s).unwrap();
+        c.prosumers
+            .iter()
+            .filter(|p| p.pv_kwp > 0.0)
+            .map(|p| p.bus.0)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(pv(1, 30.0), pv(1, 30.0));
+    assert_ne!(pv(1, 30.0), pv(2, 30.0));
+    // ceil(30 % of 47 loads) = 15; 10 % → 5; 50 % → 24.
+    assert_eq!(pv(1, 30.0).len(), 15);
+    assert_eq!(pv(1, 10.0).len(), 5);
+    assert_eq!(pv(1, 50.0).len(), 24);
+    assert_eq!(pv(1, 0.0).len(), 0);
+}
+
+#[test]
+fn paper_corrected_preset_prints_both_side_by_side() {
+    let (code, out, err) = netclear(&["run", "--preset", "paper2024-corrected", "--no-out"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("paper (as coded)") && out.contains("corrected"));
+    assert!(out.contains("334.045") && out.contains("44.568") && out.contains("13.34"));
+}
