@@ -506,7 +506,30 @@ fn run_cmd(a: &RunArgs, out: &mut dyn Write) -> Result<()> {
     if !a.no_out {
         crate::output::check_destination(&a.out, a.force)?;
     }
-    let (c, r) = crate::study::run(&s)?;
+    let c = crate::study::community::build(&s)?;
+    let r = {
+        // A progress line on a terminal, once a run has taken more than half a second.
+        use std::io::IsTerminal;
+        let show = !a.quiet && std::io::stderr().is_terminal();
+        let start = std::time::Instant::now();
+        let mut shown = false;
+        let mut progress = |t: usize, n: usize| {
+            if show && start.elapsed().as_millis() > 500 {
+                shown = true;
+                let el = start.elapsed().as_secs_f64();
+                let eta = el / t as f64 * (n - t) as f64;
+                eprint!(
+                    "\r  step {t}/{n}  [{:<30}]  {el:.1} s, ETA {eta:.1} s ",
+                    "#".repeat(30 * t / n)
+                );
+            }
+        };
+        let r = crate::study::run_day_with_progress(&c, &s, &mut progress)?;
+        if shown {
+            eprintln!();
+        }
+        r
+    };
     let comparison = match s.preset {
         Some(p) => {
             let paper = if p == Preset::Paper2024 {

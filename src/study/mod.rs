@@ -189,6 +189,15 @@ pub struct DayResult {
 
 /// Runs the day for a built community.
 pub fn run_day(c: &Community, s: &Scenario) -> Result<DayResult> {
+    run_day_with_progress(c, s, &mut |_, _| {})
+}
+
+/// [`run_day`], calling `progress(step, n_steps)` after every step (for a progress display).
+pub fn run_day_with_progress(
+    c: &Community,
+    s: &Scenario,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<DayResult> {
     let n_steps = c.n_steps();
     let dt = c.dt_h();
     let np = c.prosumers.len();
@@ -271,6 +280,7 @@ pub fn run_day(c: &Community, s: &Scenario) -> Result<DayResult> {
         }
         base_ledgers.push(base);
         p2p_ledgers.push(p2p);
+        progress(t + 1, n_steps);
     }
     let baseline = finish_case(c, Case::Baseline, base_ledgers, &[], None)?;
     let p2p = finish_case(c, Case::P2p, p2p_ledgers, &trades, Some(&baseline))?;

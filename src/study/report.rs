@@ -240,6 +240,58 @@ pub fn bundle(
 
     let mut rows = Vec::new();
     for case in [&r.baseline, &r.p2p] {
+        for (t, step) in case.ledgers.iter().enumerate() {
+            for (i, l) in step.iter().enumerate() {
+                rows.push(vec![
+                    case_name(case).into(),
+                    t.to_string(),
+                    c.step_label(t),
+                    i.to_string(),
+                    c.prosumers[i].bus.0.to_string(),
+                    f(l.load_kwh),
+                    f(l.pv_kwh),
+                    f(l.self_kwh),
+                    f(l.p2p_bought_kwh),
+                    f(l.p2p_sold_kwh),
+                    f(l.grid_import_kwh),
+                    f(l.grid_export_kwh),
+                    f(l.p2p_paid),
+                    f(l.p2p_received),
+                    f(l.grid_paid),
+                    f(l.grid_received),
+                    f(l.bill()),
+                ]);
+            }
+        }
+    }
+    b.add(
+        "settlement.csv",
+        csv(
+            &[
+                "case",
+                "step",
+                "time",
+                "prosumer",
+                "bus",
+                "load_kwh",
+                "pv_kwh",
+                "self_consumed_kwh",
+                "p2p_bought_kwh",
+                "p2p_sold_kwh",
+                "grid_import_kwh",
+                "grid_export_kwh",
+                "p2p_paid",
+                "p2p_received",
+                "grid_paid",
+                "grid_received",
+                "bill",
+            ],
+            rows,
+        ),
+    );
+
+    let mut rows = Vec::new();
+    for case in [&r.baseline, &r.p2p] {
         for br in &case.branches {
             rows.push(vec![
                 case_name(case).into(),
