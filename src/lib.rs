@@ -28,10 +28,12 @@
 //! * [`pf`] — DC power flow, PTDF, AC Newton–Raphson.
 //! * [`cli`] — the command line, a thin layer over the library.
 
+pub mod clearing;
 pub mod cli;
 pub mod error;
 pub mod market;
 pub mod network;
+pub mod opt;
 pub mod output;
 pub mod pf;
 pub mod profiles;

@@ -1,0 +1,236 @@
+//! Checks around the correction: a fast pre-check that skips the optimisation when the proposal
+//! already meets every limit of the formulation, and the AC power flow of the cleared injections.
+
+use super::{ClearingSpec, NetworkModel, StepInput, StepOutcome};
+use crate::network::electrical::Grid;
+use crate::network::topology::Topology;
+use crate::opt::Status;
+use crate::pf::ac::{AcModel, AcOptions};
+use crate::pf::dc::{DcModel, DcSolution, DcWorkspace};
+use serde::Serialize;
+
+/// Injections (kW, kvar) of a proposal executed in full, no background change.
+pub fn proposal_injections(grid: &Grid, inp: &StepInput) -> (Vec<f64>, Vec<f64>) {
+    let mut p = inp.bg_p_kw.to_vec();
+    for t in inp.trades {
+        p[t.seller_node] += t.kw;
+    }
+    let _ = grid;
+    (p, inp.bg_q_kvar.to_vec())
+}
+
+/// LinDistFlow evaluated on the tree for given injections: sending-end `P_k, Q_k` (kW, kvar) into
+/// each node from its parent and squared voltages.
+pub fn lindistflow_eval(
+    grid: &Grid,
+    topo: &Topology,
+    p_kw: &[f64],
+    q_kvar: &[f64],
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let n = grid.n_nodes();
+    let kappa = 1.0 / (1000.0 * grid.sn_mva);
+    let (mut pk, mut qk) = (vec![0.0; n], vec![0.0; n]);
+    for &k in topo.bfs_order().iter().rev() {
+        // Flow into k from its parent = load of the subtree = −Σ injections.
+        pk[k] -= p_kw[k];
+        qk[k] -= q_kvar[k];
+        if let Some((par, _)) = topo.parent(k) {
+            let (a, b) = (pk[k], qk[k]);
+            pk[par] += a;
+            qk[par] += b;
+        }
+    }
+    let mut v = vec![0.0; n];
+    v[grid.slack] = grid.slack_vm_pu * grid.slack_vm_pu;
+    for &k in topo.bfs_order() {
+        let Some((par, l)) = topo.parent(k) else {
+            continue;
+        };
+        let br = &grid.branches[l];
+        let drop = 2.0 * kappa * (br.r_pu * pk[k] + br.x_pu * qk[k]);
+        v[k] = if br.from == par {
+            v[par] / (br.tap * br.tap) - drop
+        } else {
+            br.tap * br.tap * (v[par] - drop)
+        };
+    }
+    (pk, qk, v)
+}
+
+/// When the proposal meets every limit of a linear formulation, the optimum is to execute it in
+/// full; this returns that outcome without solving (uniform prices at the slack's marginal
+/// price). `None` when an optimisation is needed (or for `socp`, whose losses always price).
+#[allow(clippy::too_many_arguments)]
+pub fn precheck(
+    grid: &Grid,
+    topo: &Topology,
+    dc: &DcModel,
+    ws: &mut DcWorkspace,
+    sol: &mut DcSolution,
+    spec: &ClearingSpec,
+    inp: &StepInput,
+) -> Option<StepOutcome> {
+    let n = grid.n_nodes();
+    let (p, q) = proposal_injections(grid, inp);
+    let c8 = (std::f64::consts::PI / 8.0).cos();
+    let margin = 1.0 - 1e-9;
+    let mut predicted_p_kw = vec![0.0; grid.branches.len()];
+    let mut predicted_vm = None;
+    match spec.model {
+        NetworkModel::Dc => {
+            let mw: Vec<f64> = p.iter().map(|v| v * 1e-3).collect();
+            dc.solve_into(&mw, ws, sol);
+            for (l, br) in grid.branches.iter().enumerate() {
+                let f = sol.p_from_mw[l] * 1e3;
+                predicted_p_kw[l] = f;
+                if let Some(s) = br.rating.s_max_mva(grid.nodes[br.from].vn_kv) {
+                    if f.abs() > s * 1e3 * margin {
+                        return None;
+                    }
+                }
+            }
+        }
+        NetworkModel::Lindistflow => {
+            if !topo.is_radial() {
+                return None;
+            }
+            let (pk, qk, v) = lindistflow_eval(grid, topo, &p, &q);
+            let (vmin2, vmax2) = (spec.vmin_pu * spec.vmin_pu, spec.vmax_pu * spec.vmax_pu);
+            for k in 0..n {
+                if k != grid.slack && (v[k] > vmax2 * margin || v[k] < vmin2 / margin) {
+                    return None;
+                }
+                let Some((par, l)) = topo.parent(k) else {
+                    continue;
+                };
+                let br = &grid.branches[l];
+                predicted_p_kw[l] = if br.from == par { pk[k] } else { -pk[k] };
+                if let Some(s) = br.rating.s_max_mva(grid.nodes[br.from].vn_kv) {
+                    // Inscribed octagon: max over the 8 normals.
+                    let worst = (0..8)
+                        .map(|j| {
+                            let (sa, ca) = (j as f64 * std::f64::consts::FRAC_PI_4).sin_cos();
+                            ca * pk[k] + sa * qk[k]
+                        })
+                        .fold(f64::NEG_INFINITY, f64::max);
+                    if worst > s * 1e3 * c8 * margin {
+                        return None;
+                    }
+                }
+            }
+            predicted_vm = Some(v.iter().map(|x| x.max(0.0).sqrt()).collect());
+        }
+        _ => return None,
+    }
+    let net_import: f64 = -p.iter().sum::<f64>();
+    let energy = if net_import > 0.0 {
+        inp.import_per_kwh
+    } else {
+        inp.export_per_kwh
+    };
+    Some(StepOutcome {
+        status: Status::Solved,
+        optimised: false,
+        executed: vec![1.0; inp.trades.len()],
+        shed_kw: vec![0.0; n],
+        curt_kw: vec![0.0; n],
+        lmp_per_kwh: vec![energy; n],
+        energy_per_kwh: energy,
+        congestion_per_kwh: vec![0.0; n],
+        voltage_per_kwh: vec![0.0; n],
+        binding: Vec::new(),
+        predicted_vm_pu: predicted_vm,
+        predicted_p_kw,
+        socp_max_gap: None,
+        iterations: 0,
+    })
+}
+
+/// The AC power flow of a step's cleared injections.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AcCheck {
+    /// Whether Newton–Raphson converged.
+    pub converged: bool,
+    /// Lowest voltage, p.u.
+    pub vmin_pu: f64,
+    /// Highest voltage, p.u.
+    pub vmax_pu: f64,
+    /// Active losses, kW.
+    pub losses_kw: f64,
+    /// Highest branch loading, %.
+    pub max_loading_percent: f64,
+    /// Limits violated in AC (voltage band, thermal), in words.
+    pub violations: Vec<String>,
+    /// Largest |formulation voltage − AC voltage|, p.u. (DistFlow models).
+    pub vm_error_pu: Option<f64>,
+    /// Largest |formulation flow − AC flow| at the from end, kW.
+    pub p_error_kw: f64,
+}
+
+/// Runs the AC check.
+pub fn ac_check(
+    ac: &AcModel,
+    grid: &Grid,
+    p_kw: &[f64],
+    q_kvar: &[f64],
+    spec: &ClearingSpec,
+    pred: &StepOutcome,
+) -> AcCheck {
+    let pm: Vec<f64> = p_kw.iter().map(|v| v * 1e-3).collect();
+    let qm: Vec<f64> = q_kvar.iter().map(|v| v * 1e-3).collect();
+    let sol = ac.solve(&pm, &qm, &AcOptions::default());
+    let mut violations = Vec::new();
+    let tol = 1e-6;
+    for (i, &vm) in sol.vm_pu.iter().enumerate() {
+        if i == grid.slack {
+            continue;
+        }
+        if vm > spec.vmax_pu + tol {
+            violations.push(format!(
+                "bus {} at {vm:.4} pu > {}",
+                grid.nodes[i].buses[0].0, spec.vmax_pu
+            ));
+        }
+        if vm < spec.vmin_pu - tol {
+            violations.push(format!(
+                "bus {} at {vm:.4} pu < {}",
+                grid.nodes[i].buses[0].0, spec.vmin_pu
+            ));
+        }
+    }
+    let sqrt3 = 3f64.sqrt();
+    let mut max_loading: f64 = 0.0;
+    for (l, br) in grid.branches.iter().enumerate() {
+        let [pf, qf, pt, qt] = sol.flows[l];
+        let i_f = pf.hypot(qf) / (sol.vm_pu[br.from] * grid.nodes[br.from].vn_kv) / sqrt3;
+        let i_t = pt.hypot(qt) / (sol.vm_pu[br.to] * grid.nodes[br.to].vn_kv) / sqrt3;
+        let load = br.rating.loading_percent(i_f, i_t);
+        max_loading = max_loading.max(load);
+        if load > 100.0 + 1e-6 {
+            violations.push(format!("{} at {load:.1} %", br.element));
+        }
+    }
+    let vm_error_pu = pred.predicted_vm_pu.as_ref().map(|v| {
+        v.iter()
+            .zip(&sol.vm_pu)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max)
+    });
+    let p_error_kw = pred
+        .predicted_p_kw
+        .iter()
+        .zip(&sol.flows)
+        .map(|(a, f)| (a - f[0] * 1e3).abs())
+        .fold(0.0, f64::max);
+    let losses: f64 = sol.flows.iter().map(|f| f[0] + f[2]).sum();
+    AcCheck {
+        converged: sol.converged,
+        vmin_pu: sol.vm_pu.iter().copied().fold(f64::INFINITY, f64::min),
+        vmax_pu: sol.vm_pu.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        losses_kw: losses * 1e3,
+        max_loading_percent: max_loading,
+        violations,
+        vm_error_pu,
+        p_error_kw,
+    }
+}

@@ -1,0 +1,378 @@
+//! Network-aware clearing on hand-derived 3-bus cases (binding limit, curtailed amount, duals in
+//! closed form and by finite differences), SOCP tightness against AC, and an overloaded
+//! background reported as data.
+
+mod common;
+
+use common::*;
+use netclear::clearing::{check, correct_step, ClearingSpec, NetworkModel, StepInput, TradeFlow};
+use netclear::network::electrical::Grid;
+use netclear::network::topology::Topology;
+use netclear::network::{BusId, Network};
+use netclear::opt::{self, Status};
+use netclear::pf::dc::DcModel;
+use netclear::pf::ptdf::Ptdf;
+
+/// slack 0 —line A— 1 —line B— 2 at 0.4 kV; lines 0.1 km, r = 0.2, x = 0.08 Ω/km, 0.2 kA.
+fn three_bus() -> Network {
+    mini_net(
+        vec![bus(0, 0.4), bus(1, 0.4), bus(2, 0.4)],
+        vec![line(0, 0, 1, 0.1, 0.2, 0.08), line(1, 1, 2, 0.1, 0.2, 0.08)],
+        vec![],
+        vec![],
+        0,
+    )
+}
+
+struct Case {
+    grid: Grid,
+    topo: Topology,
+    ptdf: Ptdf,
+}
+
+fn case(net: &Network) -> Case {
+    let grid = Grid::from_network(net).unwrap();
+    let topo = Topology::new(&grid);
+    let dc = DcModel::new(&grid).unwrap();
+    let ptdf = Ptdf::new(&grid, &topo, &dc);
+    Case { grid, topo, ptdf }
+}
+
+fn spec(model: NetworkModel) -> ClearingSpec {
+    ClearingSpec {
+        model,
+        ..ClearingSpec::default()
+    }
+}
+
+struct Data {
+    trades: Vec<TradeFlow>,
+    bg_p: Vec<f64>,
+    bg_q: Vec<f64>,
+    shed: Vec<f64>,
+    curt: Vec<f64>,
+    tan: Vec<f64>,
+}
+
+impl Data {
+    fn input(&self) -> StepInput<'_> {
+        StepInput {
+            dt_h: 1.0,
+            trades: &self.trades,
+            bg_p_kw: &self.bg_p,
+            bg_q_kvar: &self.bg_q,
+            shed_max_kw: &self.shed,
+            tan_phi: &self.tan,
+            curt_max_kw: &self.curt,
+            import_per_kwh: 0.25,
+            export_per_kwh: 0.05,
+        }
+    }
+}
+
+/// Seller at bus 2 (PV 100 kW, no load), buyer at bus 1 (load 150 kW). The line 1–2 carries
+/// the trade from 2 to 1: with a rating of S kVA the trade executes S/100 of its 100 kW.
+#[test]
+fn dc_thermal_limit_curtails_the_trade_to_the_rating() {
+    let mut net = three_bus();
+    let s_kva = 60.0;
+    net.lines[1].max_i_ka = s_kva / (3f64.sqrt() * 0.4) / 1000.0;
+    let c = case(&net);
+    let d = Data {
+        trades: vec![TradeFlow {
+            seller_node: 2,
+            buyer_node: 1,
+            kw: 100.0,
+        }],
+        bg_p: vec![0.0, -150.0, 0.0],
+        bg_q: vec![0.0; 3],
+        shed: vec![0.0, 150.0, 0.0],
+        curt: vec![0.0; 3],
+        tan: vec![0.0; 3],
+    };
+    let sp = spec(NetworkModel::Dc);
+    let (o, _) = correct_step(&c.grid, &c.topo, &c.ptdf, &sp, &d.input());
+    assert_eq!(o.status, Status::Solved);
+    close(o.executed[0], 0.6, 1e-6, "executed share");
+    assert!(o.shed_kw.iter().all(|&s| s < 1e-6));
+    assert!(
+        o.binding.iter().any(|b| b.contains("thermal line 1")),
+        "{:?}",
+        o.binding
+    );
+    // Closed form: the energy price is the import price; one more kW of load at bus 2 lets one
+    // more kW of the trade through, worth the bonus and the fairness slope, and is itself served
+    // by that trade: λ₂ = −(δ + 2ε(1 − x)).
+    close(o.energy_per_kwh, 0.25, 1e-6, "energy");
+    close(o.lmp_per_kwh[1], 0.25, 1e-6, "lmp bus 1");
+    let want = -(sp.trade_bonus_per_kwh + 2.0 * sp.fairness_per_kwh * 0.4);
+    close(o.lmp_per_kwh[2], want, 1e-6, "lmp bus 2");
+    close(
+        o.congestion_per_kwh[2],
+        want - 0.25,
+        1e-6,
+        "congestion bus 2",
+    );
+    close(
+        o.voltage_per_kwh[2],
+        0.0,
+        1e-6,
+        "no voltage component in DC",
+    );
+}
+
+fn finite_difference_lmp(c: &Case, sp: &ClearingSpec, d: &Data, node: usize) -> f64 {
+    let h = 1e-3;
+    let obj = |delta: f64| {
+        let mut bg = d.bg_p.clone();
+        bg[node] -= delta; // more load
+        let inp = StepInput {
+            bg_p_kw: &bg,
+            ..d.input()
+        };
+        let (p, _) = netclear::clearing::build_problem(&c.grid, &c.topo, sp, &inp).unwrap();
+        let s = opt::clarabel::solve(&p, &Default::default());
+        assert!(s.status.is_ok());
+        s.objective
+    };
+    (obj(h) - obj(-h)) / (2.0 * h)
+}
+
+/// PV at the end of the feeder raises the voltage: LinDistFlow curtails the trade until bus 2
+/// sits at v_max, in closed form; the AC check confirms the voltage; duals match finite
+/// differences of the optimal value.
+#[test]
+fn lindistflow_voltage_rise_curtails_in_closed_form() {
+    let mut net = three_bus();
+    for l in &mut net.lines {
+        l.length_km = 0.4;
+        l.max_i_ka = 1.0;
+    }
+    let c = case(&net);
+    let load = 20.0;
+    let d = Data {
+        trades: vec![TradeFlow {
+            seller_node: 2,
+            buyer_node: 1,
+            kw: 150.0,
+        }],
+        bg_p: vec![0.0, -load, 0.0],
+        bg_q: vec![0.0; 3],
+        shed: vec![0.0, load, 0.0],
+        curt: vec![0.0; 3],
+        tan: vec![0.0; 3],
+    };
+    let sp = spec(NetworkModel::Lindistflow);
+    let (o, _) = correct_step(&c.grid, &c.topo, &c.ptdf, &sp, &d.input());
+    assert_eq!(o.status, Status::Solved);
+    // v₂ = 1 − 2κ r_A (L − q x) + 2κ r_B q x = 1.05² (Q = 0), κ = 1e-3, r = 0.2·0.4/0.16 = 0.5 p.u.
+    let (kappa, r) = (1e-3, 0.2 * 0.4 / 0.16);
+    let x = (1.05f64.powi(2) - 1.0 + 2.0 * kappa * r * load) / (2.0 * kappa * r * 150.0 * 2.0);
+    assert!(x > 0.1 && x < 0.9, "{x}");
+    close(o.executed[0], x, 1e-6, "executed share");
+    assert!(
+        o.binding.iter().any(|b| b == "vmax bus 2"),
+        "{:?}",
+        o.binding
+    );
+    close(
+        o.predicted_vm_pu.as_ref().unwrap()[2],
+        1.05,
+        1e-7,
+        "predicted v2",
+    );
+    // Duals against finite differences of the optimal value.
+    for node in 0..3 {
+        let fd = finite_difference_lmp(&c, &sp, &d, node);
+        close(
+            o.lmp_per_kwh[node],
+            fd,
+            1e-5,
+            &format!("lmp bus {node} vs finite difference"),
+        );
+    }
+    // The voltage component carries the price difference; there is no congestion.
+    close(o.congestion_per_kwh[2], 0.0, 1e-9, "congestion");
+    assert!(o.voltage_per_kwh[2] < -1e-3);
+    // AC check: LinDistFlow ignores losses, so AC sits a little below the limit.
+    let ac = netclear::pf::ac::AcModel::new(&c.grid).unwrap();
+    let mut p = d.bg_p.clone();
+    p[2] += 150.0 * o.executed[0];
+    let chk = check::ac_check(&ac, &c.grid, &p, &d.bg_q, &sp, &o);
+    assert!(chk.converged);
+    assert!(
+        chk.vmax_pu <= 1.05 + 1e-6 && chk.vmax_pu > 1.04,
+        "{}",
+        chk.vmax_pu
+    );
+    assert!(chk.vm_error_pu.unwrap() < 5e-3);
+}
+
+/// The SOCP relaxation is tight on this radial case: its voltage agrees with AC.
+#[test]
+fn socp_is_tight_and_agrees_with_ac() {
+    let mut net = three_bus();
+    for l in &mut net.lines {
+        l.length_km = 0.4;
+        l.max_i_ka = 1.0;
+    }
+    let c = case(&net);
+    let d = Data {
+        trades: vec![TradeFlow {
+            seller_node: 2,
+            buyer_node: 1,
+            kw: 150.0,
+        }],
+        bg_p: vec![0.0, -20.0, 0.0],
+        bg_q: vec![0.0, -5.0, 0.0],
+        shed: vec![0.0, 20.0, 0.0],
+        curt: vec![0.0; 3],
+        tan: vec![0.0, 0.25, 0.0],
+    };
+    let sp = spec(NetworkModel::Socp);
+    let (o, _) = correct_step(&c.grid, &c.topo, &c.ptdf, &sp, &d.input());
+    assert!(o.status.is_ok(), "{:?}", o.status);
+    assert!(o.socp_max_gap.unwrap() < 1e-5, "gap {:?}", o.socp_max_gap);
+    let ac = netclear::pf::ac::AcModel::new(&c.grid).unwrap();
+    let mut p = d.bg_p.clone();
+    p[2] += 150.0 * o.executed[0];
+    let chk = check::ac_check(&ac, &c.grid, &p, &d.bg_q, &sp, &o);
+    assert!((chk.vmax_pu - 1.05).abs() < 1e-4, "AC vmax {}", chk.vmax_pu);
+    assert!(chk.vm_error_pu.unwrap() < 1e-4);
+    // Losses make the seller's price differ from the buyer's even where nothing else binds.
+    let fd = finite_difference_lmp(&c, &sp, &d, 1);
+    close(o.lmp_per_kwh[1], fd, 1e-4, "socp lmp bus 1");
+}
+
+fn heavy_import_village() -> (Network, Case) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/oracles/village_1/heavy_import");
+    let net = scenario_network("village_1", &dir);
+    let c = case(&net);
+    (net, c)
+}
+
+/// village80 `heavy_import` overloads lines (DC 121 %) with no trade at all: the correction
+/// reports the background violation and sheds the least load that brings every line within
+/// its rating.
+#[test]
+fn overloaded_background_is_reported_and_brought_within_limits() {
+    let (net, c) = heavy_import_village();
+    let inj = c.grid.default_injections(&net);
+    let n = c.grid.n_nodes();
+    let bg_p: Vec<f64> = inj.p_mw.iter().map(|v| v * 1e3).collect();
+    let d = Data {
+        trades: vec![],
+        bg_q: inj.q_mvar.iter().map(|v| v * 1e3).collect(),
+        shed: bg_p.iter().map(|v| (-v).max(0.0)).collect(),
+        curt: vec![0.0; n],
+        tan: vec![0.0; n],
+        bg_p,
+    };
+    for model in [NetworkModel::Dc, NetworkModel::Lindistflow] {
+        let mut sp = spec(model);
+        sp.vmin_pu = 0.0; // thermal limits only, so the DC and DistFlow answers compare
+        let (o, _) = correct_step(&c.grid, &c.topo, &c.ptdf, &sp, &d.input());
+        assert!(o.status.is_ok());
+        let shed: f64 = o.shed_kw.iter().sum();
+        assert!(
+            shed > 1.0,
+            "{model:?}: the background must be reduced, shed {shed}"
+        );
+        assert!(o.binding.iter().any(|b| b.starts_with("thermal")));
+        // After shedding, DC flows are within every rating.
+        let mut p = d.bg_p.clone();
+        for i in 0..n {
+            p[i] += o.shed_kw[i];
+        }
+        let dc = DcModel::new(&c.grid)
+            .unwrap()
+            .solve(&p.iter().map(|v| v * 1e-3).collect::<Vec<_>>());
+        for (l, br) in c.grid.branches.iter().enumerate() {
+            if let Some(s) = br.rating.s_max_mva(c.grid.nodes[br.from].vn_kv) {
+                let lim = if model == NetworkModel::Dc {
+                    1.0
+                } else {
+                    1.0 / (std::f64::consts::PI / 8.0).cos()
+                };
+                assert!(
+                    dc.p_from_mw[l].abs() <= s * lim + 1e-6,
+                    "{model:?} {}: {} > {s}",
+                    br.element,
+                    dc.p_from_mw[l]
+                );
+            }
+        }
+        // Shedding is priced: the worst-hit node's price is the penalty.
+        let max_lmp = o.lmp_per_kwh.iter().copied().fold(0.0, f64::max);
+        close(
+            max_lmp,
+            sp.background_penalty_per_kwh,
+            1e-4,
+            "scarcity price",
+        );
+    }
+    // Without shedding allowed, the problem is infeasible — reported as a status, not a panic.
+    let (net, c) = heavy_import_village();
+    let inj = c.grid.default_injections(&net);
+    let n = c.grid.n_nodes();
+    let d = Data {
+        trades: vec![],
+        bg_p: inj.p_mw.iter().map(|v| v * 1e3).collect(),
+        bg_q: vec![0.0; n],
+        shed: vec![0.0; n],
+        curt: vec![0.0; n],
+        tan: vec![0.0; n],
+    };
+    let (o, p) = correct_step(
+        &c.grid,
+        &c.topo,
+        &c.ptdf,
+        &spec(NetworkModel::Dc),
+        &d.input(),
+    );
+    assert_eq!(o.status, Status::PrimalInfeasible);
+    // The failing problem can be dumped and reloaded.
+    let p = p.unwrap();
+    let back = opt::Problem::from_json(&p.to_json()).unwrap();
+    assert_eq!(back, p);
+    let _ = BusId(0);
+}
+
+#[test]
+fn optimisation_layer_lp_and_infeasible() {
+    // min −x − y  s.t. x + 2y ≤ 4, 3x + y ≤ 6, x, y ≥ 0 → x = 1.6, y = 1.2; duals −0.4, −0.2.
+    let mut p = opt::Problem::default();
+    let x = p.var("x", 0.0, f64::INFINITY, -1.0);
+    let y = p.var("y", 0.0, f64::INFINITY, -1.0);
+    let r1 = p.row("r1", opt::Sense::Le, vec![(x, 1.0), (y, 2.0)], 4.0);
+    let r2 = p.row("r2", opt::Sense::Le, vec![(x, 3.0), (y, 1.0)], 6.0);
+    let s = opt::clarabel::solve(&p, &Default::default());
+    assert_eq!(s.status, Status::Solved);
+    close(s.x[x], 1.6, 1e-7, "x");
+    close(s.x[y], 1.2, 1e-7, "y");
+    close(s.dual[r1], -0.4, 1e-7, "dual r1");
+    close(s.dual[r2], -0.2, 1e-7, "dual r2");
+    // Equality row dual: min x² s.t. x = 3 → ∂f/∂b = 2·3 = 6.
+    let mut q = opt::Problem::default();
+    let v = q.var("v", f64::NEG_INFINITY, f64::INFINITY, 0.0);
+    q.quad_diag(v, 2.0);
+    let r = q.row("eq", opt::Sense::Eq, vec![(v, 1.0)], 3.0);
+    let s = opt::clarabel::solve(&q, &Default::default());
+    close(s.dual[r], 6.0, 1e-6, "equality dual");
+    // Infeasible: x ≥ 2 and x ≤ 1.
+    let mut f = opt::Problem::default();
+    let v = f.var("v", 2.0, f64::INFINITY, 1.0);
+    f.row("cap", opt::Sense::Le, vec![(v, 1.0)], 1.0);
+    assert_eq!(
+        opt::clarabel::solve(&f, &Default::default()).status,
+        Status::PrimalInfeasible
+    );
+    // Malformed: NaN coefficient → Failed with a message, no panic.
+    let mut g = opt::Problem::default();
+    let v = g.var("v", 0.0, 1.0, 1.0);
+    g.row("bad", opt::Sense::Le, vec![(v, f64::NAN)], 1.0);
+    let s = opt::clarabel::solve(&g, &Default::default());
+    assert_eq!(s.status, Status::Failed);
+    assert!(s.message.unwrap().contains("bad"));
+}
