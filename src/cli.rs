@@ -82,6 +82,25 @@ pub struct RunArgs {
     /// Use pandapower's line ratings.
     #[arg(long)]
     pub pandapower_ratings: bool,
+    /// Network model that corrects the trades (default lindistflow: on LV feeders voltage rise
+    /// binds first, and DC cannot see it).
+    #[arg(long, value_enum)]
+    pub network_model: Option<crate::clearing::NetworkModel>,
+    /// Network charges on executed trades, paid by buyers.
+    #[arg(long, value_enum)]
+    pub network_charges: Option<crate::clearing::ChargeRule>,
+    /// Lowest allowed voltage, p.u. (default 0.95).
+    #[arg(long)]
+    pub vmin: Option<f64>,
+    /// Highest allowed voltage, p.u. (default 1.05).
+    #[arg(long)]
+    pub vmax: Option<f64>,
+    /// Skip the AC power flow of every cleared step.
+    #[arg(long)]
+    pub no_ac_check: bool,
+    /// Write every failing optimisation problem as JSON to FILE.<case>.step<N>.json.
+    #[arg(long, value_name = "FILE")]
+    pub dump_lp: Option<String>,
     /// Output folder.
     #[arg(long, default_value = "out")]
     pub out: PathBuf,
@@ -492,6 +511,24 @@ pub fn resolve_scenario(a: &RunArgs) -> Result<crate::scenario::Scenario> {
     }
     if a.pandapower_ratings {
         s.pandapower_ratings = true;
+    }
+    if let Some(v) = a.network_model {
+        s.clearing.model = v;
+    }
+    if let Some(v) = a.network_charges {
+        s.clearing.network_charges = v;
+    }
+    if let Some(v) = a.vmin {
+        s.clearing.vmin_pu = v;
+    }
+    if let Some(v) = a.vmax {
+        s.clearing.vmax_pu = v;
+    }
+    if a.no_ac_check {
+        s.clearing.ac_check = false;
+    }
+    if let Some(v) = &a.dump_lp {
+        s.dump_lp = Some(v.clone());
     }
     s.validate()?;
     Ok(s)

@@ -174,6 +174,11 @@ pub struct Scenario {
     pub tariff: Tariff,
     /// Market.
     pub market: MarketSpec,
+    /// Network-aware clearing.
+    pub clearing: crate::clearing::ClearingSpec,
+    /// Where to dump failing optimisation problems (JSON), if anywhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dump_lp: Option<String>,
 }
 
 impl Default for Scenario {
@@ -194,6 +199,8 @@ impl Default for Scenario {
             profiles: Profiles::default(),
             tariff: Tariff::default(),
             market: MarketSpec::default(),
+            clearing: crate::clearing::ClearingSpec::default(),
+            dump_lp: None,
         }
     }
 }
@@ -230,9 +237,13 @@ impl Scenario {
             },
             ..Scenario::default()
         };
+        // The notebook checks trades with a DC approximation; the corrected study with the
+        // formulation LV feeders need.
+        s.clearing.model = crate::clearing::NetworkModel::Dc;
         if p == Preset::Paper2024Corrected {
             s.market.mechanism = Mechanism::PayAsAsk;
             s.lv_only = true;
+            s.clearing.model = crate::clearing::NetworkModel::Lindistflow;
         }
         s
     }

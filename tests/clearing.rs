@@ -149,12 +149,12 @@ fn lindistflow_voltage_rise_curtails_in_closed_form() {
         l.max_i_ka = 1.0;
     }
     let c = case(&net);
-    let load = 20.0;
+    let (load, q) = (300.0, 300.0);
     let d = Data {
         trades: vec![TradeFlow {
             seller_node: 2,
             buyer_node: 1,
-            kw: 150.0,
+            kw: q,
         }],
         bg_p: vec![0.0, -load, 0.0],
         bg_q: vec![0.0; 3],
@@ -162,12 +162,16 @@ fn lindistflow_voltage_rise_curtails_in_closed_form() {
         curt: vec![0.0; 3],
         tan: vec![0.0; 3],
     };
-    let sp = spec(NetworkModel::Lindistflow);
+    // Only the rise at the far end is under study here (bus 1's import drop stays above 0.8).
+    let sp = ClearingSpec {
+        vmin_pu: 0.8,
+        ..spec(NetworkModel::Lindistflow)
+    };
     let (o, _) = correct_step(&c.grid, &c.topo, &c.ptdf, &sp, &d.input());
     assert_eq!(o.status, Status::Solved);
     // v₂ = 1 − 2κ r_A (L − q x) + 2κ r_B q x = 1.05² (Q = 0), κ = 1e-3, r = 0.2·0.4/0.16 = 0.5 p.u.
     let (kappa, r) = (1e-3, 0.2 * 0.4 / 0.16);
-    let x = (1.05f64.powi(2) - 1.0 + 2.0 * kappa * r * load) / (2.0 * kappa * r * 150.0 * 2.0);
+    let x = (1.05f64.powi(2) - 1.0 + 2.0 * kappa * r * load) / (2.0 * kappa * r * q * 2.0);
     assert!(x > 0.1 && x < 0.9, "{x}");
     close(o.executed[0], x, 1e-6, "executed share");
     assert!(
@@ -194,18 +198,16 @@ fn lindistflow_voltage_rise_curtails_in_closed_form() {
     // The voltage component carries the price difference; there is no congestion.
     close(o.congestion_per_kwh[2], 0.0, 1e-9, "congestion");
     assert!(o.voltage_per_kwh[2] < -1e-3);
-    // AC check: LinDistFlow ignores losses, so AC sits a little below the limit.
+    // AC check: LinDistFlow ignores losses: at 0.3 p.u. through 0.5 p.u. of resistance AC sits
+    // about 2 % lower — on the safe side of the limit, and the check quantifies it.
     let ac = netclear::pf::ac::AcModel::new(&c.grid).unwrap();
     let mut p = d.bg_p.clone();
-    p[2] += 150.0 * o.executed[0];
+    p[2] += q * o.executed[0];
     let chk = check::ac_check(&ac, &c.grid, &p, &d.bg_q, &sp, &o);
     assert!(chk.converged);
-    assert!(
-        chk.vmax_pu <= 1.05 + 1e-6 && chk.vmax_pu > 1.04,
-        "{}",
-        chk.vmax_pu
-    );
-    assert!(chk.vm_error_pu.unwrap() < 5e-3);
+    assert!(chk.vmax_pu <= 1.05 && chk.vmax_pu > 1.02, "{}", chk.vmax_pu);
+    assert!(chk.vm_error_pu.unwrap() < 0.03);
+    assert!(chk.violations.is_empty());
 }
 
 /// The SOCP relaxation is tight on this radial case: its voltage agrees with AC.
@@ -221,21 +223,29 @@ fn socp_is_tight_and_agrees_with_ac() {
         trades: vec![TradeFlow {
             seller_node: 2,
             buyer_node: 1,
-            kw: 150.0,
+            kw: 300.0,
         }],
-        bg_p: vec![0.0, -20.0, 0.0],
-        bg_q: vec![0.0, -5.0, 0.0],
-        shed: vec![0.0, 20.0, 0.0],
+        bg_p: vec![0.0, -300.0, 0.0],
+        bg_q: vec![0.0, -75.0, 0.0],
+        shed: vec![0.0, 300.0, 0.0],
         curt: vec![0.0; 3],
         tan: vec![0.0, 0.25, 0.0],
     };
-    let sp = spec(NetworkModel::Socp);
+    let sp = ClearingSpec {
+        vmin_pu: 0.8,
+        ..spec(NetworkModel::Socp)
+    };
     let (o, _) = correct_step(&c.grid, &c.topo, &c.ptdf, &sp, &d.input());
     assert!(o.status.is_ok(), "{:?}", o.status);
     assert!(o.socp_max_gap.unwrap() < 1e-5, "gap {:?}", o.socp_max_gap);
     let ac = netclear::pf::ac::AcModel::new(&c.grid).unwrap();
+    assert!(
+        o.executed[0] > 0.05 && o.executed[0] < 0.95,
+        "{}",
+        o.executed[0]
+    );
     let mut p = d.bg_p.clone();
-    p[2] += 150.0 * o.executed[0];
+    p[2] += 300.0 * o.executed[0];
     let chk = check::ac_check(&ac, &c.grid, &p, &d.bg_q, &sp, &o);
     assert!((chk.vmax_pu - 1.05).abs() < 1e-4, "AC vmax {}", chk.vmax_pu);
     assert!(chk.vm_error_pu.unwrap() < 1e-4);

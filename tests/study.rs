@@ -1,6 +1,7 @@
 //! The day loop: conservation of energy and money, the paper reproduced to its published numbers,
 //! determinism, and the `run` binary's files.
 
+use netclear::clearing::{ChargeRule, NetworkModel};
 use netclear::scenario::{Preset, Scenario};
 use netclear::study::{self, Case};
 use std::path::Path;
@@ -8,7 +9,13 @@ use std::process::Command;
 
 fn scenarios() -> Vec<Scenario> {
     let mut v = Vec::new();
-    for network in ["cigre44", "village80", "rural_1"] {
+    for (network, model) in [
+        ("cigre44", NetworkModel::None),
+        ("village80", NetworkModel::None),
+        ("rural_1", NetworkModel::None),
+        ("cigre44", NetworkModel::Lindistflow),
+        ("village80", NetworkModel::Dc),
+    ] {
         for mech in [
             netclear::market::Mechanism::PayAsAsk,
             netclear::market::Mechanism::Uniform,
@@ -27,6 +34,12 @@ fn scenarios() -> Vec<Scenario> {
                 };
                 s.market.mechanism = mech;
                 s.market.strategy = strategy;
+                s.clearing.model = model;
+                s.clearing.network_charges = if model == NetworkModel::None {
+                    ChargeRule::None
+                } else {
+                    ChargeRule::Dlmp
+                };
                 v.push(s);
             }
         }
@@ -43,12 +56,17 @@ fn energy_balances_per_prosumer_per_step_and_money_to_the_cent() {
                 for (i, l) in step.iter().enumerate() {
                     let what = format!("{} {:?} step {t} prosumer {i}", s.network, case.case);
                     assert!(
-                        (l.load_kwh - (l.self_kwh + l.p2p_bought_kwh + l.grid_import_kwh)).abs()
+                        (l.load_kwh
+                            - (l.self_kwh + l.p2p_bought_kwh + l.grid_import_kwh + l.shed_kwh))
+                            .abs()
                             < 1e-9,
                         "{what}: load"
                     );
                     assert!(
-                        (l.pv_kwh - (l.self_kwh + l.p2p_sold_kwh + l.grid_export_kwh)).abs() < 1e-9,
+                        (l.pv_kwh
+                            - (l.self_kwh + l.p2p_sold_kwh + l.grid_export_kwh + l.curtailed_kwh))
+                            .abs()
+                            < 1e-9,
                         "{what}: pv"
                     );
                     assert!(l.grid_import_kwh >= 0.0 && l.grid_export_kwh >= 0.0);
@@ -72,7 +90,7 @@ fn energy_balances_per_prosumer_per_step_and_money_to_the_cent() {
         let grid_net: f64 = (0..c.prosumers.len())
             .map(|i| {
                 let l = r.p2p.prosumer_total(i);
-                l.grid_paid - l.grid_received
+                l.grid_paid - l.grid_received + l.network_charge
             })
             .sum();
         assert!(
@@ -84,25 +102,42 @@ fn energy_balances_per_prosumer_per_step_and_money_to_the_cent() {
         // Savings of the community equal the drop in what it pays the retailer, minus the surplus.
         let base = &r.baseline.kpis;
         assert!(
-            (base.community_cost - k.community_cost + k.operator_surplus
+            (base.community_cost - k.community_cost + k.operator_surplus + k.network_charges
                 - (base.grid_import_kwh - k.grid_import_kwh) * s.tariff.retail_per_kwh
                 - (k.grid_export_kwh - base.grid_export_kwh) * s.tariff.feed_in_per_kwh)
                 .abs()
                 < 0.005
         );
-        // P2P never increases anyone's bill (individual rationality against the retailer).
-        for i in 0..c.prosumers.len() {
-            assert!(r.p2p.prosumer_total(i).bill() <= r.baseline.prosumer_total(i).bill() + 1e-9);
+        if s.clearing.model == NetworkModel::None {
+            // P2P never increases anyone's bill (individual rationality against the retailer).
+            for i in 0..c.prosumers.len() {
+                assert!(
+                    r.p2p.prosumer_total(i).bill() <= r.baseline.prosumer_total(i).bill() + 1e-9
+                );
+            }
+            // Physical flows coincide (trades are financial).
+            for (a, b) in r.baseline.network.iter().zip(&r.p2p.network) {
+                assert!((a.slack_import_kw - b.slack_import_kw).abs() < 1e-9);
+            }
+        } else {
+            // Network charges are part of the bills; what buyers pay in them is collected.
+            let charges: f64 = r.trades.iter().map(|t| t.network_charge).sum();
+            assert!((charges - k.network_charges).abs() < 1e-9);
+            // Executed never exceeds proposed.
+            assert!(r
+                .trades
+                .iter()
+                .all(|t| t.executed_kwh <= t.trade.kwh + 1e-12 && t.executed_kwh >= -1e-12));
+            assert_eq!(k.solver_failures, 0);
         }
-        // Physical flows coincide (trades are financial).
-        for (a, b) in r.baseline.network.iter().zip(&r.p2p.network) {
-            assert!((a.slack_import_kw - b.slack_import_kw).abs() < 1e-9);
-        }
-        // DC import equals net community consumption.
-        for t in 0..c.n_steps() {
-            let tot = r.p2p.step_total(t);
-            let net_kw = (tot.load_kwh - tot.pv_kwh) / c.dt_h();
-            assert!((r.p2p.network[t].slack_import_kw - net_kw).abs() < 1e-6);
+        // DC import equals net community consumption, after curtailment and shedding.
+        for case in [&r.baseline, &r.p2p] {
+            for t in 0..c.n_steps() {
+                let tot = case.step_total(t);
+                let net_kw =
+                    (tot.load_kwh - tot.shed_kwh - tot.pv_kwh + tot.curtailed_kwh) / c.dt_h();
+                assert!((case.network[t].slack_import_kw - net_kw).abs() < 1e-6);
+            }
         }
         assert_eq!(r.baseline.case, Case::Baseline);
     }

@@ -48,6 +48,26 @@ pub fn build_problem(
             NONE
         });
     }
+    // Shedding comes out of what a node still imports after its P2P purchases.
+    for i in 0..n {
+        if lay.shed[i] == NONE {
+            continue;
+        }
+        let mut terms = vec![(lay.shed[i], 1.0)];
+        for (t, tr) in inp.trades.iter().enumerate() {
+            if tr.buyer_node == i {
+                terms.push((lay.x[t], tr.kw));
+            }
+        }
+        if terms.len() > 1 {
+            p.row(
+                format!("shed cap {}", node_name(grid, i)),
+                Sense::Le,
+                terms,
+                inp.shed_max_kw[i],
+            );
+        }
+    }
     lay.p_imp = p.var("p_imp", 0.0, f64::INFINITY, inp.import_per_kwh * dt);
     lay.p_exp = p.var("p_exp", 0.0, f64::INFINITY, -inp.export_per_kwh * dt);
     // Injection terms (kW) per node, to subtract in the balance rows.

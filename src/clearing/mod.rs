@@ -290,7 +290,7 @@ pub fn correct_step(
         .iter()
         .zip(&sol.dual)
         .filter(|(r, d)| {
-            r.sense == opt::Sense::Le && d.abs() > scale && !r.name.starts_with("bound")
+            r.sense == opt::Sense::Le && d.abs() > scale && !r.name.starts_with("shed cap")
         })
         .map(|(r, _)| r.name.clone())
         .collect();

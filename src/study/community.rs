@@ -65,6 +65,8 @@ pub struct Community {
     pub feed_in_per_kwh: Vec<f64>,
     /// tan φ of loads (Q = P · tan φ).
     pub load_tan_phi: f64,
+    /// Where to dump failing optimisation problems (`--dump-lp`).
+    pub dump_lp: Option<String>,
 }
 
 impl Community {
@@ -285,6 +287,7 @@ pub fn build(s: &Scenario) -> Result<Community> {
         retail_per_kwh: vec![s.tariff.retail_per_kwh; n_steps],
         feed_in_per_kwh: vec![s.tariff.feed_in_per_kwh; n_steps],
         load_tan_phi: tan_phi,
+        dump_lp: s.dump_lp.clone(),
     })
 }
 

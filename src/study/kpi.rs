@@ -10,7 +10,7 @@
 //! * average P2P price = volume-weighted buyer price.
 
 use super::community::Community;
-use super::{CaseResult, Ledger, StepNetwork, StepTrade};
+use super::{CaseResult, Ledger, StepClearing, StepNetwork, StepTrade};
 use serde::Serialize;
 
 /// Day indicators of one case.
@@ -60,6 +60,30 @@ pub struct Kpis {
     pub max_trafo_loading_percent: f64,
     /// Distinct branches above 100 % in some step.
     pub overloaded_branches: Vec<String>,
+    /// P2P energy proposed by the auction but held back by the network, kWh.
+    pub p2p_curtailed_kwh: f64,
+    /// Load not served because the background alone violated a limit, kWh.
+    pub background_shed_kwh: f64,
+    /// PV curtailed outside trades because the background alone violated a limit, kWh.
+    pub background_curtailed_kwh: f64,
+    /// Steps in which some network limit was binding.
+    pub steps_with_binding_limits: usize,
+    /// Steps whose optimisation did not solve (trades then executed as proposed).
+    pub solver_failures: usize,
+    /// Network charges paid by buyers.
+    pub network_charges: f64,
+    /// Highest voltage of the day in the AC check, p.u.
+    pub ac_vmax_pu: Option<f64>,
+    /// Lowest voltage of the day in the AC check, p.u.
+    pub ac_vmin_pu: Option<f64>,
+    /// Highest voltage rise above the slack voltage in the AC check, p.u.
+    pub max_voltage_rise_pu: Option<f64>,
+    /// Steps in which the AC check found a violated limit.
+    pub ac_violation_steps: usize,
+    /// Largest gap between the formulation's and the AC voltage, p.u.
+    pub max_vm_error_pu: Option<f64>,
+    /// Largest relative SOCP relaxation gap of the day.
+    pub socp_max_gap: Option<f64>,
 }
 
 /// Computes the indicators (`baseline` given for the P2P case, for savings).
@@ -67,6 +91,7 @@ pub fn compute(
     c: &Community,
     ledgers: &[Vec<Ledger>],
     network: &[StepNetwork],
+    clearing: &[StepClearing],
     trades: &[StepTrade],
     baseline: Option<&CaseResult>,
 ) -> Kpis {
@@ -94,15 +119,20 @@ pub fn compute(
     } else {
         0.5 * (sorted[sorted.len() / 2 - 1] + sorted[sorted.len() / 2])
     };
-    let vol: f64 = trades.iter().map(|t| t.trade.kwh).sum();
+    let vol: f64 = trades.iter().map(|t| t.executed_kwh).sum();
     let paid: f64 = trades
         .iter()
-        .map(|t| t.trade.kwh * t.trade.buyer_price_per_kwh)
+        .map(|t| t.executed_kwh * t.trade.buyer_price_per_kwh)
         .sum();
     let received: f64 = trades
         .iter()
-        .map(|t| t.trade.kwh * t.trade.seller_price_per_kwh)
+        .map(|t| t.executed_kwh * t.trade.seller_price_per_kwh)
         .sum();
+    let p2p_curtailed: f64 = trades.iter().map(|t| t.trade.kwh - t.executed_kwh).sum();
+    let acs: Vec<&crate::clearing::check::AcCheck> =
+        clearing.iter().filter_map(|s| s.ac.as_ref()).collect();
+    let fold_opt = |v: Vec<f64>, f: fn(f64, f64) -> f64| v.into_iter().reduce(f);
+    let slack_vm = c.grid.slack_vm_pu;
     let surplus = paid - received;
     let mut overloaded: Vec<String> = network
         .iter()
@@ -145,6 +175,33 @@ pub fn compute(
             .map(|n| n.max_trafo_loading_percent)
             .fold(0.0, f64::max),
         overloaded_branches: overloaded,
+        p2p_curtailed_kwh: p2p_curtailed,
+        background_shed_kwh: tot.shed_kwh,
+        background_curtailed_kwh: tot.curtailed_kwh - p2p_curtailed,
+        steps_with_binding_limits: clearing
+            .iter()
+            .filter(|s| s.outcome.status.is_ok() && !s.outcome.binding.is_empty())
+            .count(),
+        solver_failures: clearing
+            .iter()
+            .filter(|s| !s.outcome.status.is_ok())
+            .count(),
+        network_charges: trades.iter().map(|t| t.network_charge).sum(),
+        ac_vmax_pu: fold_opt(acs.iter().map(|a| a.vmax_pu).collect(), f64::max),
+        ac_vmin_pu: fold_opt(acs.iter().map(|a| a.vmin_pu).collect(), f64::min),
+        max_voltage_rise_pu: fold_opt(acs.iter().map(|a| a.vmax_pu - slack_vm).collect(), f64::max),
+        ac_violation_steps: acs
+            .iter()
+            .filter(|a| !a.violations.is_empty() || !a.converged)
+            .count(),
+        max_vm_error_pu: fold_opt(acs.iter().filter_map(|a| a.vm_error_pu).collect(), f64::max),
+        socp_max_gap: fold_opt(
+            clearing
+                .iter()
+                .filter_map(|s| s.outcome.socp_max_gap)
+                .collect(),
+            f64::max,
+        ),
     }
 }
 

@@ -11,8 +11,16 @@
 //!   bill = import·retail − export·feed_in + Σ bought·buyer_price − Σ sold·seller_price
 //! ```
 //!
-//! so `L = S + bought + import` and `G = S + sold + export` hold exactly, and the money buyers pay
-//! equals what sellers receive plus the operator's surplus (McAfee only).
+//! so `L = S + bought + import + shed` and `G = S + sold + export + curtailed` hold exactly, and
+//! the money buyers pay equals what sellers receive plus the operator's surplus (McAfee only).
+//!
+//! # Network correction (`--network-model dc|lindistflow|socp`)
+//!
+//! Every step of both cases goes through [`crate::clearing`]: the unexecuted share of a trade is
+//! PV its seller curtails (the buyer imports that energy instead); when the background alone
+//! violates a limit, load is shed or PV curtailed outside any trade, and the outcome lists the
+//! binding limits. Network charges (`dlmp`, `distance`, `uniform`) are paid by buyers. An AC power
+//! flow of every cleared step checks what the linear model promised.
 //!
 //! # The physics
 //!
@@ -22,6 +30,7 @@
 //! case's own settlement, so that when a later stage (network correction, batteries) changes
 //! injections, the difference shows up — and it reports, not hides, lines over their limits.
 
+mod clearing_ctx;
 pub mod community;
 pub mod kpi;
 pub mod paper;
@@ -72,12 +81,20 @@ pub struct Ledger {
     pub grid_paid: f64,
     /// Received from the retailer (feed-in).
     pub grid_received: f64,
+    /// PV held back by the network correction (unexecuted trades, background curtailment).
+    pub curtailed_kwh: f64,
+    /// Load not served because the background alone violated a limit.
+    pub shed_kwh: f64,
+    /// Network charges paid on P2P purchases.
+    pub network_charge: f64,
 }
 
 impl Ledger {
     /// Net bill (positive = the prosumer pays).
     pub fn bill(&self) -> f64 {
-        self.p2p_paid + self.grid_paid - self.p2p_received - self.grid_received
+        self.p2p_paid + self.grid_paid + self.network_charge
+            - self.p2p_received
+            - self.grid_received
     }
     /// Net injection into the network, kW over a step of `dt_h` hours.
     pub fn injection_kw(&self, dt_h: f64) -> f64 {
@@ -96,6 +113,9 @@ impl Ledger {
         self.p2p_received += o.p2p_received;
         self.grid_paid += o.grid_paid;
         self.grid_received += o.grid_received;
+        self.curtailed_kwh += o.curtailed_kwh;
+        self.shed_kwh += o.shed_kwh;
+        self.network_charge += o.network_charge;
     }
 }
 
@@ -144,6 +164,8 @@ pub struct CaseResult {
     pub network: Vec<StepNetwork>,
     /// Per branch.
     pub branches: Vec<BranchPeak>,
+    /// Network clearing per step (empty without a network model).
+    pub clearing: Vec<StepClearing>,
     /// Day totals and indicators.
     pub kpis: Kpis,
 }
@@ -167,13 +189,28 @@ impl CaseResult {
     }
 }
 
-/// A trade with its step.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+/// A trade with its step and what the network made of it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StepTrade {
     /// The step.
     pub step: usize,
-    /// The trade.
+    /// The trade as the auction proposed it.
     pub trade: Trade,
+    /// Energy actually delivered after the network correction, kWh.
+    pub executed_kwh: f64,
+    /// Why part of it was curtailed (binding limits), empty if executed in full.
+    pub curtailment_reason: String,
+    /// Network charge paid by the buyer.
+    pub network_charge: f64,
+}
+
+/// The network clearing of one step of one case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepClearing {
+    /// The correction's outcome (prices, binding limits, background changes).
+    pub outcome: crate::clearing::StepOutcome,
+    /// The AC check of the cleared injections.
+    pub ac: Option<crate::clearing::check::AcCheck>,
 }
 
 /// Everything a day produces.
@@ -207,8 +244,11 @@ pub fn run_day_with_progress(
         ask_per_kwh: s.market.ask_per_kwh,
         seed: s.seed,
     };
+    let mut net = clearing_ctx::Context::new(c, &s.clearing)?;
     let mut base_ledgers = Vec::with_capacity(n_steps);
     let mut p2p_ledgers = Vec::with_capacity(n_steps);
+    let mut base_clearing = Vec::new();
+    let mut p2p_clearing = Vec::new();
     let mut trades = Vec::new();
     let mut bids = Vec::with_capacity(np);
     let mut asks = Vec::with_capacity(np);
@@ -242,48 +282,44 @@ pub fn run_day_with_progress(
                     price_per_kwh: rule.ask(&sit),
                 });
             }
-            let (imp, exp) = (load - own, pv - own);
             base.push(Ledger {
                 load_kwh: load,
                 pv_kwh: pv,
                 self_kwh: own,
-                grid_import_kwh: imp,
-                grid_export_kwh: exp,
-                grid_paid: imp * retail,
-                grid_received: exp * fit,
                 ..Ledger::default()
             });
         }
-        let step_trades = market::clear(s.market.mechanism, &bids, &asks);
-        let mut p2p = base.clone();
-        for l in &mut p2p {
-            l.grid_paid = 0.0;
-            l.grid_received = 0.0;
-        }
-        for tr in &step_trades {
-            let b = &mut p2p[tr.buyer];
-            b.p2p_bought_kwh += tr.kwh;
-            b.p2p_paid += tr.kwh * tr.buyer_price_per_kwh;
-            let sl = &mut p2p[tr.seller];
-            sl.p2p_sold_kwh += tr.kwh;
-            sl.p2p_received += tr.kwh * tr.seller_price_per_kwh;
-            trades.push(StepTrade {
+        let mut step_trades: Vec<StepTrade> = market::clear(s.market.mechanism, &bids, &asks)
+            .into_iter()
+            .map(|trade| StepTrade {
                 step: t,
-                trade: *tr,
-            });
+                executed_kwh: trade.kwh,
+                trade,
+                curtailment_reason: String::new(),
+                network_charge: 0.0,
+            })
+            .collect();
+        let mut p2p = base.clone();
+        if let Some(ctx) = net.as_mut() {
+            base_clearing.push(ctx.clear(c, t, &mut base, &mut [])?);
+            p2p_clearing.push(ctx.clear(c, t, &mut p2p, &mut step_trades)?);
         }
-        for l in &mut p2p {
-            l.grid_import_kwh = (l.load_kwh - l.self_kwh - l.p2p_bought_kwh).max(0.0);
-            l.grid_export_kwh = (l.pv_kwh - l.self_kwh - l.p2p_sold_kwh).max(0.0);
-            l.grid_paid = l.grid_import_kwh * retail;
-            l.grid_received = l.grid_export_kwh * fit;
-        }
+        settle(&mut base, &[], retail, fit);
+        settle(&mut p2p, &step_trades, retail, fit);
+        trades.extend(step_trades);
         base_ledgers.push(base);
         p2p_ledgers.push(p2p);
         progress(t + 1, n_steps);
     }
-    let baseline = finish_case(c, Case::Baseline, base_ledgers, &[], None)?;
-    let p2p = finish_case(c, Case::P2p, p2p_ledgers, &trades, Some(&baseline))?;
+    let baseline = finish_case(c, Case::Baseline, base_ledgers, base_clearing, &[], None)?;
+    let p2p = finish_case(
+        c,
+        Case::P2p,
+        p2p_ledgers,
+        p2p_clearing,
+        &trades,
+        Some(&baseline),
+    )?;
     Ok(DayResult {
         baseline,
         p2p,
@@ -291,10 +327,33 @@ pub fn run_day_with_progress(
     })
 }
 
+/// Books executed trades and the residual with the retailer into the step's ledgers (which
+/// already carry load, PV, self-consumption, and any curtailment or shedding decided by the
+/// network correction).
+fn settle(ledgers: &mut [Ledger], trades: &[StepTrade], retail: f64, fit: f64) {
+    for tr in trades {
+        let q = tr.executed_kwh;
+        let b = &mut ledgers[tr.trade.buyer];
+        b.p2p_bought_kwh += q;
+        b.p2p_paid += q * tr.trade.buyer_price_per_kwh;
+        b.network_charge += tr.network_charge;
+        let sl = &mut ledgers[tr.trade.seller];
+        sl.p2p_sold_kwh += q;
+        sl.p2p_received += q * tr.trade.seller_price_per_kwh;
+    }
+    for l in ledgers.iter_mut() {
+        l.grid_import_kwh = (l.load_kwh - l.self_kwh - l.p2p_bought_kwh - l.shed_kwh).max(0.0);
+        l.grid_export_kwh = (l.pv_kwh - l.self_kwh - l.p2p_sold_kwh - l.curtailed_kwh).max(0.0);
+        l.grid_paid = l.grid_import_kwh * retail;
+        l.grid_received = l.grid_export_kwh * fit;
+    }
+}
+
 fn finish_case(
     c: &Community,
     case: Case,
     ledgers: Vec<Vec<Ledger>>,
+    clearing: Vec<StepClearing>,
     trades: &[StepTrade],
     baseline: Option<&CaseResult>,
 ) -> Result<CaseResult> {
@@ -378,12 +437,13 @@ fn finish_case(
         }
         network.push(sn);
     }
-    let kpis = kpi::compute(c, &ledgers, &network, trades, baseline);
+    let kpis = kpi::compute(c, &ledgers, &network, &clearing, trades, baseline);
     Ok(CaseResult {
         case,
         ledgers,
         network,
         branches,
+        clearing,
         kpis,
     })
 }

@@ -163,8 +163,12 @@ pub fn bundle(
             f(t.ask_per_kwh),
             f(t.buyer_price_per_kwh),
             f(t.seller_price_per_kwh),
-            f(t.kwh * t.buyer_price_per_kwh),
-            f(t.kwh * t.seller_price_per_kwh),
+            f(x.executed_kwh * t.buyer_price_per_kwh),
+            f(x.executed_kwh * t.seller_price_per_kwh),
+            f(x.executed_kwh),
+            f(t.kwh - x.executed_kwh),
+            x.curtailment_reason.clone(),
+            f(x.network_charge),
         ]
     });
     b.add(
@@ -259,6 +263,9 @@ pub fn bundle(
                     f(l.p2p_received),
                     f(l.grid_paid),
                     f(l.grid_received),
+                    f(l.curtailed_kwh),
+                    f(l.shed_kwh),
+                    f(l.network_charge),
                     f(l.bill()),
                 ]);
             }
@@ -321,6 +328,7 @@ pub fn bundle(
             rows,
         ),
     );
+    network_files(&mut b, c, r);
     if let Some(p) = paper {
         b.add("paper_hourly.csv", p.hourly_csv());
     }
@@ -359,9 +367,9 @@ pub fn table(s: &Scenario, c: &Community, r: &DayResult) -> String {
         t += &format!(
             "{:<30} {:>12.p$} {:>12.p$} {:>+12.p$}\n",
             name,
-            x + 0.0,
-            y + 0.0,
-            y - x + 0.0,
+            clean(x, prec),
+            clean(y, prec),
+            clean(y - x, prec),
             p = prec
         );
     };
@@ -422,6 +430,50 @@ pub fn table(s: &Scenario, c: &Community, r: &DayResult) -> String {
         p.max_trafo_loading_percent,
         1,
     );
+    if s.clearing.model != crate::clearing::NetworkModel::None {
+        row(
+            "P2P curtailed by network (kWh)",
+            b.p2p_curtailed_kwh,
+            p.p2p_curtailed_kwh,
+            2,
+        );
+        row(
+            "background load shed (kWh)",
+            b.background_shed_kwh,
+            p.background_shed_kwh,
+            2,
+        );
+        row(
+            "background PV curtailed (kWh)",
+            b.background_curtailed_kwh,
+            p.background_curtailed_kwh,
+            2,
+        );
+        row(
+            "steps with binding limits",
+            b.steps_with_binding_limits as f64,
+            p.steps_with_binding_limits as f64,
+            0,
+        );
+        row(
+            "network charges ($)",
+            b.network_charges,
+            p.network_charges,
+            3,
+        );
+        if let (Some(x), Some(y)) = (b.ac_vmax_pu, p.ac_vmax_pu) {
+            row("AC max voltage (pu)", x, y, 4);
+        }
+        if let (Some(x), Some(y)) = (b.ac_vmin_pu, p.ac_vmin_pu) {
+            row("AC min voltage (pu)", x, y, 4);
+        }
+        row(
+            "AC steps violating a limit",
+            b.ac_violation_steps as f64,
+            p.ac_violation_steps as f64,
+            0,
+        );
+    }
     t += &format!(
         "{:<30} {:>12} {:>12}\n",
         "Gini of savings",
@@ -442,8 +494,204 @@ pub fn table(s: &Scenario, c: &Community, r: &DayResult) -> String {
             b.overloaded_branches, p.overloaded_branches
         );
     }
-    if (b.max_line_loading_percent - p.max_line_loading_percent).abs() < 1e-9 {
+    if (b.max_line_loading_percent - p.max_line_loading_percent).abs() < 1e-9
+        && p.p2p_curtailed_kwh < 1e-9
+    {
         t += "\nP2P trades are financial: without storage or curtailment the physical flows are the same in both cases.\n";
     }
+    if p.solver_failures + b.solver_failures > 0 {
+        t += &format!(
+            "\nWARNING: the network optimisation failed in {} step(s); those trades were executed as proposed (see clearing.csv, --dump-lp).\n",
+            p.solver_failures + b.solver_failures
+        );
+    }
+    if p.ac_violation_steps > 0 {
+        t += &format!(
+            "\nThe AC check finds limits still violated in {} step(s) of the cleared result (see clearing.csv).\n",
+            p.ac_violation_steps
+        );
+    }
+    t += &format!("\nnetwork model: {:?}\n", s.clearing.model).to_lowercase();
     t
+}
+
+/// Per-step network files: nodal prices, bus voltages, branch loading, and the AC check.
+fn network_files(b: &mut Bundle, c: &Community, r: &DayResult) {
+    let grid = &c.grid;
+    let mut prices = Vec::new();
+    let mut volts = Vec::new();
+    let mut loading = Vec::new();
+    let mut checks = Vec::new();
+    let ac_model = crate::pf::ac::AcModel::new(grid).ok();
+    let dc_model = crate::pf::dc::DcModel::new(grid).ok();
+    let sqrt3 = 3f64.sqrt();
+    for case in [&r.baseline, &r.p2p] {
+        let name = case_name(case);
+        for t in 0..c.n_steps() {
+            let cl = case.clearing.get(t);
+            if let Some(cl) = cl {
+                let o = &cl.outcome;
+                for (k, node) in grid.nodes.iter().enumerate() {
+                    prices.push(vec![
+                        name.into(),
+                        t.to_string(),
+                        node.buses[0].0.to_string(),
+                        f(o.lmp_per_kwh[k]),
+                        f(o.energy_per_kwh),
+                        f(o.congestion_per_kwh[k]),
+                        f(o.voltage_per_kwh[k]),
+                    ]);
+                }
+                let ac = cl.ac.as_ref();
+                checks.push(vec![
+                    name.into(),
+                    t.to_string(),
+                    format!("{:?}", o.status).to_lowercase(),
+                    o.optimised.to_string(),
+                    o.binding.join("; "),
+                    f(o.shed_kw.iter().sum::<f64>()),
+                    f(o.curt_kw.iter().sum::<f64>()),
+                    o.socp_max_gap.map(f).unwrap_or_default(),
+                    ac.map(|a| a.converged.to_string()).unwrap_or_default(),
+                    ac.map(|a| f(a.vmin_pu)).unwrap_or_default(),
+                    ac.map(|a| f(a.vmax_pu)).unwrap_or_default(),
+                    ac.map(|a| f(a.losses_kw)).unwrap_or_default(),
+                    ac.map(|a| f(a.max_loading_percent)).unwrap_or_default(),
+                    ac.and_then(|a| a.vm_error_pu).map(f).unwrap_or_default(),
+                    ac.map(|a| f(a.p_error_kw)).unwrap_or_default(),
+                    ac.map(|a| a.violations.join("; ")).unwrap_or_default(),
+                ]);
+            }
+            // Voltages and loadings from an AC flow of the case's final injections (DC when the
+            // AC check is off or does not converge).
+            let (mut p, mut q) = (vec![0.0; grid.n_nodes()], vec![0.0; grid.n_nodes()]);
+            for (i, l) in case.ledgers[t].iter().enumerate() {
+                let k = c.prosumers[i].node;
+                p[k] += l.injection_kw(c.dt_h()) * 1e-3;
+                q[k] -= (l.load_kwh - l.shed_kwh) / c.dt_h() * c.load_tan_phi * 1e-3;
+            }
+            let ac = ac_model
+                .as_ref()
+                .map(|m| m.solve(&p, &q, &Default::default()))
+                .filter(|s| s.converged);
+            match ac {
+                Some(sol) => {
+                    for (k, node) in grid.nodes.iter().enumerate() {
+                        volts.push(vec![
+                            name.into(),
+                            t.to_string(),
+                            node.buses[0].0.to_string(),
+                            f(sol.vm_pu[k]),
+                            "ac".into(),
+                        ]);
+                    }
+                    for (l, br) in grid.branches.iter().enumerate() {
+                        let [pf, qf, pt, qt] = sol.flows[l];
+                        let i_f =
+                            pf.hypot(qf) / (sol.vm_pu[br.from] * grid.nodes[br.from].vn_kv) / sqrt3;
+                        let i_t =
+                            pt.hypot(qt) / (sol.vm_pu[br.to] * grid.nodes[br.to].vn_kv) / sqrt3;
+                        loading.push(vec![
+                            name.into(),
+                            t.to_string(),
+                            br.element.to_string(),
+                            f(pf * 1e3),
+                            f(br.rating.loading_percent(i_f, i_t)),
+                            "ac".into(),
+                        ]);
+                    }
+                }
+                None => {
+                    if let Some(dc) = &dc_model {
+                        let sol = dc.solve(&p);
+                        for (l, br) in grid.branches.iter().enumerate() {
+                            let i = sol.p_from_mw[l].abs() / sqrt3;
+                            let load = br.rating.loading_percent(
+                                i / grid.nodes[br.from].vn_kv,
+                                i / grid.nodes[br.to].vn_kv,
+                            );
+                            loading.push(vec![
+                                name.into(),
+                                t.to_string(),
+                                br.element.to_string(),
+                                f(sol.p_from_mw[l] * 1e3),
+                                f(load),
+                                "dc".into(),
+                            ]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if !prices.is_empty() {
+        b.add(
+            "nodal_prices.csv",
+            csv(
+                &[
+                    "case",
+                    "step",
+                    "bus",
+                    "lmp_per_kwh",
+                    "energy_per_kwh",
+                    "congestion_per_kwh",
+                    "voltage_per_kwh",
+                ],
+                prices,
+            ),
+        );
+        b.add(
+            "clearing.csv",
+            csv(
+                &[
+                    "case",
+                    "step",
+                    "status",
+                    "optimised",
+                    "binding",
+                    "shed_kw",
+                    "curtailed_kw",
+                    "socp_max_gap",
+                    "ac_converged",
+                    "ac_vmin_pu",
+                    "ac_vmax_pu",
+                    "ac_losses_kw",
+                    "ac_max_loading_percent",
+                    "vm_error_pu",
+                    "p_error_kw",
+                    "ac_violations",
+                ],
+                checks,
+            ),
+        );
+    }
+    if !volts.is_empty() {
+        b.add(
+            "bus_voltages.csv",
+            csv(&["case", "step", "bus", "vm_pu", "model"], volts),
+        );
+    }
+    b.add(
+        "line_loading.csv",
+        csv(
+            &[
+                "case",
+                "step",
+                "element",
+                "p_from_kw",
+                "loading_percent",
+                "model",
+            ],
+            loading,
+        ),
+    );
+}
+
+/// Rounds values that would print as "-0.00…" to zero.
+fn clean(v: f64, prec: usize) -> f64 {
+    if v.abs() < 0.5 * 10f64.powi(-(prec as i32)) {
+        0.0
+    } else {
+        v
+    }
 }
