@@ -386,3 +386,85 @@ fn optimisation_layer_lp_and_infeasible() {
     assert_eq!(s.status, Status::Failed);
     assert!(s.message.unwrap().contains("bad"));
 }
+
+/// Large PV systems at the end of village80's longest branch selling to their neighbours: under
+/// `lindistflow` the voltage limit binds and the trades are curtailed; the AC check confirms the
+/// voltage stays within the band; under `none` the same day violates it.
+#[test]
+fn village80_end_of_branch_pv_hits_the_voltage_limit_and_is_curtailed() {
+    use netclear::scenario::Scenario;
+    use netclear::study::{community, run_day};
+    let mut s = Scenario {
+        network: "village80".into(),
+        pv_share_percent: 0.0,
+        ..Scenario::default()
+    };
+    let mut c = community::build(&s).unwrap();
+    let topo = Topology::new(&c.grid);
+    // The six prosumers deepest in the feeder (the end of its longest branch).
+    let mut by_depth: Vec<usize> = (0..c.prosumers.len()).collect();
+    by_depth.sort_by_key(|&i| std::cmp::Reverse((topo.depth(c.prosumers[i].node), i)));
+    let far_ones: Vec<usize> = by_depth[..6].to_vec();
+    let far = far_ones[0];
+    let profile: Vec<f64> = {
+        let (label, text) = netclear::profiles::source_text("builtin:pv").unwrap();
+        let d = netclear::profiles::read_day(&label, &text, Some(&s.day), &["pv3_kw_per_kwp"])
+            .unwrap()
+            .resampled(60)
+            .unwrap();
+        d.series[0].values.clone()
+    };
+    for &i in &far_ones {
+        c.prosumers[i].pv_kwp = 50.0;
+        c.prosumers[i].pv_kw = profile.iter().map(|v| v * 50.0).collect();
+    }
+    s.clearing.model = NetworkModel::None;
+    let free = run_day(&c, &s).unwrap();
+    s.clearing.model = NetworkModel::Lindistflow;
+    let r = run_day(&c, &s).unwrap();
+    let k = &r.p2p.kpis;
+    assert!(
+        k.p2p_curtailed_kwh > 1.0,
+        "curtailed {}",
+        k.p2p_curtailed_kwh
+    );
+    let far_buses: Vec<String> = far_ones
+        .iter()
+        .map(|&i| format!("vmax bus {}", c.grid.nodes[c.prosumers[i].node].buses[0].0))
+        .collect();
+    assert!(
+        r.p2p
+            .clearing
+            .iter()
+            .any(|s| s.outcome.binding.iter().any(|b| far_buses.contains(b))),
+        "a far bus's voltage limit binds"
+    );
+    // The curtailed trades name the binding limit.
+    assert!(r
+        .trades
+        .iter()
+        .any(|t| t.curtailment_reason.contains("vmax")));
+    // AC confirms: within the band (LinDistFlow ignores losses, which only lower the rise).
+    assert!(
+        k.ac_vmax_pu.unwrap() <= 1.05 + 1e-6,
+        "AC vmax {:?}",
+        k.ac_vmax_pu
+    );
+    assert!(k.ac_vmax_pu.unwrap() > 1.03);
+    // Without correction the same day exceeds 1.05 p.u. in AC.
+    let ac = netclear::pf::ac::AcModel::new(&c.grid).unwrap();
+    let worst = (0..c.n_steps())
+        .map(|t| {
+            let (mut p, mut q) = (vec![0.0; c.grid.n_nodes()], vec![0.0; c.grid.n_nodes()]);
+            for (i, l) in free.p2p.ledgers[t].iter().enumerate() {
+                p[c.prosumers[i].node] += l.injection_kw(1.0) * 1e-3;
+                q[c.prosumers[i].node] -= l.load_kwh * c.load_tan_phi * 1e-3;
+            }
+            ac.solve(&p, &q, &Default::default())
+                .vm_pu
+                .into_iter()
+                .fold(0.0, f64::max)
+        })
+        .fold(0.0, f64::max);
+    assert!(worst > 1.05, "uncorrected AC vmax {worst}");
+}

@@ -250,13 +250,21 @@ pub fn load_shipped(name: &str) -> Result<Option<Network>> {
     Ok(None)
 }
 
-/// Resolves `--network`: a shipped name/alias, or a folder path.
+/// Resolves `--network`: a shipped name/alias, a synthetic `<shipped>x<copies>` (e.g.
+/// `village80x127`: 127 copies under one MV bus, see [`super::synthetic`]), or a folder path.
 pub fn resolve(name_or_path: &str) -> Result<Network> {
     let looks_like_path =
         name_or_path.contains('/') || name_or_path.contains(std::path::MAIN_SEPARATOR);
     if !looks_like_path {
         if let Some(net) = load_shipped(name_or_path)? {
             return Ok(net);
+        }
+        if let Some((base, k)) = name_or_path.rsplit_once('x') {
+            if let (Ok(k), Some(net)) = (k.parse::<usize>(), load_shipped(base)?) {
+                if (1..=10_000).contains(&k) {
+                    return super::synthetic::replicate(&net, k);
+                }
+            }
         }
     }
     let p = Path::new(name_or_path);

@@ -26,7 +26,8 @@ pub(super) struct Context {
     branch_km: Vec<f64>,
     tan_phi: f64,
     dump: Option<String>,
-    case_counter: usize,
+    /// Prosumers at each node.
+    members: Vec<Vec<usize>>,
 }
 
 impl Context {
@@ -68,7 +69,13 @@ impl Context {
             branch_km,
             tan_phi: c.load_tan_phi,
             dump: c.dump_lp.clone(),
-            case_counter: 0,
+            members: {
+                let mut m = vec![Vec::new(); c.grid.n_nodes()];
+                for p in &c.prosumers {
+                    m[p.node].push(p.id);
+                }
+                m
+            },
         }))
     }
 
@@ -142,7 +149,6 @@ impl Context {
                 o
             }
         };
-        self.case_counter += 1;
 
         // Trades: executed share, curtailment at the seller, reason, network charge.
         let reason = outcome
@@ -194,22 +200,17 @@ impl Context {
             bought[tr.trade.buyer] += tr.executed_kwh;
         }
         for k in 0..n {
-            let members: Vec<usize> = c
-                .prosumers
-                .iter()
-                .filter(|p| p.node == k)
-                .map(|p| p.id)
-                .collect();
+            let members: &[usize] = &self.members[k];
             share(
                 ledgers,
-                &members,
+                members,
                 outcome.shed_kw[k] * dt,
                 |l, i| l.load_kwh - l.self_kwh - bought[i],
                 |l, q| l.shed_kwh += q,
             );
             share(
                 ledgers,
-                &members,
+                members,
                 outcome.curt_kw[k] * dt,
                 |l, i| (l.pv_kwh - l.self_kwh - sold_full[i]).max(0.0),
                 |l, q| l.curtailed_kwh += q,
