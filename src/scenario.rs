@@ -337,6 +337,52 @@ impl Scenario {
             self.market.ask_per_kwh,
             "finite",
         )?;
+        let cl = &self.clearing;
+        check(
+            cl.vmin_pu >= 0.0 && cl.vmin_pu < cl.vmax_pu,
+            "clearing.vmin_pu",
+            cl.vmin_pu,
+            ">= 0 and < clearing.vmax_pu",
+        )?;
+        check(cl.vmax_pu > 0.0, "clearing.vmax_pu", cl.vmax_pu, "> 0")?;
+        check(
+            cl.background_penalty_per_kwh > 0.0,
+            "clearing.background_penalty_per_kwh",
+            cl.background_penalty_per_kwh,
+            "> 0",
+        )?;
+        check(
+            cl.trade_bonus_per_kwh >= 0.0,
+            "clearing.trade_bonus_per_kwh",
+            cl.trade_bonus_per_kwh,
+            ">= 0",
+        )?;
+        check(
+            cl.fairness_per_kwh >= 0.0,
+            "clearing.fairness_per_kwh",
+            cl.fairness_per_kwh,
+            ">= 0",
+        )?;
+        check(
+            cl.distance_rate_per_kwh_km >= 0.0,
+            "clearing.distance_rate_per_kwh_km",
+            cl.distance_rate_per_kwh_km,
+            ">= 0",
+        )?;
+        check(
+            cl.uniform_rate_per_kwh >= 0.0,
+            "clearing.uniform_rate_per_kwh",
+            cl.uniform_rate_per_kwh,
+            ">= 0",
+        )?;
+        if cl.model == crate::clearing::NetworkModel::None
+            && cl.network_charges == crate::clearing::ChargeRule::Dlmp
+        {
+            return Err(Error::invalid(
+                loc("clearing.network_charges"),
+                "dlmp charges need nodal prices: choose a network model (dc, lindistflow or socp)",
+            ));
+        }
         Ok(())
     }
 }

@@ -440,3 +440,103 @@ fn paper_corrected_preset_prints_both_side_by_side() {
     assert!(out.contains("paper (as coded)") && out.contains("corrected"));
     assert!(out.contains("334.045") && out.contains("44.568") && out.contains("13.34"));
 }
+
+#[test]
+fn network_charge_rules_are_applied_to_executed_trades() {
+    let mut s = Scenario {
+        network: "village80".into(),
+        pv_share_percent: 50.0,
+        ..Scenario::default()
+    };
+    s.clearing.model = NetworkModel::Lindistflow;
+    s.clearing.network_charges = ChargeRule::Uniform;
+    let (_, r) = study::run(&s).unwrap();
+    let vol: f64 = r.trades.iter().map(|t| t.executed_kwh).sum();
+    assert!(vol > 1.0);
+    assert!((r.p2p.kpis.network_charges - s.clearing.uniform_rate_per_kwh * vol).abs() < 1e-9);
+    // Buyers pay them: their bills rise by exactly the charges against a run without.
+    let mut s0 = s.clone();
+    s0.clearing.network_charges = ChargeRule::None;
+    let (_, r0) = study::run(&s0).unwrap();
+    assert!(
+        (r.p2p.kpis.community_cost - r0.p2p.kpis.community_cost - r.p2p.kpis.network_charges).abs()
+            < 1e-9
+    );
+
+    s.clearing.network_charges = ChargeRule::Distance;
+    let (c, r) = study::run(&s).unwrap();
+    let topo = netclear::network::topology::Topology::new(&c.grid);
+    for t in r.trades.iter().take(20) {
+        let (a, b) = (
+            c.prosumers[t.trade.seller].node,
+            c.prosumers[t.trade.buyer].node,
+        );
+        let km: f64 = topo
+            .path(&c.grid, a, b)
+            .iter()
+            .map(|st| match c.grid.branches[st.branch].element {
+                netclear::network::electrical::BranchElement::Line(id) => {
+                    c.network
+                        .lines
+                        .iter()
+                        .find(|l| l.id == id)
+                        .unwrap()
+                        .length_km
+                }
+                _ => 0.0,
+            })
+            .sum();
+        assert!(km > 0.0);
+        assert!(
+            (t.network_charge - s.clearing.distance_rate_per_kwh_km * km * t.executed_kwh).abs()
+                < 1e-12
+        );
+    }
+    // DLMP charges need prices: refused without a network model.
+    s.clearing.model = NetworkModel::None;
+    s.clearing.network_charges = ChargeRule::Dlmp;
+    assert!(s
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("network_charges"));
+}
+
+#[test]
+fn every_output_csv_is_rectangular_and_has_units_in_headers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    let (code, _, err) = netclear(&[
+        "run",
+        "--network",
+        "village80",
+        "--pv-share",
+        "50",
+        "--network-charges",
+        "dlmp",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let mut n = 0;
+    for e in std::fs::read_dir(&out).unwrap().flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "csv") {
+            n += 1;
+            let text = std::fs::read_to_string(&p).unwrap();
+            let mut rdr = csv::ReaderBuilder::new()
+                .flexible(false)
+                .from_reader(text.as_bytes());
+            let width = rdr.headers().unwrap().len();
+            let mut rows = 0;
+            for rec in rdr.records() {
+                let rec = rec.unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                assert_eq!(rec.len(), width, "{}", p.display());
+                rows += 1;
+            }
+            assert!(rows > 0, "{} is empty", p.display());
+        }
+    }
+    assert!(n >= 9, "{n} csv files");
+}
