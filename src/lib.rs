@@ -38,6 +38,7 @@ pub mod output;
 pub mod pf;
 pub mod profiles;
 pub mod scenario;
+pub mod storage;
 pub mod study;
 pub mod table;
 
