@@ -41,6 +41,7 @@ pub mod scenario;
 pub mod storage;
 pub mod study;
 pub mod table;
+pub mod tariff;
 
 pub use error::{Error, Location, Result};
 

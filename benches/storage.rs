@@ -1,0 +1,98 @@
+//! Battery MILP benchmarks (divan): prosumers × steps with real 5-minute AEMO prices through the
+//! `wholesale-pass` retailer (TAS1 on 2 Jan 2020 has negative prices, so some exports cost money),
+//! SimBench households and PV, one 10 kWh / 5 kW battery per prosumer and the 50 kWh community
+//! battery dispatched against the residual. Decomposed: batteries are independent given prices.
+//!
+//! Run: `cargo bench --bench storage`
+
+use netclear::profiles::{read_day, source_text};
+use netclear::storage::{dispatch, Battery, DayInput, MilpSettings, StorageModel};
+use netclear::tariff::WholesalePass;
+
+fn main() {
+    divan::main();
+}
+
+struct Day {
+    loads: Vec<Vec<f64>>,
+    pv: Vec<f64>,
+    retail: Vec<f64>,
+    fit: Vec<f64>,
+    dt: f64,
+}
+
+fn day(steps: usize) -> Day {
+    let step_min = (1440 / steps) as u32;
+    let (l, t) = source_text("builtin:households").unwrap();
+    let hh = read_day(&l, &t, Some("2016-06-15"), &[])
+        .unwrap()
+        .resampled(step_min)
+        .unwrap();
+    let (l, t) = source_text("builtin:pv").unwrap();
+    let pv = read_day(&l, &t, Some("2016-06-15"), &["pv3_kw_per_kwp"])
+        .unwrap()
+        .resampled(step_min)
+        .unwrap();
+    let (l, t) = source_text("builtin:aemo").unwrap();
+    let w = read_day(&l, &t, Some("2020-01-02"), &["tas1_rrp_aud_per_mwh"])
+        .unwrap()
+        .resampled(step_min)
+        .unwrap();
+    let (retail, fit) = WholesalePass::default().prices(&w.series[0].per_kwh());
+    Day {
+        loads: hh.series.iter().map(|s| s.values.clone()).collect(),
+        pv: pv.series[0].values.iter().map(|v| v * 3.0).collect(),
+        retail,
+        fit,
+        dt: step_min as f64 / 60.0,
+    }
+}
+
+fn community(d: &Day, prosumers: usize, model: StorageModel) -> f64 {
+    let b = Battery::default();
+    let n = d.retail.len();
+    let mut residual = vec![0.0; n];
+    let mut worst_gap: f64 = 0.0;
+    for i in 0..prosumers {
+        let load = &d.loads[i % d.loads.len()];
+        let inp = DayInput {
+            dt_h: d.dt,
+            load_kw: load,
+            pv_kw: &d.pv,
+            import_per_kwh: &d.retail,
+            export_per_kwh: &d.fit,
+            allow_curtailment: true,
+        };
+        let r = dispatch(&b, &inp, model, &MilpSettings::default());
+        worst_gap = worst_gap.max(r.gap);
+        for t in 0..n {
+            residual[t] += r.import_kw[t] - r.export_kw[t];
+        }
+    }
+    let deficit: Vec<f64> = residual.iter().map(|v| v.max(0.0)).collect();
+    let surplus: Vec<f64> = residual.iter().map(|v| (-v).max(0.0)).collect();
+    let inp = DayInput {
+        dt_h: d.dt,
+        load_kw: &deficit,
+        pv_kw: &surplus,
+        import_per_kwh: &d.retail,
+        export_per_kwh: &d.fit,
+        allow_curtailment: false,
+    };
+    let v = dispatch(&Battery::community(), &inp, model, &MilpSettings::default());
+    worst_gap.max(v.gap)
+}
+
+#[divan::bench(args = [(4, 288), (20, 288), (100, 96), (100, 288)], sample_count = 5)]
+fn milp_community(bencher: divan::Bencher, (prosumers, steps): (usize, usize)) {
+    let d = day(steps);
+    let gap = community(&d, prosumers, StorageModel::Milp);
+    assert!(gap <= 1e-4, "gap {gap}");
+    bencher.bench(|| community(&d, prosumers, StorageModel::Milp));
+}
+
+#[divan::bench(args = [(20, 288), (100, 288)], sample_count = 5)]
+fn lp_community(bencher: divan::Bencher, (prosumers, steps): (usize, usize)) {
+    let d = day(steps);
+    bencher.bench(|| community(&d, prosumers, StorageModel::Lp));
+}
