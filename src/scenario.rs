@@ -179,6 +179,101 @@ pub struct Scenario {
     /// Where to dump failing optimisation problems (JSON), if anywhere.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dump_lp: Option<String>,
+    /// Batteries.
+    pub storage: StorageSpec,
+    /// Retailer pricing.
+    pub retailer: RetailerSpec,
+    /// Share of a P2P delivery that reaches the buyer (internal transfer losses, borne by the
+    /// buyer, who pays for what the seller sent).
+    pub line_eta: f64,
+}
+
+/// How the day is cleared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClearingMode {
+    /// Batteries scheduled first, then the hourly auction, then the network correction.
+    Auction,
+    /// One optimisation of the whole community: batteries, P2P exchange and network together.
+    Central,
+}
+
+/// How the internal P2P price relates to battery dispatch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum SettlementMode {
+    /// Dispatch sees only the retailer's prices; the internal price only splits money afterwards.
+    SettlementOnly,
+    /// Dispatch values imports and exports at the internal price (bounded by feed-in and retail).
+    Coupled,
+}
+
+/// Batteries of a scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageSpec {
+    /// Dispatch model.
+    pub model: crate::storage::StorageModel,
+    /// Share of prosumers with a home battery, %.
+    pub battery_share_percent: f64,
+    /// Home battery per household (scaled by the prosumer's households).
+    pub battery: crate::storage::Battery,
+    /// Whether the community (VPP) battery exists.
+    pub vpp: bool,
+    /// Bus of the community battery (default: the first LV bus below the slack).
+    pub vpp_bus: Option<i64>,
+    /// The community battery.
+    pub vpp_battery: crate::storage::Battery,
+    /// Auction or central clearing.
+    pub clearing: ClearingMode,
+    /// Internal price in dispatch.
+    pub settlement: SettlementMode,
+}
+
+impl Default for StorageSpec {
+    fn default() -> Self {
+        StorageSpec {
+            model: crate::storage::StorageModel::Milp,
+            battery_share_percent: 0.0,
+            battery: crate::storage::Battery::default(),
+            vpp: false,
+            vpp_bus: None,
+            vpp_battery: crate::storage::Battery::community(),
+            clearing: ClearingMode::Auction,
+            settlement: SettlementMode::SettlementOnly,
+        }
+    }
+}
+
+/// The retailer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetailerSpec {
+    /// Pricing mode (`fixed` uses `tariff`).
+    pub pricing: crate::tariff::PricingMode,
+    /// Wholesale price file (`builtin:aemo` or a CSV path).
+    pub wholesale_file: String,
+    /// Wholesale price column.
+    pub wholesale_column: String,
+    /// Day of the wholesale series.
+    pub wholesale_day: String,
+    /// `wholesale-pass` parameters.
+    pub wholesale_pass: crate::tariff::WholesalePass,
+    /// Daily fixed charge per prosumer, $/day (the seed's retailer: 0.9).
+    pub daily_fixed_charge: f64,
+}
+
+impl Default for RetailerSpec {
+    fn default() -> Self {
+        RetailerSpec {
+            pricing: crate::tariff::PricingMode::Fixed,
+            wholesale_file: "builtin:aemo".into(),
+            wholesale_column: "nsw1_rrp_aud_per_mwh".into(),
+            wholesale_day: "2020-01-02".into(),
+            wholesale_pass: crate::tariff::WholesalePass::default(),
+            daily_fixed_charge: 0.0,
+        }
+    }
 }
 
 impl Default for Scenario {
@@ -201,6 +296,9 @@ impl Default for Scenario {
             market: MarketSpec::default(),
             clearing: crate::clearing::ClearingSpec::default(),
             dump_lp: None,
+            storage: StorageSpec::default(),
+            retailer: RetailerSpec::default(),
+            line_eta: 0.97,
         }
     }
 }
@@ -240,6 +338,7 @@ impl Scenario {
         // The notebook checks trades with a DC approximation; the corrected study with the
         // formulation LV feeders need.
         s.clearing.model = crate::clearing::NetworkModel::Dc;
+        s.line_eta = 1.0;
         if p == Preset::Paper2024Corrected {
             s.market.mechanism = Mechanism::PayAsAsk;
             s.lv_only = true;
@@ -336,6 +435,30 @@ impl Scenario {
             "market.ask_per_kwh",
             self.market.ask_per_kwh,
             "finite",
+        )?;
+        check(
+            self.line_eta > 0.0 && self.line_eta <= 1.0,
+            "line_eta",
+            self.line_eta,
+            "in (0, 1]",
+        )?;
+        check(
+            (0.0..=100.0).contains(&self.storage.battery_share_percent),
+            "storage.battery_share_percent",
+            self.storage.battery_share_percent,
+            "in [0, 100]",
+        )?;
+        for (name, b) in [
+            ("storage.battery", &self.storage.battery),
+            ("storage.vpp_battery", &self.storage.vpp_battery),
+        ] {
+            b.validate().map_err(|m| Error::invalid(loc(name), m))?;
+        }
+        check(
+            self.retailer.daily_fixed_charge >= 0.0,
+            "retailer.daily_fixed_charge",
+            self.retailer.daily_fixed_charge,
+            ">= 0",
         )?;
         let cl = &self.clearing;
         check(

@@ -99,10 +99,10 @@ impl Context {
             (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
         for (i, l) in ledgers.iter().enumerate() {
             let k = c.prosumers[i].node;
-            bg_p[k] += (l.pv_kwh - l.load_kwh - sold_full[i]) / dt;
+            bg_p[k] += (l.supply_kwh() - l.demand_kwh() - sold_full[i]) / dt;
             bg_q[k] -= l.load_kwh / dt * self.tan_phi;
-            shed_max[k] += (l.load_kwh - l.self_kwh) / dt;
-            curt_max[k] += (l.pv_kwh - l.self_kwh - sold_full[i]).max(0.0) / dt;
+            shed_max[k] += (l.demand_kwh() - l.self_kwh) / dt;
+            curt_max[k] += (l.supply_kwh() - l.self_kwh - sold_full[i]).max(0.0) / dt;
         }
         let flows: Vec<TradeFlow> = trades
             .iter()
@@ -205,14 +205,14 @@ impl Context {
                 ledgers,
                 members,
                 outcome.shed_kw[k] * dt,
-                |l, i| l.load_kwh - l.self_kwh - bought[i],
+                |l, i| l.demand_kwh() - l.self_kwh - bought[i],
                 |l, q| l.shed_kwh += q,
             );
             share(
                 ledgers,
                 members,
                 outcome.curt_kw[k] * dt,
-                |l, i| (l.pv_kwh - l.self_kwh - sold_full[i]).max(0.0),
+                |l, i| (l.supply_kwh() - l.self_kwh - sold_full[i]).max(0.0),
                 |l, q| l.curtailed_kwh += q,
             );
         }
@@ -222,7 +222,7 @@ impl Context {
                 let (mut p, mut q) = (vec![0.0; n], vec![0.0; n]);
                 for (i, l) in ledgers.iter().enumerate() {
                     let k = c.prosumers[i].node;
-                    p[k] += (l.pv_kwh - l.curtailed_kwh - l.load_kwh + l.shed_kwh) / dt;
+                    p[k] += (l.supply_kwh() - l.demand_kwh() + l.shed_kwh) / dt;
                     q[k] -= (l.load_kwh - l.shed_kwh) / dt * self.tan_phi;
                 }
                 Some(check::ac_check(ac, grid, &p, &q, &self.spec, &outcome))

@@ -20,6 +20,8 @@ pub enum LoadClass {
     Commercial,
     /// A bus with PV only (paper placement).
     PvOnly,
+    /// The community (VPP) battery.
+    Vpp,
 }
 
 /// A trading agent at one bus.
@@ -46,6 +48,11 @@ pub struct Prosumer {
     pub load_kw: Vec<f64>,
     /// PV output per step, kW.
     pub pv_kw: Vec<f64>,
+    /// Its battery, if any.
+    pub battery: Option<crate::storage::Battery>,
+    /// The battery's dispatch over the day (set by [`super::battery::plan`]).
+    #[serde(skip)]
+    pub dispatch: Option<crate::storage::Dispatch>,
 }
 
 /// The prosumers of a feeder on one day.
@@ -67,6 +74,8 @@ pub struct Community {
     pub load_tan_phi: f64,
     /// Where to dump failing optimisation problems (`--dump-lp`).
     pub dump_lp: Option<String>,
+    /// Daily fixed charge per prosumer, $.
+    pub daily_fixed_charge: f64,
 }
 
 impl Community {
@@ -200,6 +209,8 @@ pub fn build(s: &Scenario) -> Result<Community> {
                     pv_kwp: 0.0,
                     load_kw,
                     pv_kw: vec![0.0; n_steps],
+                    battery: None,
+                    dispatch: None,
                 });
             }
             // PV on a seeded share of the prosumers.
@@ -249,6 +260,8 @@ pub fn build(s: &Scenario) -> Result<Community> {
                     pv_kwp: kwp,
                     load_kw: vec![0.0; n_steps],
                     pv_kw: pv_per_kwp.iter().map(|v| v * kwp).collect(),
+                    battery: None,
+                    dispatch: None,
                 });
             }
             for &b in &load_buses {
@@ -266,6 +279,8 @@ pub fn build(s: &Scenario) -> Result<Community> {
                     pv_kwp: 0.0,
                     load_kw: load_profile.values.clone(),
                     pv_kw: vec![0.0; n_steps],
+                    battery: None,
+                    dispatch: None,
                 });
             }
         }
@@ -276,19 +291,24 @@ pub fn build(s: &Scenario) -> Result<Community> {
             "the feeder has no in-service loads on connected buses: nobody to trade",
         ));
     }
+    super::battery::assign(s, &grid, &network, &mut prosumers)?;
+    let (retail, fit) = super::battery::retail_prices(s, n_steps)?;
     let tan_phi = (1.0 / (s.load_power_factor * s.load_power_factor) - 1.0)
         .max(0.0)
         .sqrt();
-    Ok(Community {
+    let mut c = Community {
         network,
         grid,
         prosumers,
         step_minutes: step,
-        retail_per_kwh: vec![s.tariff.retail_per_kwh; n_steps],
-        feed_in_per_kwh: vec![s.tariff.feed_in_per_kwh; n_steps],
+        retail_per_kwh: retail,
+        feed_in_per_kwh: fit,
         load_tan_phi: tan_phi,
         dump_lp: s.dump_lp.clone(),
-    })
+        daily_fixed_charge: s.retailer.daily_fixed_charge,
+    };
+    super::battery::plan(&mut c, s);
+    Ok(c)
 }
 
 fn is_commercial(name: &str) -> bool {

@@ -11,8 +11,11 @@
 //!   bill = import·retail − export·feed_in + Σ bought·buyer_price − Σ sold·seller_price
 //! ```
 //!
-//! so `L = S + bought + import + shed` and `G = S + sold + export + curtailed` hold exactly, and
-//! the money buyers pay equals what sellers receive plus the operator's surplus (McAfee only).
+//! so `L + B_in = S + bought + import + shed` and `G + B_out = S + sold + export + curtailed` hold
+//! exactly (with battery charging `B_in` and discharging `B_out`; `S = min(L + B_in, G + B_out −
+//! curtailed)`), and the money buyers pay equals what sellers receive plus the operator's surplus
+//! (McAfee only). With `line_eta = η < 1` a buyer receives `η·q` of the `q` kWh its seller sent
+//! and pays for `q`: P2P transfer losses are borne by buyers and reported.
 //!
 //! # Network correction (`--network-model dc|lindistflow|socp`)
 //!
@@ -30,6 +33,7 @@
 //! case's own settlement, so that when a later stage (network correction, batteries) changes
 //! injections, the difference shows up — and it reports, not hides, lines over their limits.
 
+pub mod battery;
 mod clearing_ctx;
 pub mod community;
 pub mod kpi;
@@ -87,14 +91,29 @@ pub struct Ledger {
     pub shed_kwh: f64,
     /// Network charges paid on P2P purchases.
     pub network_charge: f64,
+    /// Energy into the prosumer's battery.
+    pub battery_in_kwh: f64,
+    /// Energy out of the prosumer's battery.
+    pub battery_out_kwh: f64,
+    /// The retailer's fixed charge (booked in the first step).
+    pub fixed_charge: f64,
 }
 
 impl Ledger {
     /// Net bill (positive = the prosumer pays).
     pub fn bill(&self) -> f64 {
-        self.p2p_paid + self.grid_paid + self.network_charge
+        self.p2p_paid + self.grid_paid + self.network_charge + self.fixed_charge
             - self.p2p_received
             - self.grid_received
+    }
+    /// What the prosumer consumes: load plus battery charging.
+    pub fn demand_kwh(&self) -> f64 {
+        self.load_kwh + self.battery_in_kwh
+    }
+    /// What the prosumer can supply before P2P and the grid: PV plus battery discharge minus
+    /// curtailment.
+    pub fn supply_kwh(&self) -> f64 {
+        self.pv_kwh + self.battery_out_kwh - self.curtailed_kwh
     }
     /// Net injection into the network, kW over a step of `dt_h` hours.
     pub fn injection_kw(&self, dt_h: f64) -> f64 {
@@ -116,6 +135,9 @@ impl Ledger {
         self.curtailed_kwh += o.curtailed_kwh;
         self.shed_kwh += o.shed_kwh;
         self.network_charge += o.network_charge;
+        self.battery_in_kwh += o.battery_in_kwh;
+        self.battery_out_kwh += o.battery_out_kwh;
+        self.fixed_charge += o.fixed_charge;
     }
 }
 
@@ -258,36 +280,53 @@ pub fn run_day_with_progress(
         asks.clear();
         let mut base = Vec::with_capacity(np);
         for p in &c.prosumers {
-            let load = p.load_kw[t] * dt;
-            let pv = p.pv_kw[t] * dt;
-            let own = load.min(pv);
+            let (b_in, b_out, own_curt) = match &p.dispatch {
+                Some(d) => (
+                    d.charge_kw[t] * dt,
+                    d.discharge_kw[t] * dt,
+                    d.curtail_kw[t] * dt,
+                ),
+                None => (0.0, 0.0, 0.0),
+            };
+            let mut l = Ledger {
+                load_kwh: p.load_kw[t] * dt,
+                pv_kwh: p.pv_kw[t] * dt,
+                battery_in_kwh: b_in,
+                battery_out_kwh: b_out,
+                curtailed_kwh: own_curt,
+                fixed_charge: if t == 0 && p.class != community::LoadClass::Vpp {
+                    c.daily_fixed_charge
+                } else {
+                    0.0
+                },
+                ..Ledger::default()
+            };
+            let (demand, supply) = (l.demand_kwh(), l.supply_kwh());
+            l.self_kwh = demand.min(supply);
             let sit = Situation {
                 step: t,
                 agent: p.id,
-                load_kwh: load,
-                pv_kwh: pv,
+                load_kwh: demand,
+                pv_kwh: supply,
                 retail_per_kwh: retail,
                 feed_in_per_kwh: fit,
             };
-            if load > pv {
+            if demand > supply {
+                // Orders are in energy *sent*: to receive its deficit a buyer needs deficit/η
+                // sent, and its limit per kWh sent is η times its limit per kWh received.
                 bids.push(Order {
                     agent: p.id,
-                    kwh: load - pv,
-                    price_per_kwh: rule.bid(&sit),
+                    kwh: (demand - supply) / s.line_eta,
+                    price_per_kwh: s.line_eta * rule.bid(&sit),
                 });
-            } else if pv > load {
+            } else if supply > demand {
                 asks.push(Order {
                     agent: p.id,
-                    kwh: pv - load,
+                    kwh: supply - demand,
                     price_per_kwh: rule.ask(&sit),
                 });
             }
-            base.push(Ledger {
-                load_kwh: load,
-                pv_kwh: pv,
-                self_kwh: own,
-                ..Ledger::default()
-            });
+            base.push(l);
         }
         let mut step_trades: Vec<StepTrade> = market::clear(s.market.mechanism, &bids, &asks)
             .into_iter()
@@ -304,8 +343,8 @@ pub fn run_day_with_progress(
             base_clearing.push(ctx.clear(c, t, &mut base, &mut [])?);
             p2p_clearing.push(ctx.clear(c, t, &mut p2p, &mut step_trades)?);
         }
-        settle(&mut base, &[], retail, fit);
-        settle(&mut p2p, &step_trades, retail, fit);
+        settle(&mut base, &[], retail, fit, s.line_eta);
+        settle(&mut p2p, &step_trades, retail, fit, s.line_eta);
         trades.extend(step_trades);
         base_ledgers.push(base);
         p2p_ledgers.push(p2p);
@@ -330,11 +369,12 @@ pub fn run_day_with_progress(
 /// Books executed trades and the residual with the retailer into the step's ledgers (which
 /// already carry load, PV, self-consumption, and any curtailment or shedding decided by the
 /// network correction).
-fn settle(ledgers: &mut [Ledger], trades: &[StepTrade], retail: f64, fit: f64) {
+fn settle(ledgers: &mut [Ledger], trades: &[StepTrade], retail: f64, fit: f64, line_eta: f64) {
     for tr in trades {
         let q = tr.executed_kwh;
         let b = &mut ledgers[tr.trade.buyer];
-        b.p2p_bought_kwh += q;
+        // The buyer receives η·q and pays for the q its seller sent.
+        b.p2p_bought_kwh += line_eta * q;
         b.p2p_paid += q * tr.trade.buyer_price_per_kwh;
         b.network_charge += tr.network_charge;
         let sl = &mut ledgers[tr.trade.seller];
@@ -342,8 +382,8 @@ fn settle(ledgers: &mut [Ledger], trades: &[StepTrade], retail: f64, fit: f64) {
         sl.p2p_received += q * tr.trade.seller_price_per_kwh;
     }
     for l in ledgers.iter_mut() {
-        l.grid_import_kwh = (l.load_kwh - l.self_kwh - l.p2p_bought_kwh - l.shed_kwh).max(0.0);
-        l.grid_export_kwh = (l.pv_kwh - l.self_kwh - l.p2p_sold_kwh - l.curtailed_kwh).max(0.0);
+        l.grid_import_kwh = (l.demand_kwh() - l.self_kwh - l.p2p_bought_kwh - l.shed_kwh).max(0.0);
+        l.grid_export_kwh = (l.supply_kwh() - l.self_kwh - l.p2p_sold_kwh).max(0.0);
         l.grid_paid = l.grid_import_kwh * retail;
         l.grid_received = l.grid_export_kwh * fit;
     }
