@@ -98,6 +98,42 @@ pub struct RunArgs {
     /// Skip the AC power flow of every cleared step.
     #[arg(long)]
     pub no_ac_check: bool,
+    /// Share of prosumers with a home battery, %.
+    #[arg(long)]
+    pub battery_share: Option<f64>,
+    /// Home battery capacity per household, kWh (default 10).
+    #[arg(long)]
+    pub battery_kwh: Option<f64>,
+    /// Home battery charge/discharge power per household, kW (default 5).
+    #[arg(long)]
+    pub battery_kw: Option<f64>,
+    /// Add the community (VPP) battery (50 kWh, 10 kW).
+    #[arg(long)]
+    pub vpp: bool,
+    /// Bus of the community battery (default: the transformer's LV busbar).
+    #[arg(long)]
+    pub vpp_bus: Option<i64>,
+    /// Battery dispatch: none, lp (relaxed), milp (no simultaneous charge/discharge), greedy.
+    #[arg(long, value_enum)]
+    pub storage_model: Option<crate::storage::StorageModel>,
+    /// Clearing: auction (batteries, then auction, then network) or central (one optimisation).
+    #[arg(long, value_enum)]
+    pub clearing: Option<crate::scenario::ClearingMode>,
+    /// Whether battery dispatch sees the internal P2P price.
+    #[arg(long, value_enum)]
+    pub settlement: Option<crate::scenario::SettlementMode>,
+    /// Retailer pricing: fixed (--retail/--feed-in) or wholesale-pass (AEMO prices + markup).
+    #[arg(long, value_enum)]
+    pub pricing: Option<crate::tariff::PricingMode>,
+    /// Wholesale price column of the wholesale file (e.g. tas1_rrp_aud_per_mwh).
+    #[arg(long)]
+    pub wholesale_column: Option<String>,
+    /// Daily fixed charge per prosumer, $/day (the seed's retailer: 0.9).
+    #[arg(long)]
+    pub daily_charge: Option<f64>,
+    /// Share of a P2P delivery that reaches the buyer (default 0.97).
+    #[arg(long)]
+    pub line_eta: Option<f64>,
     /// Write every failing optimisation problem as JSON to FILE.<case>.step<N>.json.
     #[arg(long, value_name = "FILE")]
     pub dump_lp: Option<String>,
@@ -530,6 +566,45 @@ pub fn resolve_scenario(a: &RunArgs) -> Result<crate::scenario::Scenario> {
     if let Some(v) = &a.dump_lp {
         s.dump_lp = Some(v.clone());
     }
+    let st = &mut s.storage;
+    if let Some(v) = a.battery_share {
+        st.battery_share_percent = v;
+    }
+    if let Some(v) = a.battery_kwh {
+        st.battery.e_kwh = v;
+    }
+    if let Some(v) = a.battery_kw {
+        st.battery.p_charge_kw = v;
+        st.battery.p_discharge_kw = v;
+    }
+    if a.vpp {
+        st.vpp = true;
+    }
+    if let Some(v) = a.vpp_bus {
+        st.vpp = true;
+        st.vpp_bus = Some(v);
+    }
+    if let Some(v) = a.storage_model {
+        st.model = v;
+    }
+    if let Some(v) = a.clearing {
+        st.clearing = v;
+    }
+    if let Some(v) = a.settlement {
+        st.settlement = v;
+    }
+    if let Some(v) = a.pricing {
+        s.retailer.pricing = v;
+    }
+    if let Some(v) = &a.wholesale_column {
+        s.retailer.wholesale_column = v.clone();
+    }
+    if let Some(v) = a.daily_charge {
+        s.retailer.daily_fixed_charge = v;
+    }
+    if let Some(v) = a.line_eta {
+        s.line_eta = v;
+    }
     s.validate()?;
     Ok(s)
 }
@@ -585,7 +660,16 @@ fn run_cmd(a: &RunArgs, out: &mut dyn Write) -> Result<()> {
         }
         None => None,
     };
-    let bundle = crate::study::report::bundle(&s, &c, &r, comparison.as_ref())?;
+    // What storage changes: the same day without any battery.
+    let without = if c.prosumers.iter().any(|p| p.dispatch.is_some()) {
+        let mut s0 = s.clone();
+        s0.storage.battery_share_percent = 0.0;
+        s0.storage.vpp = false;
+        Some(crate::study::run(&s0)?.1)
+    } else {
+        None
+    };
+    let bundle = crate::study::report::bundle(&s, &c, &r, comparison.as_ref(), without.as_ref())?;
     if !a.no_out {
         crate::output::commit(&bundle, &a.out, a.force)?;
     }
@@ -604,6 +688,23 @@ fn run_cmd(a: &RunArgs, out: &mut dyn Write) -> Result<()> {
     let mut t = crate::study::report::table(&s, &c, &r);
     if let Some(cmp) = &comparison {
         t += &cmp.table();
+    }
+    if let Some(w) = &without {
+        let (a, b) = (&w.p2p.kpis, &r.p2p.kpis);
+        t += &format!(
+            "\nwhat storage changes (P2P case): community cost {:+.2} $, self-sufficiency {:+.2} pp, P2P traded {:+.2} kWh, grid import {:+.2} kWh, peak import {:+.2} kW\n",
+            b.community_cost - a.community_cost,
+            100.0 * (b.self_sufficiency - a.self_sufficiency),
+            b.p2p_kwh - a.p2p_kwh,
+            b.grid_import_kwh - a.grid_import_kwh,
+            b.peak_import_kw - a.peak_import_kw
+        );
+        if b.lp_simultaneous_steps > 0 {
+            t += &format!(
+                "note: the LP dispatch charges and discharges at once in {} step(s); use --storage-model milp\n",
+                b.lp_simultaneous_steps
+            );
+        }
     }
     if !a.no_out {
         t += &format!(

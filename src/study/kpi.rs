@@ -84,6 +84,18 @@ pub struct Kpis {
     pub max_vm_error_pu: Option<f64>,
     /// Largest relative SOCP relaxation gap of the day.
     pub socp_max_gap: Option<f64>,
+    /// P2P energy lost in internal transfers (`line_eta`), kWh.
+    pub p2p_losses_kwh: f64,
+    /// Energy charged into all batteries, kWh.
+    pub battery_charge_kwh: f64,
+    /// Energy discharged from all batteries, kWh.
+    pub battery_discharge_kwh: f64,
+    /// Equivalent full cycles (discharge / usable capacity), summed over batteries.
+    pub battery_cycles: f64,
+    /// Steps in which an LP dispatch charged and discharged a battery at once.
+    pub lp_simultaneous_steps: usize,
+    /// Largest relative MILP gap over the batteries (0 = every dispatch proven optimal).
+    pub storage_max_gap: f64,
 }
 
 /// Computes the indicators (`baseline` given for the P2P case, for savings).
@@ -195,6 +207,31 @@ pub fn compute(
             .filter(|a| !a.violations.is_empty() || !a.converged)
             .count(),
         max_vm_error_pu: fold_opt(acs.iter().filter_map(|a| a.vm_error_pu).collect(), f64::max),
+        p2p_losses_kwh: tot.p2p_sold_kwh - tot.p2p_bought_kwh,
+        battery_charge_kwh: tot.battery_in_kwh,
+        battery_discharge_kwh: tot.battery_out_kwh,
+        battery_cycles: c
+            .prosumers
+            .iter()
+            .filter_map(|p| {
+                let b = p.battery.as_ref()?;
+                let d = p.dispatch.as_ref()?;
+                let usable = b.e_kwh * (b.soc_max - b.soc_min);
+                (usable > 0.0).then(|| d.discharge_kw.iter().sum::<f64>() * c.dt_h() / usable)
+            })
+            .sum(),
+        lp_simultaneous_steps: c
+            .prosumers
+            .iter()
+            .filter_map(|p| p.dispatch.as_ref())
+            .map(|d| d.lp_simultaneous_steps)
+            .sum(),
+        storage_max_gap: c
+            .prosumers
+            .iter()
+            .filter_map(|p| p.dispatch.as_ref())
+            .map(|d| if d.gap.is_finite() { d.gap } else { 0.0 })
+            .fold(0.0, f64::max),
         socp_max_gap: fold_opt(
             clearing
                 .iter()

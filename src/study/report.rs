@@ -21,9 +21,41 @@ pub struct Summary<'a> {
     pub baseline: &'a Kpis,
     /// P2P KPIs.
     pub p2p: &'a Kpis,
+    /// KPIs of the same day without any battery (what storage changes), when batteries exist.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub without_storage: Option<WithoutStorage<'a>>,
+    /// Storage dispatch facts, when batteries exist.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage: Option<StorageFacts>,
     /// The paper's study next to its corrected version, for the paper presets.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paper_comparison: Option<&'a super::paper::Comparison>,
+}
+
+/// KPIs of the day without storage.
+#[derive(Debug, Serialize)]
+pub struct WithoutStorage<'a> {
+    /// Baseline KPIs without batteries.
+    pub baseline: &'a Kpis,
+    /// P2P KPIs without batteries.
+    pub p2p: &'a Kpis,
+}
+
+/// How the batteries were dispatched.
+#[derive(Debug, Serialize)]
+pub struct StorageFacts {
+    /// Batteries (homes plus the community battery).
+    pub batteries: usize,
+    /// Dispatch model.
+    pub model: crate::storage::StorageModel,
+    /// How many dispatches were proven optimal (gap ≤ 0.01 %).
+    pub proven_optimal: usize,
+    /// Largest relative gap.
+    pub max_gap: f64,
+    /// Steps in which the LP relaxation charged and discharged at once (over all batteries).
+    pub lp_simultaneous_steps: usize,
+    /// Dispatch methods used (lp-exact, fix-smaller, branch-and-bound, lp, greedy).
+    pub methods: Vec<String>,
 }
 
 /// Facts about the feeder in this run.
@@ -68,7 +100,37 @@ pub fn bundle(
     c: &Community,
     r: &DayResult,
     paper: Option<&super::paper::Comparison>,
+    without_storage: Option<&DayResult>,
 ) -> crate::Result<Bundle> {
+    let dispatches: Vec<&crate::storage::Dispatch> = c
+        .prosumers
+        .iter()
+        .filter_map(|p| p.dispatch.as_ref())
+        .collect();
+    let storage = (!dispatches.is_empty()).then(|| {
+        let mut methods: Vec<String> = dispatches
+            .iter()
+            .map(|d| {
+                serde_json::to_value(d.method)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default()
+            })
+            .collect();
+        methods.sort();
+        methods.dedup();
+        StorageFacts {
+            batteries: dispatches.len(),
+            model: s.storage.model,
+            proven_optimal: dispatches.iter().filter(|d| d.gap <= 1e-4).count(),
+            max_gap: dispatches
+                .iter()
+                .map(|d| if d.gap.is_finite() { d.gap } else { 0.0 })
+                .fold(0.0, f64::max),
+            lp_simultaneous_steps: dispatches.iter().map(|d| d.lp_simultaneous_steps).sum(),
+            methods,
+        }
+    });
     let mut b = Bundle::default();
     let summary = Summary {
         netclear_version: env!("CARGO_PKG_VERSION"),
@@ -77,6 +139,11 @@ pub fn bundle(
         baseline: &r.baseline.kpis,
         p2p: &r.p2p.kpis,
         paper_comparison: paper,
+        without_storage: without_storage.map(|w| WithoutStorage {
+            baseline: &w.baseline.kpis,
+            p2p: &w.p2p.kpis,
+        }),
+        storage,
     };
     let json = serde_json::to_string_pretty(&summary)
         .map_err(|e| crate::Error::Numerical(e.to_string()))?;
@@ -336,6 +403,7 @@ pub fn bundle(
         ),
     );
     network_files(&mut b, c, r);
+    battery_files(&mut b, c, r);
     if let Some(p) = paper {
         b.add("paper_hourly.csv", p.hourly_csv());
     }
@@ -437,6 +505,28 @@ pub fn table(s: &Scenario, c: &Community, r: &DayResult) -> String {
         p.max_trafo_loading_percent,
         1,
     );
+    if c.prosumers.iter().any(|x| x.dispatch.is_some()) {
+        row(
+            "battery discharge (kWh)",
+            b.battery_discharge_kwh,
+            p.battery_discharge_kwh,
+            2,
+        );
+        row(
+            "battery cycles (equivalent full)",
+            b.battery_cycles,
+            p.battery_cycles,
+            2,
+        );
+    }
+    if s.line_eta < 1.0 {
+        row(
+            "P2P transfer losses (kWh)",
+            b.p2p_losses_kwh,
+            p.p2p_losses_kwh,
+            2,
+        );
+    }
     if s.clearing.model != crate::clearing::NetworkModel::None {
         row(
             "P2P curtailed by network (kWh)",
@@ -701,4 +791,97 @@ fn clean(v: f64, prec: usize) -> f64 {
     } else {
         v
     }
+}
+
+/// `battery_P{i}.csv` per home battery, `vpp.csv`, and the seed's `p2p_vpp_summary.csv`.
+fn battery_files(b: &mut Bundle, c: &Community, r: &DayResult) {
+    let mut any = false;
+    for p in &c.prosumers {
+        let Some(d) = &p.dispatch else { continue };
+        any = true;
+        let rows = (0..c.n_steps()).map(|t| {
+            vec![
+                t.to_string(),
+                c.step_label(t),
+                f(d.soc_kwh[t]),
+                f(d.charge_kw[t]),
+                f(d.discharge_kw[t]),
+                f(d.curtail_kw[t]),
+            ]
+        });
+        let name = if p.class == super::community::LoadClass::Vpp {
+            "vpp.csv".to_string()
+        } else {
+            format!("battery_P{}.csv", p.id)
+        };
+        b.add(
+            &name,
+            csv(
+                &[
+                    "step",
+                    "time",
+                    "soc_kwh",
+                    "charge_kw",
+                    "discharge_kw",
+                    "curtail_kw",
+                ],
+                rows,
+            ),
+        );
+    }
+    if !any {
+        return;
+    }
+    let vpp = c
+        .prosumers
+        .iter()
+        .find(|p| p.class == super::community::LoadClass::Vpp);
+    let rows = (0..c.n_steps()).map(|t| {
+        let tot = r.p2p.step_total(t);
+        let (vol, paid) = r
+            .trades
+            .iter()
+            .filter(|x| x.step == t)
+            .fold((0.0, 0.0), |(v, p), x| {
+                (
+                    v + x.executed_kwh,
+                    p + x.executed_kwh * x.trade.buyer_price_per_kwh,
+                )
+            });
+        let (vc, vd) = vpp
+            .and_then(|v| v.dispatch.as_ref())
+            .map_or((0.0, 0.0), |d| {
+                (d.charge_kw[t] * c.dt_h(), d.discharge_kw[t] * c.dt_h())
+            });
+        vec![
+            t.to_string(),
+            c.step_label(t),
+            f(tot.grid_import_kwh),
+            f(tot.grid_export_kwh),
+            f(vc),
+            f(vd),
+            f(vol),
+            if vol > 0.0 {
+                f(paid / vol)
+            } else {
+                String::new()
+            },
+        ]
+    });
+    b.add(
+        "p2p_vpp_summary.csv",
+        csv(
+            &[
+                "step",
+                "time",
+                "external_buy_kwh",
+                "external_sell_kwh",
+                "vpp_charge_kwh",
+                "vpp_discharge_kwh",
+                "internal_traded_kwh",
+                "internal_price_per_kwh",
+            ],
+            rows,
+        ),
+    );
 }
