@@ -415,8 +415,11 @@ fn polish(b: &Battery, inp: &DayInput, d: &mut Dispatch) {
     d.cost = 0.0;
     let mut wear = 0.0;
     for t in 0..n {
-        let r =
+        let mut r =
             inp.load_kw[t] - inp.pv_kw[t] + d.curtail_kw[t] + d.charge_kw[t] - d.discharge_kw[t];
+        if r.abs() < 1e-9 {
+            r = 0.0; // interior-point dust
+        }
         d.import_kw[t] = r.max(0.0);
         d.export_kw[t] = (-r).max(0.0);
         d.cost +=
