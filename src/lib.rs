@@ -31,6 +31,7 @@
 pub mod clearing;
 pub mod cli;
 pub mod error;
+pub mod import;
 pub mod market;
 pub mod network;
 pub mod opt;

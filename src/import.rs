@@ -1,0 +1,340 @@
+//! Importing a community day (5-minute or any regular step) from an Excel workbook (`.xlsx`,
+//! read with calamine, pure Rust) or a CSV file, as the microgrid/VPP seed does.
+//!
+//! Columns are recognised by name, case-insensitively and ignoring spaces and underscores:
+//!
+//! * time: `timestamp` (or `datetime`), or `Date` + `Time`, or `Time` alone (Excel date/time
+//!   cells, serial numbers, or text such as `2020-01-02 00:05`, `00:05`);
+//! * price (optional): a column named like `Price($/kWh)`, `price_per_kwh`, `RRP($/MWh)`,
+//!   `rrp`, `price_per_mwh` — per-MWh prices (and bare `RRP`, AEMO's unit) are divided by 1000;
+//! * PV per prosumer, kW: `P1..PN`, or loosely `pv1`, `PV_1`, `prosumer1`;
+//! * load per prosumer, kW: `Load1..LoadN`; a missing load column means no load.
+//!
+//! Anything ambiguous (two price columns, both `P1` and `pv1`) or missing (no time, no PV) is an
+//! error that lists the columns found. Every value is checked (number, finite) with its row and
+//! column named; the time axis must be regular and cover exactly one day.
+
+use crate::error::{Error, Location, Result};
+use std::path::Path;
+
+/// A day read from a workbook or CSV.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedDay {
+    /// Source file.
+    pub file: String,
+    /// Step length, minutes.
+    pub step_minutes: u32,
+    /// Price per step, $/kWh, if the file has one.
+    pub price_per_kwh: Option<Vec<f64>>,
+    /// The price column's name.
+    pub price_column: Option<String>,
+    /// PV per prosumer and step, kW.
+    pub pv_kw: Vec<Vec<f64>>,
+    /// Load per prosumer and step, kW.
+    pub load_kw: Vec<Vec<f64>>,
+}
+
+/// A cell as read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// A number (Excel dates and times are their serial day numbers).
+    Num(f64),
+    /// Text.
+    Text(String),
+    /// Nothing.
+    Empty,
+}
+
+/// Reads a `.xlsx`/`.xls`/`.ods` workbook (first sheet) or a `.csv` file.
+pub fn read(path: &Path) -> Result<ImportedDay> {
+    let file = path.display().to_string();
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let (header, rows): (Vec<String>, Vec<Vec<Cell>>) = if ext == "csv" {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        let t = crate::table::Table::parse(&file, &text)?;
+        let header = t.header().to_vec();
+        let rows = t
+            .rows()
+            .map(|r| {
+                header
+                    .iter()
+                    .map(|h| match r.raw(h).unwrap_or("") {
+                        "" => Cell::Empty,
+                        s => s
+                            .parse::<f64>()
+                            .map(Cell::Num)
+                            .unwrap_or_else(|_| Cell::Text(s.to_string())),
+                    })
+                    .collect()
+            })
+            .collect();
+        (header, rows)
+    } else {
+        use calamine::{open_workbook_auto, Data, Reader};
+        let mut wb = open_workbook_auto(path).map_err(|e| Error::Malformed {
+            loc: Location::file(&file),
+            msg: format!("cannot open workbook: {e}"),
+        })?;
+        let range = wb
+            .worksheet_range_at(0)
+            .ok_or_else(|| Error::invalid(Location::file(&file), "the workbook has no sheet"))?
+            .map_err(|e| Error::Malformed {
+                loc: Location::file(&file),
+                msg: e.to_string(),
+            })?;
+        let mut it = range.rows();
+        let header: Vec<String> = it
+            .next()
+            .ok_or_else(|| Error::invalid(Location::file(&file), "the first sheet is empty"))?
+            .iter()
+            .map(|c| c.to_string().trim().to_string())
+            .collect();
+        let rows = it
+            .map(|r| {
+                r.iter()
+                    .map(|c| match c {
+                        Data::Int(i) => Cell::Num(*i as f64),
+                        Data::Float(f) => Cell::Num(*f),
+                        Data::DateTime(d) => Cell::Num(d.as_f64()),
+                        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s
+                            .trim()
+                            .parse::<f64>()
+                            .map(Cell::Num)
+                            .unwrap_or_else(|_| Cell::Text(s.trim().to_string())),
+                        Data::Bool(b) => Cell::Text(b.to_string()),
+                        Data::Error(e) => Cell::Text(format!("#{e:?}")),
+                        Data::Empty => Cell::Empty,
+                    })
+                    .collect()
+            })
+            .collect();
+        (header, rows)
+    };
+    from_cells(&file, &header, &rows)
+}
+
+fn norm(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace() && *c != '_')
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// Splits `p12` → ("p", 12).
+fn indexed(name: &str) -> Option<(String, usize)> {
+    let n = norm(name);
+    let digits: String = n
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_digit())
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    if digits.is_empty() || digits.len() == n.len() {
+        return None;
+    }
+    let idx: usize = digits.parse().ok()?;
+    Some((n[..n.len() - digits.len()].to_string(), idx))
+}
+
+/// Minutes of the day of a time cell: Excel serial (fraction of a day), or `HH:MM[:SS]`, or a
+/// date-time text whose time part is taken.
+fn minutes(c: &Cell) -> Option<f64> {
+    match c {
+        Cell::Num(v) => Some((v.fract() * 1440.0).round()),
+        Cell::Text(s) => {
+            let t = s.rsplit([' ', 'T']).next()?;
+            let mut it = t.split(':');
+            let h: f64 = it.next()?.parse().ok()?;
+            let m: f64 = it.next()?.get(..2)?.parse().ok()?;
+            (h < 24.0 && m < 60.0).then_some(h * 60.0 + m)
+        }
+        Cell::Empty => None,
+    }
+}
+
+/// Builds the day from a header and rows of cells (the file-format-independent part).
+pub fn from_cells(file: &str, header: &[String], rows: &[Vec<Cell>]) -> Result<ImportedDay> {
+    let found = || header.join(", ");
+    let loc = || Location::file(file).row(1);
+    let col = |pred: &dyn Fn(&str) -> bool| -> Vec<usize> {
+        header
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| pred(&norm(h)))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    // Time.
+    let ts = col(&|h| h == "timestamp" || h == "datetime");
+    let date = col(&|h| h == "date");
+    let time = col(&|h| h == "time");
+    let time_col = match (ts.as_slice(), time.as_slice()) {
+        ([t], _) => *t,
+        ([], [t]) => *t,
+        _ => {
+            return Err(Error::invalid(
+                loc(),
+                format!(
+                    "no unambiguous time column (`timestamp`, or `Date` + `Time`); found: {}",
+                    found()
+                ),
+            ))
+        }
+    };
+    let _ = date;
+    // Price.
+    let prices = col(&|h| h.contains("price") || h.contains("rrp"));
+    if prices.len() > 1 {
+        return Err(Error::invalid(
+            loc(),
+            format!(
+                "ambiguous price: {} all look like prices; found: {}",
+                prices
+                    .iter()
+                    .map(|&i| header[i].as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                found()
+            ),
+        ));
+    }
+    let price_col = prices.first().copied();
+    let per_mwh = price_col.is_some_and(|i| {
+        let h = norm(&header[i]);
+        h.contains("mwh") || (h.contains("rrp") && !h.contains("kwh"))
+    });
+    // PV and loads by index.
+    let mut pv_cols: Vec<(usize, usize)> = Vec::new();
+    let mut load_cols: Vec<(usize, usize)> = Vec::new();
+    for (i, h) in header.iter().enumerate() {
+        if let Some((stem, k)) = indexed(h) {
+            match stem.as_str() {
+                "p" | "pv" | "prosumer" => {
+                    if let Some(&(_, other)) = pv_cols.iter().find(|(kk, _)| *kk == k) {
+                        return Err(Error::invalid(
+                            loc().field(h.clone()),
+                            format!(
+                                "ambiguous PV for prosumer {k}: `{}` and `{h}`; found: {}",
+                                header[other],
+                                found()
+                            ),
+                        ));
+                    }
+                    pv_cols.push((k, i));
+                }
+                "load" => load_cols.push((k, i)),
+                _ => {}
+            }
+        }
+    }
+    if pv_cols.is_empty() {
+        return Err(Error::invalid(
+            loc(),
+            format!(
+                "no PV columns (`P1..PN`, `pv1`, `prosumer1`); found: {}",
+                found()
+            ),
+        ));
+    }
+    let n = pv_cols
+        .iter()
+        .chain(&load_cols)
+        .map(|(k, _)| *k)
+        .max()
+        .unwrap_or(0);
+    // Values.
+    let num = |r: usize, c: usize| -> Result<f64> {
+        let cell = rows[r].get(c).unwrap_or(&Cell::Empty);
+        match cell {
+            Cell::Num(v) if v.is_finite() => Ok(*v),
+            Cell::Num(v) => Err(Error::NotFinite {
+                loc: Location::file(file)
+                    .row(r as u64 + 2)
+                    .field(header[c].clone()),
+                value: *v,
+            }),
+            other => Err(Error::Parse {
+                loc: Location::file(file)
+                    .row(r as u64 + 2)
+                    .field(header[c].clone()),
+                value: match other {
+                    Cell::Text(t) => t.clone(),
+                    _ => String::new(),
+                },
+                expected: "a number",
+            }),
+        }
+    };
+    let rows_used: Vec<usize> = (0..rows.len())
+        .filter(|&r| rows[r].iter().any(|c| *c != Cell::Empty))
+        .collect();
+    let mut mins = Vec::with_capacity(rows_used.len());
+    for &r in &rows_used {
+        let c = rows[r].get(time_col).unwrap_or(&Cell::Empty);
+        mins.push(minutes(c).ok_or_else(|| {
+            Error::Parse {
+                loc: Location::file(file)
+                    .row(r as u64 + 2)
+                    .field(header[time_col].clone()),
+                value: format!("{c:?}"),
+                expected: "a time",
+            }
+        })?);
+    }
+    if mins.len() < 2 {
+        return Err(Error::invalid(
+            Location::file(file),
+            "fewer than two rows of data",
+        ));
+    }
+    let step = mins[1] - mins[0];
+    for (j, w) in mins.windows(2).enumerate() {
+        if w[1] - w[0] != step || step <= 0.0 {
+            return Err(Error::invalid(
+                Location::file(file).row(rows_used[j + 1] as u64 + 2).field(header[time_col].clone()),
+                format!("irregular or decreasing time: {} min after the previous row, expected {step} min", w[1] - w[0]),
+            ));
+        }
+    }
+    if (step * mins.len() as f64 - 1440.0).abs() > 1e-9 {
+        return Err(Error::invalid(
+            Location::file(file),
+            format!("{} rows of {step} min do not make one day", mins.len()),
+        ));
+    }
+    let series = |cols: &[(usize, usize)], k: usize| -> Result<Vec<f64>> {
+        match cols.iter().find(|(kk, _)| *kk == k) {
+            Some(&(_, c)) => rows_used.iter().map(|&r| num(r, c)).collect(),
+            None => Ok(vec![0.0; rows_used.len()]),
+        }
+    };
+    let price = match price_col {
+        Some(c) => Some(
+            rows_used
+                .iter()
+                .map(|&r| num(r, c).map(|v| if per_mwh { v / 1000.0 } else { v }))
+                .collect::<Result<Vec<_>>>()?,
+        ),
+        None => None,
+    };
+    Ok(ImportedDay {
+        file: file.to_string(),
+        step_minutes: step as u32,
+        price_per_kwh: price,
+        price_column: price_col.map(|c| header[c].clone()),
+        pv_kw: (1..=n)
+            .map(|k| series(&pv_cols, k))
+            .collect::<Result<_>>()?,
+        load_kw: (1..=n)
+            .map(|k| series(&load_cols, k))
+            .collect::<Result<_>>()?,
+    })
+}
