@@ -98,6 +98,9 @@ pub struct RunArgs {
     /// Skip the AC power flow of every cleared step.
     #[arg(long)]
     pub no_ac_check: bool,
+    /// Import prosumers and prices from a workbook (.xlsx) or CSV (see `netclear::import`).
+    #[arg(long, value_name = "FILE")]
+    pub import: Option<String>,
     /// Share of prosumers with a home battery, %.
     #[arg(long)]
     pub battery_share: Option<f64>,
@@ -565,6 +568,9 @@ pub fn resolve_scenario(a: &RunArgs) -> Result<crate::scenario::Scenario> {
     }
     if let Some(v) = &a.dump_lp {
         s.dump_lp = Some(v.clone());
+    }
+    if let Some(v) = &a.import {
+        s.import = Some(v.clone());
     }
     let st = &mut s.storage;
     if let Some(v) = a.battery_share {

@@ -179,6 +179,10 @@ pub struct Scenario {
     /// Where to dump failing optimisation problems (JSON), if anywhere.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dump_lp: Option<String>,
+    /// Import prosumers (PV, load) and the wholesale price from a workbook or CSV
+    /// ([`crate::import`]); with `pricing = wholesale-pass` its price is the wholesale price.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub import: Option<String>,
     /// Batteries.
     pub storage: StorageSpec,
     /// Retailer pricing.
@@ -296,6 +300,7 @@ impl Default for Scenario {
             market: MarketSpec::default(),
             clearing: crate::clearing::ClearingSpec::default(),
             dump_lp: None,
+            import: None,
             storage: StorageSpec::default(),
             retailer: RetailerSpec::default(),
             line_eta: 0.97,

@@ -154,7 +154,54 @@ pub fn build(s: &Scenario) -> Result<Community> {
         rng_state = splitmix64(rng_state);
         rng_state
     };
+    let imported = match &s.import {
+        Some(path) => Some(crate::import::read(std::path::Path::new(path))?),
+        None => None,
+    };
+    if let Some(d) = &imported {
+        // One prosumer per imported column pair, on the feeder's load buses in file order.
+        let mut buses: Vec<BusId> = Vec::new();
+        for l in network.loads.iter().filter(|l| l.in_service) {
+            if grid.node_of_bus(l.bus).is_some() && !buses.contains(&l.bus) {
+                buses.push(l.bus);
+            }
+        }
+        if d.pv_kw.len() > buses.len() {
+            return Err(Error::invalid(
+                Location::file(&d.file),
+                format!(
+                    "{} prosumers do not fit on the {} load buses of {}",
+                    d.pv_kw.len(),
+                    buses.len(),
+                    network.name()
+                ),
+            ));
+        }
+        let rs = |v: &[f64]| -> Result<Vec<f64>> {
+            profiles::resample(v, d.step_minutes, step)
+                .map_err(|m| Error::invalid(Location::file(&d.file), m))
+        };
+        for k in 0..d.pv_kw.len() {
+            let pv_kw = rs(&d.pv_kw[k])?;
+            let node = grid.node_of_bus(buses[k]).expect("filtered above");
+            prosumers.push(Prosumer {
+                id: k,
+                name: format!("prosumer {}", k + 1),
+                bus: buses[k],
+                node,
+                class: LoadClass::Residential,
+                households: 1,
+                profile: format!("imported column {}", k + 1),
+                pv_kwp: pv_kw.iter().copied().fold(0.0, f64::max),
+                load_kw: rs(&d.load_kw[k])?,
+                pv_kw,
+                battery: None,
+                dispatch: None,
+            });
+        }
+    }
     match s.placement {
+        _ if imported.is_some() => {}
         Placement::LoadBuses => {
             let commercial = if network.loads.iter().any(|l| is_commercial(&l.name)) {
                 Some(commercial_day(s, step)?)
@@ -292,7 +339,17 @@ pub fn build(s: &Scenario) -> Result<Community> {
         ));
     }
     super::battery::assign(s, &grid, &network, &mut prosumers)?;
-    let (retail, fit) = super::battery::retail_prices(s, n_steps)?;
+    let (retail, fit) = match imported
+        .as_ref()
+        .and_then(|d| d.price_per_kwh.as_ref().map(|p| (d, p)))
+    {
+        Some((d, price)) if s.retailer.pricing == crate::tariff::PricingMode::WholesalePass => {
+            let w = profiles::resample(price, d.step_minutes, step)
+                .map_err(|m| Error::invalid(Location::file(&d.file), m))?;
+            s.retailer.wholesale_pass.prices(&w)
+        }
+        _ => super::battery::retail_prices(s, n_steps)?,
+    };
     let tan_phi = (1.0 / (s.load_power_factor * s.load_power_factor) - 1.0)
         .max(0.0)
         .sqrt();
