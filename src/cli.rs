@@ -648,6 +648,47 @@ fn run_cmd(a: &RunArgs, out: &mut dyn Write) -> Result<()> {
         }
         r
     };
+    let (r, decentralisation) = if s.storage.clearing == crate::scenario::ClearingMode::Central {
+        let auction_cost = crate::study::grid_cost(&r.p2p, s.clearing.background_penalty_per_kwh);
+        let (central, cr) = crate::study::run_central(&c, &s)?;
+        let mut sg = s.clone();
+        sg.storage.model = crate::storage::StorageModel::Greedy;
+        sg.storage.clearing = crate::scenario::ClearingMode::Auction;
+        let (gc, greedy) = crate::study::run(&sg)?;
+        // The rule does not enforce the end-of-day SOC: value what it leaves (or takes) so the
+        // costs compare — a deficit bought back at the mean retail price, a surplus sold at the
+        // mean feed-in tariff.
+        let n = gc.n_steps() as f64;
+        let mean_retail = gc.retail_per_kwh.iter().sum::<f64>() / n;
+        let mean_fit = gc.feed_in_per_kwh.iter().sum::<f64>() / n;
+        let soc_adjustment: f64 = gc
+            .prosumers
+            .iter()
+            .filter_map(|p| {
+                let (b, d) = (p.battery.as_ref()?, p.dispatch.as_ref()?);
+                let diff = d.soc_kwh.last()? - b.soc0 * b.e_kwh;
+                Some(if diff < 0.0 {
+                    -diff / b.eta_charge * mean_retail
+                } else {
+                    -diff * b.eta_discharge * mean_fit
+                })
+            })
+            .sum();
+        let d = crate::study::report::Decentralisation {
+            central_cost: cr.cost,
+            auction_cost,
+            greedy_cost: crate::study::grid_cost(
+                &greedy.p2p,
+                s.clearing.background_penalty_per_kwh,
+            ) + soc_adjustment,
+            price_of_decentralisation: auction_cost - cr.cost,
+            central_lower_bound: cr.lower_bound,
+            central_gap: cr.gap,
+        };
+        (central, Some(d))
+    } else {
+        (r, None)
+    };
     let comparison = match s.preset {
         Some(p) => {
             let paper = if p == Preset::Paper2024 {
@@ -675,7 +716,14 @@ fn run_cmd(a: &RunArgs, out: &mut dyn Write) -> Result<()> {
     } else {
         None
     };
-    let bundle = crate::study::report::bundle(&s, &c, &r, comparison.as_ref(), without.as_ref())?;
+    let bundle = crate::study::report::bundle(
+        &s,
+        &c,
+        &r,
+        comparison.as_ref(),
+        without.as_ref(),
+        decentralisation.as_ref(),
+    )?;
     if !a.no_out {
         crate::output::commit(&bundle, &a.out, a.force)?;
     }
@@ -694,6 +742,12 @@ fn run_cmd(a: &RunArgs, out: &mut dyn Write) -> Result<()> {
     let mut t = crate::study::report::table(&s, &c, &r);
     if let Some(cmp) = &comparison {
         t += &cmp.table();
+    }
+    if let Some(d) = &decentralisation {
+        t += &format!(
+            "\ncost with the retailer: central optimum {:.2} $, auction {:.2} $, greedy batteries + auction {:.2} $ — price of decentralisation {:.2} $\n",
+            d.central_cost, d.auction_cost, d.greedy_cost, d.price_of_decentralisation
+        );
     }
     if let Some(w) = &without {
         let (a, b) = (&w.p2p.kpis, &r.p2p.kpis);

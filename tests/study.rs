@@ -582,3 +582,54 @@ fn imported_workbook_drives_a_five_minute_day_with_batteries() {
     }
     assert!(r.p2p.kpis.battery_cycles > 0.0);
 }
+
+/// The central optimum is a lower bound on what the decentralised auction achieves on the same
+/// day (batteries included), its ledgers conserve energy, and its pool loses exactly line_eta.
+#[test]
+fn central_clearing_bounds_the_auction_and_conserves_energy() {
+    for network in ["village80", "rural_1"] {
+        let mut s = Scenario {
+            network: network.into(),
+            pv_share_percent: 50.0,
+            ..Scenario::default()
+        };
+        s.storage.battery_share_percent = 50.0;
+        s.storage.vpp = true;
+        let c = study::community::build(&s).unwrap();
+        let auction = study::run_day(&c, &s).unwrap();
+        let (central, cr) = study::run_central(&c, &s).unwrap();
+        assert!(cr.status.is_ok());
+        let voll = s.clearing.background_penalty_per_kwh;
+        let (ca, cc) = (
+            study::grid_cost(&auction.p2p, voll),
+            study::grid_cost(&central.p2p, voll),
+        );
+        assert!(cc <= ca + 1e-6, "{network}: central {cc} > auction {ca}");
+        assert!((cc - cr.cost).abs() < 1e-6);
+        for (t, step) in central.p2p.ledgers.iter().enumerate() {
+            let mut sold = 0.0;
+            let mut bought = 0.0;
+            for l in step {
+                assert!(
+                    (l.demand_kwh()
+                        - (l.self_kwh + l.p2p_bought_kwh + l.grid_import_kwh + l.shed_kwh))
+                        .abs()
+                        < 1e-6,
+                    "{network} step {t}"
+                );
+                assert!(
+                    (l.pv_kwh + l.battery_out_kwh
+                        - (l.self_kwh + l.p2p_sold_kwh + l.grid_export_kwh + l.curtailed_kwh))
+                        .abs()
+                        < 1e-6
+                );
+                sold += l.p2p_sold_kwh;
+                bought += l.p2p_bought_kwh;
+            }
+            assert!(
+                (bought - s.line_eta * sold).abs() < 1e-5,
+                "{network} step {t}: pool {bought} vs {sold}"
+            );
+        }
+    }
+}

@@ -127,7 +127,9 @@ fn node_name(grid: &Grid, i: usize) -> String {
     format!("bus {}", grid.nodes[i].buses[0].0)
 }
 
-fn dc(
+/// The DC network block: flow variables, nodal balance rows (`outflow − Σ inj = bg`), thermal
+/// rows, and angles on meshed grids.
+pub(crate) fn dc(
     grid: &Grid,
     topo: &Topology,
     p: &mut Problem,
@@ -202,7 +204,8 @@ fn dc(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn distflow(
+/// The DistFlow network block (LinDistFlow, or the SOCP relaxation when `socp`).
+pub(crate) fn distflow(
     grid: &Grid,
     topo: &Topology,
     spec: &ClearingSpec,

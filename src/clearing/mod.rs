@@ -61,6 +61,7 @@ use crate::opt::{self, Problem, Status};
 use serde::{Deserialize, Serialize};
 
 pub use build::build_problem;
+pub(crate) use build::{dc as dc_block, distflow as distflow_block};
 
 /// The network model used to correct trades.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]

@@ -34,6 +34,7 @@
 //! injections, the difference shows up — and it reports, not hides, lines over their limits.
 
 pub mod battery;
+pub mod central;
 mod clearing_ctx;
 pub mod community;
 pub mod kpi;
@@ -486,6 +487,45 @@ fn finish_case(
         clearing,
         kpis,
     })
+}
+
+/// `--clearing central`: the baseline as in the auction mode, the P2P case from the central
+/// optimisation ([`central`]).
+pub fn run_central(c: &Community, s: &Scenario) -> Result<(DayResult, central::CentralResult)> {
+    let auction = run_day(c, s)?;
+    let cr = central::solve(c, s)?;
+    if !cr.status.is_ok() {
+        return Err(crate::Error::Numerical(format!(
+            "the central optimisation did not solve ({:?}); rerun with --dump-lp to inspect it",
+            cr.status
+        )));
+    }
+    let p2p = finish_case(
+        c,
+        Case::P2p,
+        cr.ledgers.clone(),
+        Vec::new(),
+        &[],
+        Some(&auction.baseline),
+    )?;
+    Ok((
+        DayResult {
+            baseline: auction.baseline,
+            p2p,
+            trades: Vec::new(),
+        },
+        cr,
+    ))
+}
+
+/// The community's net cost with the retailer in a case (what leaves the community), plus
+/// unserved energy valued at `voll_per_kwh`, $.
+pub fn grid_cost(case: &CaseResult, voll_per_kwh: f64) -> f64 {
+    case.ledgers
+        .iter()
+        .flatten()
+        .map(|l| l.grid_paid - l.grid_received + l.shed_kwh * voll_per_kwh)
+        .sum()
 }
 
 /// Builds the community and runs the day.

@@ -24,12 +24,36 @@ pub struct Summary<'a> {
     /// KPIs of the same day without any battery (what storage changes), when batteries exist.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub without_storage: Option<WithoutStorage<'a>>,
+    /// Central vs decentralised clearing, with `--clearing central`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decentralisation: Option<&'a Decentralisation>,
     /// Storage dispatch facts, when batteries exist.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub storage: Option<StorageFacts>,
     /// The paper's study next to its corrected version, for the paper presets.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paper_comparison: Option<&'a super::paper::Comparison>,
+}
+
+/// The price of decentralisation: the community's cost with the retailer under each way of
+/// clearing the same day (load shed by a network correction counted at the background penalty,
+/// a value of lost load, so that not serving energy is never "cheaper").
+#[derive(Debug, Clone, Serialize)]
+pub struct Decentralisation {
+    /// Central optimum (batteries, pool and network together), $.
+    pub central_cost: f64,
+    /// Decentralised: batteries first, then the auction, then the network correction, $.
+    pub auction_cost: f64,
+    /// Rule-based batteries (charge on surplus, discharge on deficit) and the auction, $, with
+    /// the end-of-day SOC difference valued (deficit at mean retail / η_c, surplus at mean
+    /// feed-in × η_d).
+    pub greedy_cost: f64,
+    /// auction − central, $.
+    pub price_of_decentralisation: f64,
+    /// Central LP bound and gap.
+    pub central_lower_bound: f64,
+    /// Relative gap of the central solution.
+    pub central_gap: f64,
 }
 
 /// KPIs of the day without storage.
@@ -101,6 +125,7 @@ pub fn bundle(
     r: &DayResult,
     paper: Option<&super::paper::Comparison>,
     without_storage: Option<&DayResult>,
+    decentralisation: Option<&Decentralisation>,
 ) -> crate::Result<Bundle> {
     let dispatches: Vec<&crate::storage::Dispatch> = c
         .prosumers
@@ -144,6 +169,7 @@ pub fn bundle(
             p2p: &w.p2p.kpis,
         }),
         storage,
+        decentralisation,
     };
     let json = serde_json::to_string_pretty(&summary)
         .map_err(|e| crate::Error::Numerical(e.to_string()))?;
