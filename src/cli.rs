@@ -716,6 +716,24 @@ fn run_cmd(a: &RunArgs, out: &mut dyn Write) -> Result<()> {
     } else {
         None
     };
+    // Battery kinds: individual only, community only, both (when the scenario has both).
+    let has_home = c
+        .prosumers
+        .iter()
+        .any(|p| p.battery.is_some() && p.class != crate::study::community::LoadClass::Vpp);
+    let kinds = if has_home && s.storage.vpp {
+        let mut si = s.clone();
+        si.storage.vpp = false;
+        let mut sc = s.clone();
+        sc.storage.battery_share_percent = 0.0;
+        sc.storage.per_prosumer_kwh.clear();
+        sc.storage.per_prosumer_kw.clear();
+        let (_, ri) = crate::study::run(&si)?;
+        let (_, rc) = crate::study::run(&sc)?;
+        Some((ri, rc))
+    } else {
+        None
+    };
     let bundle = crate::study::report::bundle(
         &s,
         &c,
@@ -723,6 +741,7 @@ fn run_cmd(a: &RunArgs, out: &mut dyn Write) -> Result<()> {
         comparison.as_ref(),
         without.as_ref(),
         decentralisation.as_ref(),
+        kinds.as_ref().map(|(a, b)| (a, b)),
     )?;
     if !a.no_out {
         crate::output::commit(&bundle, &a.out, a.force)?;
@@ -748,6 +767,21 @@ fn run_cmd(a: &RunArgs, out: &mut dyn Write) -> Result<()> {
             "\ncost with the retailer: central optimum {:.2} $, auction {:.2} $, greedy batteries + auction {:.2} $ — price of decentralisation {:.2} $\n",
             d.central_cost, d.auction_cost, d.greedy_cost, d.price_of_decentralisation
         );
+    }
+    if let Some((ri, rc)) = &kinds {
+        t += "\nbattery kinds (P2P case):        community cost ($)  self-sufficiency (%)  peak import (kW)\n";
+        for (name, k) in [
+            ("individual only", &ri.p2p.kpis),
+            ("community only", &rc.p2p.kpis),
+            ("both", &r.p2p.kpis),
+        ] {
+            t += &format!(
+                "  {name:<28} {:>18.2} {:>21.2} {:>17.2}\n",
+                k.community_cost,
+                100.0 * k.self_sufficiency,
+                k.peak_import_kw
+            );
+        }
     }
     if let Some(w) = &without {
         let (a, b) = (&w.p2p.kpis, &r.p2p.kpis);

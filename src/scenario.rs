@@ -213,7 +213,7 @@ pub enum SettlementMode {
 }
 
 /// Batteries of a scenario.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageSpec {
     /// Dispatch model.
@@ -222,6 +222,10 @@ pub struct StorageSpec {
     pub battery_share_percent: f64,
     /// Home battery per household (scaled by the prosumer's households).
     pub battery: crate::storage::Battery,
+    /// Explicit home-battery capacities by prosumer index, kWh (0 = none); overrides the share.
+    pub per_prosumer_kwh: Vec<f64>,
+    /// Explicit home-battery power by prosumer index, kW (charge and discharge).
+    pub per_prosumer_kw: Vec<f64>,
     /// Whether the community (VPP) battery exists.
     pub vpp: bool,
     /// Bus of the community battery (default: the first LV bus below the slack).
@@ -240,6 +244,8 @@ impl Default for StorageSpec {
             model: crate::storage::StorageModel::Milp,
             battery_share_percent: 0.0,
             battery: crate::storage::Battery::default(),
+            per_prosumer_kwh: Vec::new(),
+            per_prosumer_kw: Vec::new(),
             vpp: false,
             vpp_bus: None,
             vpp_battery: crate::storage::Battery::community(),
@@ -453,6 +459,19 @@ impl Scenario {
             self.storage.battery_share_percent,
             "in [0, 100]",
         )?;
+        if self.storage.per_prosumer_kw.len() != self.storage.per_prosumer_kwh.len()
+            || self
+                .storage
+                .per_prosumer_kwh
+                .iter()
+                .chain(&self.storage.per_prosumer_kw)
+                .any(|v| !(v.is_finite() && *v >= 0.0))
+        {
+            return Err(Error::invalid(
+                loc("storage.per_prosumer_kwh"),
+                "per_prosumer_kwh and per_prosumer_kw need the same length and finite values >= 0",
+            ));
+        }
         for (name, b) in [
             ("storage.battery", &self.storage.battery),
             ("storage.vpp_battery", &self.storage.vpp_battery),

@@ -633,3 +633,45 @@ fn central_clearing_bounds_the_auction_and_conserves_energy() {
         }
     }
 }
+
+#[test]
+fn seed_vpp_scenario_runs_with_explicit_batteries_and_compares_kinds() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    let out_s = out.to_str().unwrap();
+    let st = Command::new(env!("CARGO_BIN_EXE_netclear"))
+        .current_dir(root)
+        .args([
+            "run",
+            "--scenario",
+            "docs/scenarios/seed_vpp.toml",
+            "--quiet",
+            "--out",
+            out_s,
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(
+        v["storage"]["batteries"], 4,
+        "3 home batteries (one of the 4 is 0 kWh) + the VPP"
+    );
+    assert!(v["battery_kinds"]["both"]["community_cost"].is_number());
+    assert!(v["without_storage"]["p2p"]["community_cost"].is_number());
+    for f in [
+        "battery_P0.csv",
+        "battery_P1.csv",
+        "battery_P3.csv",
+        "vpp.csv",
+        "p2p_vpp_summary.csv",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    assert!(!out.join("battery_P2.csv").exists());
+    // The fixed daily charge is in every prosumer's bill.
+    let k = &v["p2p"];
+    assert!(k["community_cost"].as_f64().unwrap() > 4.0 * 0.9 - 10.0);
+}

@@ -44,6 +44,30 @@ pub(super) fn assign(
         let j = (unit(s.seed, 0, i, 11) * (i + 1) as f64) as usize;
         order.swap(i, j.min(i));
     }
+    if !st.per_prosumer_kwh.is_empty() {
+        if st.per_prosumer_kwh.len() > n {
+            return Err(Error::invalid(
+                Location::file("scenario").field("storage.per_prosumer_kwh"),
+                format!("{} batteries for {n} prosumers", st.per_prosumer_kwh.len()),
+            ));
+        }
+        for (i, (&e, &pw)) in st
+            .per_prosumer_kwh
+            .iter()
+            .zip(&st.per_prosumer_kw)
+            .enumerate()
+        {
+            if e > 0.0 && pw > 0.0 {
+                prosumers[i].battery = Some(crate::storage::Battery {
+                    e_kwh: e,
+                    p_charge_kw: pw,
+                    p_discharge_kw: pw,
+                    ..st.battery
+                });
+            }
+        }
+    }
+    let k = if st.per_prosumer_kwh.is_empty() { k } else { 0 };
     for &i in order.iter().take(k.min(n)) {
         let p = &mut prosumers[i];
         let units = p.households.max(1) as f64;

@@ -24,6 +24,9 @@ pub struct Summary<'a> {
     /// KPIs of the same day without any battery (what storage changes), when batteries exist.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub without_storage: Option<WithoutStorage<'a>>,
+    /// P2P KPIs with home batteries only, the community battery only, and both.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub battery_kinds: Option<BatteryKinds<'a>>,
     /// Central vs decentralised clearing, with `--clearing central`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decentralisation: Option<&'a Decentralisation>,
@@ -54,6 +57,17 @@ pub struct Decentralisation {
     pub central_lower_bound: f64,
     /// Relative gap of the central solution.
     pub central_gap: f64,
+}
+
+/// The three battery kinds compared.
+#[derive(Debug, Serialize)]
+pub struct BatteryKinds<'a> {
+    /// Home batteries only.
+    pub individual: &'a Kpis,
+    /// The community battery only.
+    pub community: &'a Kpis,
+    /// Both.
+    pub both: &'a Kpis,
 }
 
 /// KPIs of the day without storage.
@@ -126,6 +140,7 @@ pub fn bundle(
     paper: Option<&super::paper::Comparison>,
     without_storage: Option<&DayResult>,
     decentralisation: Option<&Decentralisation>,
+    kinds: Option<(&DayResult, &DayResult)>,
 ) -> crate::Result<Bundle> {
     let dispatches: Vec<&crate::storage::Dispatch> = c
         .prosumers
@@ -170,6 +185,11 @@ pub fn bundle(
         }),
         storage,
         decentralisation,
+        battery_kinds: kinds.map(|(i, c2)| BatteryKinds {
+            individual: &i.p2p.kpis,
+            community: &c2.p2p.kpis,
+            both: &r.p2p.kpis,
+        }),
     };
     let json = serde_json::to_string_pretty(&summary)
         .map_err(|e| crate::Error::Numerical(e.to_string()))?;
