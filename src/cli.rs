@@ -32,6 +32,70 @@ pub enum Command {
     Pf(PfArgs),
     /// Run a day of P2P trading on a feeder against a no-P2P baseline.
     Run(Box<RunArgs>),
+    /// Run a grid of scenarios in parallel (resumable, shardable) into one results.csv.
+    Sweep(Box<SweepArgs>),
+    /// Merge shard folders of one sweep into results.csv.
+    Merge {
+        /// Shard folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output file.
+        #[arg(long, default_value = "results.csv")]
+        out: PathBuf,
+    },
+}
+
+/// `netclear sweep …`: every list flag is one dimension of the grid.
+#[derive(Debug, Parser)]
+pub struct SweepArgs {
+    /// Base scenario (TOML); the grid varies it.
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// Grid file (TOML with the lists below); flags add to / override it.
+    #[arg(long)]
+    pub grid: Option<PathBuf>,
+    /// Feeders, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub networks: Vec<String>,
+    /// PV shares, %.
+    #[arg(long, value_delimiter = ',')]
+    pub pv_shares: Vec<f64>,
+    /// Home battery sizes per household, kWh (0 = none).
+    #[arg(long, value_delimiter = ',')]
+    pub battery_kwh: Vec<f64>,
+    /// P2P price caps, $/kWh.
+    #[arg(long, value_delimiter = ',')]
+    pub price_caps: Vec<f64>,
+    /// Mechanisms.
+    #[arg(long, value_delimiter = ',', value_enum)]
+    pub mechanisms: Vec<crate::market::Mechanism>,
+    /// Network models.
+    #[arg(long, value_delimiter = ',', value_enum)]
+    pub network_models: Vec<crate::clearing::NetworkModel>,
+    /// Days, comma-separated YYYY-MM-DD.
+    #[arg(long, value_delimiter = ',')]
+    pub days: Vec<String>,
+    /// First day of a range (with --days-to).
+    #[arg(long)]
+    pub days_from: Option<String>,
+    /// Last day of a range, inclusive.
+    #[arg(long)]
+    pub days_to: Option<String>,
+    /// Seeds.
+    #[arg(long, value_delimiter = ',')]
+    pub seeds: Vec<u64>,
+    /// Sweep folder (rows/, grid.json, results.csv).
+    #[arg(long, default_value = "sweep")]
+    pub out: PathBuf,
+    /// Run the I-th of N deterministic slices of the grid, e.g. 2/8.
+    #[arg(long, default_value = "1/1")]
+    pub shard: String,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// `netclear run …`: scenario flags override the scenario file, which overrides the preset.
@@ -221,6 +285,14 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Network(cmd) => network_cmd(cmd, &mut out),
         Command::Pf(args) => pf_cmd(&args, &mut out),
         Command::Run(args) => run_cmd(&args, &mut out),
+        Command::Sweep(args) => sweep_cmd(&args, &mut out),
+        Command::Merge { dirs, out: file } => {
+            let n = crate::sweep::merge(&dirs, &file)?;
+            w(
+                &mut out,
+                format!("merged {n} scenarios into {}\n", file.display()),
+            )
+        }
     }
 }
 
@@ -808,4 +880,152 @@ fn run_cmd(a: &RunArgs, out: &mut dyn Write) -> Result<()> {
         );
     }
     w(out, t)
+}
+
+fn date_range(from: &str, to: &str) -> Result<Vec<String>> {
+    let parse = |d: &str, f: &str| -> Result<i64> {
+        let bad = || crate::Error::Parse {
+            loc: crate::Location::file(f),
+            value: d.to_string(),
+            expected: "a date YYYY-MM-DD",
+        };
+        let p: Vec<i64> = d
+            .split('-')
+            .map(|x| x.parse().map_err(|_| bad()))
+            .collect::<Result<_>>()?;
+        if p.len() != 3 || !(1..=12).contains(&p[1]) || !(1..=31).contains(&p[2]) {
+            return Err(bad());
+        }
+        Ok(days_from_civil(p[0], p[1], p[2]))
+    };
+    let (a, b) = (parse(from, "--days-from")?, parse(to, "--days-to")?);
+    if b < a || b - a > 3660 {
+        return Err(crate::Error::invalid(
+            crate::Location::file("--days-to"),
+            "the range must run forwards and span at most ten years",
+        ));
+    }
+    Ok((a..=b).map(civil_from_days).collect())
+}
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468
+}
+
+fn civil_from_days(z: i64) -> String {
+    let z = z + 719468;
+    let era = if z >= 0 { z } else { z - 146096 } / 146097;
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn sweep_cmd(a: &SweepArgs, out: &mut dyn Write) -> Result<()> {
+    let read = |p: &PathBuf| -> Result<String> {
+        std::fs::read_to_string(p).map_err(|e| crate::Error::Io {
+            path: p.clone(),
+            source: e,
+        })
+    };
+    let base = match &a.scenario {
+        Some(p) => crate::scenario::resolve(None, Some((&p.display().to_string(), &read(p)?)))?,
+        None => crate::scenario::Scenario::default(),
+    };
+    let mut grid: crate::sweep::Grid = match &a.grid {
+        Some(p) => toml::from_str(&read(p)?).map_err(|e| crate::Error::Malformed {
+            loc: crate::Location::file(p.display().to_string()),
+            msg: e.to_string(),
+        })?,
+        None => Default::default(),
+    };
+    macro_rules! set {
+        ($f:ident) => {
+            if !a.$f.is_empty() {
+                grid.$f = a.$f.clone();
+            }
+        };
+    }
+    set!(networks);
+    set!(pv_shares);
+    set!(battery_kwh);
+    set!(price_caps);
+    set!(mechanisms);
+    set!(network_models);
+    set!(days);
+    set!(seeds);
+    match (&a.days_from, &a.days_to) {
+        (Some(f), Some(t)) => grid.days.extend(date_range(f, t)?),
+        (None, None) => {}
+        _ => {
+            return Err(crate::Error::invalid(
+                crate::Location::file("--days-from"),
+                "give both --days-from and --days-to",
+            ))
+        }
+    }
+    let sweep = crate::sweep::Sweep { base, grid };
+    for p in sweep.points().iter().take(1) {
+        p.scenario.validate()?;
+    }
+    let shard = a
+        .shard
+        .split_once('/')
+        .and_then(|(i, n)| {
+            Some((
+                i.trim().parse::<usize>().ok()?,
+                n.trim().parse::<usize>().ok()?,
+            ))
+        })
+        .ok_or_else(|| crate::Error::Parse {
+            loc: crate::Location::file("--shard"),
+            value: a.shard.clone(),
+            expected: "I/N, e.g. 1/4",
+        })?;
+    let jobs = a
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    use std::io::IsTerminal;
+    let show = !a.quiet && std::io::stderr().is_terminal();
+    let start = std::time::Instant::now();
+    let progress = move |done: usize, todo: usize| {
+        if show {
+            let el = start.elapsed().as_secs_f64();
+            let eta = el / done as f64 * (todo - done) as f64;
+            eprint!(
+                "\r  {done}/{todo} scenarios  [{:<30}]  {el:.1} s, ETA {eta:.1} s ",
+                "#".repeat(30 * done / todo.max(1))
+            );
+            if done == todo {
+                eprintln!();
+            }
+        }
+    };
+    let rep = crate::sweep::run(&sweep, &a.out, shard, jobs, &progress)?;
+    if a.quiet {
+        return Ok(());
+    }
+    w(
+        out,
+        format!(
+            "sweep: {} scenarios in the grid, {} in shard {}/{}: {} run, {} resumed, {} failed; {:.2} s on {jobs} thread(s) → {}\n",
+            rep.total,
+            rep.in_shard,
+            shard.0,
+            shard.1,
+            rep.ran,
+            rep.resumed,
+            rep.failed,
+            start.elapsed().as_secs_f64(),
+            a.out.join("results.csv").display()
+        ),
+    )
 }

@@ -41,6 +41,7 @@ pub mod profiles;
 pub mod scenario;
 pub mod storage;
 pub mod study;
+pub mod sweep;
 pub mod table;
 pub mod tariff;
 

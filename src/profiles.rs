@@ -256,148 +256,220 @@ fn parse_time_of_day(s: &str) -> Option<i64> {
     (h < 24 && m < 60).then_some(h * 60 + m)
 }
 
+/// A parsed, validated series file: the whole time axis checked once, rows indexed by local
+/// day, values parsed only when a day is asked for.
+#[derive(Debug)]
+pub struct SeriesFile {
+    table: Table,
+    first: String,
+    typical: bool,
+    step: i64,
+    series_cols: Vec<(String, Unit)>,
+    days: std::collections::HashMap<i64, Vec<usize>>,
+}
+
+impl SeriesFile {
+    /// Parses and validates a wide CSV (header, units, time axis).
+    pub fn parse(file: &str, text: &str) -> Result<SeriesFile> {
+        let table = Table::parse(file, text)?;
+        let header = table.header().to_vec();
+        let first = header.first().cloned().unwrap_or_default();
+        let typical = match first.as_str() {
+            "timestamp" => false,
+            "time_of_day" => true,
+            other => {
+                return Err(Error::invalid(
+                    Location::file(file).row(1).field(other),
+                    "the first column must be `timestamp` or `time_of_day`",
+                ))
+            }
+        };
+        let mut series_cols = Vec::new();
+        for h in &header[1..] {
+            if matches!(h.as_str(), "interval_end" | "weekday") {
+                continue;
+            }
+            let Some(unit) = Unit::of_column(h) else {
+                return Err(Error::invalid(
+                    Location::file(file).row(1).field(h.clone()),
+                    "unknown unit: a series column must end in _kw, _kw_per_kwp, _per_mwh or _per_kwh",
+                ));
+            };
+            series_cols.push((h.clone(), unit));
+        }
+        let mut step: Option<i64> = None;
+        let mut prev: Option<i64> = None;
+        let mut days: std::collections::HashMap<i64, Vec<usize>> = std::collections::HashMap::new();
+        for (i, row) in table.rows().enumerate() {
+            let raw = row.str(&first)?;
+            let (instant, local_day) = if typical {
+                let m = parse_time_of_day(raw).ok_or_else(|| Error::Parse {
+                    loc: row.loc(&first),
+                    value: raw.to_string(),
+                    expected: "a time of day HH:MM",
+                })?;
+                (m, 0)
+            } else {
+                let s = parse_timestamp(raw).ok_or_else(|| Error::Parse {
+                    loc: row.loc(&first),
+                    value: raw.to_string(),
+                    expected: "an ISO 8601 timestamp YYYY-MM-DDTHH:MM[:00][±HH:MM]",
+                })?;
+                (s.local_min - s.offset_min, s.local_min.div_euclid(1440))
+            };
+            if let Some(p) = prev {
+                let d = instant - p;
+                if d <= 0 {
+                    return Err(Error::invalid(
+                        row.loc(&first),
+                        format!(
+                            "time is not increasing (`{raw}` does not follow the previous row)"
+                        ),
+                    ));
+                }
+                match step {
+                    None => step = Some(d),
+                    Some(s) if s != d => {
+                        return Err(Error::invalid(
+                            row.loc(&first),
+                            format!("gap or irregular step: {d} min after the previous row, expected {s} min"),
+                        ))
+                    }
+                    _ => {}
+                }
+            }
+            prev = Some(instant);
+            days.entry(local_day).or_default().push(i);
+        }
+        let step = step.unwrap_or(60);
+        if !(1..=1440).contains(&step) || 1440 % step != 0 {
+            return Err(Error::invalid(
+                Location::file(file),
+                format!("a step of {step} min does not divide a day"),
+            ));
+        }
+        Ok(SeriesFile {
+            table,
+            first,
+            typical,
+            step,
+            series_cols,
+            days,
+        })
+    }
+
+    /// The file name.
+    pub fn file(&self) -> &str {
+        self.table.file()
+    }
+
+    /// One day (`date` = local `YYYY-MM-DD`; ignored for `time_of_day` files) of the listed
+    /// columns (all series if empty).
+    pub fn day(&self, date: Option<&str>, columns: &[&str]) -> Result<Day> {
+        let file = self.table.file();
+        for c in columns {
+            if !self.series_cols.iter().any(|(h, _)| h == c) {
+                return Err(Error::invalid(
+                    Location::file(file).field(*c),
+                    format!(
+                        "no such series; the file has: {}",
+                        self.table.header()[1..].join(", ")
+                    ),
+                ));
+            }
+        }
+        let key = if self.typical {
+            0
+        } else {
+            let d = date.unwrap_or_default();
+            parse_timestamp(&format!("{d}T00:00"))
+                .map(|s| s.local_min / 1440)
+                .ok_or_else(|| Error::Parse {
+                    loc: Location::file(file).field("date"),
+                    value: d.to_string(),
+                    expected: "a date YYYY-MM-DD",
+                })?
+        };
+        let per_day = (1440 / self.step) as usize;
+        let rows: &[usize] = if self.typical {
+            self.days.get(&0).map(Vec::as_slice).unwrap_or(&[])
+        } else {
+            self.days.get(&key).map(Vec::as_slice).ok_or_else(|| {
+                Error::invalid(
+                    Location::file(file).field("date"),
+                    format!("no rows for {}", date.unwrap_or("the day")),
+                )
+            })?
+        };
+        if rows.len() != per_day {
+            return Err(Error::invalid(
+                Location::file(file).field(self.first.clone()),
+                format!(
+                    "{} has {} rows of {} min, a day needs {per_day} (a DST change or an incomplete day)",
+                    date.unwrap_or("the file"),
+                    rows.len(),
+                    self.step
+                ),
+            ));
+        }
+        let mut series = Vec::new();
+        for (name, unit) in &self.series_cols {
+            if !columns.is_empty() && !columns.contains(&name.as_str()) {
+                continue;
+            }
+            let mut values = Vec::with_capacity(per_day);
+            for &i in rows {
+                let row = self.table.row_at(i).expect("indexed row exists");
+                values.push(row.f64(name)?);
+            }
+            series.push(Series {
+                name: name.clone(),
+                unit: *unit,
+                values,
+            });
+        }
+        Ok(Day {
+            file: file.to_string(),
+            date: if self.typical {
+                "typical".into()
+            } else {
+                date.unwrap_or_default().to_string()
+            },
+            step_minutes: self.step as u32,
+            series,
+        })
+    }
+}
+
 /// Reads one day from a wide CSV. `date` (`YYYY-MM-DD`) selects the local date of a
 /// `timestamp` file; `time_of_day` files are a single typical day and ignore it. Only the
 /// listed `columns` are read (all series if empty); every series column is still checked for a
 /// known unit.
 pub fn read_day(file: &str, text: &str, date: Option<&str>, columns: &[&str]) -> Result<Day> {
-    let t = Table::parse(file, text)?;
-    let header = t.header().to_vec();
-    let first = header.first().cloned().unwrap_or_default();
-    let typical = match first.as_str() {
-        "timestamp" => false,
-        "time_of_day" => true,
-        other => {
-            return Err(Error::invalid(
-                Location::file(file).row(1).field(other),
-                "the first column must be `timestamp` or `time_of_day`",
-            ))
-        }
-    };
-    let mut series_cols = Vec::new();
-    for h in &header[1..] {
-        if matches!(h.as_str(), "interval_end" | "weekday") {
-            continue;
-        }
-        let Some(unit) = Unit::of_column(h) else {
-            return Err(Error::invalid(
-                Location::file(file).row(1).field(h.clone()),
-                "unknown unit: a series column must end in _kw, _kw_per_kwp, _per_mwh or _per_kwh",
-            ));
-        };
-        if columns.is_empty() || columns.contains(&h.as_str()) {
-            series_cols.push((h.clone(), unit));
-        }
+    SeriesFile::parse(file, text)?.day(date, columns)
+}
+
+/// A parsed series file, cached for the life of the process (sweeps read hundreds of days from
+/// the same year-long files). `spec` is `builtin:NAME` or a path.
+pub fn cached(spec: &str) -> Result<std::sync::Arc<SeriesFile>> {
+    use std::sync::{Arc, Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<std::collections::HashMap<String, Arc<SeriesFile>>>> =
+        OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(f) = cache
+        .lock()
+        .map_err(|_| Error::Numerical("profile cache poisoned".into()))?
+        .get(spec)
+    {
+        return Ok(f.clone());
     }
-    for c in columns {
-        if !series_cols.iter().any(|(h, _)| h == c) {
-            return Err(Error::invalid(
-                Location::file(file).field(*c),
-                format!("no such series; the file has: {}", header[1..].join(", ")),
-            ));
-        }
-    }
-    // Time axis: strictly increasing, constant step.
-    let mut step: Option<i64> = None;
-    let mut prev: Option<(i64, u64)> = None;
-    let mut selected_rows = Vec::new();
-    let want_day = date.map(|d| parse_timestamp(&format!("{d}T00:00")).map(|s| s.local_min / 1440));
-    let want_day = match want_day {
-        Some(None) => {
-            return Err(Error::Parse {
-                loc: Location::file(file).field("date"),
-                value: date.unwrap_or_default().to_string(),
-                expected: "a date YYYY-MM-DD",
-            })
-        }
-        Some(Some(d)) => Some(d),
-        None => None,
-    };
-    for row in t.rows() {
-        let raw = row.str(&first)?;
-        let (instant, local_day) = if typical {
-            let m = parse_time_of_day(raw).ok_or_else(|| Error::Parse {
-                loc: row.loc(&first),
-                value: raw.to_string(),
-                expected: "a time of day HH:MM",
-            })?;
-            (m, 0)
-        } else {
-            let s = parse_timestamp(raw).ok_or_else(|| Error::Parse {
-                loc: row.loc(&first),
-                value: raw.to_string(),
-                expected: "an ISO 8601 timestamp YYYY-MM-DDTHH:MM[:00][±HH:MM]",
-            })?;
-            (s.local_min - s.offset_min, s.local_min.div_euclid(1440))
-        };
-        if let Some((p, _)) = prev {
-            let d = instant - p;
-            if d <= 0 {
-                return Err(Error::invalid(
-                    row.loc(&first),
-                    format!("time is not increasing (`{raw}` does not follow the previous row)"),
-                ));
-            }
-            match step {
-                None => step = Some(d),
-                Some(s) if s != d => {
-                    return Err(Error::invalid(
-                        row.loc(&first),
-                        format!(
-                        "gap or irregular step: {d} min after the previous row, expected {s} min"
-                    ),
-                    ))
-                }
-                _ => {}
-            }
-        }
-        prev = Some((instant, row.line()));
-        if typical || Some(local_day) == want_day {
-            selected_rows.push(row);
-        }
-    }
-    let step = step.unwrap_or(60);
-    if !(1..=1440).contains(&step) || 1440 % step != 0 {
-        return Err(Error::invalid(
-            Location::file(file),
-            format!("a step of {step} min does not divide a day"),
-        ));
-    }
-    let per_day = (1440 / step) as usize;
-    if selected_rows.is_empty() {
-        return Err(Error::invalid(
-            Location::file(file).field("date"),
-            format!("no rows for {}", date.unwrap_or("the day")),
-        ));
-    }
-    if selected_rows.len() != per_day {
-        return Err(Error::invalid(
-            Location::file(file).field(first.clone()),
-            format!(
-                "{} has {} rows of {step} min, a day needs {per_day} (a DST change or an incomplete day)",
-                date.unwrap_or("the file"),
-                selected_rows.len()
-            ),
-        ));
-    }
-    let mut series = Vec::new();
-    for (name, unit) in series_cols {
-        let mut values = Vec::with_capacity(per_day);
-        for row in &selected_rows {
-            values.push(row.f64(&name)?);
-        }
-        series.push(Series { name, unit, values });
-    }
-    Ok(Day {
-        file: file.to_string(),
-        date: if typical {
-            "typical".into()
-        } else {
-            date.unwrap_or_default().to_string()
-        },
-        step_minutes: step as u32,
-        series,
-    })
+    let (label, text) = source_text(spec)?;
+    let parsed = Arc::new(SeriesFile::parse(&label, &text)?);
+    cache
+        .lock()
+        .map_err(|_| Error::Numerical("profile cache poisoned".into()))?
+        .insert(spec.to_string(), parsed.clone());
+    Ok(parsed)
 }
 
 /// Weekday (0 = Monday) of a `YYYY-MM-DD` date.

@@ -127,6 +127,9 @@ pub struct MarketSpec {
     pub bid_per_kwh: f64,
     /// Ask of the `fixed` strategy, per kWh.
     pub ask_per_kwh: f64,
+    /// Cap on P2P prices, per kWh: bids above it are cut to it, asks above it are withdrawn.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_cap_per_kwh: Option<f64>,
 }
 
 impl Default for MarketSpec {
@@ -136,6 +139,7 @@ impl Default for MarketSpec {
             strategy: Strategy::Fixed,
             bid_per_kwh: 0.20,
             ask_per_kwh: 0.05,
+            price_cap_per_kwh: None,
         }
     }
 }
@@ -343,6 +347,7 @@ impl Scenario {
                 strategy: Strategy::Fixed,
                 bid_per_kwh: 0.20,
                 ask_per_kwh: 0.05,
+                price_cap_per_kwh: None,
             },
             ..Scenario::default()
         };

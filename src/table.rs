@@ -129,6 +129,15 @@ impl Table {
         })
     }
 
+    /// The row at position `i` (0-based among data rows).
+    pub fn row_at(&self, i: usize) -> Option<Row<'_>> {
+        self.rows.get(i).map(|(line, record)| Row {
+            table: self,
+            line: *line,
+            record,
+        })
+    }
+
     /// A location naming this table's file.
     pub fn loc(&self) -> Location {
         Location::file(&self.file)

@@ -95,10 +95,9 @@ impl Community {
 }
 
 fn load_day(spec: &str, day: &str, columns: &[String], step: u32) -> Result<Day> {
-    let (label, text) = profiles::source_text(spec)?;
     let cols: Vec<&str> = columns.iter().map(String::as_str).collect();
     let date = (day != "typical").then_some(day);
-    profiles::read_day(&label, &text, date, &cols)?.resampled(step)
+    profiles::cached(spec)?.day(date, &cols)?.resampled(step)
 }
 
 /// Builds the community a scenario describes.
@@ -416,7 +415,11 @@ fn commercial_day(s: &Scenario, step: u32) -> Result<Vec<(String, f64, Vec<f64>)
         .collect();
     dates.dedup();
     for d in &dates {
-        week.push(profiles::read_day(&label, &text, Some(d), &cols)?.resampled(step)?);
+        week.push(
+            profiles::cached(&s.profiles.commercial)?
+                .day(Some(d), &cols)?
+                .resampled(step)?,
+        );
     }
     let pick = dates
         .iter()

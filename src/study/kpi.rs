@@ -14,7 +14,7 @@ use super::{CaseResult, Ledger, StepClearing, StepNetwork, StepTrade};
 use serde::Serialize;
 
 /// Day indicators of one case.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct Kpis {
     /// Total consumption, kWh.
     pub load_kwh: f64,
@@ -96,6 +96,13 @@ pub struct Kpis {
     pub lp_simultaneous_steps: usize,
     /// Largest relative MILP gap over the batteries (0 = every dispatch proven optimal).
     pub storage_max_gap: f64,
+}
+
+impl Kpis {
+    /// All zero / empty (for listing the indicator names).
+    pub fn empty() -> Kpis {
+        Kpis::default()
+    }
 }
 
 /// Computes the indicators (`baseline` given for the P2P case, for savings).

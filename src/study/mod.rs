@@ -312,15 +312,16 @@ pub fn run_day_with_progress(
                 retail_per_kwh: retail,
                 feed_in_per_kwh: fit,
             };
+            let cap = s.market.price_cap_per_kwh.unwrap_or(f64::INFINITY);
             if demand > supply {
                 // Orders are in energy *sent*: to receive its deficit a buyer needs deficit/η
                 // sent, and its limit per kWh sent is η times its limit per kWh received.
                 bids.push(Order {
                     agent: p.id,
                     kwh: (demand - supply) / s.line_eta,
-                    price_per_kwh: s.line_eta * rule.bid(&sit),
+                    price_per_kwh: (s.line_eta * rule.bid(&sit)).min(cap),
                 });
-            } else if supply > demand {
+            } else if supply > demand && rule.ask(&sit) <= cap {
                 asks.push(Order {
                     agent: p.id,
                     kwh: supply - demand,
