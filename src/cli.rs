@@ -34,6 +34,9 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Run a grid of scenarios in parallel (resumable, shardable) into one results.csv.
     Sweep(Box<SweepArgs>),
+    /// Verify or show a settlement ledger (ledger.jsonl).
+    #[command(subcommand)]
+    Ledger(LedgerCmd),
     /// Merge shard folders of one sweep into results.csv.
     Merge {
         /// Shard folders.
@@ -42,6 +45,22 @@ pub enum Command {
         /// Output file.
         #[arg(long, default_value = "results.csv")]
         out: PathBuf,
+    },
+}
+
+/// `netclear ledger …`
+#[derive(Debug, Subcommand)]
+pub enum LedgerCmd {
+    /// Check the whole chain; name the first block and trade that were altered, removed or
+    /// reordered (exit code 2).
+    Verify {
+        /// The ledger file.
+        file: PathBuf,
+    },
+    /// Print the closing balances (after verifying).
+    Show {
+        /// The ledger file.
+        file: PathBuf,
     },
 }
 
@@ -216,6 +235,9 @@ pub struct RunArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
+    /// Also write the settlement ledger (ledger.jsonl: SHA-256 hash chain, Merkle roots).
+    #[arg(long)]
+    pub ledger: bool,
     /// Print summary.json to stdout instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -286,6 +308,37 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Pf(args) => pf_cmd(&args, &mut out),
         Command::Run(args) => run_cmd(&args, &mut out),
         Command::Sweep(args) => sweep_cmd(&args, &mut out),
+        Command::Ledger(cmd) => {
+            let (LedgerCmd::Verify { file } | LedgerCmd::Show { file }) = &cmd;
+            let text = std::fs::read_to_string(file).map_err(|e| crate::Error::Io {
+                path: file.clone(),
+                source: e,
+            })?;
+            let balances = crate::ledger::verify(&file.display().to_string(), &text)?;
+            match cmd {
+                LedgerCmd::Verify { .. } => w(
+                    &mut out,
+                    format!(
+                        "ok: {} verified ({} blocks)\n",
+                        file.display(),
+                        text.lines().count()
+                    ),
+                ),
+                LedgerCmd::Show { .. } => {
+                    let mut t = format!(
+                        "{:>9} {:>6} {:>12} {:>14}\n",
+                        "prosumer", "bus", "credits", "p2p_money"
+                    );
+                    for b in balances {
+                        t += &format!(
+                            "{:>9} {:>6} {:>12.4} {:>14.4}\n",
+                            b.prosumer, b.bus, b.credits, b.p2p_money
+                        );
+                    }
+                    w(&mut out, t)
+                }
+            }
+        }
         Command::Merge { dirs, out: file } => {
             let n = crate::sweep::merge(&dirs, &file)?;
             w(
@@ -815,6 +868,10 @@ fn run_cmd(a: &RunArgs, out: &mut dyn Write) -> Result<()> {
         decentralisation.as_ref(),
         kinds.as_ref().map(|(a, b)| (a, b)),
     )?;
+    let mut bundle = bundle;
+    if a.ledger {
+        bundle.add("ledger.jsonl", crate::ledger::build(&c, &r, &s));
+    }
     if !a.no_out {
         crate::output::commit(&bundle, &a.out, a.force)?;
     }

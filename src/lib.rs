@@ -32,6 +32,7 @@ pub mod clearing;
 pub mod cli;
 pub mod error;
 pub mod import;
+pub mod ledger;
 pub mod market;
 pub mod network;
 pub mod opt;
