@@ -217,6 +217,12 @@ pub struct RunArgs {
     /// Daily fixed charge per prosumer, $/day (the seed's retailer: 0.9).
     #[arg(long)]
     pub daily_charge: Option<f64>,
+    /// Regulator bonus per kWh of local renewable energy consumed, $/kWh.
+    #[arg(long)]
+    pub renewable_bonus: Option<f64>,
+    /// Regulator penalty per kWh bought from the grid, $/kWh.
+    #[arg(long)]
+    pub grid_penalty: Option<f64>,
     /// Share of a P2P delivery that reaches the buyer (default 0.97).
     #[arg(long)]
     pub line_eta: Option<f64>,
@@ -732,6 +738,12 @@ pub fn resolve_scenario(a: &RunArgs) -> Result<crate::scenario::Scenario> {
     }
     if let Some(v) = a.daily_charge {
         s.retailer.daily_fixed_charge = v;
+    }
+    if let Some(v) = a.renewable_bonus {
+        s.retailer.policy.local_renewable_bonus_per_kwh = v;
+    }
+    if let Some(v) = a.grid_penalty {
+        s.retailer.policy.grid_purchase_penalty_per_kwh = v;
     }
     if let Some(v) = a.line_eta {
         s.line_eta = v;

@@ -275,6 +275,10 @@ pub struct RetailerSpec {
     pub wholesale_pass: crate::tariff::WholesalePass,
     /// Daily fixed charge per prosumer, $/day (the seed's retailer: 0.9).
     pub daily_fixed_charge: f64,
+    /// Time-of-use prices (`pricing = time-of-use`).
+    pub time_of_use: crate::tariff::TimeOfUse,
+    /// Regulator policy.
+    pub policy: crate::tariff::Policy,
 }
 
 impl Default for RetailerSpec {
@@ -286,6 +290,8 @@ impl Default for RetailerSpec {
             wholesale_day: "2020-01-02".into(),
             wholesale_pass: crate::tariff::WholesalePass::default(),
             daily_fixed_charge: 0.0,
+            time_of_use: crate::tariff::TimeOfUse::default(),
+            policy: crate::tariff::Policy::default(),
         }
     }
 }
@@ -487,6 +493,19 @@ impl Scenario {
             self.retailer.daily_fixed_charge >= 0.0,
             "retailer.daily_fixed_charge",
             self.retailer.daily_fixed_charge,
+            ">= 0",
+        )?;
+        let pol = &self.retailer.policy;
+        check(
+            pol.local_renewable_bonus_per_kwh >= 0.0,
+            "retailer.policy.local_renewable_bonus_per_kwh",
+            pol.local_renewable_bonus_per_kwh,
+            ">= 0",
+        )?;
+        check(
+            pol.grid_purchase_penalty_per_kwh >= 0.0,
+            "retailer.policy.grid_purchase_penalty_per_kwh",
+            pol.grid_purchase_penalty_per_kwh,
             ">= 0",
         )?;
         let cl = &self.clearing;

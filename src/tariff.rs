@@ -5,7 +5,10 @@
 //!   `retail_t = max(w_t + markup, floor)` (defaults 0.08 and 0.10 $/kWh) and
 //!   `feed_in_t = min(β·w_t, cap)` (defaults β = 0.8, cap 0.12 $/kWh). Feed-in follows negative
 //!   wholesale prices below zero: exporting then costs money.
-//! * An optional daily fixed charge (default 0.9 $/day) is added to every bill.
+//! * `time-of-use`: off-peak / shoulder / peak retail prices by hour ([`TimeOfUse`]).
+//! * An optional daily fixed charge (the seed's 0.9 $/day) is added to every bill.
+//! * A regulator [`Policy`]: a bonus per kWh of local renewable energy consumed and a penalty
+//!   per kWh bought from the grid, both booked in the settlement and reported separately.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +20,72 @@ pub enum PricingMode {
     Fixed,
     /// Wholesale plus markup, with a floor; feed-in a share of wholesale, capped.
     WholesalePass,
+    /// Time-of-use retail prices by hour of day ([`TimeOfUse`]); feed-in from `tariff`.
+    TimeOfUse,
+}
+
+/// A time-of-use retail tariff: off-peak, shoulder and peak prices by hour of day.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeOfUse {
+    /// Off-peak price (outside shoulder and peak), $/kWh.
+    pub offpeak_per_kwh: f64,
+    /// Shoulder price, $/kWh.
+    pub shoulder_per_kwh: f64,
+    /// Peak price, $/kWh.
+    pub peak_per_kwh: f64,
+    /// Shoulder hours `[start, end)`.
+    pub shoulder_hours: (u32, u32),
+    /// Peak hours `[start, end)`.
+    pub peak_hours: (u32, u32),
+}
+
+impl Default for TimeOfUse {
+    fn default() -> Self {
+        TimeOfUse {
+            offpeak_per_kwh: 0.15,
+            shoulder_per_kwh: 0.25,
+            peak_per_kwh: 0.40,
+            shoulder_hours: (7, 17),
+            peak_hours: (17, 22),
+        }
+    }
+}
+
+impl TimeOfUse {
+    /// Retail price of each step of a day with `step_minutes` steps.
+    pub fn prices(&self, step_minutes: u32) -> Vec<f64> {
+        (0..1440 / step_minutes)
+            .map(|t| {
+                let h = t * step_minutes / 60;
+                let within = |(a, b): (u32, u32)| {
+                    if a <= b {
+                        h >= a && h < b
+                    } else {
+                        h >= a || h < b
+                    }
+                };
+                if within(self.peak_hours) {
+                    self.peak_per_kwh
+                } else if within(self.shoulder_hours) {
+                    self.shoulder_per_kwh
+                } else {
+                    self.offpeak_per_kwh
+                }
+            })
+            .collect()
+    }
+}
+
+/// A regulator's policy applied in the settlement and shown separately.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policy {
+    /// Bonus per kWh of local renewable energy consumed (own PV and battery used on site, and
+    /// energy received P2P), $/kWh.
+    pub local_renewable_bonus_per_kwh: f64,
+    /// Penalty per kWh bought from the grid, $/kWh.
+    pub grid_purchase_penalty_per_kwh: f64,
 }
 
 /// Parameters of the `wholesale-pass` mode.

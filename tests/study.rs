@@ -675,3 +675,35 @@ fn seed_vpp_scenario_runs_with_explicit_batteries_and_compares_kinds() {
     let k = &v["p2p"];
     assert!(k["community_cost"].as_f64().unwrap() > 4.0 * 0.9 - 10.0);
 }
+
+#[test]
+fn regulator_policy_and_time_of_use_are_settled_and_reported() {
+    let mut s = Scenario {
+        network: "village80".into(),
+        pv_share_percent: 50.0,
+        ..Scenario::default()
+    };
+    s.retailer.pricing = netclear::tariff::PricingMode::TimeOfUse;
+    s.retailer.policy.local_renewable_bonus_per_kwh = 0.02;
+    s.retailer.policy.grid_purchase_penalty_per_kwh = 0.05;
+    let (c, r) = study::run(&s).unwrap();
+    // Time of use: 0.15 off-peak, 0.25 shoulder 07–17, 0.40 peak 17–22.
+    assert_eq!(c.retail_per_kwh[3], 0.15);
+    assert_eq!(c.retail_per_kwh[12], 0.25);
+    assert_eq!(c.retail_per_kwh[18], 0.40);
+    assert_eq!(c.retail_per_kwh[22], 0.15);
+    for case in [&r.baseline, &r.p2p] {
+        let k = &case.kpis;
+        let local: f64 = case
+            .ledgers
+            .iter()
+            .flatten()
+            .map(|l| l.self_kwh + l.p2p_bought_kwh)
+            .sum();
+        assert!((k.policy_bonus - 0.02 * local).abs() < 1e-9);
+        assert!((k.policy_penalty - 0.05 * k.grid_import_kwh).abs() < 1e-9);
+    }
+    // P2P raises local consumption: more bonus, less penalty.
+    assert!(r.p2p.kpis.policy_bonus > r.baseline.kpis.policy_bonus);
+    assert!(r.p2p.kpis.policy_penalty < r.baseline.kpis.policy_penalty);
+}

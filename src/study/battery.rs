@@ -121,6 +121,10 @@ pub(super) fn retail_prices(s: &Scenario, n_steps: usize) -> Result<(Vec<f64>, V
             vec![s.tariff.retail_per_kwh; n_steps],
             vec![s.tariff.feed_in_per_kwh; n_steps],
         )),
+        PricingMode::TimeOfUse => Ok((
+            s.retailer.time_of_use.prices(s.step_minutes),
+            vec![s.tariff.feed_in_per_kwh; n_steps],
+        )),
         PricingMode::WholesalePass => {
             let r = &s.retailer;
             let (label, text) = crate::profiles::source_text(&r.wholesale_file)?;

@@ -84,6 +84,10 @@ pub struct Kpis {
     pub max_vm_error_pu: Option<f64>,
     /// Largest relative SOCP relaxation gap of the day.
     pub socp_max_gap: Option<f64>,
+    /// Regulator bonuses paid for local renewable energy consumed, $.
+    pub policy_bonus: f64,
+    /// Regulator penalties on grid purchases, $.
+    pub policy_penalty: f64,
     /// P2P energy lost in internal transfers (`line_eta`), kWh.
     pub p2p_losses_kwh: f64,
     /// Energy charged into all batteries, kWh.
@@ -215,6 +219,8 @@ pub fn compute(
             .count(),
         max_vm_error_pu: fold_opt(acs.iter().filter_map(|a| a.vm_error_pu).collect(), f64::max),
         p2p_losses_kwh: tot.p2p_sold_kwh - tot.p2p_bought_kwh,
+        policy_bonus: tot.policy_bonus,
+        policy_penalty: tot.policy_penalty,
         battery_charge_kwh: tot.battery_in_kwh,
         battery_discharge_kwh: tot.battery_out_kwh,
         battery_cycles: c

@@ -98,14 +98,23 @@ pub struct Ledger {
     pub battery_out_kwh: f64,
     /// The retailer's fixed charge (booked in the first step).
     pub fixed_charge: f64,
+    /// Regulator's bonus for local renewable energy consumed.
+    pub policy_bonus: f64,
+    /// Regulator's penalty on energy bought from the grid.
+    pub policy_penalty: f64,
 }
 
 impl Ledger {
     /// Net bill (positive = the prosumer pays).
     pub fn bill(&self) -> f64 {
-        self.p2p_paid + self.grid_paid + self.network_charge + self.fixed_charge
+        self.p2p_paid
+            + self.grid_paid
+            + self.network_charge
+            + self.fixed_charge
+            + self.policy_penalty
             - self.p2p_received
             - self.grid_received
+            - self.policy_bonus
     }
     /// What the prosumer consumes: load plus battery charging.
     pub fn demand_kwh(&self) -> f64 {
@@ -139,6 +148,8 @@ impl Ledger {
         self.battery_in_kwh += o.battery_in_kwh;
         self.battery_out_kwh += o.battery_out_kwh;
         self.fixed_charge += o.fixed_charge;
+        self.policy_bonus += o.policy_bonus;
+        self.policy_penalty += o.policy_penalty;
     }
 }
 
@@ -345,8 +356,8 @@ pub fn run_day_with_progress(
             base_clearing.push(ctx.clear(c, t, &mut base, &mut [])?);
             p2p_clearing.push(ctx.clear(c, t, &mut p2p, &mut step_trades)?);
         }
-        settle(&mut base, &[], retail, fit, s.line_eta);
-        settle(&mut p2p, &step_trades, retail, fit, s.line_eta);
+        settle(&mut base, &[], retail, fit, s);
+        settle(&mut p2p, &step_trades, retail, fit, s);
         trades.extend(step_trades);
         base_ledgers.push(base);
         p2p_ledgers.push(p2p);
@@ -371,7 +382,9 @@ pub fn run_day_with_progress(
 /// Books executed trades and the residual with the retailer into the step's ledgers (which
 /// already carry load, PV, self-consumption, and any curtailment or shedding decided by the
 /// network correction).
-fn settle(ledgers: &mut [Ledger], trades: &[StepTrade], retail: f64, fit: f64, line_eta: f64) {
+fn settle(ledgers: &mut [Ledger], trades: &[StepTrade], retail: f64, fit: f64, s: &Scenario) {
+    let line_eta = s.line_eta;
+    let policy = s.retailer.policy;
     for tr in trades {
         let q = tr.executed_kwh;
         let b = &mut ledgers[tr.trade.buyer];
@@ -388,6 +401,8 @@ fn settle(ledgers: &mut [Ledger], trades: &[StepTrade], retail: f64, fit: f64, l
         l.grid_export_kwh = (l.supply_kwh() - l.self_kwh - l.p2p_sold_kwh).max(0.0);
         l.grid_paid = l.grid_import_kwh * retail;
         l.grid_received = l.grid_export_kwh * fit;
+        l.policy_bonus = policy.local_renewable_bonus_per_kwh * (l.self_kwh + l.p2p_bought_kwh);
+        l.policy_penalty = policy.grid_purchase_penalty_per_kwh * l.grid_import_kwh;
     }
 }
 

@@ -383,6 +383,8 @@ pub fn bundle(
                     f(l.curtailed_kwh),
                     f(l.shed_kwh),
                     f(l.network_charge),
+                    f(l.policy_bonus),
+                    f(l.policy_penalty),
                     f(l.bill()),
                 ]);
             }
@@ -411,6 +413,8 @@ pub fn bundle(
                 "curtailed_kwh",
                 "shed_kwh",
                 "network_charge",
+                "policy_bonus",
+                "policy_penalty",
                 "bill",
             ],
             rows,
@@ -562,6 +566,15 @@ pub fn table(s: &Scenario, c: &Community, r: &DayResult) -> String {
             "battery cycles (equivalent full)",
             b.battery_cycles,
             p.battery_cycles,
+            2,
+        );
+    }
+    if b.policy_bonus + p.policy_bonus + b.policy_penalty + p.policy_penalty > 0.0 {
+        row("regulator bonus ($)", b.policy_bonus, p.policy_bonus, 2);
+        row(
+            "regulator penalty ($)",
+            b.policy_penalty,
+            p.policy_penalty,
             2,
         );
     }
