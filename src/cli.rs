@@ -37,6 +37,14 @@ pub enum Command {
     /// Verify or show a settlement ledger (ledger.jsonl).
     #[command(subcommand)]
     Ledger(LedgerCmd),
+    /// Write a self-contained HTML report of a run or sweep folder.
+    Report {
+        /// The run or sweep folder.
+        dir: PathBuf,
+        /// Output file (default DIR/report.html).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Merge shard folders of one sweep into results.csv.
     Merge {
         /// Shard folders.
@@ -241,6 +249,9 @@ pub struct RunArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
+    /// Also write report.html (self-contained HTML with charts and the feeder map).
+    #[arg(long)]
+    pub report: bool,
     /// Also write the settlement ledger (ledger.jsonl: SHA-256 hash chain, Merkle roots).
     #[arg(long)]
     pub ledger: bool,
@@ -314,6 +325,12 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Pf(args) => pf_cmd(&args, &mut out),
         Command::Run(args) => run_cmd(&args, &mut out),
         Command::Sweep(args) => sweep_cmd(&args, &mut out),
+        Command::Report { dir, out: file } => {
+            let html = crate::report::render(&dir)?;
+            let file = file.unwrap_or_else(|| dir.join("report.html"));
+            crate::sweep::write_atomic(&file, html.as_bytes())?;
+            w(&mut out, format!("wrote {}\n", file.display()))
+        }
         Command::Ledger(cmd) => {
             let (LedgerCmd::Verify { file } | LedgerCmd::Show { file }) = &cmd;
             let text = std::fs::read_to_string(file).map_err(|e| crate::Error::Io {
@@ -886,6 +903,10 @@ fn run_cmd(a: &RunArgs, out: &mut dyn Write) -> Result<()> {
     }
     if !a.no_out {
         crate::output::commit(&bundle, &a.out, a.force)?;
+        if a.report {
+            let html = crate::report::render(&a.out)?;
+            crate::sweep::write_atomic(&a.out.join("report.html"), html.as_bytes())?;
+        }
     }
     if a.quiet {
         return Ok(());

@@ -39,6 +39,7 @@ pub mod opt;
 pub mod output;
 pub mod pf;
 pub mod profiles;
+pub mod report;
 pub mod scenario;
 pub mod storage;
 pub mod study;
