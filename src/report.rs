@@ -173,11 +173,14 @@ fn kpi_table(summary: &serde_json::Value) -> String {
     if let Some(m) = p.as_object() {
         for (k, v) in m {
             if let (Some(x), Some(y)) = (b[k].as_f64(), v.as_f64()) {
+                let z = |v: f64| if v.abs() < 5e-5 { 0.0 } else { v };
                 let _ = write!(
                     s,
-                    "<tr><td>{}</td><td>{x:.4}</td><td>{y:.4}</td><td>{:+.4}</td></tr>",
+                    "<tr><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:+.4}</td></tr>",
                     esc(k),
-                    y - x
+                    z(x),
+                    z(y),
+                    z(y - x)
                 );
             }
         }
