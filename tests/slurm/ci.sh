@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The Slurm sweep, for real: install Debian's slurm-wlm if needed, start munge, slurmctld and
+# slurmd on localhost (one node), submit docs/slurm/sweep.sbatch as a 3-task array, wait for it,
+# merge the shards and compare with the same sweep run on one machine. Needs root (CI runs as
+# root). Slow-ish (~1 min), so it is not part of `cargo test`; .ci/run calls it.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+WORK=$(mktemp -d /tmp/netclear-slurm.XXXXXX)
+chmod 755 "$WORK"
+
+if ! command -v slurmctld > /dev/null; then
+  apt-get update -qq > /dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge > /dev/null
+fi
+
+cleanup() {
+  scancel --user=root > /dev/null 2>&1 || true
+  pkill -x slurmd > /dev/null 2>&1 || true
+  pkill -x slurmctld > /dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+# munge: a key and the daemon.
+mkdir -p /etc/munge /run/munge /var/lib/munge /var/log/munge
+if [ ! -s /etc/munge/munge.key ]; then
+  (mungekey --create --keyfile=/etc/munge/munge.key 2> /dev/null || dd if=/dev/urandom of=/etc/munge/munge.key bs=1 count=1024 2> /dev/null)
+fi
+chown -R munge:munge /etc/munge /run/munge /var/lib/munge /var/log/munge
+chmod 400 /etc/munge/munge.key
+pgrep -x munged > /dev/null || runuser -u munge -- /usr/sbin/munged
+
+# One node: this machine.
+NODE=$(hostname -s)
+CPUS=$(nproc)
+mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
+cat > /etc/slurm/slurm.conf <<CONF
+ClusterName=netclear
+SlurmctldHost=$NODE
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+StateSaveLocation=/var/spool/slurmctld
+SlurmdSpoolDir=/var/spool/slurmd
+SlurmctldPidFile=/run/slurmctld.pid
+SlurmdPidFile=/run/slurmd.pid
+SlurmctldLogFile=/var/log/slurm/slurmctld.log
+SlurmdLogFile=/var/log/slurm/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+ReturnToService=2
+SchedulerType=sched/backfill
+MpiDefault=none
+JobAcctGatherType=jobacct_gather/none
+NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$CPUS State=UNKNOWN
+PartitionName=debug Nodes=$NODE Default=YES MaxTime=INFINITE State=UP
+CONF
+cleanup
+slurmctld
+slurmd
+for _ in $(seq 1 30); do
+  if sinfo -h -o %T 2> /dev/null | grep -qE '^(idle|mixed|allocated)'; then break; fi
+  sleep 1
+done
+sinfo
+
+cd "$ROOT"
+cargo build --locked --release --quiet
+export NETCLEAR="$ROOT/target/release/netclear"
+export OUT="$WORK/array"
+export SWEEP_ARGS="--networks rural_1,village80 --pv-shares 10,50 --network-models dc --days 2016-06-15,2016-06-16,2016-03-27"
+mkdir -p "$OUT"
+cd "$WORK"
+sbatch --wait --array=1-3 "$ROOT/docs/slurm/sweep.sbatch"
+cat "$WORK"/netclear-sweep-*.out 2> /dev/null || true
+"$NETCLEAR" merge "$OUT"/shard-* --out "$WORK/merged.csv"
+# shellcheck disable=SC2086
+"$NETCLEAR" sweep $SWEEP_ARGS --out "$WORK/single" --quiet
+cmp "$WORK/merged.csv" "$WORK/single/results.csv"
+echo "slurm: 3-task array merged to the single-machine results.csv, byte for byte ($(($(wc -l < "$WORK/merged.csv") - 1)) scenarios)"
