@@ -120,6 +120,9 @@ pub struct SweepArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub jobs: Option<usize>,
+    /// Also keep every scenario's full run outputs in OUT/outputs/<scenario>/.
+    #[arg(long)]
+    pub keep_outputs: bool,
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
@@ -1099,7 +1102,7 @@ fn sweep_cmd(a: &SweepArgs, out: &mut dyn Write) -> Result<()> {
             }
         }
     };
-    let rep = crate::sweep::run(&sweep, &a.out, shard, jobs, &progress)?;
+    let rep = crate::sweep::run_with(&sweep, &a.out, shard, jobs, a.keep_outputs, &progress)?;
     if a.quiet {
         return Ok(());
     }

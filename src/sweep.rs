@@ -166,6 +166,11 @@ pub fn header() -> String {
 
 /// Runs one point and formats its row (a failed scenario is a row with `status` = the error).
 pub fn row(p: &Point) -> String {
+    row_with_outputs(p, None)
+}
+
+/// [`row`], also writing the scenario's full run files into `outputs/<index>/` when given.
+pub fn row_with_outputs(p: &Point, outputs: Option<&Path>) -> String {
     let s = &p.scenario;
     let mut cells = vec![
         p.index.to_string(),
@@ -192,8 +197,15 @@ pub fn row(p: &Point) -> String {
         s.seed.to_string(),
     ];
     let names = kpi_names();
-    match crate::study::run(s) {
-        Ok((_, r)) => {
+    let result = crate::study::run(s).and_then(|(c, r)| {
+        if let Some(dir) = outputs {
+            let bundle = crate::study::report::bundle(s, &c, &r, None, None, None, None)?;
+            crate::output::commit(&bundle, &dir.join(p.index.to_string()), true)?;
+        }
+        Ok(r)
+    });
+    match result {
+        Ok(r) => {
             cells.push("ok".into());
             for k in [&r.baseline.kpis, &r.p2p.kpis] {
                 let v = serde_json::to_value(k).unwrap_or_default();
@@ -258,6 +270,18 @@ pub fn run(
     jobs: usize,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<RunReport> {
+    run_with(sweep, dir, shard, jobs, false, progress)
+}
+
+/// [`run`], optionally keeping every scenario's full outputs in `dir/outputs/<index>/`.
+pub fn run_with(
+    sweep: &Sweep,
+    dir: &Path,
+    shard: (usize, usize),
+    jobs: usize,
+    keep_outputs: bool,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<RunReport> {
     let (i, n) = shard;
     if n == 0 || i == 0 || i > n {
         return Err(Error::invalid(
@@ -297,7 +321,8 @@ pub fn run(
     let results: Vec<Result<bool>> = pool.install(|| {
         todo.par_iter()
             .map(|p| {
-                let r = row(p);
+                let outputs = dir.join("outputs");
+                let r = row_with_outputs(p, keep_outputs.then_some(outputs.as_path()));
                 let failed = r
                     .split(',')
                     .nth(PARAMS.len() - 1)

@@ -114,3 +114,33 @@ fn shards_merge_byte_identically_and_resume_skips_finished_rows() {
     assert_eq!(code, 2);
     assert!(err.contains("different sweep"), "{err}");
 }
+
+#[test]
+fn keep_outputs_writes_each_scenarios_run_files() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("k");
+    let (code, _, err) = netclear(&[
+        "sweep",
+        "--networks",
+        "rural_2",
+        "--pv-shares",
+        "20,40",
+        "--network-models",
+        "none",
+        "--keep-outputs",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for k in 0..2 {
+        let s: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join(format!("outputs/{k}/summary.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            s["scenario"]["pv_share_percent"].as_f64().unwrap(),
+            [20.0, 40.0][k]
+        );
+    }
+}
