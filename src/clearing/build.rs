@@ -192,15 +192,28 @@ pub(crate) fn dc(
         }
     }
     for i in 0..n {
-        let mut terms = out[i].clone();
-        terms.extend(inj[i].iter().map(|&(j, v)| (j, -v)));
-        lay.balance.push(p.row(
-            format!("balance P {}", node_name(grid, i)),
-            Sense::Eq,
-            terms,
-            inp.bg_p_kw[i],
-        ));
+        active_balance(grid, p, lay, i, &out[i], &inj[i], inp.bg_p_kw[i]);
     }
+}
+
+/// The active-power balance row of node `i`: `outflow − Σ injections = background`.
+fn active_balance(
+    grid: &Grid,
+    p: &mut Problem,
+    lay: &mut Layout,
+    i: usize,
+    out: &[(usize, f64)],
+    inj: &[(usize, f64)],
+    bg_kw: f64,
+) {
+    let mut terms = out.to_vec();
+    terms.extend(inj.iter().map(|&(j, v)| (j, -v)));
+    lay.balance.push(p.row(
+        format!("balance P {}", node_name(grid, i)),
+        Sense::Eq,
+        terms,
+        bg_kw,
+    ));
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -361,14 +374,7 @@ pub(crate) fn distflow(
         }
     }
     for i in 0..n {
-        let mut terms = p_out[i].clone();
-        terms.extend(inj[i].iter().map(|&(j, v)| (j, -v)));
-        lay.balance.push(p.row(
-            format!("balance P {}", node_name(grid, i)),
-            Sense::Eq,
-            terms,
-            inp.bg_p_kw[i],
-        ));
+        active_balance(grid, p, lay, i, &p_out[i], &inj[i], inp.bg_p_kw[i]);
         let mut qt = q_out[i].clone();
         if lay.shed[i] != NONE {
             qt.push((lay.shed[i], -inp.tan_phi[i]));

@@ -198,13 +198,10 @@ pub fn ac_check(
             ));
         }
     }
-    let sqrt3 = 3f64.sqrt();
     let mut max_loading: f64 = 0.0;
     for (l, br) in grid.branches.iter().enumerate() {
-        let [pf, qf, pt, qt] = sol.flows[l];
-        let i_f = pf.hypot(qf) / (sol.vm_pu[br.from] * grid.nodes[br.from].vn_kv) / sqrt3;
-        let i_t = pt.hypot(qt) / (sol.vm_pu[br.to] * grid.nodes[br.to].vn_kv) / sqrt3;
-        let load = br.rating.loading_percent(i_f, i_t);
+        let (_, _, load) =
+            grid.branch_currents(l, sol.flows[l], sol.vm_pu[br.from], sol.vm_pu[br.to]);
         max_loading = max_loading.max(load);
         if load > 100.0 + 1e-6 {
             violations.push(format!("{} at {load:.1} %", br.element));

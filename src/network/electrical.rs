@@ -449,6 +449,23 @@ impl Grid {
         self.bus_node.get(&bus).copied()
     }
 
+    /// Currents at both ends (kA) and loading (%) of branch `l` carrying `[p_from, q_from, p_to,
+    /// q_to]` (MW, Mvar) with end voltages `vm_from`, `vm_to` (p.u.): `i = |S| / (√3·vm·vn_kv)`,
+    /// loading per the branch's [`Rating`]. A DC flow is `[p, 0, −p, 0]` at 1 p.u.
+    pub fn branch_currents(
+        &self,
+        l: usize,
+        flow: [f64; 4],
+        vm_from: f64,
+        vm_to: f64,
+    ) -> (f64, f64, f64) {
+        let br = &self.branches[l];
+        let sqrt3 = 3f64.sqrt();
+        let i_f = flow[0].hypot(flow[1]) / (vm_from * self.nodes[br.from].vn_kv) / sqrt3;
+        let i_t = flow[2].hypot(flow[3]) / (vm_to * self.nodes[br.to].vn_kv) / sqrt3;
+        (i_f, i_t, br.rating.loading_percent(i_f, i_t))
+    }
+
     /// The branch index of a user element (`None` if out of service or dropped).
     pub fn branch_of(&self, element: BranchElement) -> Option<usize> {
         self.branch_of.get(&element).copied()

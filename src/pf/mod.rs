@@ -175,13 +175,12 @@ impl NodalSolution<'_> {
                 }),
             }
         }
-        let sqrt3 = 3f64.sqrt();
         let mut branches = Vec::with_capacity(grid.branches.len());
         let mut losses = 0.0;
         for (i, br) in grid.branches.iter().enumerate() {
             let [pf, qf, pt, qt] = self.flows[i];
-            let i_from = pf.hypot(qf) / (self.vm_pu[br.from] * grid.nodes[br.from].vn_kv) / sqrt3;
-            let i_to = pt.hypot(qt) / (self.vm_pu[br.to] * grid.nodes[br.to].vn_kv) / sqrt3;
+            let (i_from, i_to, loading_percent) =
+                grid.branch_currents(i, self.flows[i], self.vm_pu[br.from], self.vm_pu[br.to]);
             let (kind, id) = match br.element {
                 BranchElement::Line(l) => ("line", l.0),
                 BranchElement::Trafo(t) => ("trafo", t.0),
@@ -199,7 +198,7 @@ impl NodalSolution<'_> {
                 ql_mvar: qf + qt,
                 i_from_ka: i_from,
                 i_to_ka: i_to,
-                loading_percent: br.rating.loading_percent(i_from, i_to),
+                loading_percent,
             });
         }
         PfReport {

@@ -18,7 +18,7 @@
 
 use super::community::{LoadClass, Prosumer};
 use crate::error::{Error, Location, Result};
-use crate::market::strategy::{unit, Strategy};
+use crate::market::strategy::Strategy;
 use crate::market::Mechanism;
 use crate::network::electrical::Grid;
 use crate::network::topology::Topology;
@@ -36,14 +36,6 @@ pub(super) fn assign(
 ) -> Result<()> {
     let st = &s.storage;
     let n = prosumers.len();
-    let k = ((st.battery_share_percent / 100.0 * n as f64) - 1e-9)
-        .ceil()
-        .max(0.0) as usize;
-    let mut order: Vec<usize> = (0..n).collect();
-    for i in (1..n).rev() {
-        let j = (unit(s.seed, 0, i, 11) * (i + 1) as f64) as usize;
-        order.swap(i, j.min(i));
-    }
     if !st.per_prosumer_kwh.is_empty() {
         if st.per_prosumer_kwh.len() > n {
             return Err(Error::invalid(
@@ -67,8 +59,12 @@ pub(super) fn assign(
             }
         }
     }
-    let k = if st.per_prosumer_kwh.is_empty() { k } else { 0 };
-    for &i in order.iter().take(k.min(n)) {
+    let share = if st.per_prosumer_kwh.is_empty() {
+        st.battery_share_percent
+    } else {
+        0.0
+    };
+    for i in super::community::seeded_share(n, share, s.seed, 11) {
         let p = &mut prosumers[i];
         let units = p.households.max(1) as f64;
         p.battery = Some(crate::storage::Battery {

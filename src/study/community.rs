@@ -260,16 +260,7 @@ pub fn build(s: &Scenario) -> Result<Community> {
                 });
             }
             // PV on a seeded share of the prosumers.
-            let n = prosumers.len();
-            let k = ((s.pv_share_percent / 100.0 * n as f64) - 1e-9)
-                .ceil()
-                .max(0.0) as usize;
-            let mut order: Vec<usize> = (0..n).collect();
-            for i in (1..n).rev() {
-                let j = (unit(s.seed, 0, i, 7) * (i + 1) as f64) as usize;
-                order.swap(i, j.min(i));
-            }
-            for &i in order.iter().take(k.min(n)) {
+            for i in seeded_share(prosumers.len(), s.pv_share_percent, s.seed, 7) {
                 let p = &mut prosumers[i];
                 p.pv_kwp = p.households as f64 * s.pv_kwp_per_household;
                 p.pv_kw = pv_per_kwp.iter().map(|v| v * p.pv_kwp).collect();
@@ -436,4 +427,17 @@ fn commercial_day(s: &Scenario, step: u32) -> Result<Vec<(String, f64, Vec<f64>)
         out.push((se.name.clone(), peak, se.values.clone()));
     }
     Ok(out)
+}
+
+/// `ceil(share/100 · n)` of `0..n`, chosen by a seeded Fisher–Yates shuffle. `stream` keeps
+/// independent draws (PV, batteries) independent for the same seed.
+pub fn seeded_share(n: usize, share_percent: f64, seed: u64, stream: u64) -> Vec<usize> {
+    let k = ((share_percent / 100.0 * n as f64) - 1e-9).ceil().max(0.0) as usize;
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        let j = (unit(seed, 0, i, stream) * (i + 1) as f64) as usize;
+        order.swap(i, j.min(i));
+    }
+    order.truncate(k.min(n));
+    order
 }

@@ -421,7 +421,6 @@ fn finish_case(
     let n = grid.n_nodes();
     let dt = c.dt_h();
     let mut inj = vec![0.0; n];
-    let sqrt3 = 3f64.sqrt();
     let mut branches: Vec<BranchPeak> = grid
         .branches
         .iter()
@@ -472,11 +471,9 @@ fn finish_case(
             max_trafo_loading_percent: 0.0,
             overloaded: Vec::new(),
         };
-        for (l, br) in grid.branches.iter().enumerate() {
-            let p = sol.p_from_mw[l].abs();
-            let i_f = p / (sqrt3 * grid.nodes[br.from].vn_kv);
-            let i_t = p / (sqrt3 * grid.nodes[br.to].vn_kv);
-            let load = br.rating.loading_percent(i_f, i_t);
+        for l in 0..grid.branches.len() {
+            let pf = sol.p_from_mw[l];
+            let (_, _, load) = grid.branch_currents(l, [pf, 0.0, -pf, 0.0], 1.0, 1.0);
             let bp = &mut branches[l];
             if load > bp.peak_loading_percent {
                 bp.peak_loading_percent = load;

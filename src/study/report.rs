@@ -680,7 +680,6 @@ fn network_files(b: &mut Bundle, c: &Community, r: &DayResult) {
     let mut checks = Vec::new();
     let ac_model = crate::pf::ac::AcModel::new(grid).ok();
     let dc_model = crate::pf::dc::DcModel::new(grid).ok();
-    let sqrt3 = 3f64.sqrt();
     for case in [&r.baseline, &r.p2p] {
         let name = case_name(case);
         for t in 0..c.n_steps() {
@@ -742,17 +741,18 @@ fn network_files(b: &mut Bundle, c: &Community, r: &DayResult) {
                         ]);
                     }
                     for (l, br) in grid.branches.iter().enumerate() {
-                        let [pf, qf, pt, qt] = sol.flows[l];
-                        let i_f =
-                            pf.hypot(qf) / (sol.vm_pu[br.from] * grid.nodes[br.from].vn_kv) / sqrt3;
-                        let i_t =
-                            pt.hypot(qt) / (sol.vm_pu[br.to] * grid.nodes[br.to].vn_kv) / sqrt3;
+                        let (_, _, load) = grid.branch_currents(
+                            l,
+                            sol.flows[l],
+                            sol.vm_pu[br.from],
+                            sol.vm_pu[br.to],
+                        );
                         loading.push(vec![
                             name.into(),
                             t.to_string(),
                             br.element.to_string(),
-                            f(pf * 1e3),
-                            f(br.rating.loading_percent(i_f, i_t)),
+                            f(sol.flows[l][0] * 1e3),
+                            f(load),
                             "ac".into(),
                         ]);
                     }
@@ -761,11 +761,9 @@ fn network_files(b: &mut Bundle, c: &Community, r: &DayResult) {
                     if let Some(dc) = &dc_model {
                         let sol = dc.solve(&p);
                         for (l, br) in grid.branches.iter().enumerate() {
-                            let i = sol.p_from_mw[l].abs() / sqrt3;
-                            let load = br.rating.loading_percent(
-                                i / grid.nodes[br.from].vn_kv,
-                                i / grid.nodes[br.to].vn_kv,
-                            );
+                            let pf = sol.p_from_mw[l];
+                            let (_, _, load) =
+                                grid.branch_currents(l, [pf, 0.0, -pf, 0.0], 1.0, 1.0);
                             loading.push(vec![
                                 name.into(),
                                 t.to_string(),
