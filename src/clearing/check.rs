@@ -165,6 +165,15 @@ pub struct AcCheck {
     pub vm_error_pu: Option<f64>,
     /// Largest |formulation flow − AC flow| at the from end, kW.
     pub p_error_kw: f64,
+    /// Voltage per node, p.u. (kept for the per-step output files; empty if not converged).
+    #[serde(skip)]
+    pub vm_pu: Vec<f64>,
+    /// From-end active flow per branch, kW.
+    #[serde(skip)]
+    pub p_from_kw: Vec<f64>,
+    /// Loading per branch, %.
+    #[serde(skip)]
+    pub loading_percent: Vec<f64>,
 }
 
 /// Runs the AC check.
@@ -199,10 +208,12 @@ pub fn ac_check(
         }
     }
     let mut max_loading: f64 = 0.0;
+    let mut loading_percent = Vec::with_capacity(grid.branches.len());
     for (l, br) in grid.branches.iter().enumerate() {
         let (_, _, load) =
             grid.branch_currents(l, sol.flows[l], sol.vm_pu[br.from], sol.vm_pu[br.to]);
         max_loading = max_loading.max(load);
+        loading_percent.push(load);
         if load > 100.0 + 1e-6 {
             violations.push(format!("{} at {load:.1} %", br.element));
         }
@@ -229,5 +240,16 @@ pub fn ac_check(
         violations,
         vm_error_pu,
         p_error_kw,
+        p_from_kw: if sol.converged {
+            sol.flows.iter().map(|f| f[0] * 1e3).collect()
+        } else {
+            Vec::new()
+        },
+        loading_percent: if sol.converged {
+            loading_percent
+        } else {
+            Vec::new()
+        },
+        vm_pu: if sol.converged { sol.vm_pu } else { Vec::new() },
     }
 }

@@ -717,48 +717,72 @@ fn network_files(b: &mut Bundle, c: &Community, r: &DayResult) {
                     ac.map(|a| a.violations.join("; ")).unwrap_or_default(),
                 ]);
             }
-            // Voltages and loadings from an AC flow of the case's final injections (DC when the
-            // AC check is off or does not converge).
-            let (mut p, mut q) = (vec![0.0; grid.n_nodes()], vec![0.0; grid.n_nodes()]);
-            for (i, l) in case.ledgers[t].iter().enumerate() {
-                let k = c.prosumers[i].node;
-                p[k] += l.injection_kw(c.dt_h()) * 1e-3;
-                q[k] -= (l.load_kwh - l.shed_kwh) / c.dt_h() * c.load_tan_phi * 1e-3;
-            }
-            let ac = ac_model
-                .as_ref()
-                .map(|m| m.solve(&p, &q, &Default::default()))
-                .filter(|s| s.converged);
+            // Voltages and loadings from an AC flow of the case's final injections: the one the
+            // clearing's AC check already solved, else solved here (DC when AC does not converge).
+            let checked = case
+                .clearing
+                .get(t)
+                .and_then(|cl| cl.ac.as_ref())
+                .filter(|a| !a.vm_pu.is_empty())
+                .map(|a| {
+                    (
+                        a.vm_pu.clone(),
+                        a.p_from_kw.clone(),
+                        a.loading_percent.clone(),
+                    )
+                });
+            let ac = checked.or_else(|| {
+                let (mut p, mut q) = (vec![0.0; grid.n_nodes()], vec![0.0; grid.n_nodes()]);
+                for (i, l) in case.ledgers[t].iter().enumerate() {
+                    let k = c.prosumers[i].node;
+                    p[k] += l.injection_kw(c.dt_h()) * 1e-3;
+                    q[k] -= (l.load_kwh - l.shed_kwh) / c.dt_h() * c.load_tan_phi * 1e-3;
+                }
+                let sol = ac_model.as_ref()?.solve(&p, &q, &Default::default());
+                if !sol.converged {
+                    return None;
+                }
+                let loading = (0..grid.branches.len())
+                    .map(|l| {
+                        let br = &grid.branches[l];
+                        grid.branch_currents(l, sol.flows[l], sol.vm_pu[br.from], sol.vm_pu[br.to])
+                            .2
+                    })
+                    .collect();
+                Some((
+                    sol.vm_pu.clone(),
+                    sol.flows.iter().map(|f| f[0] * 1e3).collect(),
+                    loading,
+                ))
+            });
             match ac {
-                Some(sol) => {
+                Some((vm, p_from_kw, load)) => {
                     for (k, node) in grid.nodes.iter().enumerate() {
                         volts.push(vec![
                             name.into(),
                             t.to_string(),
                             node.buses[0].0.to_string(),
-                            f(sol.vm_pu[k]),
+                            f(vm[k]),
                             "ac".into(),
                         ]);
                     }
                     for (l, br) in grid.branches.iter().enumerate() {
-                        let (_, _, load) = grid.branch_currents(
-                            l,
-                            sol.flows[l],
-                            sol.vm_pu[br.from],
-                            sol.vm_pu[br.to],
-                        );
                         loading.push(vec![
                             name.into(),
                             t.to_string(),
                             br.element.to_string(),
-                            f(sol.flows[l][0] * 1e3),
-                            f(load),
+                            f(p_from_kw[l]),
+                            f(load[l]),
                             "ac".into(),
                         ]);
                     }
                 }
                 None => {
                     if let Some(dc) = &dc_model {
+                        let mut p = vec![0.0; grid.n_nodes()];
+                        for (i, l) in case.ledgers[t].iter().enumerate() {
+                            p[c.prosumers[i].node] += l.injection_kw(c.dt_h()) * 1e-3;
+                        }
                         let sol = dc.solve(&p);
                         for (l, br) in grid.branches.iter().enumerate() {
                             let pf = sol.p_from_mw[l];
@@ -768,7 +792,7 @@ fn network_files(b: &mut Bundle, c: &Community, r: &DayResult) {
                                 name.into(),
                                 t.to_string(),
                                 br.element.to_string(),
-                                f(sol.p_from_mw[l] * 1e3),
+                                f(pf * 1e3),
                                 f(load),
                                 "dc".into(),
                             ]);
