@@ -92,6 +92,7 @@ fn one_hour_correction(bencher: divan::Bencher, arg: &str) {
         curt_max_kw: &curt,
         import_per_kwh: 0.25,
         export_per_kwh: 0.05,
+        v_offset_pu: &[],
     };
     bencher.bench(|| {
         let (o, _) = correct_step(&c.grid, &topo, &ptdf, &spec, &inp);

@@ -317,17 +317,26 @@ pub(crate) fn distflow(
             lay.soc.push((pk[k], qk[k], lk[k], lay.v[par], ap));
         }
         p.row(format!("voltage drop {name}"), Sense::Eq, vrow, 0.0);
+        let off = inp.v_offset_pu.get(k).copied().unwrap_or(0.0);
+        let (hi, lo) = if off == 0.0 {
+            (vmax2, vmin2)
+        } else {
+            (
+                (spec.vmax_pu - off).max(0.0).powi(2),
+                (spec.vmin_pu - off).max(0.0).powi(2),
+            )
+        };
         p.row(
             format!("vmax {}", node_name(grid, k)),
             Sense::Le,
             vec![(lay.v[k], 1.0)],
-            vmax2,
+            hi,
         );
         p.row(
             format!("vmin {}", node_name(grid, k)),
             Sense::Le,
             vec![(lay.v[k], -1.0)],
-            -vmin2,
+            -lo,
         );
         if let Some(s) = s_max_kva(grid, l) {
             if socp {

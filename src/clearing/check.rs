@@ -97,7 +97,16 @@ pub fn precheck(
             let (pk, qk, v) = lindistflow_eval(grid, topo, &p, &q);
             let (vmin2, vmax2) = (spec.vmin_pu * spec.vmin_pu, spec.vmax_pu * spec.vmax_pu);
             for k in 0..n {
-                if k != grid.slack && (v[k] > vmax2 * margin || v[k] < vmin2 / margin) {
+                let off = inp.v_offset_pu.get(k).copied().unwrap_or(0.0);
+                let (hi, lo) = if off == 0.0 {
+                    (vmax2, vmin2)
+                } else {
+                    (
+                        (spec.vmax_pu - off).max(0.0).powi(2),
+                        (spec.vmin_pu - off).max(0.0).powi(2),
+                    )
+                };
+                if k != grid.slack && (v[k] > hi * margin || v[k] < lo / margin) {
                     return None;
                 }
                 let Some((par, l)) = topo.parent(k) else {
@@ -143,6 +152,7 @@ pub fn precheck(
         predicted_p_kw,
         socp_max_gap: None,
         iterations: 0,
+        ac_feedback_rounds: 0,
     })
 }
 

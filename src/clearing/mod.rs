@@ -166,6 +166,10 @@ pub struct StepInput<'a> {
     pub import_per_kwh: f64,
     /// Price of energy exported at the slack, $/kWh.
     pub export_per_kwh: f64,
+    /// Per-node correction of the voltage band, p.u. (empty = none): the formulation must keep
+    /// `vmin − off ≤ v ≤ vmax − off`, where `off` is how much higher AC found the voltage than the
+    /// formulation predicted (the AC-feedback loop of the day runner sets it).
+    pub v_offset_pu: &'a [f64],
 }
 
 /// Where the variables of a built problem are.
@@ -226,6 +230,8 @@ pub struct StepOutcome {
     pub socp_max_gap: Option<f64>,
     /// Solver iterations.
     pub iterations: u32,
+    /// Rounds of AC feedback (voltage bands shifted by the AC error and re-solved).
+    pub ac_feedback_rounds: usize,
 }
 
 /// Solves one step's correction.
@@ -330,6 +336,7 @@ pub fn correct_step(
             predicted_p_kw,
             socp_max_gap,
             iterations: sol.iterations,
+            ac_feedback_rounds: 0,
         },
         Some(p),
     )
@@ -352,5 +359,6 @@ fn failed(n: usize, input: &StepInput, status: Status, why: Vec<String>) -> Step
         predicted_p_kw: Vec::new(),
         socp_max_gap: None,
         iterations: 0,
+        ac_feedback_rounds: 0,
     }
 }

@@ -219,6 +219,7 @@ fn solve_once(
                 curt_max_kw: &zero,
                 import_per_kwh: c.retail_per_kwh[t],
                 export_per_kwh: c.feed_in_per_kwh[t],
+                v_offset_pu: &[],
             };
             let mut lay = Layout {
                 kappa: 1.0 / (1000.0 * grid.sn_mva),

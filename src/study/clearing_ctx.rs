@@ -123,32 +123,43 @@ impl Context {
             curt_max_kw: &curt_max,
             import_per_kwh: c.retail_per_kwh[t],
             export_per_kwh: c.feed_in_per_kwh[t],
+            v_offset_pu: &[],
         };
-        let outcome = match check::precheck(
-            grid,
-            &self.topo,
-            &self.dc,
-            &mut self.ws,
-            &mut self.sol,
-            &self.spec,
-            &inp,
-        ) {
-            Some(o) => o,
-            None => {
-                let (o, problem) = correct_step(grid, &self.topo, &self.ptdf, &self.spec, &inp);
-                if let (Some(path), Some(p)) = (&self.dump, &problem) {
-                    if !o.status.is_ok() {
-                        let case = if trades.is_empty() { "baseline" } else { "p2p" };
-                        let file = format!("{path}.{case}.step{t}.json");
-                        std::fs::write(&file, p.to_json()).map_err(|e| crate::Error::Io {
-                            path: file.into(),
-                            source: e,
-                        })?;
-                    }
-                }
-                o
+        // Solve; with LinDistFlow and the AC check on, feed AC back: where AC finds the voltage
+        // outside the band, shift that bus's band by the AC-vs-LinDistFlow error and re-solve
+        // (at most 3 rounds).
+        let mut offsets: Vec<f64> = Vec::new();
+        let mut rounds = 0;
+        let mut outcome = loop {
+            let round_inp = StepInput {
+                v_offset_pu: &offsets,
+                ..inp.clone()
+            };
+            let o = self.solve_step(grid, &round_inp, t, trades.is_empty())?;
+            let feedback =
+                self.spec.model == NetworkModel::Lindistflow && rounds < 3 && o.status.is_ok();
+            let (Some(ac), Some(pred), true) = (&self.ac, o.predicted_vm_pu.as_ref(), feedback)
+            else {
+                break o;
+            };
+            let (p_kw, q_kvar) = outcome_injections(&round_inp, &o);
+            let pm: Vec<f64> = p_kw.iter().map(|v| v * 1e-3).collect();
+            let qm: Vec<f64> = q_kvar.iter().map(|v| v * 1e-3).collect();
+            let sol = ac.solve(&pm, &qm, &Default::default());
+            let tol = 1e-6;
+            let violated = sol.converged
+                && (0..n).any(|k| {
+                    k != grid.slack
+                        && (sol.vm_pu[k] > self.spec.vmax_pu + tol
+                            || sol.vm_pu[k] < self.spec.vmin_pu - tol)
+                });
+            if !violated {
+                break o;
             }
+            offsets = (0..n).map(|k| sol.vm_pu[k] - pred[k]).collect();
+            rounds += 1;
         };
+        outcome.ac_feedback_rounds = rounds;
 
         // Trades: executed share, curtailment at the seller, reason, network charge.
         let reason = outcome
@@ -261,4 +272,53 @@ fn share(
         };
         add(&mut ledgers[i], part);
     }
+}
+
+impl Context {
+    /// One solve of the correction (pre-check first), dumping failing problems.
+    fn solve_step(
+        &mut self,
+        grid: &crate::network::electrical::Grid,
+        inp: &StepInput,
+        t: usize,
+        baseline: bool,
+    ) -> Result<crate::clearing::StepOutcome> {
+        if let Some(o) = check::precheck(
+            grid,
+            &self.topo,
+            &self.dc,
+            &mut self.ws,
+            &mut self.sol,
+            &self.spec,
+            inp,
+        ) {
+            return Ok(o);
+        }
+        let (o, problem) = correct_step(grid, &self.topo, &self.ptdf, &self.spec, inp);
+        if let (Some(path), Some(p)) = (&self.dump, &problem) {
+            if !o.status.is_ok() {
+                let case = if baseline { "baseline" } else { "p2p" };
+                let file = format!("{path}.{case}.step{t}.json");
+                std::fs::write(&file, p.to_json()).map_err(|e| crate::Error::Io {
+                    path: file.into(),
+                    source: e,
+                })?;
+            }
+        }
+        Ok(o)
+    }
+}
+
+/// The nodal injections (kW, kvar) a correction outcome leads to.
+fn outcome_injections(inp: &StepInput, o: &crate::clearing::StepOutcome) -> (Vec<f64>, Vec<f64>) {
+    let mut p = inp.bg_p_kw.to_vec();
+    let mut q = inp.bg_q_kvar.to_vec();
+    for (k, tr) in inp.trades.iter().enumerate() {
+        p[tr.seller_node] += tr.kw * o.executed[k];
+    }
+    for i in 0..p.len() {
+        p[i] += o.shed_kw[i] - o.curt_kw[i];
+        q[i] += o.shed_kw[i] * inp.tan_phi[i];
+    }
+    (p, q)
 }
