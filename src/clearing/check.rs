@@ -198,6 +198,16 @@ pub fn ac_check(
     let pm: Vec<f64> = p_kw.iter().map(|v| v * 1e-3).collect();
     let qm: Vec<f64> = q_kvar.iter().map(|v| v * 1e-3).collect();
     let sol = ac.solve(&pm, &qm, &AcOptions::default());
+    ac_check_of(sol, grid, spec, pred)
+}
+
+/// The AC check of an AC solution already computed for a step's cleared injections.
+pub fn ac_check_of(
+    sol: crate::pf::ac::AcSolution,
+    grid: &Grid,
+    spec: &ClearingSpec,
+    pred: &StepOutcome,
+) -> AcCheck {
     let mut violations = Vec::new();
     let tol = 1e-6;
     for (i, &vm) in sol.vm_pu.iter().enumerate() {

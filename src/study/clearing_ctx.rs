@@ -130,6 +130,8 @@ impl Context {
         // (at most 3 rounds).
         let mut offsets: Vec<f64> = Vec::new();
         let mut rounds = 0;
+        // The AC solution of the final outcome, when the loop computed it (reused by the check).
+        let mut final_ac: Option<crate::pf::ac::AcSolution> = None;
         let mut outcome = loop {
             let round_inp = StepInput {
                 v_offset_pu: &offsets,
@@ -154,6 +156,7 @@ impl Context {
                             || sol.vm_pu[k] < self.spec.vmin_pu - tol)
                 });
             if !violated {
+                final_ac = Some(sol);
                 break o;
             }
             offsets = (0..n).map(|k| sol.vm_pu[k] - pred[k]).collect();
@@ -228,8 +231,9 @@ impl Context {
             );
         }
         // AC check of the cleared injections.
-        let ac = match &self.ac {
-            Some(ac) => {
+        let ac = match (&self.ac, final_ac) {
+            (Some(_), Some(sol)) => Some(check::ac_check_of(sol, grid, &self.spec, &outcome)),
+            (Some(ac), None) => {
                 let (mut p, mut q) = (vec![0.0; n], vec![0.0; n]);
                 for (i, l) in ledgers.iter().enumerate() {
                     let k = c.prosumers[i].node;
@@ -238,7 +242,7 @@ impl Context {
                 }
                 Some(check::ac_check(ac, grid, &p, &q, &self.spec, &outcome))
             }
-            None => None,
+            (None, _) => None,
         };
         Ok(StepClearing { outcome, ac })
     }
