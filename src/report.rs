@@ -454,51 +454,67 @@ pub fn render(dir: &Path) -> Result<String> {
         body += &feeder_map(dir, &summary)?;
     } else if let Some(t) = read_table(dir, "results.csv")? {
         title = "netclear — sweep".to_string();
-        body += "<h2>KPIs against PV share (mean over days and seeds)</h2>\n";
         let mut nets: Vec<String> = t
             .rows()
             .filter_map(|r| r.raw("network").map(String::from))
             .collect();
         nets.sort();
         nets.dedup();
-        for kpi in [
-            "p2p_self_sufficiency",
-            "p2p_p2p_share_of_load",
-            "p2p_community_cost",
-            "p2p_max_line_loading_percent",
-        ] {
-            let mut shares: Vec<f64> = t
-                .rows()
-                .filter_map(|r| r.f64("pv_share_percent").ok())
-                .collect();
-            shares.sort_by(f64::total_cmp);
-            shares.dedup();
-            let series: Vec<(String, Vec<f64>)> = nets
-                .iter()
-                .map(|n| {
-                    let ys = shares
-                        .iter()
-                        .map(|sh| {
-                            let v: Vec<f64> = t
-                                .rows()
-                                .filter(|r| {
-                                    r.raw("network") == Some(n.as_str())
-                                        && r.f64("pv_share_percent").ok() == Some(*sh)
-                                        && r.raw("status") == Some("ok")
-                                })
-                                .filter_map(|r| r.f64(kpi).ok())
-                                .collect();
-                            if v.is_empty() {
-                                f64::NAN
-                            } else {
-                                v.iter().sum::<f64>() / v.len() as f64
-                            }
-                        })
-                        .collect();
-                    (n.clone(), ys)
-                })
-                .collect();
-            body += &line_chart(kpi, "PV share (%)", kpi, &shares, &series);
+        // Every swept numeric dimension with more than one value gets its charts; the KPI is
+        // averaged over the other dimensions (days, seeds, …) for each feeder.
+        let dims = [
+            ("pv_share_percent", "PV share (%)"),
+            ("battery_kwh", "battery per household (kWh)"),
+            ("price_cap_per_kwh", "P2P price cap ($/kWh)"),
+        ];
+        for (dim, label) in dims {
+            let mut xs: Vec<f64> = t.rows().filter_map(|r| r.f64(dim).ok()).collect();
+            xs.sort_by(f64::total_cmp);
+            xs.dedup();
+            if xs.len() < 2 {
+                continue;
+            }
+            let _ = writeln!(
+                body,
+                "<h2>KPIs against {} (mean over the other dimensions)</h2>",
+                esc(label)
+            );
+            for kpi in [
+                "p2p_self_sufficiency",
+                "p2p_p2p_share_of_load",
+                "p2p_community_cost",
+                "p2p_max_line_loading_percent",
+            ] {
+                let series: Vec<(String, Vec<f64>)> = nets
+                    .iter()
+                    .map(|n| {
+                        let ys = xs
+                            .iter()
+                            .map(|x| {
+                                let v: Vec<f64> = t
+                                    .rows()
+                                    .filter(|r| {
+                                        r.raw("network") == Some(n.as_str())
+                                            && r.f64(dim).ok() == Some(*x)
+                                            && r.raw("status") == Some("ok")
+                                    })
+                                    .filter_map(|r| r.f64(kpi).ok())
+                                    .collect();
+                                if v.is_empty() {
+                                    f64::NAN
+                                } else {
+                                    v.iter().sum::<f64>() / v.len() as f64
+                                }
+                            })
+                            .collect();
+                        (n.clone(), ys)
+                    })
+                    .collect();
+                body += &line_chart(kpi, label, kpi, &xs, &series);
+            }
+        }
+        if !body.contains("<h2>") {
+            body += "<p>The sweep varies no numeric dimension; see results.csv.</p>\n";
         }
     } else {
         return Err(Error::invalid(
