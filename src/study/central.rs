@@ -22,7 +22,7 @@
 //! to their larger side and the day re-solved, and the gap to the LP bound is reported.
 
 use super::community::Community;
-use super::{Ledger, StepTrade};
+use super::Ledger;
 use crate::clearing::{Layout, NetworkModel, StepInput};
 use crate::error::{Error, Result};
 use crate::network::topology::Topology;
@@ -324,9 +324,4 @@ fn solve_once(
         sim,
         sol.objective,
     ))
-}
-
-/// Empty trade list type for the central case (a pool, not bilateral trades).
-pub fn no_trades() -> Vec<StepTrade> {
-    Vec::new()
 }
