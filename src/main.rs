@@ -8,10 +8,15 @@ fn main() {
     match netclear::cli::run(cli) {
         Ok(()) => {}
         Err(e) => {
-            eprintln!("error: {e}");
+            let msg = e.to_string();
+            eprintln!("error: {msg}");
             let mut src = std::error::Error::source(&e);
             while let Some(s) = src {
-                eprintln!("  caused by: {s}");
+                // Causes the message already spells out are not repeated.
+                let text = s.to_string();
+                if !msg.contains(&text) {
+                    eprintln!("  caused by: {text}");
+                }
                 src = s.source();
             }
             std::process::exit(e.exit_code());
