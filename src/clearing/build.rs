@@ -255,7 +255,6 @@ pub(crate) fn distflow(
     let mut lk = vec![NONE; n];
     let mut p_out: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
     let mut q_out: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
-    let (vmin2, vmax2) = (spec.vmin_pu * spec.vmin_pu, spec.vmax_pu * spec.vmax_pu);
     let c8 = (std::f64::consts::PI / 8.0).cos();
     for &k in topo.bfs_order() {
         let Some((par, l)) = topo.parent(k) else {
@@ -317,15 +316,7 @@ pub(crate) fn distflow(
             lay.soc.push((pk[k], qk[k], lk[k], lay.v[par], ap));
         }
         p.row(format!("voltage drop {name}"), Sense::Eq, vrow, 0.0);
-        let off = inp.v_offset_pu.get(k).copied().unwrap_or(0.0);
-        let (hi, lo) = if off == 0.0 {
-            (vmax2, vmin2)
-        } else {
-            (
-                (spec.vmax_pu - off).max(0.0).powi(2),
-                (spec.vmin_pu - off).max(0.0).powi(2),
-            )
-        };
+        let (lo, hi) = spec.v_band_sq(inp.v_offset_pu.get(k).copied().unwrap_or(0.0));
         p.row(
             format!("vmax {}", node_name(grid, k)),
             Sense::Le,

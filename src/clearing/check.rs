@@ -95,17 +95,8 @@ pub fn precheck(
                 return None;
             }
             let (pk, qk, v) = lindistflow_eval(grid, topo, &p, &q);
-            let (vmin2, vmax2) = (spec.vmin_pu * spec.vmin_pu, spec.vmax_pu * spec.vmax_pu);
             for k in 0..n {
-                let off = inp.v_offset_pu.get(k).copied().unwrap_or(0.0);
-                let (hi, lo) = if off == 0.0 {
-                    (vmax2, vmin2)
-                } else {
-                    (
-                        (spec.vmax_pu - off).max(0.0).powi(2),
-                        (spec.vmin_pu - off).max(0.0).powi(2),
-                    )
-                };
+                let (lo, hi) = spec.v_band_sq(inp.v_offset_pu.get(k).copied().unwrap_or(0.0));
                 if k != grid.slack && (v[k] > hi * margin || v[k] < lo / margin) {
                     return None;
                 }

@@ -134,6 +134,17 @@ impl Default for ClearingSpec {
     }
 }
 
+impl ClearingSpec {
+    /// The squared voltage band `(v_min², v_max²)` a formulation must keep at a bus whose AC
+    /// voltage was `offset_pu` higher than the formulation predicted (0 = the plain band).
+    pub fn v_band_sq(&self, offset_pu: f64) -> (f64, f64) {
+        (
+            (self.vmin_pu - offset_pu).max(0.0).powi(2),
+            (self.vmax_pu - offset_pu).max(0.0).powi(2),
+        )
+    }
+}
+
 /// A proposed trade as the network sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct TradeFlow {
