@@ -4,8 +4,9 @@
 //!
 //! Run: `cargo bench --bench day`
 
+use netclear::scenario::community;
 use netclear::scenario::Scenario;
-use netclear::study::{community, run_day};
+use netclear::study::run_day;
 
 fn main() {
     divan::main();

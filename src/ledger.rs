@@ -159,7 +159,7 @@ fn block_hash(b: &Block) -> String {
 
 /// Builds the ledger of a run's P2P case.
 pub fn build(
-    c: &crate::study::community::Community,
+    c: &crate::scenario::community::Community,
     r: &crate::study::DayResult,
     s: &crate::scenario::Scenario,
 ) -> String {
@@ -212,7 +212,7 @@ pub fn build(
             .filter(|x| x.step == t && x.executed_kwh > 0.0)
             .enumerate()
             .map(|(id, x)| {
-                let delivered = x.executed_kwh * s.line_eta;
+                let delivered = x.executed_kwh;
                 let paid = x.executed_kwh * x.trade.buyer_price_per_kwh;
                 let received = x.executed_kwh * x.trade.seller_price_per_kwh;
                 credits[x.trade.seller] += delivered;

@@ -31,6 +31,7 @@
 pub mod clearing;
 pub mod cli;
 pub mod error;
+pub mod formulation;
 pub mod import;
 pub mod ledger;
 pub mod market;
@@ -39,22 +40,14 @@ pub mod opt;
 pub mod output;
 pub mod pf;
 pub mod profiles;
-pub mod report;
 pub mod scenario;
+pub mod settlement;
 pub mod storage;
 pub mod study;
 pub mod sweep;
 pub mod table;
 pub mod tariff;
+pub mod util;
 
 pub use error::{Error, Location, Result};
-
-/// Formats a float as the shortest decimal that reads back to the same `f64` (Rust's `{}` for
-/// f64 has this property), so written files round-trip exactly and are byte-stable.
-pub fn fmt_f64(v: f64) -> String {
-    if v == 0.0 {
-        // Avoid "-0".
-        return "0".into();
-    }
-    format!("{v}")
-}
+pub use util::fmt_f64;

@@ -63,66 +63,157 @@ pub struct Point {
     pub scenario: Scenario,
 }
 
+/// The value of one grid dimension at one point.
+#[derive(Debug, Clone, PartialEq)]
+enum Value {
+    Text(String),
+    Number(f64),
+    Int(u64),
+}
+
+impl Grid {
+    /// The dimensions in grid order: (name, values as text for `results.csv`, values).
+    fn dims(&self) -> Vec<(&'static str, Vec<Value>)> {
+        let txt = |v: &[String]| v.iter().cloned().map(Value::Text).collect();
+        let num = |v: &[f64]| v.iter().copied().map(Value::Number).collect();
+        let name = |v: Vec<String>| v.into_iter().map(Value::Text).collect();
+        vec![
+            ("network", txt(&self.networks)),
+            ("pv_share_percent", num(&self.pv_shares)),
+            ("battery_kwh", num(&self.battery_kwh)),
+            ("price_cap_per_kwh", num(&self.price_caps)),
+            (
+                "mechanism",
+                name(
+                    self.mechanisms
+                        .iter()
+                        .map(crate::util::serde_name)
+                        .collect(),
+                ),
+            ),
+            (
+                "network_model",
+                name(
+                    self.network_models
+                        .iter()
+                        .map(crate::util::serde_name)
+                        .collect(),
+                ),
+            ),
+            ("day", txt(&self.days)),
+            ("seed", self.seeds.iter().copied().map(Value::Int).collect()),
+        ]
+    }
+}
+
 impl Sweep {
-    /// Every scenario, in grid order.
-    pub fn points(&self) -> Vec<Point> {
-        fn or<T: Clone>(v: &[T], d: T) -> Vec<T> {
-            if v.is_empty() {
-                vec![d]
-            } else {
-                v.to_vec()
+    /// Number of scenarios in the grid (the product of the dimensions' sizes; an empty
+    /// dimension counts once, as the base scenario's value), or `None` when it overflows.
+    pub fn len(&self) -> Option<usize> {
+        self.grid
+            .dims()
+            .iter()
+            .try_fold(1usize, |n, (_, v)| n.checked_mul(v.len().max(1)))
+    }
+
+    /// Whether the grid is empty (it never is: an empty grid is the base scenario alone).
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Scenario `k` of the grid (mixed-radix in the documented order, the last dimension
+    /// fastest), built as one more layer over the base scenario; `None` past the end.
+    pub fn point(&self, k: usize) -> Option<Result<Point>> {
+        let dims = self.grid.dims();
+        if k >= self.len()? {
+            return None;
+        }
+        let mut layer = crate::scenario::Layer {
+            source: format!("sweep grid point {k}"),
+            table: toml::Table::new(),
+        };
+        let mut rest = k;
+        let mut picks: Vec<(&str, Option<Value>)> = Vec::new();
+        for (name, values) in dims.iter().rev() {
+            let size = values.len().max(1);
+            let v = values.get(rest % size).cloned();
+            rest /= size;
+            picks.push((name, v));
+        }
+        picks.reverse();
+        for (name, v) in picks {
+            let Some(v) = v else { continue };
+            match (name, v) {
+                ("battery_kwh", Value::Number(kwh)) => {
+                    if kwh > 0.0 {
+                        layer.set("storage.battery.e_kwh", kwh);
+                        if self.base.storage.battery_share_percent == 0.0 {
+                            layer.set("storage.battery_share_percent", 100.0);
+                        }
+                    } else {
+                        layer.set("storage.battery_share_percent", 0.0);
+                    }
+                }
+                ("price_cap_per_kwh", Value::Number(cap)) => {
+                    if cap.is_finite() {
+                        layer.set("market.price_cap_per_kwh", cap);
+                    }
+                }
+                ("mechanism", Value::Text(t)) => layer.set("market.mechanism", t),
+                ("network_model", Value::Text(t)) => layer.set("clearing.model", t),
+                (key, Value::Text(t)) => layer.set(key, t),
+                (key, Value::Number(x)) => layer.set(key, x),
+                (key, Value::Int(x)) => layer.set(key, x.min(i64::MAX as u64) as i64),
             }
         }
-        let b = &self.base;
-        let g = &self.grid;
-        let mut out = Vec::new();
-        for net in or(&g.networks, b.network.clone()) {
-            for pv in or(&g.pv_shares, b.pv_share_percent) {
-                for bat in or(
-                    &g.battery_kwh,
-                    if b.storage.battery_share_percent > 0.0 {
-                        b.storage.battery.e_kwh
-                    } else {
-                        0.0
-                    },
-                ) {
-                    for cap in or(
-                        &g.price_caps,
-                        b.market.price_cap_per_kwh.unwrap_or(f64::INFINITY),
-                    ) {
-                        for mech in or(&g.mechanisms, b.market.mechanism) {
-                            for model in or(&g.network_models, b.clearing.model) {
-                                for day in or(&g.days, b.day.clone()) {
-                                    for seed in or(&g.seeds, b.seed) {
-                                        let mut s = b.clone();
-                                        s.network = net.clone();
-                                        s.pv_share_percent = pv;
-                                        if bat > 0.0 {
-                                            s.storage.battery.e_kwh = bat;
-                                            if s.storage.battery_share_percent == 0.0 {
-                                                s.storage.battery_share_percent = 100.0;
-                                            }
-                                        } else {
-                                            s.storage.battery_share_percent = 0.0;
-                                        }
-                                        s.market.price_cap_per_kwh = cap.is_finite().then_some(cap);
-                                        s.market.mechanism = mech;
-                                        s.clearing.model = model;
-                                        s.day = day.clone();
-                                        s.seed = seed;
-                                        out.push(Point {
-                                            index: out.len(),
-                                            scenario: s,
-                                        });
-                                    }
-                                }
-                            }
-                        }
-                    }
+        Some(
+            self.apply(&layer)
+                .map(|scenario| Point { index: k, scenario }),
+        )
+    }
+
+    fn apply(&self, layer: &crate::scenario::Layer) -> Result<Scenario> {
+        let mut t =
+            toml::Table::try_from(&self.base).map_err(|e| Error::Numerical(e.to_string()))?;
+        crate::scenario::merge_tables(&mut t, layer.table.clone());
+        let s: Scenario = toml::Value::Table(t)
+            .try_into()
+            .map_err(|e| Error::Malformed {
+                loc: Location::file(&layer.source),
+                msg: e.to_string(),
+            })?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// Checks every value of every dimension (each over the base scenario), without building the
+    /// whole grid.
+    pub fn validate(&self) -> Result<()> {
+        self.len().ok_or_else(|| {
+            Error::invalid(
+                Location::file("--grid"),
+                "the grid has more scenarios than this machine can count",
+            )
+        })?;
+        let dims = self.grid.dims();
+        let sizes: Vec<usize> = dims.iter().map(|(_, v)| v.len().max(1)).collect();
+        for d in 0..dims.len() {
+            for j in 0..sizes[d] {
+                // The point with dimension d at j and every other at its first value.
+                let stride: usize = sizes[d + 1..].iter().product();
+                if let Some(p) = self.point(j * stride) {
+                    p?;
                 }
             }
         }
-        out
+        Ok(())
+    }
+
+    /// Every scenario, in grid order (materialised: only for small grids).
+    pub fn points(&self) -> Result<Vec<Point>> {
+        (0..self.len().unwrap_or(0))
+            .filter_map(|k| self.point(k))
+            .collect()
     }
 }
 
@@ -164,13 +255,22 @@ pub fn header() -> String {
     h.join(",") + "\n"
 }
 
+/// One finished scenario's row of `results.csv`, and whether it failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowText {
+    /// The CSV line (with its newline).
+    pub line: String,
+    /// Whether the scenario failed (its `status` cell says why).
+    pub failed: bool,
+}
+
 /// Runs one point and formats its row (a failed scenario is a row with `status` = the error).
-pub fn row(p: &Point) -> String {
+pub fn row(p: &Point) -> RowText {
     row_with_outputs(p, None)
 }
 
 /// [`row`], also writing the scenario's full run files into `outputs/<index>/` when given.
-pub fn row_with_outputs(p: &Point, outputs: Option<&Path>) -> String {
+pub fn row_with_outputs(p: &Point, outputs: Option<&Path>) -> RowText {
     let s = &p.scenario;
     let mut cells = vec![
         p.index.to_string(),
@@ -185,29 +285,30 @@ pub fn row_with_outputs(p: &Point, outputs: Option<&Path>) -> String {
             .price_cap_per_kwh
             .map(crate::fmt_f64)
             .unwrap_or_default(),
-        serde_json::to_value(s.market.mechanism)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default(),
-        serde_json::to_value(s.clearing.model)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default(),
+        crate::util::serde_name(&s.market.mechanism),
+        crate::util::serde_name(&s.clearing.model),
         s.day.clone(),
         s.seed.to_string(),
     ];
     let names = kpi_names();
-    let result = crate::study::run(s).and_then(|(c, r)| {
+    let result = crate::study::run(s).and_then(|r| {
         if let Some(dir) = outputs {
-            let bundle = crate::study::report::bundle(s, &c, &r, None, None, None, None)?;
-            crate::output::commit(&bundle, &dir.join(p.index.to_string()), true)?;
+            crate::output::write_run(
+                &r,
+                &dir.join(p.index.to_string()),
+                &crate::output::WriteOptions {
+                    force: true,
+                    ..Default::default()
+                },
+            )?;
         }
         Ok(r)
     });
+    let failed = result.is_err();
     match result {
         Ok(r) => {
             cells.push("ok".into());
-            for k in [&r.baseline.kpis, &r.p2p.kpis] {
+            for k in [&r.day.baseline.kpis, &r.day.p2p.kpis] {
                 let v = serde_json::to_value(k).unwrap_or_default();
                 for n in &names {
                     cells.push(match v.get(n) {
@@ -224,12 +325,15 @@ pub fn row_with_outputs(p: &Point, outputs: Option<&Path>) -> String {
             cells.extend(std::iter::repeat_n(String::new(), 2 * names.len()));
         }
     }
-    cells
-        .iter()
-        .map(|c| crate::network::io::csv_text(c))
-        .collect::<Vec<_>>()
-        .join(",")
-        + "\n"
+    RowText {
+        line: cells
+            .iter()
+            .map(|c| crate::network::io::csv_text(c))
+            .collect::<Vec<_>>()
+            .join(",")
+            + "\n",
+        failed,
+    }
 }
 
 fn io(p: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
@@ -239,11 +343,10 @@ fn io(p: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     }
 }
 
-/// Writes `bytes` to `path` atomically (temp file in the same folder, then rename).
+/// Writes `bytes` to `path` atomically ([`crate::util::atomic::write_file`]), replacing a
+/// previous version the sweep wrote.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+    crate::util::atomic::write_file(path, bytes, true)
 }
 
 /// What a sweep run did.
@@ -303,11 +406,16 @@ pub fn run_with(
         Ok(_) => {}
         Err(_) => write_atomic(&gpath, grid_json.as_bytes())?,
     }
-    let points: Vec<Point> = sweep
-        .points()
-        .into_iter()
-        .filter(|p| p.index % n == i - 1)
-        .collect();
+    let total = sweep.len().ok_or_else(|| {
+        Error::invalid(
+            Location::file("--grid"),
+            "the grid has more scenarios than this machine can count",
+        )
+    })?;
+    let points: Vec<Point> = (i - 1..total)
+        .step_by(n)
+        .filter_map(|k| sweep.point(k))
+        .collect::<Result<_>>()?;
     let todo: Vec<&Point> = points
         .iter()
         .filter(|p| !dir.join("rows").join(format!("{}.csv", p.index)).is_file())
@@ -323,14 +431,11 @@ pub fn run_with(
             .map(|p| {
                 let outputs = dir.join("outputs");
                 let r = row_with_outputs(p, keep_outputs.then_some(outputs.as_path()));
-                let failed = r
-                    .split(',')
-                    .nth(PARAMS.len() - 1)
-                    .is_some_and(|s| s.starts_with("error") || s.starts_with("\"error"));
                 write_atomic(
                     &dir.join("rows").join(format!("{}.csv", p.index)),
-                    r.as_bytes(),
+                    r.line.as_bytes(),
                 )?;
+                let failed = r.failed;
                 let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 progress(d, todo.len());
                 Ok(failed)
@@ -349,7 +454,7 @@ pub fn run_with(
         &dir.join("results.csv"),
     )?;
     Ok(RunReport {
-        total: sweep.points().len(),
+        total,
         in_shard: points.len(),
         ran: todo.len(),
         resumed,
@@ -401,7 +506,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<usize> {
             loc: Location::file("grid.json"),
             msg: e.to_string(),
         })?;
-    let total = sweep.points().len();
+    let total = sweep.len().unwrap_or(usize::MAX);
     let missing: Vec<usize> = (0..total).filter(|k| !rows.contains_key(k)).collect();
     if !missing.is_empty() {
         return Err(Error::invalid(

@@ -185,8 +185,7 @@ impl<'a> Row<'a> {
     /// An optional number: `None` when the column is absent or the cell is empty.
     pub fn opt_f64(&self, field: &str) -> Result<Option<f64>> {
         match self.raw(field) {
-            None => Ok(None),
-            Some(s) if s.is_empty() => Ok(None),
+            None | Some("") => Ok(None),
             Some(s) => self.parse_f64(field, s).map(Some),
         }
     }

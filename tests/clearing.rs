@@ -5,13 +5,16 @@
 mod common;
 
 use common::*;
-use netclear::clearing::{check, correct_step, ClearingSpec, NetworkModel, StepInput, TradeFlow};
+use netclear::clearing::{
+    check, Agent, Background, ClearingSpec, Corrector, NetworkModel, StepInput, StepOutcome,
+    TradeFlow, TIE_BREAK_PER_KWH,
+};
+use netclear::formulation::Limits;
 use netclear::network::electrical::Grid;
 use netclear::network::topology::Topology;
 use netclear::network::{BusId, Network};
 use netclear::opt::{self, Status};
 use netclear::pf::dc::DcModel;
-use netclear::pf::ptdf::Ptdf;
 
 /// slack 0 —line A— 1 —line B— 2 at 0.4 kV; lines 0.1 km, r = 0.2, x = 0.08 Ω/km, 0.2 kA.
 fn three_bus() -> Network {
@@ -26,25 +29,27 @@ fn three_bus() -> Network {
 
 struct Case {
     grid: Grid,
-    topo: Topology,
-    ptdf: Ptdf,
 }
 
 fn case(net: &Network) -> Case {
-    let grid = Grid::from_network(net).unwrap();
-    let topo = Topology::new(&grid);
-    let dc = DcModel::new(&grid).unwrap();
-    let ptdf = Ptdf::new(&grid, &topo, &dc);
-    Case { grid, topo, ptdf }
+    Case {
+        grid: Grid::from_network(net).unwrap(),
+    }
 }
 
+/// The settings of a model with the planning band 0.95–1.05 pu these closed forms use.
 fn spec(model: NetworkModel) -> ClearingSpec {
     ClearingSpec {
         model,
+        vmin_pu: 0.95,
+        vmax_pu: 1.05,
+        background: Background::Enforce,
         ..ClearingSpec::default()
     }
 }
 
+/// One agent per node: node `i` has net injection `bg_p[i]` plus the energy of the trades it
+/// sells, may curtail `curt[i]` plus that energy, and may shed `shed[i]`.
 struct Data {
     trades: Vec<TradeFlow>,
     bg_p: Vec<f64>,
@@ -55,20 +60,43 @@ struct Data {
 }
 
 impl Data {
-    fn input(&self) -> StepInput<'_> {
+    fn agents(&self) -> Vec<Agent> {
+        (0..self.bg_p.len())
+            .map(|i| {
+                let sold: f64 = self
+                    .trades
+                    .iter()
+                    .filter(|t| t.seller == i)
+                    .map(|t| t.kw)
+                    .sum();
+                Agent {
+                    node: i,
+                    p_kw: self.bg_p[i] + sold,
+                    q_kvar: self.bg_q[i],
+                    curtailable_kw: self.curt[i] + sold,
+                    sheddable_kw: self.shed[i],
+                    tan_phi: self.tan[i],
+                }
+            })
+            .collect()
+    }
+    fn input<'a>(&'a self, agents: &'a [Agent], limits: &'a Limits) -> StepInput<'a> {
         StepInput {
             dt_h: 1.0,
+            agents,
             trades: &self.trades,
-            bg_p_kw: &self.bg_p,
-            bg_q_kvar: &self.bg_q,
-            shed_max_kw: &self.shed,
-            tan_phi: &self.tan,
-            curt_max_kw: &self.curt,
             import_per_kwh: 0.25,
             export_per_kwh: 0.05,
-            v_offset_pu: &[],
+            limits,
         }
     }
+}
+
+fn solve(c: &Case, sp: &ClearingSpec, d: &Data) -> (StepOutcome, Option<opt::Problem>) {
+    let mut corr = Corrector::new(&c.grid, sp).unwrap();
+    let agents = d.agents();
+    let limits = corr.limits().clone();
+    corr.correct(&d.input(&agents, &limits), None)
 }
 
 /// Seller at bus 2 (PV 100 kW, no load), buyer at bus 1 (load 150 kW). The line 1–2 carries
@@ -81,8 +109,8 @@ fn dc_thermal_limit_curtails_the_trade_to_the_rating() {
     let c = case(&net);
     let d = Data {
         trades: vec![TradeFlow {
-            seller_node: 2,
-            buyer_node: 1,
+            seller: 2,
+            buyer: 1,
             kw: 100.0,
         }],
         bg_p: vec![0.0, -150.0, 0.0],
@@ -92,21 +120,22 @@ fn dc_thermal_limit_curtails_the_trade_to_the_rating() {
         tan: vec![0.0; 3],
     };
     let sp = spec(NetworkModel::Dc);
-    let (o, _) = correct_step(&c.grid, &c.topo, &c.ptdf, &sp, &d.input());
+    let (o, _) = solve(&c, &sp, &d);
     assert_eq!(o.status, Status::Solved);
     close(o.executed[0], 0.6, 1e-6, "executed share");
     assert!(o.shed_kw.iter().all(|&s| s < 1e-6));
     assert!(
-        o.binding.iter().any(|b| b.contains("thermal line 1")),
+        o.binding.iter().any(|b| b.name.contains("thermal line 1")),
         "{:?}",
         o.binding
     );
-    // Closed form: the energy price is the import price; one more kW of load at bus 2 lets one
-    // more kW of the trade through, worth the bonus and the fairness slope, and is itself served
-    // by that trade: λ₂ = −(δ + 2ε(1 − x)).
+    // Closed form: the energy price is the import price. One more kW of load at bus 2 is served
+    // by PV that would otherwise be curtailed, so the marginal energy there is worth nothing but
+    // the tie-break's slope 2ε·c/C (c = 40 kW curtailed of C = 100 kW): λ₂ = −2ε·0.4. (Before the
+    // redesign λ₂ was −(δ + 2ε(1 − x)): the dual of a trade bonus, not the value of energy.)
     close(o.energy_per_kwh, 0.25, 1e-6, "energy");
     close(o.lmp_per_kwh[1], 0.25, 1e-6, "lmp bus 1");
-    let want = -(sp.trade_bonus_per_kwh + 2.0 * sp.fairness_per_kwh * 0.4);
+    let want = -2.0 * TIE_BREAK_PER_KWH * 0.4;
     close(o.lmp_per_kwh[2], want, 1e-6, "lmp bus 2");
     close(
         o.congestion_per_kwh[2],
@@ -124,14 +153,12 @@ fn dc_thermal_limit_curtails_the_trade_to_the_rating() {
 
 fn finite_difference_lmp(c: &Case, sp: &ClearingSpec, d: &Data, node: usize) -> f64 {
     let h = 1e-3;
+    let corr = Corrector::new(&c.grid, sp).unwrap();
     let obj = |delta: f64| {
-        let mut bg = d.bg_p.clone();
-        bg[node] -= delta; // more load
-        let inp = StepInput {
-            bg_p_kw: &bg,
-            ..d.input()
-        };
-        let (p, _) = netclear::clearing::build_problem(&c.grid, &c.topo, sp, &inp).unwrap();
+        let mut agents = d.agents();
+        agents[node].p_kw -= delta; // more load
+        let inp = d.input(&agents, corr.limits());
+        let (p, _) = corr.build(&inp).unwrap();
         let s = opt::clarabel::solve(&p, &Default::default());
         assert!(s.status.is_ok());
         s.objective
@@ -153,8 +180,8 @@ fn lindistflow_voltage_rise_curtails_in_closed_form() {
     let (load, q) = (300.0, 300.0);
     let d = Data {
         trades: vec![TradeFlow {
-            seller_node: 2,
-            buyer_node: 1,
+            seller: 2,
+            buyer: 1,
             kw: q,
         }],
         bg_p: vec![0.0, -load, 0.0],
@@ -168,7 +195,7 @@ fn lindistflow_voltage_rise_curtails_in_closed_form() {
         vmin_pu: 0.8,
         ..spec(NetworkModel::Lindistflow)
     };
-    let (o, _) = correct_step(&c.grid, &c.topo, &c.ptdf, &sp, &d.input());
+    let (o, _) = solve(&c, &sp, &d);
     assert_eq!(o.status, Status::Solved);
     // v₂ = 1 − 2κ r_A (L − q x) + 2κ r_B q x = 1.05² (Q = 0), κ = 1e-3, r = 0.2·0.4/0.16 = 0.5 p.u.
     let (kappa, r) = (1e-3, 0.2 * 0.4 / 0.16);
@@ -176,7 +203,7 @@ fn lindistflow_voltage_rise_curtails_in_closed_form() {
     assert!(x > 0.1 && x < 0.9, "{x}");
     close(o.executed[0], x, 1e-6, "executed share");
     assert!(
-        o.binding.iter().any(|b| b == "vmax bus 2"),
+        o.binding.iter().any(|b| b.name == "vmax bus 2"),
         "{:?}",
         o.binding
     );
@@ -222,8 +249,8 @@ fn socp_is_tight_and_agrees_with_ac() {
     let c = case(&net);
     let d = Data {
         trades: vec![TradeFlow {
-            seller_node: 2,
-            buyer_node: 1,
+            seller: 2,
+            buyer: 1,
             kw: 300.0,
         }],
         bg_p: vec![0.0, -300.0, 0.0],
@@ -236,7 +263,7 @@ fn socp_is_tight_and_agrees_with_ac() {
         vmin_pu: 0.8,
         ..spec(NetworkModel::Socp)
     };
-    let (o, _) = correct_step(&c.grid, &c.topo, &c.ptdf, &sp, &d.input());
+    let (o, _) = solve(&c, &sp, &d);
     assert!(o.status.is_ok(), "{:?}", o.status);
     assert!(o.socp_max_gap.unwrap() < 1e-5, "gap {:?}", o.socp_max_gap);
     let ac = netclear::pf::ac::AcModel::new(&c.grid).unwrap();
@@ -283,14 +310,14 @@ fn overloaded_background_is_reported_and_brought_within_limits() {
     for model in [NetworkModel::Dc, NetworkModel::Lindistflow] {
         let mut sp = spec(model);
         sp.vmin_pu = 0.0; // thermal limits only, so the DC and DistFlow answers compare
-        let (o, _) = correct_step(&c.grid, &c.topo, &c.ptdf, &sp, &d.input());
+        let (o, _) = solve(&c, &sp, &d);
         assert!(o.status.is_ok());
         let shed: f64 = o.shed_kw.iter().sum();
         assert!(
             shed > 1.0,
             "{model:?}: the background must be reduced, shed {shed}"
         );
-        assert!(o.binding.iter().any(|b| b.starts_with("thermal")));
+        assert!(o.binding.iter().any(|b| b.name.starts_with("thermal")));
         // After shedding, DC flows are within every rating.
         let mut p = d.bg_p.clone();
         for i in 0..n {
@@ -314,14 +341,9 @@ fn overloaded_background_is_reported_and_brought_within_limits() {
                 );
             }
         }
-        // Shedding is priced: the worst-hit node's price is the penalty.
+        // Shedding is priced: the worst-hit node's price is the value of lost load.
         let max_lmp = o.lmp_per_kwh.iter().copied().fold(0.0, f64::max);
-        close(
-            max_lmp,
-            sp.background_penalty_per_kwh,
-            1e-4,
-            "scarcity price",
-        );
+        close(max_lmp, sp.voll_per_kwh, 1e-4, "scarcity price");
     }
     // Without shedding allowed, the problem is infeasible — reported as a status, not a panic.
     let (net, c) = heavy_import_village();
@@ -335,13 +357,7 @@ fn overloaded_background_is_reported_and_brought_within_limits() {
         curt: vec![0.0; n],
         tan: vec![0.0; n],
     };
-    let (o, p) = correct_step(
-        &c.grid,
-        &c.topo,
-        &c.ptdf,
-        &spec(NetworkModel::Dc),
-        &d.input(),
-    );
+    let (o, p) = solve(&c, &spec(NetworkModel::Dc), &d);
     assert_eq!(o.status, Status::PrimalInfeasible);
     // The failing problem can be dumped and reloaded.
     let p = p.unwrap();
@@ -389,17 +405,22 @@ fn optimisation_layer_lp_and_infeasible() {
 }
 
 /// Large PV systems at the end of village80's longest branch selling to their neighbours: under
-/// `lindistflow` the voltage limit binds and the trades are curtailed; the AC check confirms the
-/// voltage stays within the band; under `none` the same day violates it.
+/// `lindistflow` with the planning band enforced the voltage limit binds and PV is curtailed —
+/// out of what the sellers export to the retailer first, so their trades keep their energy
+/// (before the redesign the trades were curtailed first, by a penalty's choice); the AC check
+/// confirms the voltage stays within the band; under `none` the same day violates it.
 #[test]
 fn village80_end_of_branch_pv_hits_the_voltage_limit_and_is_curtailed() {
-    use netclear::scenario::Scenario;
-    use netclear::study::{community, run_day};
+    use netclear::scenario::{community, Scenario};
+    use netclear::study::run_day;
     let mut s = Scenario {
         network: "village80".into(),
         pv_share_percent: 0.0,
         ..Scenario::default()
     };
+    s.clearing.vmin_pu = 0.95;
+    s.clearing.vmax_pu = 1.05;
+    s.clearing.background = Background::Enforce;
     let mut c = community::build(&s).unwrap();
     let topo = Topology::new(&c.grid);
     // The six prosumers deepest in the feeder (the end of its longest branch).
@@ -423,9 +444,11 @@ fn village80_end_of_branch_pv_hits_the_voltage_limit_and_is_curtailed() {
     s.clearing.model = NetworkModel::Lindistflow;
     let r = run_day(&c, &s).unwrap();
     let k = &r.p2p.kpis;
+    assert!(k.pv_curtailed_kwh > 1.0, "curtailed {}", k.pv_curtailed_kwh);
     assert!(
-        k.p2p_curtailed_kwh > 1.0,
-        "curtailed {}",
+        k.pv_curtailed_kwh > k.p2p_curtailed_kwh,
+        "exports are curtailed before trades: PV {} vs trades {}",
+        k.pv_curtailed_kwh,
         k.p2p_curtailed_kwh
     );
     let far_buses: Vec<String> = far_ones
@@ -433,17 +456,19 @@ fn village80_end_of_branch_pv_hits_the_voltage_limit_and_is_curtailed() {
         .map(|&i| format!("vmax bus {}", c.grid.nodes[c.prosumers[i].node].buses[0].0))
         .collect();
     assert!(
-        r.p2p
-            .clearing
+        r.p2p.clearing.iter().any(|s| s
+            .outcome
+            .binding
             .iter()
-            .any(|s| s.outcome.binding.iter().any(|b| far_buses.contains(b))),
+            .any(|b| far_buses.contains(&b.name))),
         "a far bus's voltage limit binds"
     );
-    // The curtailed trades name the binding limit.
+    // A trade that lost energy names the binding limit.
     assert!(r
         .trades
         .iter()
-        .any(|t| t.curtailment_reason.contains("vmax")));
+        .filter(|t| t.executed_kwh < t.trade.kwh - 1e-9)
+        .all(|t| t.curtailment_reason.contains("vmax")));
     // AC confirms: within the band (LinDistFlow ignores losses, which only lower the rise).
     assert!(
         k.ac_vmax_pu.unwrap() <= 1.05 + 1e-6,
@@ -456,7 +481,7 @@ fn village80_end_of_branch_pv_hits_the_voltage_limit_and_is_curtailed() {
     let worst = (0..c.n_steps())
         .map(|t| {
             let (mut p, mut q) = (vec![0.0; c.grid.n_nodes()], vec![0.0; c.grid.n_nodes()]);
-            for (i, l) in free.p2p.ledgers[t].iter().enumerate() {
+            for (i, l) in free.p2p.accounts[t].iter().enumerate() {
                 p[c.prosumers[i].node] += l.injection_kw(1.0) * 1e-3;
                 q[c.prosumers[i].node] -= l.load_kwh * c.load_tan_phi * 1e-3;
             }
@@ -469,17 +494,21 @@ fn village80_end_of_branch_pv_hits_the_voltage_limit_and_is_curtailed() {
     assert!(worst > 1.05, "uncorrected AC vmax {worst}");
 }
 
-/// CIGRE's design peak loads sit below 0.95 pu and LinDistFlow underestimates the drop; the AC
-/// feedback rounds shift the band by the AC error until the cleared result holds in AC too.
+/// CIGRE's design peak loads sit below 0.95 pu and LinDistFlow underestimates the drop; with the
+/// planning band enforced, the AC feedback rounds shift the band by the AC error until the
+/// cleared result holds in AC too.
 #[test]
 fn ac_feedback_makes_the_lindistflow_result_hold_in_ac() {
     use netclear::scenario::Scenario;
-    let s = Scenario {
+    let mut s = Scenario {
         network: "cigre44".into(),
         pv_share_percent: 30.0,
         ..Scenario::default()
     };
-    let (_, r) = netclear::study::run(&s).unwrap();
+    s.clearing.vmin_pu = 0.95;
+    s.clearing.vmax_pu = 1.05;
+    s.clearing.background = Background::Enforce;
+    let (_, r) = netclear::study::run(&s).unwrap().into_day();
     for case in [&r.baseline, &r.p2p] {
         assert_eq!(case.kpis.ac_violation_steps, 0, "AC still violates a limit");
         assert!(case.kpis.ac_vmin_pu.unwrap() >= 0.95 - 1e-6);

@@ -56,9 +56,9 @@ fn scenarios() -> Vec<Scenario> {
 #[test]
 fn energy_balances_per_prosumer_per_step_and_money_to_the_cent() {
     for s in scenarios() {
-        let (c, r) = study::run(&s).unwrap();
+        let (c, r) = study::run(&s).unwrap().into_day();
         for case in [&r.baseline, &r.p2p] {
-            for (t, step) in case.ledgers.iter().enumerate() {
+            for (t, step) in case.accounts.iter().enumerate() {
                 for (i, l) in step.iter().enumerate() {
                     let what = format!("{} {:?} step {t} prosumer {i}", s.network, case.case);
                     assert!(
@@ -137,12 +137,13 @@ fn energy_balances_per_prosumer_per_step_and_money_to_the_cent() {
                 .all(|t| t.executed_kwh <= t.trade.kwh + 1e-12 && t.executed_kwh >= -1e-12));
             assert_eq!(k.solver_failures, 0);
         }
-        // DC import equals net community consumption, after curtailment and shedding.
+        // The lossless (DC) import equals net community consumption, after curtailment and
+        // shedding.
         for case in [&r.baseline, &r.p2p] {
             for t in 0..c.n_steps() {
                 let tot = case.step_total(t);
                 let net_kw = (tot.demand_kwh() - tot.shed_kwh - tot.supply_kwh()) / c.dt_h();
-                assert!((case.network[t].slack_import_kw - net_kw).abs() < 1e-6);
+                assert!((case.network[t].net_import_kw - net_kw).abs() < 1e-6);
             }
         }
         assert_eq!(r.baseline.case, Case::Baseline);
@@ -161,7 +162,7 @@ fn hourly(path: &Path) -> Vec<Vec<String>> {
 #[test]
 fn paper2024_reproduces_the_published_cigre44_numbers() {
     let s = Scenario::preset(Preset::Paper2024);
-    let (c, r) = study::run(&s).unwrap();
+    let (c, r) = study::run(&s).unwrap().into_day();
     let k = &r.p2p.kpis;
     // Published: daily load 334.045 kWh, P2P 44.568 kWh (13.34 %).
     assert!((k.load_kwh - 334.045).abs() < 5e-4, "{}", k.load_kwh);
@@ -229,7 +230,7 @@ fn paper2024_on_village80_matches_the_committed_code() {
         network: "village80".into(),
         ..Scenario::preset(Preset::Paper2024)
     };
-    let (c, r) = study::run(&s).unwrap();
+    let (c, r) = study::run(&s).unwrap().into_day();
     assert_eq!(c.prosumers.len(), 40);
     assert!(
         c.prosumers.iter().any(|p| p.bus.0 == 0 && p.pv_kwp > 0.0),
@@ -257,7 +258,7 @@ fn paper2024_on_village80_matches_the_committed_code() {
         network: "village80".into(),
         ..Scenario::preset(Preset::Paper2024Corrected)
     };
-    let (c2, r2) = study::run(&s).unwrap();
+    let (c2, r2) = study::run(&s).unwrap().into_day();
     assert!(c2.prosumers.iter().all(|p| p.bus.0 != 0));
     assert!(r2.p2p.kpis.p2p_kwh < r.p2p.kpis.p2p_kwh);
     // The corrected volume is all PV that the 20 LV PV buses produce (PV < load every hour).
@@ -423,7 +424,7 @@ fn pv_share_places_pv_deterministically_by_seed() {
             pv_share_percent: share,
             ..Scenario::default()
         };
-        let c = study::community::build(&s).unwrap();
+        let c = netclear::scenario::community::build(&s).unwrap();
         c.prosumers
             .iter()
             .filter(|p| p.pv_kwp > 0.0)
@@ -456,21 +457,21 @@ fn network_charge_rules_are_applied_to_executed_trades() {
     };
     s.clearing.model = NetworkModel::Lindistflow;
     s.clearing.network_charges = ChargeRule::Uniform;
-    let (_, r) = study::run(&s).unwrap();
+    let (_, r) = study::run(&s).unwrap().into_day();
     let vol: f64 = r.trades.iter().map(|t| t.executed_kwh).sum();
     assert!(vol > 1.0);
     assert!((r.p2p.kpis.network_charges - s.clearing.uniform_rate_per_kwh * vol).abs() < 1e-9);
     // Buyers pay them: their bills rise by exactly the charges against a run without.
     let mut s0 = s.clone();
     s0.clearing.network_charges = ChargeRule::None;
-    let (_, r0) = study::run(&s0).unwrap();
+    let (_, r0) = study::run(&s0).unwrap().into_day();
     assert!(
         (r.p2p.kpis.community_cost - r0.p2p.kpis.community_cost - r.p2p.kpis.network_charges).abs()
             < 1e-9
     );
 
     s.clearing.network_charges = ChargeRule::Distance;
-    let (c, r) = study::run(&s).unwrap();
+    let (c, r) = study::run(&s).unwrap().into_day();
     let topo = netclear::network::topology::Topology::new(&c.grid);
     for t in r.trades.iter().take(20) {
         let (a, b) = (
@@ -559,7 +560,7 @@ fn imported_workbook_drives_a_five_minute_day_with_batteries() {
     s.retailer.pricing = netclear::tariff::PricingMode::WholesalePass;
     s.storage.battery_share_percent = 100.0;
     s.storage.vpp = true;
-    let (c, r) = study::run(&s).unwrap();
+    let (c, r) = study::run(&s).unwrap().into_day();
     assert_eq!(c.n_steps(), 288);
     assert_eq!(
         c.prosumers.len(),
@@ -574,17 +575,19 @@ fn imported_workbook_drives_a_five_minute_day_with_batteries() {
         assert!((c.retail_per_kwh[t] - (w[t] + 0.08).max(0.10)).abs() < 1e-12);
     }
     // Every dispatch proven optimal and within its SOC window, ending where it started.
-    for p in &c.prosumers {
-        if let (Some(b), Some(dp)) = (&p.battery, &p.dispatch) {
-            assert!(dp.gap <= 1e-4);
-            assert!((dp.soc_kwh[287] - b.soc0 * b.e_kwh).abs() < 1e-9);
+    for plan in [&r.baseline.plan, &r.p2p.plan] {
+        for p in &c.prosumers {
+            if let (Some(b), Some(dp)) = (&p.battery, &plan.dispatch[p.id]) {
+                assert!(dp.gap <= 1e-4);
+                assert!((dp.soc_kwh[287] - b.soc0 * b.e_kwh).abs() < 1e-9);
+            }
         }
     }
     assert!(r.p2p.kpis.battery_cycles > 0.0);
 }
 
 /// The central optimum is a lower bound on what the decentralised auction achieves on the same
-/// day (batteries included), its ledgers conserve energy, and its pool loses exactly line_eta.
+/// day (batteries included), its accounts conserve energy, and its pool balances.
 #[test]
 fn central_clearing_bounds_the_auction_and_conserves_energy() {
     for network in ["village80", "rural_1"] {
@@ -595,18 +598,21 @@ fn central_clearing_bounds_the_auction_and_conserves_energy() {
         };
         s.storage.battery_share_percent = 50.0;
         s.storage.vpp = true;
-        let c = study::community::build(&s).unwrap();
+        let c = netclear::scenario::community::build(&s).unwrap();
         let auction = study::run_day(&c, &s).unwrap();
-        let (central, cr) = study::run_central(&c, &s).unwrap();
+        s.storage.clearing = netclear::scenario::ClearingMode::Central;
+        let res = study::run(&s).unwrap();
+        let cr = res.central.as_ref().unwrap();
+        let central = &res.day;
         assert!(cr.status.is_ok());
-        let voll = s.clearing.background_penalty_per_kwh;
+        let voll = s.clearing.voll_per_kwh;
         let (ca, cc) = (
             study::grid_cost(&auction.p2p, voll),
             study::grid_cost(&central.p2p, voll),
         );
         assert!(cc <= ca + 1e-6, "{network}: central {cc} > auction {ca}");
         assert!((cc - cr.cost).abs() < 1e-6);
-        for (t, step) in central.p2p.ledgers.iter().enumerate() {
+        for (t, step) in central.p2p.accounts.iter().enumerate() {
             let mut sold = 0.0;
             let mut bought = 0.0;
             for l in step {
@@ -686,7 +692,7 @@ fn regulator_policy_and_time_of_use_are_settled_and_reported() {
     s.retailer.pricing = netclear::tariff::PricingMode::TimeOfUse;
     s.retailer.policy.local_renewable_bonus_per_kwh = 0.02;
     s.retailer.policy.grid_purchase_penalty_per_kwh = 0.05;
-    let (c, r) = study::run(&s).unwrap();
+    let (c, r) = study::run(&s).unwrap().into_day();
     // Time of use: 0.15 off-peak, 0.25 shoulder 07–17, 0.40 peak 17–22.
     assert_eq!(c.retail_per_kwh[3], 0.15);
     assert_eq!(c.retail_per_kwh[12], 0.25);
@@ -695,7 +701,7 @@ fn regulator_policy_and_time_of_use_are_settled_and_reported() {
     for case in [&r.baseline, &r.p2p] {
         let k = &case.kpis;
         let local: f64 = case
-            .ledgers
+            .accounts
             .iter()
             .flatten()
             .map(|l| l.self_kwh + l.p2p_bought_kwh)

@@ -1,73 +1,74 @@
-//! Network-aware clearing: correct a step's proposed trades against line, transformer and voltage
-//! limits, and price the network.
+//! Network-aware clearing: what the network makes of a step, and what it costs.
 //!
-//! # The correction problem (one per step)
+//! # Physics first, money second
 //!
-//! Injections (kW, generator convention) at node `i`:
+//! A P2P trade is a financial contract: electrons do not know who traded with whom. So the network
+//! correction never looks at trades. It sees the step's **physical** nodal injections (every
+//! agent's PV, load and storage, exactly as metered) and decides the *physically needed*
+//! curtailment of PV and, only when asked to enforce limits on the background, load shedding. The
+//! market then learns what happened to its trades by a stated rule ([`allocate`]): an agent's
+//! curtailment comes out of the energy it would have exported to the retailer first, then out of
+//! its trades pro rata; shedding out of what it would have imported from the retailer first, then
+//! its P2P purchases pro rata. So when nothing flexible responds to the market, the baseline and
+//! P2P cases have identical physics, and a seller loses at most feed-in on a curtailed kWh it
+//! would have exported anyway.
+//!
+//! # The correction problem (one per step, when a limit is violated)
+//!
+//! Injections (kW, generator convention) at node `i`, with `c_i ∈ [0, C_i]` PV curtailed and
+//! `s_i ∈ [0, S_i]` load shed (`C_i` is the PV its agents export, `S_i` the load they import;
+//! `S_i = 0` unless the background is enforced):
 //!
 //! ```text
-//!   p_i = bg_i + Σ_{t: seller(t)=i} q_t x_t + shed_i − curt_i   (+ p_imp − p_exp at the slack)
+//!   p_i = p⁰_i − c_i + s_i   (+ p_imp − p_exp at the slack),   q_i = q⁰_i + tanφ_i s_i
+//!   minimise  Δt·[π_retail p_imp − max(π_feed-in, 0) p_exp + VOLL Σ s_i]
+//!             + ε Δt Σ (c_i²/C_i + s_i²/S_i)
+//!   subject to the formulation's balance at every node and its limits.
 //! ```
 //!
-//! * `x_t ∈ [0, 1]` is the executed share of trade `t` (`q_t` kW). The unexecuted part of a trade
-//!   is **PV the seller does not inject** (curtailed); the buyer imports it from the retailer
-//!   instead, so the buyer's withdrawal does not depend on `x_t`. This is the physical reading of
-//!   "the network decides what can flow": only generation can be held back by the market.
-//! * `bg_i` is the background: every prosumer's own net position minus what it sells P2P.
-//! * `shed_i ∈ [0, load_i]`, `curt_i ∈ [0, pv_i − sold_i]` change the background itself (load not
-//!   served, PV curtailed outside any trade). They carry a large penalty, so they are used only
-//!   when the background alone violates a limit — the outcome then reports *which* limits and by
-//!   how much, instead of "infeasible".
-//! * `p_imp, p_exp ≥ 0` at the slack, priced at the retail price and the feed-in tariff.
+//! There is no penalty on curtailment: a curtailed kWh costs exactly what it was worth — the
+//! export it would have earned or the import it would have displaced, both already in the
+//! balance. Exports are valued at no less than zero so the correction never curtails for money
+//! (a negative feed-in tariff is the retailer's business, not the network's). Shedding costs the
+//! value of lost load `VOLL` (default 8.7 $/kWh: the EU-average household VoLL of Shivakumar et
+//! al., *Energy Research & Social Science* 34, 2017). The quadratic term (`ε` = 1e-6 $/kWh) only
+//! makes the optimum unique, spreading curtailment over equally effective nodes in proportion to
+//! what they can give; it moves no price by more than 2·ε.
 //!
-//! ```text
-//!   minimise  Σ_slack (c_imp p_imp − c_exp p_exp)·Δt + M·Σ_i (shed_i + curt_i)·Δt
-//!             − δ·Σ_t q_t x_t Δt + ε·Σ_t q_t (1 − x_t)² Δt
-//!   subject to the formulation's power balance at every node and its limits.
-//! ```
+//! # Formulations ([`NetworkModel`], [`crate::formulation`])
 //!
-//! `M` (default 10 $/kWh) puts background changes last; the small bonus `δ` (1e-3 $/kWh) keeps
-//! trades whose energy would otherwise be worthless (zero feed-in); the quadratic term `ε`
-//! (1e-4 $/kWh) makes the optimum unique and spreads curtailment over trades in proportion to their
-//! size (the paper's LP had many optimal answers).
-//!
-//! # Formulations ([`NetworkModel`])
-//!
-//! * `dc`: branch flows `f_l` with nodal balance (and angles `f_l = b_l(θ_f − θ_t − φ_l)` on meshed
-//!   grids); `|f_l| ≤ S_l` with `S_l = √3·vn·i_max` for lines and `sn·parallel·df` for trafos.
-//!   Lossless and blind to voltage.
-//! * `lindistflow` (radial feeders): sending-end `P_k, Q_k` into each node from its parent,
-//!   squared magnitudes `v`: `v_k = v_p/τ² − 2(r P_k + x Q_k)` (p.u.), `v_min² ≤ v ≤ v_max²`,
-//!   thermal limits as an inscribed octagon `cos α P + sin α Q ≤ S cos(π/8)`. An LP.
-//! * `socp` (radial): the branch-flow (DistFlow) relaxation with losses: squared currents `ℓ_k`,
-//!   `v_k = v_p/τ² − 2(rP + xQ) + (r² + x²)ℓ`, `P² + Q² ≤ v_p ℓ` (a rotated cone) and
-//!   `‖(P, Q)‖ ≤ S`. Tightness per step: the largest relative gap `(v ℓ − P² − Q²)/(v ℓ)`.
+//! `dc` (thermal, radial or meshed), `lindistflow` (voltages and thermal, radial; an LP), `socp`
+//! (DistFlow relaxation with losses, radial). A step whose physical injections already meet every
+//! limit of the formulation is not optimised (the formulation's evaluator decides; exact, since
+//! the optimum is then to curtail nothing).
 //!
 //! # Prices
 //!
-//! The nodal price is the cost of one more kWh of load at a node: `λ_i = −∂f*/∂bg_i / Δt`. It
-//! splits into *energy* (`λ_slack`), *congestion* (thermal-limit duals times the sensitivity of
-//! each limited flow to load at `i`: PTDFs in `dc`, subtree membership in `lindistflow`) and
-//! *voltage* (the rest: exactly the voltage-limit duals times `∂v/∂p` in `lindistflow`; in `socp`
-//! it also carries losses and the thermal cones). A trade's network charge under `dlmp` is
-//! `(λ_buyer − λ_seller)·kWh`.
+//! The nodal price is the cost of one more kWh of load at a node, `λ_i = −∂f*/∂p⁰_i / Δt`, the
+//! balance row's dual. It splits into *energy* (`λ_slack`), *congestion* (thermal duals times
+//! PTDF sensitivities, [`crate::formulation::congestion`]) and *voltage* (the remainder: exactly
+//! the voltage-limit duals times `∂v/∂p` in `lindistflow`; in `socp` it also carries losses). A
+//! step that is not optimised has the uniform price of the slack (import price when the feeder
+//! imports, export price otherwise). A trade's network charge under `dlmp` is
+//! `(λ_buyer − λ_seller)·kWh` ([`charges`]).
 
-mod build;
+pub mod allocate;
+pub mod charges;
 pub mod check;
 
+use crate::formulation::{
+    self, BindingLimit, Feeder, Limits, NetworkFormulation, NodeInjection, Predicted, StepRows,
+    Violation, Workspace,
+};
 use crate::network::electrical::Grid;
-use crate::network::topology::Topology;
-use crate::opt::{self, Problem, Status};
+use crate::opt::{self, Problem, Status, Tag, VarId};
 use serde::{Deserialize, Serialize};
-
-pub use build::build_problem;
-pub(crate) use build::{dc as dc_block, distflow as distflow_block};
 
 /// The network model used to correct trades.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum NetworkModel {
-    /// No correction: trades as proposed (limits only reported).
+    /// No correction: limits only reported (by the AC check).
     None,
     /// DC flows and thermal limits.
     Dc,
@@ -91,22 +92,32 @@ pub enum ChargeRule {
     Uniform,
 }
 
+/// What happens to a limit the background (the no-P2P case) already violates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Background {
+    /// Reported as pre-existing (elements and amounts); nobody is curtailed or shed for it, and
+    /// the market must not make it worse.
+    Report,
+    /// Brought within the limits in both cases alike, by the least-cost PV curtailment and load
+    /// shedding (at VOLL).
+    Enforce,
+}
+
 /// Clearing settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClearingSpec {
     /// Formulation.
     pub model: NetworkModel,
-    /// Lowest allowed voltage, p.u.
+    /// Lowest allowed voltage, p.u. (default 0.90: EN 50160's ±10 %).
     pub vmin_pu: f64,
-    /// Highest allowed voltage, p.u.
+    /// Highest allowed voltage, p.u. (default 1.10).
     pub vmax_pu: f64,
-    /// Penalty on changing the background (load shed, PV curtailed outside trades), $/kWh.
-    pub background_penalty_per_kwh: f64,
-    /// Bonus for every executed kWh of trade, $/kWh.
-    pub trade_bonus_per_kwh: f64,
-    /// Weight of the fairness/uniqueness term, $/kWh.
-    pub fairness_per_kwh: f64,
+    /// What to do with violations that exist without the market.
+    pub background: Background,
+    /// Value of lost load, $/kWh (the cost of shedding, only when the background is enforced).
+    pub voll_per_kwh: f64,
     /// Network charges in the settlement.
     pub network_charges: ChargeRule,
     /// Rate of the `distance` rule, $/kWh per km of path.
@@ -115,43 +126,60 @@ pub struct ClearingSpec {
     pub uniform_rate_per_kwh: f64,
     /// Run an AC power flow of the cleared injections every step.
     pub ac_check: bool,
+    /// Largest number of AC-feedback rounds (LinDistFlow).
+    pub ac_feedback_rounds: usize,
 }
+
+/// EN 50160's supply-voltage band for LV networks, ±10 % of nominal.
+pub const EN50160_BAND_PU: (f64, f64) = (0.90, 1.10);
+
+/// A common planning band for LV feeders (tighter than EN 50160, leaving room for the MV side).
+pub const PLANNING_BAND_PU: (f64, f64) = (0.95, 1.05);
+
+/// The tie-break weight ε, $/kWh.
+pub const TIE_BREAK_PER_KWH: f64 = 1e-6;
 
 impl Default for ClearingSpec {
     fn default() -> Self {
         ClearingSpec {
             model: NetworkModel::Lindistflow,
-            vmin_pu: 0.95,
-            vmax_pu: 1.05,
-            background_penalty_per_kwh: 10.0,
-            trade_bonus_per_kwh: 1e-3,
-            fairness_per_kwh: 1e-4,
+            vmin_pu: EN50160_BAND_PU.0,
+            vmax_pu: EN50160_BAND_PU.1,
+            background: Background::Report,
+            voll_per_kwh: 8.7,
             network_charges: ChargeRule::None,
             distance_rate_per_kwh_km: 0.02,
             uniform_rate_per_kwh: 0.01,
             ac_check: true,
+            ac_feedback_rounds: 3,
         }
     }
 }
 
-impl ClearingSpec {
-    /// The squared voltage band `(v_min², v_max²)` a formulation must keep at a bus whose AC
-    /// voltage was `offset_pu` higher than the formulation predicted (0 = the plain band).
-    pub fn v_band_sq(&self, offset_pu: f64) -> (f64, f64) {
-        (
-            (self.vmin_pu - offset_pu).max(0.0).powi(2),
-            (self.vmax_pu - offset_pu).max(0.0).powi(2),
-        )
-    }
+/// One agent's physical position in a step, as the correction sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Agent {
+    /// Its node.
+    pub node: usize,
+    /// Net active injection before correction, kW.
+    pub p_kw: f64,
+    /// Net reactive injection, kvar.
+    pub q_kvar: f64,
+    /// PV it may curtail (what it exports, traded or not), kW.
+    pub curtailable_kw: f64,
+    /// Load it may shed (what it imports, P2P or retail), kW; 0 unless shedding is allowed.
+    pub sheddable_kw: f64,
+    /// tan φ of its load (Q shed with P).
+    pub tan_phi: f64,
 }
 
-/// A proposed trade as the network sees it.
+/// A proposed trade between two agents.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct TradeFlow {
-    /// Seller's node.
-    pub seller_node: usize,
-    /// Buyer's node.
-    pub buyer_node: usize,
+    /// Selling agent.
+    pub seller: usize,
+    /// Buying agent.
+    pub buyer: usize,
     /// Power over the step, kW.
     pub kw: f64,
 }
@@ -161,68 +189,49 @@ pub struct TradeFlow {
 pub struct StepInput<'a> {
     /// Step length, h.
     pub dt_h: f64,
-    /// Proposed trades.
+    /// The agents.
+    pub agents: &'a [Agent],
+    /// Proposed trades (only for the allocation: the physics does not depend on them).
     pub trades: &'a [TradeFlow],
-    /// Background active injection per node, kW.
-    pub bg_p_kw: &'a [f64],
-    /// Background reactive injection per node, kvar.
-    pub bg_q_kvar: &'a [f64],
-    /// Load that could be shed per node, kW.
-    pub shed_max_kw: &'a [f64],
-    /// tan φ of the load at each node (Q shed with P).
-    pub tan_phi: &'a [f64],
-    /// PV that could be curtailed outside trades per node, kW.
-    pub curt_max_kw: &'a [f64],
     /// Price of energy imported at the slack, $/kWh.
     pub import_per_kwh: f64,
     /// Price of energy exported at the slack, $/kWh.
     pub export_per_kwh: f64,
-    /// Per-node correction of the voltage band, p.u. (empty = none): the formulation must keep
-    /// `vmin − off ≤ v ≤ vmax − off`, where `off` is how much higher AC found the voltage than the
-    /// formulation predicted (the AC-feedback loop of the day runner sets it).
-    pub v_offset_pu: &'a [f64],
+    /// The limits to keep.
+    pub limits: &'a Limits,
 }
 
-/// Where the variables of a built problem are.
-#[derive(Debug, Clone, Default)]
-pub struct Layout {
-    /// Trade shares.
-    pub x: Vec<usize>,
-    /// Shed per node (`usize::MAX` if none).
-    pub shed: Vec<usize>,
-    /// Curtailment per node (`usize::MAX` if none).
-    pub curt: Vec<usize>,
-    /// Import / export at the slack.
-    pub p_imp: usize,
-    /// Export.
-    pub p_exp: usize,
-    /// Active balance row per node.
-    pub balance: Vec<usize>,
-    /// Per branch: (row, ∂row/∂P sending) for thermal rows.
-    pub thermal_rows: Vec<(usize, usize, f64)>,
-    /// Per node voltage variable (lindistflow/socp).
-    pub v: Vec<usize>,
-    /// Per branch sending-end active flow variable (kW) and its direction (+1 from→to).
-    pub flow: Vec<(usize, f64)>,
-    /// Per branch SOC data: (P var, Q var, ℓ var, parent v var, 1/τ²).
-    pub soc: Vec<(usize, usize, usize, usize, f64)>,
-    /// Per-unit factor kW → p.u.
-    pub kappa: f64,
+impl StepInput<'_> {
+    /// Physical nodal injections (kW, kvar) before correction.
+    pub fn injections(&self, n: usize) -> (Vec<f64>, Vec<f64>) {
+        let (mut p, mut q) = (vec![0.0; n], vec![0.0; n]);
+        for a in self.agents {
+            p[a.node] += a.p_kw;
+            q[a.node] += a.q_kvar;
+        }
+        (p, q)
+    }
 }
 
 /// What the correction decided for one step.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StepOutcome {
-    /// Solve status (`Solved` also when no optimisation was needed).
+    /// Solve status (`solved` also when no optimisation was needed).
     pub status: Status,
-    /// Whether an optimisation ran (false when the proposal already met every limit).
+    /// Whether an optimisation ran (false when the injections already met every limit).
     pub optimised: bool,
+    /// Limits the injections violated before correction (the formulation's view).
+    pub violations: Vec<Violation>,
     /// Executed share of each trade.
     pub executed: Vec<f64>,
+    /// PV curtailed per node, kW.
+    pub curt_kw: Vec<f64>,
     /// Load shed per node, kW.
     pub shed_kw: Vec<f64>,
-    /// PV curtailed outside trades per node, kW.
-    pub curt_kw: Vec<f64>,
+    /// PV curtailed per agent, kW.
+    pub agent_curt_kw: Vec<f64>,
+    /// Load shed per agent, kW.
+    pub agent_shed_kw: Vec<f64>,
     /// Nodal price, $/kWh.
     pub lmp_per_kwh: Vec<f64>,
     /// Energy component, $/kWh.
@@ -231,145 +240,387 @@ pub struct StepOutcome {
     pub congestion_per_kwh: Vec<f64>,
     /// Voltage (and, in socp, losses) component per node, $/kWh.
     pub voltage_per_kwh: Vec<f64>,
-    /// Constraints with a non-zero dual (binding).
-    pub binding: Vec<String>,
+    /// Limits binding at the optimum.
+    pub binding: Vec<BindingLimit>,
     /// Predicted voltage magnitude per node, p.u. (lindistflow/socp).
     pub predicted_vm_pu: Option<Vec<f64>>,
     /// Predicted sending-end flow per branch, kW (from→to positive).
     pub predicted_p_kw: Vec<f64>,
+    /// Predicted rated flow measure per branch, kVA ([`Predicted::rated_kva`]).
+    #[serde(skip)]
+    pub predicted_rated_kva: Vec<f64>,
     /// Largest relative SOC gap (socp only).
     pub socp_max_gap: Option<f64>,
     /// Solver iterations.
     pub iterations: u32,
     /// Rounds of AC feedback (voltage bands shifted by the AC error and re-solved).
     pub ac_feedback_rounds: usize,
+    /// Why the problem could not be built or solved, when it could not.
+    pub message: Option<String>,
 }
 
-/// Solves one step's correction.
-pub fn correct_step(
-    grid: &Grid,
-    topo: &Topology,
-    ptdf: &crate::pf::ptdf::Ptdf,
-    spec: &ClearingSpec,
-    input: &StepInput,
-) -> (StepOutcome, Option<Problem>) {
-    let n = grid.n_nodes();
-    let (p, lay) = match build_problem(grid, topo, spec, input) {
-        Ok(x) => x,
-        Err(msg) => {
-            return (failed(n, input, Status::Failed, vec![msg]), None);
+impl StepOutcome {
+    /// The binding limits as one text (`; `-separated), or the solver status when it failed.
+    pub fn reason(&self) -> String {
+        if !self.status.is_ok() {
+            return match &self.message {
+                Some(m) => format!("solver: {} ({m})", self.status),
+                None => format!("solver: {}", self.status),
+            };
         }
-    };
-    let sol = opt::clarabel::solve(&p, &Default::default());
-    if !sol.status.is_ok() {
-        let mut o = failed(
-            n,
-            input,
-            sol.status,
-            sol.message.clone().into_iter().collect(),
-        );
-        o.iterations = sol.iterations;
-        return (o, Some(p));
+        self.binding
+            .iter()
+            .map(|b| b.name.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
     }
-    let dt = input.dt_h;
-    let get = |j: usize| {
-        if j == usize::MAX {
-            0.0
-        } else {
-            sol.x[j].max(0.0)
+}
+
+/// The correction of one feeder: its formulation, the per-topology data, and workspaces reused
+/// across steps.
+pub struct Corrector<'a> {
+    /// The feeder.
+    pub feeder: Feeder<'a>,
+    form: Option<&'static dyn NetworkFormulation>,
+    spec: ClearingSpec,
+    limits: Limits,
+    ws: Workspace,
+}
+
+/// Where the correction's own variables are in a built problem.
+#[derive(Debug, Clone)]
+pub struct Handles {
+    /// The network rows.
+    pub rows: StepRows,
+    /// Curtailment per node.
+    pub curt: Vec<Option<VarId>>,
+    /// Shedding per node.
+    pub shed: Vec<Option<VarId>>,
+}
+
+impl<'a> Corrector<'a> {
+    /// A corrector for a grid; fails when the formulation cannot represent the feeder.
+    pub fn new(grid: &'a Grid, spec: &ClearingSpec) -> crate::Result<Corrector<'a>> {
+        let feeder = Feeder::new(grid)?;
+        let form = formulation::of(spec.model);
+        if let Some(f) = form {
+            f.supports(&feeder).map_err(|m| {
+                crate::Error::invalid(crate::Location::file("scenario").field("clearing.model"), m)
+            })?;
         }
-    };
-    let executed: Vec<f64> = lay.x.iter().map(|&j| sol.x[j].clamp(0.0, 1.0)).collect();
-    let shed_kw: Vec<f64> = lay.shed.iter().map(|&j| get(j)).collect();
-    let curt_kw: Vec<f64> = lay.curt.iter().map(|&j| get(j)).collect();
-    let lmp: Vec<f64> = lay.balance.iter().map(|&r| -sol.dual[r] / dt).collect();
-    let energy = lmp[grid.slack];
-    // Congestion: −Σ dual_r ∂lhs_r/∂load_i over thermal rows.
-    let mut congestion = vec![0.0; n];
-    for &(row, br, dlhs_dpsend) in &lay.thermal_rows {
-        let d = sol.dual[row];
-        if d.abs() < 1e-12 {
-            continue;
+        Ok(Corrector {
+            limits: Limits::new(&feeder, spec.vmin_pu, spec.vmax_pu),
+            ws: Workspace::new(&feeder),
+            feeder,
+            form,
+            spec: *spec,
+        })
+    }
+
+    /// The formulation (`None` without a network model).
+    pub fn formulation(&self) -> Option<&'static dyn NetworkFormulation> {
+        self.form
+    }
+
+    /// The settings.
+    pub fn spec(&self) -> &ClearingSpec {
+        &self.spec
+    }
+
+    /// The plain limits (the band and the ratings).
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The formulation's prediction for fixed injections (`None` without an evaluator).
+    pub fn evaluate(&mut self, p_kw: &[f64], q_kvar: &[f64]) -> Option<Predicted> {
+        self.form?
+            .evaluate(&self.feeder, p_kw, q_kvar, &mut self.ws)
+    }
+
+    /// Assesses a step without correcting it: the formulation's evaluation of the injections and
+    /// the limits they violate (pre-existing violations are reported, not acted on).
+    pub fn assess(&mut self, inp: &StepInput) -> StepOutcome {
+        let n = self.feeder.n_nodes();
+        let (p0, q0) = inp.injections(n);
+        let pred = self
+            .form
+            .and_then(|f| f.evaluate(&self.feeder, &p0, &q0, &mut self.ws));
+        let violations = match (&pred, self.form) {
+            (Some(pr), Some(f)) => f.violations(&self.feeder, pr, inp.limits, 1e-9),
+            _ => Vec::new(),
+        };
+        self.unoptimised(inp, &p0, pred, violations)
+    }
+
+    /// Builds the correction problem of a step (see the module docs).
+    pub fn build(&self, inp: &StepInput) -> Result<(Problem, Handles), String> {
+        let Some(form) = self.form else {
+            return Err("no network model: nothing to correct".into());
+        };
+        let f = &self.feeder;
+        let n = f.n_nodes();
+        let dt = inp.dt_h;
+        let mut p = Problem::default();
+        let (mut cap_c, mut cap_s, mut tan_s) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        let mut inj = vec![NodeInjection::default(); n];
+        for a in inp.agents {
+            inj[a.node].p.constant += a.p_kw;
+            inj[a.node].q.constant += a.q_kvar;
+            cap_c[a.node] += a.curtailable_kw.max(0.0);
+            cap_s[a.node] += a.sheddable_kw.max(0.0);
+            tan_s[a.node] += a.sheddable_kw.max(0.0) * a.tan_phi;
         }
-        let (_, dir) = lay.flow[br];
-        if let Some(ptdf_row) = ptdf.matrix.outer_view(br) {
-            for (i, &v) in ptdf_row.iter() {
-                // ∂(flow from→to)/∂(load at i) = −PTDF[br][i]; `dir` turns it into the row's own
-                // orientation (parent→child in the DistFlow models).
-                let sens = -v * dir;
-                congestion[i] += -d * dlhs_dpsend * sens / dt;
+        let eps = TIE_BREAK_PER_KWH * dt;
+        let mut curt = vec![None; n];
+        let mut shed = vec![None; n];
+        for i in 0..n {
+            if cap_c[i] > 1e-9 {
+                let v = p.var(Tag::at("curt", i), 0.0, cap_c[i], 0.0);
+                p.quad_diag(v, 2.0 * eps / cap_c[i]);
+                inj[i].p.terms.push((v, -1.0));
+                curt[i] = Some(v);
+            }
+            if cap_s[i] > 1e-9 {
+                let v = p.var(
+                    Tag::at("shed", i),
+                    0.0,
+                    cap_s[i],
+                    self.spec.voll_per_kwh * dt,
+                );
+                p.quad_diag(v, 2.0 * eps / cap_s[i]);
+                inj[i].p.terms.push((v, 1.0));
+                // Reactive load goes with the active load shed (the node's mean tan φ).
+                inj[i].q.terms.push((v, tan_s[i] / cap_s[i]));
+                shed[i] = Some(v);
             }
         }
+        let imp = p.var(
+            Tag::kind("p_imp"),
+            0.0,
+            f64::INFINITY,
+            inp.import_per_kwh * dt,
+        );
+        let exp = p.var(
+            Tag::kind("p_exp"),
+            0.0,
+            f64::INFINITY,
+            -inp.export_per_kwh.max(0.0) * dt,
+        );
+        let s = f.grid.slack;
+        inj[s].p.terms.push((imp, 1.0));
+        inj[s].p.terms.push((exp, -1.0));
+        let rows = form.add_step(f, &mut p, &inj, inp.limits);
+        Ok((p, Handles { rows, curt, shed }))
     }
-    let voltage: Vec<f64> = (0..n).map(|i| lmp[i] - energy - congestion[i]).collect();
-    let scale = 1e-7 * (1.0 + spec.background_penalty_per_kwh);
-    let binding: Vec<String> = p
-        .rows
-        .iter()
-        .zip(&sol.dual)
-        .filter(|(r, d)| {
-            r.sense == opt::Sense::Le && d.abs() > scale && !r.name.starts_with("shed cap")
-        })
-        .map(|(r, _)| r.name.clone())
-        .collect();
-    let predicted_vm_pu =
-        (!lay.v.is_empty()).then(|| lay.v.iter().map(|&j| sol.x[j].max(0.0).sqrt()).collect());
-    let predicted_p_kw = lay.flow.iter().map(|&(j, dir)| sol.x[j] * dir).collect();
-    let socp_max_gap = (!lay.soc.is_empty()).then(|| {
-        lay.soc
-            .iter()
-            .map(|&(pv, qv, lv, vv, inv_tau2)| {
-                let vp = sol.x[vv] * inv_tau2;
-                let l = sol.x[lv];
-                let s2 = (lay.kappa * sol.x[pv]).powi(2) + (lay.kappa * sol.x[qv]).powi(2);
-                let vl = vp * l;
-                if vl > 1e-12 {
-                    ((vl - s2) / vl).max(0.0)
-                } else {
-                    0.0
-                }
-            })
-            .fold(0.0, f64::max)
-    });
-    (
+
+    /// Corrects one step: evaluates the injections, and optimises only when a limit is violated
+    /// (always under `socp`). With `lindistflow` and an AC model, AC feeds back: where AC finds a
+    /// voltage outside the band of the optimised result, that node's band is shifted by the
+    /// AC-vs-LinDistFlow error and the step re-solved (at most `ac_feedback_rounds` times). The
+    /// problem is returned when one was built (to dump when it failed).
+    pub fn correct(
+        &mut self,
+        inp: &StepInput,
+        ac: Option<&crate::pf::ac::AcModel>,
+    ) -> (StepOutcome, Option<Problem>) {
+        let n = self.feeder.n_nodes();
+        let (p0, q0) = inp.injections(n);
+        let Some(form) = self.form else {
+            return (self.unoptimised(inp, &p0, None, Vec::new()), None);
+        };
+        let mut limits = inp.limits.clone();
+        let mut rounds = 0;
+        let mut first_violations = None;
+        loop {
+            let pred = form.evaluate(&self.feeder, &p0, &q0, &mut self.ws);
+            let violations = match &pred {
+                Some(pr) => form.violations(&self.feeder, pr, &limits, 1e-9),
+                None => Vec::new(),
+            };
+            let before = first_violations
+                .get_or_insert_with(|| violations.clone())
+                .clone();
+            let (mut o, problem) = if pred.is_some() && violations.is_empty() {
+                (self.unoptimised(inp, &p0, pred, Vec::new()), None)
+            } else {
+                let round = StepInput {
+                    limits: &limits,
+                    ..inp.clone()
+                };
+                self.optimise(&round)
+            };
+            o.violations = before;
+            o.ac_feedback_rounds = rounds;
+            let feedback = form.model() == NetworkModel::Lindistflow
+                && rounds < self.spec.ac_feedback_rounds
+                && o.status.is_ok();
+            let (Some(ac), Some(vm_pred), true) = (ac, o.predicted_vm_pu.as_ref(), feedback) else {
+                return (o, problem);
+            };
+            let (p, q) = cleared_injections(inp, &o, n);
+            let pm: Vec<f64> = p.iter().map(|v| v * 1e-3).collect();
+            let qm: Vec<f64> = q.iter().map(|v| v * 1e-3).collect();
+            let sol = ac.solve(&pm, &qm, &Default::default());
+            let tol = 1e-6;
+            let outside = sol.converged
+                && (0..n).any(|k| {
+                    let (lo, hi) = inp.limits.v_sq[k];
+                    k != self.feeder.grid.slack
+                        && (sol.vm_pu[k] > hi.sqrt() + tol || sol.vm_pu[k] < lo.sqrt() - tol)
+                });
+            if !outside {
+                return (o, problem);
+            }
+            let offsets: Vec<f64> = (0..n).map(|k| sol.vm_pu[k] - vm_pred[k]).collect();
+            limits = inp.limits.shifted(&offsets);
+            rounds += 1;
+        }
+    }
+
+    fn unoptimised(
+        &self,
+        inp: &StepInput,
+        p0: &[f64],
+        pred: Option<Predicted>,
+        violations: Vec<Violation>,
+    ) -> StepOutcome {
+        let n = self.feeder.n_nodes();
+        let net_import: f64 = -p0.iter().sum::<f64>();
+        let energy = if net_import > 0.0 {
+            inp.import_per_kwh
+        } else {
+            inp.export_per_kwh
+        };
+        let pred = pred.unwrap_or_default();
         StepOutcome {
-            status: sol.status,
-            optimised: true,
-            executed,
-            shed_kw,
-            curt_kw,
-            lmp_per_kwh: lmp,
+            status: Status::Solved,
+            optimised: false,
+            violations,
+            executed: vec![1.0; inp.trades.len()],
+            curt_kw: vec![0.0; n],
+            shed_kw: vec![0.0; n],
+            agent_curt_kw: vec![0.0; inp.agents.len()],
+            agent_shed_kw: vec![0.0; inp.agents.len()],
+            lmp_per_kwh: vec![energy; n],
             energy_per_kwh: energy,
-            congestion_per_kwh: congestion,
-            voltage_per_kwh: voltage,
-            binding,
-            predicted_vm_pu,
-            predicted_p_kw,
-            socp_max_gap,
-            iterations: sol.iterations,
+            congestion_per_kwh: vec![0.0; n],
+            voltage_per_kwh: vec![0.0; n],
+            binding: Vec::new(),
+            predicted_vm_pu: pred.vm_pu,
+            predicted_p_kw: pred.p_from_kw,
+            predicted_rated_kva: pred.rated_kva,
+            socp_max_gap: None,
+            iterations: 0,
             ac_feedback_rounds: 0,
-        },
-        Some(p),
-    )
+            message: None,
+        }
+    }
+
+    /// Builds and solves the correction problem of a step, whatever the evaluation says (the
+    /// optimisation [`Corrector::correct`] runs when a limit is violated).
+    pub fn optimise(&self, inp: &StepInput) -> (StepOutcome, Option<Problem>) {
+        let n = self.feeder.n_nodes();
+        let (p, h) = match self.build(inp) {
+            Ok(x) => x,
+            Err(msg) => {
+                let mut o = failed(n, inp, Status::Failed);
+                o.message = Some(msg);
+                return (o, None);
+            }
+        };
+        let sol = opt::clarabel::solve(&p, &Default::default());
+        if !sol.status.is_ok() {
+            let mut o = failed(n, inp, sol.status);
+            o.iterations = sol.iterations;
+            o.message = sol.message.clone();
+            return (o, Some(p));
+        }
+        let Some(form) = self.form else {
+            return (failed(n, inp, Status::Failed), Some(p));
+        };
+        let f = &self.feeder;
+        let dt = inp.dt_h;
+        let get = |v: Option<VarId>| v.map_or(0.0, |v| sol.x[v].max(0.0));
+        let curt_kw: Vec<f64> = h.curt.iter().map(|&v| get(v)).collect();
+        let shed_kw: Vec<f64> = h.shed.iter().map(|&v| get(v)).collect();
+        let lmp: Vec<f64> = h
+            .rows
+            .balance_p
+            .iter()
+            .map(|&r| -sol.dual[r] / dt)
+            .collect();
+        let energy = lmp[f.grid.slack];
+        let congestion = formulation::congestion(f, &h.rows, &sol, dt);
+        let voltage: Vec<f64> = (0..n).map(|i| lmp[i] - energy - congestion[i]).collect();
+        let pred = form.read(f, &h.rows, &sol);
+        let alloc = allocate::allocate(inp, &curt_kw, &shed_kw);
+        let scale = 1e-7 * (1.0 + self.spec.voll_per_kwh) * dt;
+        (
+            StepOutcome {
+                status: sol.status,
+                optimised: true,
+                violations: Vec::new(),
+                executed: alloc.executed,
+                agent_curt_kw: alloc.curt_kw,
+                agent_shed_kw: alloc.shed_kw,
+                curt_kw,
+                shed_kw,
+                lmp_per_kwh: lmp,
+                energy_per_kwh: energy,
+                congestion_per_kwh: congestion,
+                voltage_per_kwh: voltage,
+                binding: formulation::binding(f, &h.rows, &sol, scale),
+                predicted_vm_pu: pred.vm_pu,
+                predicted_p_kw: pred.p_from_kw,
+                predicted_rated_kva: pred.rated_kva,
+                socp_max_gap: pred.socp_max_gap,
+                iterations: sol.iterations,
+                ac_feedback_rounds: 0,
+                message: None,
+            },
+            Some(p),
+        )
+    }
 }
 
-/// Outcome when the solver failed: trades as proposed, reported as a failure (data, not panic).
-fn failed(n: usize, input: &StepInput, status: Status, why: Vec<String>) -> StepOutcome {
+/// Nodal injections (kW, kvar) after a correction's curtailment and shedding.
+pub fn cleared_injections(inp: &StepInput, o: &StepOutcome, n: usize) -> (Vec<f64>, Vec<f64>) {
+    let (mut p, mut q) = inp.injections(n);
+    for (i, a) in inp.agents.iter().enumerate() {
+        let (c, s) = (
+            o.agent_curt_kw.get(i).copied().unwrap_or(0.0),
+            o.agent_shed_kw.get(i).copied().unwrap_or(0.0),
+        );
+        p[a.node] += s - c;
+        q[a.node] += s * a.tan_phi;
+    }
+    (p, q)
+}
+
+/// Outcome when the solver failed: nothing curtailed, trades as proposed, reported as a failure
+/// (data, not a panic).
+fn failed(n: usize, inp: &StepInput, status: Status) -> StepOutcome {
     StepOutcome {
         status,
         optimised: true,
-        executed: vec![1.0; input.trades.len()],
-        shed_kw: vec![0.0; n],
+        violations: Vec::new(),
+        executed: vec![1.0; inp.trades.len()],
         curt_kw: vec![0.0; n],
+        shed_kw: vec![0.0; n],
+        agent_curt_kw: vec![0.0; inp.agents.len()],
+        agent_shed_kw: vec![0.0; inp.agents.len()],
         lmp_per_kwh: vec![f64::NAN; n],
         energy_per_kwh: f64::NAN,
         congestion_per_kwh: vec![f64::NAN; n],
         voltage_per_kwh: vec![f64::NAN; n],
-        binding: why,
+        binding: Vec::new(),
         predicted_vm_pu: None,
         predicted_p_kw: Vec::new(),
+        predicted_rated_kva: Vec::new(),
         socp_max_gap: None,
         iterations: 0,
         ac_feedback_rounds: 0,
+        message: None,
     }
 }

@@ -1,37 +1,37 @@
-//! McAfee's (1992) dominant-strategy double auction with trade reduction, applied to orders.
+//! McAfee's (1992) dominant-strategy double auction with trade reduction, for divisible orders.
 //!
-//! Sort bids `b₁ ≥ b₂ ≥ …` and asks `a₁ ≤ a₂ ≤ …` (merit order) and let `K` be the largest
-//! index with `b_K ≥ a_K`. With `p₀ = (b_{K+1} + a_{K+1})/2` (when both exist):
+//! Merit-order the bids `b₁ ≥ b₂ ≥ …` and asks `a₁ ≤ a₂ ≤ …` and walk the two step curves to
+//! their crossing: the efficient volume `Q*`, the marginal bid and ask prices `b_K`, `a_K` (the
+//! last ones that trade), and the next prices beyond `Q*` (`b_{K+1}`: what is left of the marginal
+//! bid, or the next bid; likewise `a_{K+1}`). With `p₀ = (b_{K+1} + a_{K+1})/2` when both exist:
 //!
-//! * if `a_K ≤ p₀ ≤ b_K`, the first `K` buyers and sellers trade at `p₀`;
-//! * otherwise the marginal pair is excluded: the first `K − 1` buyers and sellers trade, buyers
-//!   pay `b_K`, sellers receive `a_K`, and the operator keeps `(b_K − a_K)` per kWh.
+//! * if `a_K ≤ p₀ ≤ b_K`, the volume `Q*` trades at `p₀`;
+//! * otherwise the **marginal quantity** is excluded: `Q* − q_K` trades, where `q_K` is the
+//!   quantity of the last pair the merit-order walk forms (one unit on unit instances: classic
+//!   McAfee); buyers pay `b_K`, sellers receive `a_K`, and the operator keeps `(b_K − a_K)` per
+//!   kWh.
 //!
-//! No trader's price depends on its own report, which makes truthful bidding a dominant strategy
-//! for single-unit traders; the mechanism never runs a deficit. Quantities among the admitted
-//! traders are paired greedily in merit order.
+//! Who trades is decided pro rata within tiers of equal price ([`super::allocate_volume`]). No
+//! trader's price depends on its own report, which makes truthful bidding a dominant strategy for
+//! single-unit traders; the mechanism never runs a deficit. Where the old rule excluded the
+//! marginal *orders*, one buyer of 3 kWh facing three 1 kWh sellers traded nothing; now it trades
+//! 2 kWh.
 
-use super::{match_merit, merit_order, priced, Order, Trade};
+use super::{crossing, match_volume, merit_order, priced, Order, Trade};
 
 /// Clears one step.
 pub fn clear(bids: &[Order], asks: &[Order]) -> Vec<Trade> {
     let (b, a) = merit_order(bids, asks);
-    let mut k = 0;
-    while k < b.len() && k < a.len() && b[k].price_per_kwh >= a[k].price_per_kwh {
-        k += 1;
-    }
-    if k == 0 {
+    let Some(c) = crossing(&b, &a) else {
         return Vec::new();
-    }
-    let (bk, ak) = (b[k - 1].price_per_kwh, a[k - 1].price_per_kwh);
-    if let (Some(bn), Some(an)) = (b.get(k), a.get(k)) {
-        let p0 = 0.5 * (bn.price_per_kwh + an.price_per_kwh);
-        if ak <= p0 && p0 <= bk {
-            let pairs = match_merit(&b[..k], &a[..k]);
+    };
+    if let (Some(bn), Some(an)) = (c.next_bid, c.next_ask) {
+        let p0 = 0.5 * (bn + an);
+        if c.ask_price <= p0 && p0 <= c.bid_price {
+            let pairs = match_volume(&b, &a, c.kwh);
             return priced(&b, &a, &pairs, |_, _| (p0, p0));
         }
     }
-    let m = k - 1;
-    let pairs = match_merit(&b[..m], &a[..m]);
-    priced(&b, &a, &pairs, |_, _| (bk, ak))
+    let pairs = match_volume(&b, &a, c.kwh - c.last_pair_kwh);
+    priced(&b, &a, &pairs, |_, _| (c.bid_price, c.ask_price))
 }

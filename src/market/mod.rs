@@ -3,10 +3,15 @@
 //! Each step, every prosumer with a surplus offers it (an *ask*: quantity and lowest acceptable
 //! price) and every prosumer with a deficit bids for it (a *bid*: quantity and highest acceptable
 //! price); a [`strategy`] sets the prices. A mechanism then pairs bids and asks into bilateral
-//! trades. All mechanisms use the **merit order** — highest bid meets lowest ask, ties broken by
-//! prosumer id so results are deterministic — except [`paper::paper_greedy`], which reproduces
-//! the SmartGridComm 2024 notebook's order (buys ascending, sells descending, one trade per
-//! buyer) on purpose.
+//! trades. All mechanisms use the **merit order** — highest bid meets lowest ask — except
+//! [`paper::paper_greedy`], which reproduces the SmartGridComm 2024 notebook's order (buys
+//! ascending, sells descending, one trade per buyer) on purpose.
+//!
+//! **Ties are shared pro rata.** Orders at the same price form a tier; when the traded volume
+//! ends inside a tier, every order of that tier trades the same share of its quantity — never
+//! "the lowest prosumer id first". The volume each order trades is decided first
+//! ([`allocate_volume`]), the bilateral pairs after ([`pair`]: the allocated quantities walked in
+//! merit order), so pairing is bookkeeping and does not decide who trades how much.
 //!
 //! | mechanism | file | pricing |
 //! |---|---|---|
@@ -90,17 +95,18 @@ pub fn clear(mechanism: Mechanism, bids: &[Order], asks: &[Order]) -> Vec<Trade>
     }
 }
 
-/// Bids sorted by price descending, asks ascending; ties by prosumer id.
+/// Bids sorted by price descending, asks ascending; equal prices by prosumer id (a stable,
+/// deterministic order for pairing; who trades how much within a tier is pro rata).
 pub fn merit_order(bids: &[Order], asks: &[Order]) -> (Vec<Order>, Vec<Order>) {
     let mut b: Vec<Order> = bids
         .iter()
         .copied()
-        .filter(|o| o.kwh > MIN_TRADE_KWH)
+        .filter(|o| o.kwh > MIN_TRADE_KWH && o.price_per_kwh.is_finite())
         .collect();
     let mut a: Vec<Order> = asks
         .iter()
         .copied()
-        .filter(|o| o.kwh > MIN_TRADE_KWH)
+        .filter(|o| o.kwh > MIN_TRADE_KWH && o.price_per_kwh.is_finite())
         .collect();
     b.sort_by(|x, y| {
         y.price_per_kwh
@@ -126,21 +132,37 @@ pub struct Pair {
     pub kwh: f64,
 }
 
-/// Walks down the demand curve and up the supply curve while the bid covers the ask, pairing
-/// quantities greedily. `bids`, `asks` must be in merit order.
-pub fn match_merit(bids: &[Order], asks: &[Order]) -> Vec<Pair> {
-    let mut pairs = Vec::new();
+/// The efficient volume of merit-ordered `bids` and `asks`: where the demand curve (bids by
+/// descending price) crosses the supply curve (asks by ascending price), and the prices of the
+/// marginal bid and ask (the last ones that trade).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Crossing {
+    /// Efficient volume, kWh.
+    pub kwh: f64,
+    /// Price of the marginal bid.
+    pub bid_price: f64,
+    /// Price of the marginal ask.
+    pub ask_price: f64,
+    /// The next bid price beyond the volume (leftover of the marginal bid, or the next bid).
+    pub next_bid: Option<f64>,
+    /// The next ask price beyond the volume.
+    pub next_ask: Option<f64>,
+    /// Quantity of the last pair the merit-order walk forms (the marginal pair).
+    pub last_pair_kwh: f64,
+}
+
+/// Where the curves cross (`None` when nothing trades).
+pub fn crossing(bids: &[Order], asks: &[Order]) -> Option<Crossing> {
     let (mut i, mut j) = (0, 0);
     let mut rb = bids.first().map_or(0.0, |o| o.kwh);
     let mut ra = asks.first().map_or(0.0, |o| o.kwh);
+    let mut last: Option<(usize, usize, f64)> = None;
+    let mut vol = 0.0;
     while i < bids.len() && j < asks.len() && bids[i].price_per_kwh >= asks[j].price_per_kwh {
         let q = rb.min(ra);
         if q > MIN_TRADE_KWH {
-            pairs.push(Pair {
-                bid: i,
-                ask: j,
-                kwh: q,
-            });
+            vol += q;
+            last = Some((i, j, q));
         }
         rb -= q;
         ra -= q;
@@ -153,7 +175,88 @@ pub fn match_merit(bids: &[Order], asks: &[Order]) -> Vec<Pair> {
             ra = asks.get(j).map_or(0.0, |o| o.kwh);
         }
     }
+    let (bi, aj, q) = last?;
+    Some(Crossing {
+        kwh: vol,
+        bid_price: bids[bi].price_per_kwh,
+        ask_price: asks[aj].price_per_kwh,
+        next_bid: bids.get(i).map(|o| o.price_per_kwh),
+        next_ask: asks.get(j).map(|o| o.price_per_kwh),
+        last_pair_kwh: q,
+    })
+}
+
+/// How much of each merit-ordered order trades when the volume is `kwh`: tiers of equal price
+/// are filled from the best price down, the last tier pro rata to its orders' quantities.
+pub fn allocate_volume(orders: &[Order], kwh: f64) -> Vec<f64> {
+    let mut out = vec![0.0; orders.len()];
+    let mut left = kwh.max(0.0);
+    let mut k = 0;
+    while k < orders.len() && left > MIN_TRADE_KWH {
+        let mut end = k;
+        while end < orders.len() && orders[end].price_per_kwh == orders[k].price_per_kwh {
+            end += 1;
+        }
+        let tier: f64 = orders[k..end].iter().map(|o| o.kwh).sum();
+        let share = (left / tier).min(1.0);
+        for m in k..end {
+            out[m] = orders[m].kwh * share;
+        }
+        left -= tier * share;
+        k = end;
+    }
+    out
+}
+
+/// Pairs allocated quantities of merit-ordered bids and asks greedily in merit order.
+pub fn pair(bid_kwh: &[f64], ask_kwh: &[f64]) -> Vec<Pair> {
+    let mut pairs = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    let next = |v: &[f64], mut k: usize| {
+        while k < v.len() && v[k] <= MIN_TRADE_KWH {
+            k += 1;
+        }
+        k
+    };
+    i = next(bid_kwh, i);
+    j = next(ask_kwh, j);
+    let mut rb = bid_kwh.get(i).copied().unwrap_or(0.0);
+    let mut ra = ask_kwh.get(j).copied().unwrap_or(0.0);
+    while i < bid_kwh.len() && j < ask_kwh.len() {
+        let q = rb.min(ra);
+        if q > MIN_TRADE_KWH {
+            pairs.push(Pair {
+                bid: i,
+                ask: j,
+                kwh: q,
+            });
+        }
+        rb -= q;
+        ra -= q;
+        if rb <= MIN_TRADE_KWH {
+            i = next(bid_kwh, i + 1);
+            rb = bid_kwh.get(i).copied().unwrap_or(0.0);
+        }
+        if ra <= MIN_TRADE_KWH {
+            j = next(ask_kwh, j + 1);
+            ra = ask_kwh.get(j).copied().unwrap_or(0.0);
+        }
+    }
     pairs
+}
+
+/// The merit-order pairs at volume `kwh`, ties pro rata ([`allocate_volume`], [`pair`]).
+pub fn match_volume(bids: &[Order], asks: &[Order], kwh: f64) -> Vec<Pair> {
+    pair(&allocate_volume(bids, kwh), &allocate_volume(asks, kwh))
+}
+
+/// Walks down the demand curve and up the supply curve while the bid covers the ask: the pairs
+/// at the efficient volume, ties pro rata. `bids`, `asks` must be in merit order.
+pub fn match_merit(bids: &[Order], asks: &[Order]) -> Vec<Pair> {
+    match crossing(bids, asks) {
+        Some(c) => match_volume(bids, asks, c.kwh),
+        None => Vec::new(),
+    }
 }
 
 /// Builds trades from pairs with a pricing rule `(bid, ask) -> (buyer price, seller price)`.

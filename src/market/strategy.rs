@@ -11,6 +11,11 @@
 //!   buyers bid the retail price; sellers with nothing to self-consume ask the feed-in tariff.
 //! * `zi`: zero intelligence constrained (Gode & Sunder 1993): bids and asks drawn uniformly from
 //!   `[f, r]`, from a generator seeded by (seed, step, prosumer), so runs are reproducible.
+//!
+//! Every strategy's prices are bounded by the step's own tariff: no bid above `r`, no ask below
+//! `f` (under time-of-use or wholesale-pass tariffs a fixed 0.05 ask would otherwise sell below
+//! feed-in, or a fixed 0.20 bid buy above a 0.10 retail price). Every mechanism prices trades
+//! between matched bids and asks, so every P2P price lies in `[f, r]`.
 
 use serde::{Deserialize, Serialize};
 
@@ -57,8 +62,17 @@ pub struct PriceRule {
 }
 
 impl PriceRule {
-    /// The buyer's limit price.
+    /// The buyer's limit price, at most the step's retail price.
     pub fn bid(&self, s: &Situation) -> f64 {
+        self.raw_bid(s).min(s.retail_per_kwh)
+    }
+
+    /// The seller's limit price, at least the step's feed-in tariff.
+    pub fn ask(&self, s: &Situation) -> f64 {
+        self.raw_ask(s).max(s.feed_in_per_kwh)
+    }
+
+    fn raw_bid(&self, s: &Situation) -> f64 {
         let (r, f) = (s.retail_per_kwh, s.feed_in_per_kwh);
         match self.strategy {
             Strategy::Fixed => self.bid_per_kwh,
@@ -74,8 +88,7 @@ impl PriceRule {
         }
     }
 
-    /// The seller's limit price.
-    pub fn ask(&self, s: &Situation) -> f64 {
+    fn raw_ask(&self, s: &Situation) -> f64 {
         let (r, f) = (s.retail_per_kwh, s.feed_in_per_kwh);
         match self.strategy {
             Strategy::Fixed => self.ask_per_kwh,
@@ -92,21 +105,4 @@ impl PriceRule {
     }
 }
 
-/// SplitMix64: a tiny, well-mixed, dependency-free generator; stable across versions so the same
-/// seed always gives the same outputs.
-pub fn splitmix64(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = x;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// A deterministic number in [0, 1) from (seed, step, agent, stream).
-pub fn unit(seed: u64, step: usize, agent: usize, stream: u64) -> f64 {
-    let h = splitmix64(
-        splitmix64(splitmix64(seed ^ stream.wrapping_mul(0xA24B_AED4_963E_E407)) ^ step as u64)
-            ^ agent as u64,
-    );
-    (h >> 11) as f64 / (1u64 << 53) as f64
-}
+pub use crate::util::rng::{splitmix64, unit};

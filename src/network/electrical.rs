@@ -227,15 +227,15 @@ impl Grid {
         let mut open_trafos = std::collections::HashSet::new();
         for sw in &net.switches {
             match sw.element {
-                SwitchElement::Bus(other) => {
-                    if sw.closed && sw.z_ohm == 0.0 && in_service(sw.bus) && in_service(other) {
-                        let a = find(&mut parent, idx[&sw.bus]);
-                        let b = find(&mut parent, idx[&other]);
-                        if a != b {
-                            // Keep the smaller index as root so node order follows file order.
-                            let (lo, hi) = if a < b { (a, b) } else { (b, a) };
-                            parent[hi] = lo;
-                        }
+                SwitchElement::Bus(other)
+                    if sw.closed && sw.z_ohm == 0.0 && in_service(sw.bus) && in_service(other) =>
+                {
+                    let a = find(&mut parent, idx[&sw.bus]);
+                    let b = find(&mut parent, idx[&other]);
+                    if a != b {
+                        // Keep the smaller index as root so node order follows file order.
+                        let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+                        parent[hi] = lo;
                     }
                 }
                 SwitchElement::Line(l) if !sw.closed => {

@@ -5,7 +5,7 @@
 //! `min ½xᵀPx + qᵀx s.t. Ax + s = b, s ∈ K`; an inequality `a·x ≤ b` is the row `(a, b)` with
 //! `s ≥ 0`, and a cone `‖e_{1..k}‖ ≤ e_0` with `e_j = g_j x + h_j` is the block `(−g_j, h_j)`.
 
-use super::{Problem, Sense, Solution, Status};
+use super::{Problem, RowValues, Sense, Solution, Status, VarId, VarValues};
 use ::clarabel::algebra::CscMatrix;
 use ::clarabel::solver::{DefaultSettings, DefaultSolver, IPSolver, SolverStatus, SupportedConeT};
 
@@ -32,8 +32,8 @@ pub fn solve(p: &Problem, settings: &Settings) -> Solution {
     let n = p.n_vars();
     let fail = |msg: String| Solution {
         status: Status::Failed,
-        x: vec![f64::NAN; n],
-        dual: vec![f64::NAN; p.rows.len()],
+        x: VarValues(vec![f64::NAN; n]),
+        dual: RowValues(vec![f64::NAN; p.rows.len()]),
         objective: f64::NAN,
         iterations: 0,
         solve_time_s: 0.0,
@@ -41,17 +41,21 @@ pub fn solve(p: &Problem, settings: &Settings) -> Solution {
     };
     // Validate: finite data, indices in range.
     for (k, r) in p.rows.iter().enumerate() {
-        if !r.rhs.is_finite() || r.terms.iter().any(|&(j, v)| j >= n || !v.is_finite()) {
+        if !r.rhs.is_finite()
+            || r.terms
+                .iter()
+                .any(|&(j, v)| j.index() >= n || !v.is_finite())
+        {
             return fail(format!(
                 "row {k} `{}` has a bad index or a non-finite value",
-                r.name
+                r.tag
             ));
         }
     }
     if p.c.iter().any(|v| !v.is_finite())
         || p.quad
             .iter()
-            .any(|&(i, j, v)| i >= n || j >= n || !v.is_finite())
+            .any(|&(i, j, v)| i.index() >= n || j.index() >= n || !v.is_finite())
     {
         return fail("objective has a bad index or a non-finite value".into());
     }
@@ -59,10 +63,10 @@ pub fn solve(p: &Problem, settings: &Settings) -> Solution {
     let mut m = 0;
     let mut dual_row: Vec<usize> = vec![usize::MAX; p.rows.len()];
     let mut cones: Vec<SupportedConeT<f64>> = Vec::new();
-    let mut push_row = |terms: &[(usize, f64)], rhs: f64, m: &mut usize| {
+    let mut push_row = |terms: &[(VarId, f64)], rhs: f64, m: &mut usize| {
         for &(j, v) in terms {
             ri.push(*m);
-            rj.push(j);
+            rj.push(j.index());
             rv.push(v);
         }
         b.push(rhs);
@@ -93,13 +97,14 @@ pub fn solve(p: &Problem, settings: &Settings) -> Solution {
     }
     for j in 0..n {
         if p.lb[j] > p.ub[j] {
-            return fail(format!("variable `{}` has lb > ub", p.var_names[j]));
+            return fail(format!("variable `{}` has lb > ub", p.var_tags[j]));
         }
+        let v = VarId(j as u32);
         if p.ub[j].is_finite() {
-            push_row(&[(j, 1.0)], p.ub[j], &mut m);
+            push_row(&[(v, 1.0)], p.ub[j], &mut m);
         }
         if p.lb[j].is_finite() {
-            push_row(&[(j, -1.0)], -p.lb[j], &mut m);
+            push_row(&[(v, -1.0)], -p.lb[j], &mut m);
         }
     }
     if m > start_le {
@@ -107,12 +112,13 @@ pub fn solve(p: &Problem, settings: &Settings) -> Solution {
     }
     for c in &p.cones {
         if c.exprs.len() < 2 {
-            return fail(format!("cone `{}` needs at least 2 expressions", c.name));
+            return fail(format!("cone `{}` needs at least 2 expressions", c.tag));
         }
         for e in &c.exprs {
-            let neg: Vec<(usize, f64)> = e.terms.iter().map(|&(j, v)| (j, -v)).collect();
-            if neg.iter().any(|&(j, v)| j >= n || !v.is_finite()) || !e.constant.is_finite() {
-                return fail(format!("cone `{}` has a bad index or value", c.name));
+            let neg: Vec<(VarId, f64)> = e.terms.iter().map(|&(j, v)| (j, -v)).collect();
+            if neg.iter().any(|&(j, v)| j.index() >= n || !v.is_finite()) || !e.constant.is_finite()
+            {
+                return fail(format!("cone `{}` has a bad index or value", c.tag));
             }
             push_row(&neg, e.constant, &mut m);
         }
@@ -123,8 +129,8 @@ pub fn solve(p: &Problem, settings: &Settings) -> Solution {
     let (mut pi, mut pj, mut pv) = (Vec::new(), Vec::new(), Vec::new());
     for &(i, j, v) in &p.quad {
         let (i, j) = if i <= j { (i, j) } else { (j, i) };
-        pi.push(i);
-        pj.push(j);
+        pi.push(i.index());
+        pj.push(j.index());
         pv.push(v);
     }
     let pm = CscMatrix::new_from_triplets(n, n, pi, pj, pv);
@@ -152,11 +158,17 @@ pub fn solve(p: &Problem, settings: &Settings) -> Solution {
         SolverStatus::NumericalError | SolverStatus::InsufficientProgress => Status::NumericalError,
         _ => Status::Failed,
     };
-    let dual = dual_row.iter().map(|&r| -sol.z[r]).collect();
+    // A point with a non-finite value is never a solution, whatever the solver says.
+    let status = if status.is_ok() && sol.x.iter().chain(&sol.z).any(|v| !v.is_finite()) {
+        Status::NumericalError
+    } else {
+        status
+    };
+    let dual = RowValues(dual_row.iter().map(|&r| -sol.z[r]).collect());
     Solution {
         status,
         objective: p.objective(&sol.x),
-        x: sol.x.clone(),
+        x: VarValues(sol.x.clone()),
         dual,
         iterations: sol.iterations,
         solve_time_s: sol.solve_time,

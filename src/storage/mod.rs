@@ -1,32 +1,32 @@
-//! Batteries: the storage model and its optimal dispatch over a day.
+//! Storage: battery models and their dispatch over a day.
 //!
-//! # Model (per battery, step `t` of `Δt` hours)
+//! * [`block`] — the one battery constraint block (SOC chain, window, power limits, end-of-day
+//!   rule, wear tie-break, polishing) used by every problem holding a battery.
+//! * [`dispatch`] — one battery against its owner's prices: `lp` (the relaxation, which may charge
+//!   and discharge at once under negative export prices — reported), `milp` (no simultaneous
+//!   charge and discharge, solved by structure with a proven gap: [`crate::opt::milp`]) and
+//!   `greedy` (charge on surplus, discharge on deficit: a reference, not an optimiser).
+//!
+//! # One battery's day
 //!
 //! ```text
-//!   soc_t = soc_{t−1} + η_c·c_t·Δt − d_t·Δt/η_d          soc_{−1} = soc0·E
-//!   soc_min·E ≤ soc_t ≤ soc_max·E,  0 ≤ c_t ≤ P_c,  0 ≤ d_t ≤ P_d
-//!   imp_t − exp_t = load_t − pv_t + curt_t + c_t − d_t,  0 ≤ curt_t ≤ pv_t
-//!   end of day: soc_T = soc0·E (default), ≥ soc0·E, or free
-//!   minimise Σ_t Δt (π_imp,t·imp_t − π_exp,t·exp_t + w·(c_t + d_t))   (w = 1e-5 $/kWh tie-break)
+//!   imp_t + pool_in_t − exp_t − pool_out_t = load_t − pv_t + curt_t + c_t − d_t,   0 ≤ curt_t ≤ pv_t
+//!   minimise Σ_t Δt (π_imp,t·imp_t − π_exp,t·exp_t + π_pool,t·(pool_in_t − pool_out_t)) + wear
+//!   with the battery block (SOC chain, window, end rule), pool_in_t ≤ surplus_t, pool_out_t ≤ deficit_t
 //! ```
 //!
-//! The physical rule "never charge and discharge in the same step" needs a binary per step
-//! (`c_t ≤ P_c z_t`, `d_t ≤ P_d (1 − z_t)`). [`StorageModel::Lp`] drops it; [`StorageModel::Milp`]
-//! enforces it. The MILP is solved by exploiting structure rather than blindly:
-//!
-//! 1. Solve the LP relaxation: its cost is a lower bound. If no step charges and discharges at
-//!    once, the LP point is feasible for the MILP and therefore optimal (gap 0).
-//! 2. Otherwise fix, in every simultaneous step, the smaller of charge/discharge to zero and
-//!    re-solve: an upper bound. With PV curtailment available, burning energy through round-trip
-//!    losses is never strictly better than curtailing, so this usually meets the bound (gap 0).
-//! 3. Otherwise branch and bound on the simultaneous steps only (best-first, LP bounds), until the
-//!    relative gap is below `gap_tol` or the node limit is reached; the gap is reported.
+//! The optional **pool** is what the P2P market can actually absorb or supply in each step (the
+//! community's residual surplus and deficit) at the internal price; beyond it, energy costs retail
+//! and earns feed-in. That is the marginal price a battery owner really faces in a P2P community
+//! (`--settlement coupled`, and the community battery in the P2P case).
 
-use crate::opt::{self, Problem, Sense, Status};
+pub mod block;
+
+pub use crate::opt::milp::Settings as MilpSettings;
+pub use block::WEAR_PER_KWH;
+
+use crate::opt::{self, milp, Problem, Sense, Status, Tag};
 use serde::{Deserialize, Serialize};
-
-/// Tie-breaking wear cost on charge and discharge energy, $/kWh.
-pub const WEAR_PER_KWH: f64 = 1e-5;
 
 /// How storage is dispatched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -161,25 +161,15 @@ pub struct DayInput<'a> {
     pub allow_curtailment: bool,
 }
 
-/// MILP settings.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct MilpSettings {
-    /// Relative gap at which the search stops (default 1e-4 = 0.01 %).
-    pub gap_tol: f64,
-    /// Largest number of branch-and-bound nodes (default 200).
-    pub max_nodes: usize,
-    /// Charge and discharge both above this (kW) count as simultaneous (default 1e-6).
-    pub sim_tol_kw: f64,
-}
-
-impl Default for MilpSettings {
-    fn default() -> Self {
-        MilpSettings {
-            gap_tol: 1e-4,
-            max_nodes: 200,
-            sim_tol_kw: 1e-6,
-        }
-    }
+/// What the P2P pool can take or give in each step, at its price.
+#[derive(Debug, Clone, Copy)]
+pub struct Pool<'a> {
+    /// Internal price per step, $/kWh (within [feed-in, retail]).
+    pub price_per_kwh: &'a [f64],
+    /// Most the battery's owner can buy from the pool per step, kW (the others' surplus).
+    pub import_cap_kw: &'a [f64],
+    /// Most it can sell into the pool per step, kW (the others' deficit).
+    pub export_cap_kw: &'a [f64],
 }
 
 /// How the dispatch was found.
@@ -196,6 +186,16 @@ pub enum Method {
     BranchAndBound,
     /// Rule-based.
     Greedy,
+}
+
+impl From<milp::Method> for Method {
+    fn from(m: milp::Method) -> Method {
+        match m {
+            milp::Method::LpExact => Method::LpExact,
+            milp::Method::FixSmaller => Method::FixSmaller,
+            milp::Method::BranchAndBound => Method::BranchAndBound,
+        }
+    }
 }
 
 /// A day's dispatch of one battery.
@@ -217,83 +217,97 @@ pub struct Dispatch {
     pub export_kw: Vec<f64>,
     /// PV curtailed per step, kW.
     pub curtail_kw: Vec<f64>,
-    /// Energy cost of the day (imports minus exports), $.
+    /// Energy cost of the day (imports minus exports at the prices it saw), $.
     pub cost: f64,
     /// The optimised objective: energy cost plus the tie-breaking wear cost, $.
     pub objective: f64,
-    /// Proven lower bound on the optimal MILP objective, $ (LP relaxations).
+    /// Proven lower bound on the optimal MILP objective, $ (NaN for greedy).
     pub lower_bound: f64,
     /// Relative gap (objective − bound)/max(|objective|, 1e-9); 0 when proven optimal.
     pub gap: f64,
     /// Steps in which the LP relaxation charged and discharged at once.
     pub lp_simultaneous_steps: usize,
-    /// Branch-and-bound nodes explored.
+    /// LPs solved.
     pub nodes: usize,
 }
 
-/// Dispatches one battery over the day.
+/// Dispatches one battery over the day against its owner's prices.
 pub fn dispatch(
     b: &Battery,
     inp: &DayInput,
     model: StorageModel,
     settings: &MilpSettings,
 ) -> Dispatch {
+    dispatch_in(b, inp, None, model, settings)
+}
+
+/// [`dispatch`] with a P2P pool (see the module docs).
+pub fn dispatch_in(
+    b: &Battery,
+    inp: &DayInput,
+    pool: Option<&Pool>,
+    model: StorageModel,
+    st: &MilpSettings,
+) -> Dispatch {
     match model {
-        StorageModel::Greedy | StorageModel::None => greedy(b, inp),
-        StorageModel::Lp => {
-            let (d, _) = solve_lp(b, inp, &[]);
-            let sim = simultaneous(&d, settings.sim_tol_kw).len();
-            Dispatch {
-                method: Method::Lp,
-                lp_simultaneous_steps: sim,
-                ..d
+        StorageModel::Greedy | StorageModel::None => greedy(b, inp, pool),
+        StorageModel::Lp | StorageModel::Milp => {
+            let (p, v) = build(b, inp, pool);
+            let pairs: Vec<_> = v.battery.pairs().collect();
+            let (sol, method, lb, lp_sim, nodes) = if model == StorageModel::Lp {
+                let sol = opt::clarabel::solve(&p, &st.lp);
+                let sim = pairs
+                    .iter()
+                    .filter(|(c, d)| sol.x[*c] > st.tol && sol.x[*d] > st.tol)
+                    .count();
+                let lb = sol.objective;
+                (sol, Method::Lp, lb, sim, 1)
+            } else {
+                let o = milp::solve(&p, &pairs, st);
+                (
+                    o.solution,
+                    o.method.into(),
+                    o.lower_bound,
+                    o.lp_violations,
+                    o.nodes,
+                )
+            };
+            let mut d = finish(b, inp, pool, &v, &sol, model == StorageModel::Milp);
+            d.method = method;
+            d.lp_simultaneous_steps = lp_sim;
+            d.nodes = nodes;
+            if d.status.is_ok() {
+                d.lower_bound = lb.min(d.objective);
+                d.gap = milp::rel_gap(d.objective, d.lower_bound);
+            } else {
+                d.lower_bound = f64::NAN;
+                d.gap = f64::INFINITY;
             }
+            d
         }
-        StorageModel::Milp => milp(b, inp, settings),
     }
 }
 
-/// A fixing: in step `t`, force charge (`true` → discharge = 0) or discharge (`false` → charge = 0).
-type Fix = (usize, bool);
+struct Vars {
+    battery: block::BatteryVars,
+    curt: Vec<opt::VarId>,
+}
 
-fn build(b: &Battery, inp: &DayInput, fixes: &[Fix]) -> (Problem, Vec<[usize; 6]>) {
+fn build(b: &Battery, inp: &DayInput, pool: Option<&Pool>) -> (Problem, Vars) {
     let n = inp.load_kw.len();
     let dt = inp.dt_h;
     let mut p = Problem::default();
-    let mut idx: Vec<[usize; 6]> = Vec::with_capacity(n);
-    let e = b.e_kwh;
+    let battery = block::add(&mut p, b, 0, n, dt);
+    let mut curt = Vec::with_capacity(n);
     for t in 0..n {
-        let fixed = fixes.iter().find(|f| f.0 == t).map(|f| f.1);
-        let c_ub = if fixed == Some(false) {
-            0.0
-        } else {
-            b.p_charge_kw
-        };
-        let d_ub = if fixed == Some(true) {
-            0.0
-        } else {
-            b.p_discharge_kw
-        };
-        // A tiny wear cost on throughput breaks ties (curtailing vs burning surplus through
-        // losses) towards not cycling; `Dispatch::cost` excludes it.
-        let c = p.var(format!("c[{t}]"), 0.0, c_ub, WEAR_PER_KWH * dt);
-        let d = p.var(format!("d[{t}]"), 0.0, d_ub, WEAR_PER_KWH * dt);
-        // A hair inside the SOC window, so the polished chain (below) stays within it.
-        let m = 1e-7 * e.max(1.0);
-        let s = p.var(
-            format!("soc[{t}]"),
-            b.soc_min * e + m,
-            (b.soc_max * e - m).max(b.soc_min * e + m),
-            0.0,
-        );
         let imp = p.var(
-            format!("imp[{t}]"),
+            Tag::at("imp", t),
             0.0,
             f64::INFINITY,
             inp.import_per_kwh[t] * dt,
         );
         let exp = p.var(
-            format!("exp[{t}]"),
+            Tag::at("exp", t),
             0.0,
             f64::INFINITY,
             -inp.export_per_kwh[t] * dt,
@@ -303,118 +317,158 @@ fn build(b: &Battery, inp: &DayInput, fixes: &[Fix]) -> (Problem, Vec<[usize; 6]
         } else {
             0.0
         };
-        let cu = p.var(format!("curt[{t}]"), 0.0, cu_ub, 0.0);
-        // imp − exp − curt − c + d = load − pv
+        let cu = p.var(Tag::at("curt", t), 0.0, cu_ub, 0.0);
+        // imp − exp − curt − c + d (+ pool_in − pool_out) = load − pv
+        let mut terms = vec![
+            (imp, 1.0),
+            (exp, -1.0),
+            (cu, -1.0),
+            (battery.charge[t], -1.0),
+            (battery.discharge[t], 1.0),
+        ];
+        if let Some(pl) = pool {
+            let price = pl.price_per_kwh[t] * dt;
+            let pin = p.var(
+                Tag::at("pool_in", t),
+                0.0,
+                pl.import_cap_kw[t].max(0.0),
+                price,
+            );
+            let pout = p.var(
+                Tag::at("pool_out", t),
+                0.0,
+                pl.export_cap_kw[t].max(0.0),
+                -price,
+            );
+            terms.push((pin, 1.0));
+            terms.push((pout, -1.0));
+        }
         p.row(
-            format!("balance[{t}]"),
+            Tag::at("balance", t),
             Sense::Eq,
-            vec![(imp, 1.0), (exp, -1.0), (cu, -1.0), (c, -1.0), (d, 1.0)],
+            terms,
             inp.load_kw[t] - inp.pv_kw[t],
         );
-        let mut soc_terms = vec![(s, 1.0), (c, -b.eta_charge * dt), (d, dt / b.eta_discharge)];
-        let rhs = if t == 0 {
-            b.soc0 * e
-        } else {
-            soc_terms.push((idx[t - 1][2], -1.0));
-            0.0
-        };
-        p.row(format!("soc[{t}]"), Sense::Eq, soc_terms, rhs);
-        idx.push([c, d, s, imp, exp, cu]);
+        curt.push(cu);
     }
-    if let Some(last) = idx.last() {
-        match b.end_rule {
-            EndRule::ReturnToInitial => {
-                p.row("end soc", Sense::Eq, vec![(last[2], 1.0)], b.soc0 * e);
-            }
-            EndRule::AtLeastInitial => {
-                p.row("end soc", Sense::Le, vec![(last[2], -1.0)], -b.soc0 * e);
-            }
-            EndRule::Free => {}
-        }
-    }
-    (p, idx)
+    (p, Vars { battery, curt })
 }
 
-fn solve_lp(b: &Battery, inp: &DayInput, fixes: &[Fix]) -> (Dispatch, f64) {
-    let (p, idx) = build(b, inp, fixes);
-    let sol = opt::clarabel::solve(&p, &Default::default());
-    let col = |k: usize| -> Vec<f64> { idx.iter().map(|v| sol.x[v[k]].max(0.0)).collect() };
-    let mut d = Dispatch {
-        status: sol.status,
-        method: Method::Lp,
-        charge_kw: col(0),
-        discharge_kw: col(1),
-        soc_kwh: col(2),
-        import_kw: col(3),
-        export_kw: col(4),
-        curtail_kw: col(5),
-        cost: sol.objective,
-        objective: sol.objective,
-        lower_bound: sol.objective,
-        gap: 0.0,
-        lp_simultaneous_steps: 0,
-        nodes: 1,
-    };
-    if d.status.is_ok() {
-        polish(b, inp, &mut d);
-    }
-    (d, sol.objective)
-}
-
-/// Makes the interior-point answer exact: power within limits, the SOC chain recomputed from the
-/// charge and discharge, the end-of-day rule met exactly (the last step absorbs the residual),
-/// import/export recomputed from the balance, and the cost re-evaluated.
-fn polish(b: &Battery, inp: &DayInput, d: &mut Dispatch) {
-    let n = d.charge_kw.len();
-    if n == 0 {
-        return;
-    }
+/// Cost of a net import `r` kW (negative: export) in step `t`, using the pool first where it is
+/// the better deal.
+fn step_cost(inp: &DayInput, pool: Option<&Pool>, t: usize, r: f64) -> f64 {
     let dt = inp.dt_h;
+    let (retail, fit) = (inp.import_per_kwh[t], inp.export_per_kwh[t]);
+    match pool {
+        Some(pl) => {
+            let price = pl.price_per_kwh[t];
+            if r >= 0.0 {
+                let from_pool = if price < retail {
+                    r.min(pl.import_cap_kw[t].max(0.0))
+                } else {
+                    0.0
+                };
+                dt * (price * from_pool + retail * (r - from_pool))
+            } else {
+                let e = -r;
+                let to_pool = if price > fit {
+                    e.min(pl.export_cap_kw[t].max(0.0))
+                } else {
+                    0.0
+                };
+                -dt * (price * to_pool + fit * (e - to_pool))
+            }
+        }
+        None => dt * (retail * r.max(0.0) - fit * (-r).max(0.0)),
+    }
+}
+
+/// Turns an LP/MILP solution into an exact dispatch (see [`block::polish`]).
+fn finish(
+    b: &Battery,
+    inp: &DayInput,
+    pool: Option<&Pool>,
+    v: &Vars,
+    sol: &opt::Solution,
+    separate: bool,
+) -> Dispatch {
+    let n = inp.load_kw.len();
+    let col = |vs: &[opt::VarId]| -> Vec<f64> { vs.iter().map(|&j| sol.x[j].max(0.0)).collect() };
+    let mut charge_kw = col(&v.battery.charge);
+    let mut discharge_kw = col(&v.battery.discharge);
+    let mut curtail_kw = col(&v.curt);
+    let ok = sol.status.is_ok() && charge_kw.iter().chain(&discharge_kw).all(|x| x.is_finite());
+    if !ok {
+        let z = vec![0.0; n];
+        return Dispatch {
+            status: if sol.status.is_ok() {
+                Status::NumericalError
+            } else {
+                sol.status
+            },
+            method: Method::Lp,
+            charge_kw: z.clone(),
+            discharge_kw: z.clone(),
+            soc_kwh: vec![b.soc0 * b.e_kwh; n],
+            import_kw: inp
+                .load_kw
+                .iter()
+                .zip(inp.pv_kw)
+                .map(|(l, p)| (l - p).max(0.0))
+                .collect(),
+            export_kw: inp
+                .load_kw
+                .iter()
+                .zip(inp.pv_kw)
+                .map(|(l, p)| (p - l).max(0.0))
+                .collect(),
+            curtail_kw: z,
+            cost: f64::NAN,
+            objective: f64::NAN,
+            lower_bound: f64::NAN,
+            gap: f64::INFINITY,
+            lp_simultaneous_steps: 0,
+            nodes: 0,
+        };
+    }
+    if separate {
+        block::separate(&mut charge_kw, &mut discharge_kw);
+    }
     for t in 0..n {
-        d.charge_kw[t] = d.charge_kw[t].clamp(0.0, b.p_charge_kw);
-        d.discharge_kw[t] = d.discharge_kw[t].clamp(0.0, b.p_discharge_kw);
         let cu_max = if inp.allow_curtailment {
             inp.pv_kw[t].max(0.0)
         } else {
             0.0
         };
-        d.curtail_kw[t] = d.curtail_kw[t].clamp(0.0, cu_max);
+        curtail_kw[t] = curtail_kw[t].clamp(0.0, cu_max);
     }
-    let chain = |d: &mut Dispatch| {
-        let mut soc = b.soc0 * b.e_kwh;
-        for t in 0..n {
-            soc += b.eta_charge * d.charge_kw[t] * dt - d.discharge_kw[t] * dt / b.eta_discharge;
-            d.soc_kwh[t] = soc;
-        }
+    let soc_kwh = block::polish(b, inp.dt_h, &mut charge_kw, &mut discharge_kw);
+    let mut d = Dispatch {
+        status: sol.status,
+        method: Method::Lp,
+        charge_kw,
+        discharge_kw,
+        soc_kwh,
+        import_kw: vec![0.0; n],
+        export_kw: vec![0.0; n],
+        curtail_kw,
+        cost: 0.0,
+        objective: 0.0,
+        lower_bound: sol.objective,
+        gap: 0.0,
+        lp_simultaneous_steps: 0,
+        nodes: 1,
     };
-    chain(d);
-    let target = b.soc0 * b.e_kwh;
-    let err = d.soc_kwh[n - 1] - target;
-    let fix = matches!(b.end_rule, EndRule::ReturnToInitial)
-        || (b.end_rule == EndRule::AtLeastInitial && err < 0.0);
-    if fix && err != 0.0 {
-        let t = n - 1;
-        if err > 0.0 {
-            // Too much energy: charge less, or discharge more.
-            let cut = (err / (b.eta_charge * dt)).min(d.charge_kw[t]);
-            d.charge_kw[t] -= cut;
-            let rest = err - cut * b.eta_charge * dt;
-            d.discharge_kw[t] += rest * b.eta_discharge / dt;
-        } else {
-            let need = -err;
-            let cut = (need * b.eta_discharge / dt).min(d.discharge_kw[t]);
-            d.discharge_kw[t] -= cut;
-            let rest = need - cut * dt / b.eta_discharge;
-            d.charge_kw[t] += rest / (b.eta_charge * dt);
-        }
-        chain(d);
-        if b.end_rule == EndRule::ReturnToInitial {
-            d.soc_kwh[n - 1] = target;
-        }
-    }
+    settle_dispatch(inp, pool, &mut d);
+    d
+}
+
+/// Recomputes import, export and cost of a dispatch from its battery and curtailment powers.
+fn settle_dispatch(inp: &DayInput, pool: Option<&Pool>, d: &mut Dispatch) {
+    let dt = inp.dt_h;
     d.cost = 0.0;
     let mut wear = 0.0;
-    for t in 0..n {
+    for t in 0..d.charge_kw.len() {
         let mut r =
             inp.load_kw[t] - inp.pv_kw[t] + d.curtail_kw[t] + d.charge_kw[t] - d.discharge_kw[t];
         if r.abs() < 1e-9 {
@@ -422,184 +476,44 @@ fn polish(b: &Battery, inp: &DayInput, d: &mut Dispatch) {
         }
         d.import_kw[t] = r.max(0.0);
         d.export_kw[t] = (-r).max(0.0);
-        d.cost +=
-            dt * (inp.import_per_kwh[t] * d.import_kw[t] - inp.export_per_kwh[t] * d.export_kw[t]);
+        d.cost += step_cost(inp, pool, t, r);
         wear += dt * WEAR_PER_KWH * (d.charge_kw[t] + d.discharge_kw[t]);
     }
     d.objective = d.cost + wear;
 }
 
-fn simultaneous(d: &Dispatch, tol: f64) -> Vec<usize> {
-    (0..d.charge_kw.len())
-        .filter(|&t| d.charge_kw[t] > tol && d.discharge_kw[t] > tol)
-        .collect()
-}
-
-fn rel_gap(ub: f64, lb: f64) -> f64 {
-    ((ub - lb) / ub.abs().max(1e-9)).max(0.0)
-}
-
-fn milp(b: &Battery, inp: &DayInput, st: &MilpSettings) -> Dispatch {
-    let mut d = milp_search(b, inp, st);
-    if d.status.is_ok() {
-        // Every real overlap has been removed by fixing or branching; what remains is
-        // interior-point noise below `sim_tol_kw`. Zero the smaller side and re-polish.
-        for t in 0..d.charge_kw.len() {
-            if d.charge_kw[t] > 0.0 && d.discharge_kw[t] > 0.0 {
-                if d.charge_kw[t] >= d.discharge_kw[t] {
-                    d.discharge_kw[t] = 0.0;
-                } else {
-                    d.charge_kw[t] = 0.0;
-                }
-            }
-        }
-        polish(b, inp, &mut d);
-        d.lower_bound = d.lower_bound.min(d.objective);
-        d.gap = rel_gap(d.objective, d.lower_bound);
-    }
-    d
-}
-
-fn milp_search(b: &Battery, inp: &DayInput, st: &MilpSettings) -> Dispatch {
-    let (root, lb) = solve_lp(b, inp, &[]);
-    if !root.status.is_ok() {
-        return root;
-    }
-    let sim = simultaneous(&root, st.sim_tol_kw);
-    let lp_sim = sim.len();
-    if sim.is_empty() {
-        return Dispatch {
-            method: Method::LpExact,
-            ..root
-        };
-    }
-    // Fix the smaller side in every simultaneous step, repeating while new ones appear.
-    let mut fixes: Vec<Fix> = Vec::new();
-    let mut cur = root.clone();
-    let mut nodes = 1;
-    let mut incumbent: Option<Dispatch> = None;
-    for _ in 0..5 {
-        let s = simultaneous(&cur, st.sim_tol_kw);
-        if s.is_empty() {
-            incumbent = Some(cur.clone());
-            break;
-        }
-        for t in s {
-            fixes.push((t, cur.charge_kw[t] >= cur.discharge_kw[t]));
-        }
-        let (d, _) = solve_lp(b, inp, &fixes);
-        nodes += 1;
-        if !d.status.is_ok() {
-            break;
-        }
-        cur = d;
-    }
-    if let Some(inc) = &incumbent {
-        if rel_gap(inc.objective, lb) <= st.gap_tol {
-            return Dispatch {
-                method: Method::FixSmaller,
-                lower_bound: lb,
-                gap: rel_gap(inc.objective, lb),
-                lp_simultaneous_steps: lp_sim,
-                nodes,
-                ..inc.clone()
-            };
-        }
-    }
-    // Best-first branch and bound over the simultaneous steps.
-    let mut best = incumbent;
-    let mut open: Vec<(f64, Vec<Fix>, Dispatch)> = vec![(lb, Vec::new(), root)];
-    let mut global_lb = lb;
-    while let Some(pos) = open
-        .iter()
-        .enumerate()
-        .min_by(|a, b| a.1 .0.total_cmp(&b.1 .0))
-        .map(|(i, _)| i)
-    {
-        let (bound, fx, d) = open.swap_remove(pos);
-        global_lb = bound.min(open.iter().map(|o| o.0).fold(f64::INFINITY, f64::min));
-        if let Some(inc) = &best {
-            if rel_gap(inc.objective, bound) <= st.gap_tol {
-                global_lb = bound;
-                open.clear();
-                break;
-            }
-        }
-        if nodes >= st.max_nodes {
-            open.push((bound, fx, d));
-            break;
-        }
-        let s = simultaneous(&d, st.sim_tol_kw);
-        let Some(&t) = s.iter().max_by(|&&a, &&b2| {
-            d.charge_kw[a]
-                .min(d.discharge_kw[a])
-                .total_cmp(&d.charge_kw[b2].min(d.discharge_kw[b2]))
-        }) else {
-            if best.as_ref().is_none_or(|inc| d.objective < inc.objective) {
-                best = Some(d);
-            }
-            continue;
-        };
-        for side in [true, false] {
-            let mut f2 = fx.clone();
-            f2.push((t, side));
-            let (child, _) = solve_lp(b, inp, &f2);
-            nodes += 1;
-            if !child.status.is_ok() {
-                continue;
-            }
-            if let Some(inc) = &best {
-                if child.objective >= inc.objective {
-                    continue;
-                }
-            }
-            // The child's LP value (before polishing) is its bound.
-            open.push((child.lower_bound, f2, child));
-        }
-    }
-    let lb_final = if open.is_empty() {
-        best.as_ref()
-            .map_or(global_lb, |b| b.objective.min(global_lb.max(lb)))
-    } else {
-        open.iter()
-            .map(|o| o.0)
-            .fold(f64::INFINITY, f64::min)
-            .max(lb)
-    };
-    match best {
-        Some(inc) => Dispatch {
-            method: Method::BranchAndBound,
-            lower_bound: lb_final.min(inc.objective),
-            gap: rel_gap(inc.objective, lb_final.min(inc.objective)),
-            lp_simultaneous_steps: lp_sim,
-            nodes,
-            ..inc
-        },
-        None => Dispatch {
-            status: Status::MaxIterations,
-            method: Method::BranchAndBound,
-            lower_bound: lb,
-            gap: f64::INFINITY,
-            lp_simultaneous_steps: lp_sim,
-            nodes,
-            ..cur
-        },
-    }
-}
-
 /// Rule-based reference: charge from surplus, discharge into deficit, within power and SOC
-/// limits; no curtailment; end-of-day rule not enforced (reported through the final SOC).
-pub fn greedy(b: &Battery, inp: &DayInput) -> Dispatch {
+/// limits; no curtailment. It obeys the same end-of-day rule as the optimisers: whatever SOC the
+/// rule leaves short of (or above) the target is made up in the last steps that have the power
+/// and SOC room, from (or to) the grid, so its cost compares with theirs.
+pub fn greedy(b: &Battery, inp: &DayInput, pool: Option<&Pool>) -> Dispatch {
     let n = inp.load_kw.len();
     let dt = inp.dt_h;
     let (emin, emax) = (b.soc_min * b.e_kwh, b.soc_max * b.e_kwh);
     let mut soc = b.soc0 * b.e_kwh;
+    let (mut c, mut dis) = (vec![0.0; n], vec![0.0; n]);
+    for t in 0..n {
+        let net = inp.pv_kw[t] - inp.load_kw[t];
+        if net > 0.0 && b.eta_charge > 0.0 {
+            c[t] = net
+                .min(b.p_charge_kw)
+                .min(((emax - soc) / (b.eta_charge * dt)).max(0.0));
+            soc += b.eta_charge * c[t] * dt;
+        } else if net < 0.0 {
+            dis[t] = (-net)
+                .min(b.p_discharge_kw)
+                .min(((soc - emin) * b.eta_discharge / dt).max(0.0));
+            soc -= dis[t] * dt / b.eta_discharge;
+        }
+    }
+    end_rule_fixup(b, dt, &mut c, &mut dis);
+    let soc_kwh = block::polish(b, dt, &mut c, &mut dis);
     let mut d = Dispatch {
         status: Status::Solved,
         method: Method::Greedy,
-        charge_kw: vec![0.0; n],
-        discharge_kw: vec![0.0; n],
-        soc_kwh: vec![0.0; n],
+        charge_kw: c,
+        discharge_kw: dis,
+        soc_kwh,
         import_kw: vec![0.0; n],
         export_kw: vec![0.0; n],
         curtail_kw: vec![0.0; n],
@@ -610,28 +524,61 @@ pub fn greedy(b: &Battery, inp: &DayInput) -> Dispatch {
         lp_simultaneous_steps: 0,
         nodes: 0,
     };
-    for t in 0..n {
-        let net = inp.pv_kw[t] - inp.load_kw[t];
-        if net > 0.0 && b.eta_charge > 0.0 {
-            let c = net
-                .min(b.p_charge_kw)
-                .min(((emax - soc) / (b.eta_charge * dt)).max(0.0));
-            d.charge_kw[t] = c;
-            soc += b.eta_charge * c * dt;
-        } else if net < 0.0 {
-            let dis = (-net)
-                .min(b.p_discharge_kw)
-                .min(((soc - emin) * b.eta_discharge / dt).max(0.0));
-            d.discharge_kw[t] = dis;
-            soc -= dis * dt / b.eta_discharge;
-        }
-        let residual = net - d.charge_kw[t] + d.discharge_kw[t];
-        d.import_kw[t] = (-residual).max(0.0);
-        d.export_kw[t] = residual.max(0.0);
-        d.soc_kwh[t] = soc;
-        d.cost +=
-            dt * (inp.import_per_kwh[t] * d.import_kw[t] - inp.export_per_kwh[t] * d.export_kw[t]);
-    }
+    settle_dispatch(inp, pool, &mut d);
     d.objective = d.cost;
     d
+}
+
+/// Moves the end-of-day SOC to its target by changing the last steps (backwards): less
+/// discharge or more charge to raise it, less charge or more discharge to lower it, never
+/// leaving the SOC window at any later step.
+fn end_rule_fixup(b: &Battery, dt: f64, c: &mut [f64], d: &mut [f64]) {
+    let n = c.len();
+    if n == 0 || b.end_rule == EndRule::Free {
+        return;
+    }
+    let (emin, emax) = (b.soc_min * b.e_kwh, b.soc_max * b.e_kwh);
+    let target = b.soc0 * b.e_kwh;
+    let socs = |c: &[f64], d: &[f64]| -> Vec<f64> {
+        let mut s = b.soc0 * b.e_kwh;
+        c.iter()
+            .zip(d)
+            .map(|(c, d)| {
+                s += b.eta_charge * c * dt - d * dt / b.eta_discharge;
+                s
+            })
+            .collect()
+    };
+    for t in (0..n).rev() {
+        let s = socs(c, d);
+        let err = target - s[n - 1];
+        if err.abs() < 1e-12 || (err < 0.0 && b.end_rule == EndRule::AtLeastInitial) {
+            return;
+        }
+        if err > 0.0 {
+            let room = emax - s[t..].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let mut want = err.min(room.max(0.0));
+            let cut = (want * b.eta_discharge / dt).min(d[t]);
+            d[t] -= cut;
+            want -= cut * dt / b.eta_discharge;
+            if d[t] <= 0.0 {
+                let add = (want / (b.eta_charge * dt))
+                    .min(b.p_charge_kw - c[t])
+                    .max(0.0);
+                c[t] += add;
+            }
+        } else {
+            let room = s[t..].iter().copied().fold(f64::INFINITY, f64::min) - emin;
+            let mut want = (-err).min(room.max(0.0));
+            let cut = (want / (b.eta_charge * dt)).min(c[t]);
+            c[t] -= cut;
+            want -= cut * b.eta_charge * dt;
+            if c[t] <= 0.0 {
+                let add = (want * b.eta_discharge / dt)
+                    .min(b.p_discharge_kw - d[t])
+                    .max(0.0);
+                d[t] += add;
+            }
+        }
+    }
 }

@@ -1,40 +1,60 @@
-//! Key performance indicators of a case's day.
+//! Key performance indicators of a case's day. Every formula is stated in `docs/kpis.md` ("what
+//! the numbers mean"); the short version:
 //!
-//! * self-sufficiency = (load − grid import) / load — the share of consumption met locally;
-//! * self-consumption = (PV − grid export) / PV — the share of local PV used locally;
-//! * P2P share of load = P2P volume / load;
-//! * community cost = Σ bills (what the community pays the retailer, net, plus the operator's
-//!   surplus, since P2P payments cancel inside the community);
-//! * savings per prosumer = baseline bill − case bill; min / median / max over prosumers;
-//! * Gini of savings = Σᵢ Σⱼ |xᵢ − xⱼ| / (2 n² x̄), undefined (null) when the mean saving ≤ 0;
-//! * average P2P price = volume-weighted buyer price.
+//! * **Billing** (what the meters and contracts say): self-sufficiency
+//!   `(load − shed − grid import)/load`, self-consumption `(PV − curtailed − grid export)/PV`,
+//!   where grid import/export are the energy the retailer bills and pays for — P2P purchases count
+//!   as local. Shed load and curtailed PV are neither self-supplied nor self-consumed (the
+//!   definitions of Grid Singularity's gsy-e, which count only energy actually consumed).
+//! * **Physical** (what flowed): the same ratios with the community's net exchange at the feeder
+//!   head per step, `Σ_t max(0, ±Σ_i injection)`: neighbours' PV feeds neighbours with or without
+//!   a P2P contract, so without flexibility the physical ratios of both cases are equal.
+//! * Community cost `Σ bills`; savings per prosumer = baseline bill − case bill (min, median, max,
+//!   Gini `Σᵢⱼ|xᵢ − xⱼ|/(2n²x̄)`, null when the mean saving ≤ 0).
+//! * Average P2P price: executed-energy-weighted buyer price (the one definition, used everywhere).
+//! * Network indicators from the one network result per step ([`super::network`]): peak import
+//!   and export at the slack, maximum line and trafo loading, overloaded branches, AC voltage
+//!   extremes and violations.
+//! * Fleet equivalent full cycles: total discharged energy / total usable capacity.
 
-use super::community::Community;
-use super::{CaseResult, Ledger, StepClearing, StepNetwork, StepTrade};
+use super::network::{FlowModel, StepNetwork};
+use super::plan::Plan;
+use super::{StepClearing, StepTrade};
+use crate::scenario::community::Community;
+use crate::settlement::Account;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// Day indicators of one case.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct Kpis {
     /// Total consumption, kWh.
     pub load_kwh: f64,
-    /// Total PV, kWh.
+    /// Total PV (before curtailment), kWh.
     pub pv_kwh: f64,
-    /// PV used on site, kWh.
+    /// PV and battery energy used on site, kWh.
     pub self_consumed_kwh: f64,
-    /// Energy traded P2P, kWh.
+    /// Energy traded P2P (delivered), kWh.
     pub p2p_kwh: f64,
     /// Bought from the retailer, kWh.
     pub grid_import_kwh: f64,
     /// Sold to the retailer, kWh.
     pub grid_export_kwh: f64,
-    /// (load − import) / load.
+    /// Energy the feeder drew from the upstream grid, lossless (Σ_t max(0, net)), kWh.
+    pub community_import_kwh: f64,
+    /// Energy the feeder fed upstream, lossless, kWh.
+    pub community_export_kwh: f64,
+    /// Billing self-sufficiency: (load − shed − grid import) / load.
     pub self_sufficiency: f64,
-    /// (PV − export) / PV (null without PV).
+    /// Physical self-sufficiency: (load − shed − community import) / load.
+    pub self_sufficiency_physical: f64,
+    /// Billing self-consumption: (PV − curtailed − grid export) / PV (null without PV).
     pub self_consumption: Option<f64>,
+    /// Physical self-consumption: (PV − curtailed − community export) / PV.
+    pub self_consumption_physical: Option<f64>,
     /// P2P volume / load.
     pub p2p_share_of_load: f64,
-    /// Sum of all bills plus the operator surplus.
+    /// Sum of all bills.
     pub community_cost: f64,
     /// What buyers paid beyond what sellers received (McAfee's trade reduction).
     pub operator_surplus: f64,
@@ -48,53 +68,62 @@ pub struct Kpis {
     pub savings_gini: Option<f64>,
     /// Number of trades.
     pub n_trades: usize,
-    /// Volume-weighted buyer price, per kWh (null without trades).
+    /// Executed-energy-weighted buyer price, per kWh (null without trades).
     pub avg_p2p_price_per_kwh: Option<f64>,
-    /// Highest import from the upstream grid, kW (DC).
+    /// Highest import from the upstream grid, kW (the network result: AC with losses).
     pub peak_import_kw: f64,
-    /// Highest export to the upstream grid, kW (DC).
+    /// Highest export to the upstream grid, kW.
     pub peak_export_kw: f64,
+    /// Active losses of the day, kWh (AC steps).
+    pub losses_kwh: f64,
     /// Highest line loading of the day, %.
     pub max_line_loading_percent: f64,
     /// Highest trafo loading of the day, %.
     pub max_trafo_loading_percent: f64,
     /// Distinct branches above 100 % in some step.
     pub overloaded_branches: Vec<String>,
-    /// P2P energy proposed by the auction but held back by the network, kWh.
+    /// P2P energy proposed by the auction but not executed (curtailment or shedding), kWh.
     pub p2p_curtailed_kwh: f64,
-    /// Load not served because the background alone violated a limit, kWh.
-    pub background_shed_kwh: f64,
-    /// PV curtailed outside trades because the background alone violated a limit, kWh.
-    pub background_curtailed_kwh: f64,
+    /// PV curtailed by the network correction, kWh.
+    pub pv_curtailed_kwh: f64,
+    /// Load shed by the network correction, kWh.
+    pub load_shed_kwh: f64,
+    /// PV curtailed by batteries' own dispatch (curtailing beats exporting at a loss), kWh.
+    pub storage_curtailed_kwh: f64,
     /// Steps in which some network limit was binding.
     pub steps_with_binding_limits: usize,
-    /// Steps whose optimisation did not solve (trades then executed as proposed).
+    /// Steps whose optimisation did not solve (nothing was curtailed in them).
     pub solver_failures: usize,
     /// Network charges paid by buyers.
     pub network_charges: f64,
-    /// Highest voltage of the day in the AC check, p.u.
+    /// P2P loss fees paid by buyers (`line_eta`).
+    pub loss_fees: f64,
+    /// Highest voltage of the day in AC, p.u.
     pub ac_vmax_pu: Option<f64>,
-    /// Lowest voltage of the day in the AC check, p.u.
+    /// Lowest voltage of the day in AC, p.u.
     pub ac_vmin_pu: Option<f64>,
-    /// Highest voltage rise above the slack voltage in the AC check, p.u.
+    /// Highest voltage rise above the slack voltage in AC, p.u.
     pub max_voltage_rise_pu: Option<f64>,
-    /// Steps in which the AC check found a violated limit.
+    /// Steps in which the network result violates a limit (AC when on).
     pub ac_violation_steps: usize,
+    /// Steps with a violation the baseline does not have in that step (P2P case only): what the
+    /// market made worse.
+    pub violation_steps_caused_by_market: usize,
+    /// Steps the AC check could not solve (the network result is DC there).
+    pub ac_failed_steps: usize,
     /// Largest gap between the formulation's and the AC voltage, p.u.
     pub max_vm_error_pu: Option<f64>,
     /// Largest relative SOCP relaxation gap of the day.
     pub socp_max_gap: Option<f64>,
-    /// Regulator bonuses paid for local renewable energy consumed, $.
+    /// Regulator bonuses paid for local renewable energy consumed.
     pub policy_bonus: f64,
-    /// Regulator penalties on grid purchases, $.
+    /// Regulator penalties on grid purchases.
     pub policy_penalty: f64,
-    /// P2P energy lost in internal transfers (`line_eta`), kWh.
-    pub p2p_losses_kwh: f64,
     /// Energy charged into all batteries, kWh.
     pub battery_charge_kwh: f64,
     /// Energy discharged from all batteries, kWh.
     pub battery_discharge_kwh: f64,
-    /// Equivalent full cycles (discharge / usable capacity), summed over batteries.
+    /// Fleet equivalent full cycles: discharged energy / total usable capacity.
     pub battery_cycles: f64,
     /// Steps in which an LP dispatch charged and discharged a battery at once.
     pub lp_simultaneous_steps: usize,
@@ -109,60 +138,112 @@ impl Kpis {
     }
 }
 
-/// Computes the indicators (`baseline` given for the P2P case, for savings).
-pub fn compute(
-    c: &Community,
-    ledgers: &[Vec<Ledger>],
-    network: &[StepNetwork],
-    clearing: &[StepClearing],
-    trades: &[StepTrade],
-    baseline: Option<&CaseResult>,
-) -> Kpis {
+/// Everything a case's KPIs are computed from.
+pub struct CaseData<'a> {
+    /// The community.
+    pub c: &'a Community,
+    /// The case's storage plan.
+    pub plan: &'a Plan,
+    /// Accounts per step and prosumer.
+    pub accounts: &'a [Vec<Account>],
+    /// Network per step.
+    pub network: &'a [Arc<StepNetwork>],
+    /// Clearing per step.
+    pub clearing: &'a [StepClearing],
+    /// The case's trades.
+    pub trades: &'a [StepTrade],
+}
+
+/// The baseline a P2P case is compared with: its accounts and network results.
+pub type Reference<'a> = (&'a [Vec<Account>], &'a [Arc<StepNetwork>]);
+
+/// Computes the indicators; `baseline` (the baseline's accounts and network) for the P2P case.
+pub fn compute(d: &CaseData, baseline: Option<Reference>) -> Kpis {
+    let c = d.c;
     let np = c.prosumers.len();
-    let mut tot = Ledger::default();
+    let mut tot = Account::default();
     let mut bills = vec![0.0; np];
-    for step in ledgers {
-        for (i, l) in step.iter().enumerate() {
-            tot.add(l);
-            bills[i] += l.bill();
+    let (mut comm_imp, mut comm_exp) = (0.0, 0.0);
+    for step in d.accounts {
+        let mut net = 0.0;
+        for (i, a) in step.iter().enumerate() {
+            tot.add(a);
+            bills[i] += a.bill();
+            net -= a.injection_kw(1.0);
         }
+        comm_imp += net.max(0.0);
+        comm_exp += (-net).max(0.0);
     }
     let savings: Vec<f64> = match baseline {
-        Some(b) => (0..np)
-            .map(|i| b.prosumer_total(i).bill() - bills[i])
+        Some((b, _)) => (0..np)
+            .map(|i| b.iter().map(|s| s[i].bill()).sum::<f64>() - bills[i])
             .collect(),
         None => vec![0.0; np],
     };
     let mut sorted = savings.clone();
     sorted.sort_by(f64::total_cmp);
-    let median = if sorted.is_empty() {
-        0.0
-    } else if sorted.len() % 2 == 1 {
-        sorted[sorted.len() / 2]
-    } else {
-        0.5 * (sorted[sorted.len() / 2 - 1] + sorted[sorted.len() / 2])
+    let median = match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]),
     };
-    let vol: f64 = trades.iter().map(|t| t.executed_kwh).sum();
-    let paid: f64 = trades
+    let vol: f64 = d.trades.iter().map(|t| t.executed_kwh).sum();
+    let paid: f64 = d
+        .trades
         .iter()
         .map(|t| t.executed_kwh * t.trade.buyer_price_per_kwh)
         .sum();
-    let received: f64 = trades
+    let received: f64 = d
+        .trades
         .iter()
         .map(|t| t.executed_kwh * t.trade.seller_price_per_kwh)
         .sum();
-    let p2p_curtailed: f64 = trades.iter().map(|t| t.trade.kwh - t.executed_kwh).sum();
-    let acs: Vec<&crate::clearing::check::AcCheck> =
-        clearing.iter().filter_map(|s| s.ac.as_ref()).collect();
-    let fold_opt = |v: Vec<f64>, f: fn(f64, f64) -> f64| v.into_iter().reduce(f);
-    let slack_vm = c.grid.slack_vm_pu;
-    let surplus = paid - received;
-    let mut overloaded: Vec<String> = network
+    let p2p_curtailed: f64 = d.trades.iter().map(|t| t.trade.kwh - t.executed_kwh).sum();
+    let storage_curt: f64 = (0..d.accounts.len())
+        .map(|t| {
+            (0..np)
+                .map(|i| d.plan.flows_kwh(i, t, c.dt_h()).2)
+                .sum::<f64>()
+        })
+        .sum();
+    let nets = d.network;
+    let ac: Vec<&StepNetwork> = nets
         .iter()
-        .flat_map(|n| n.overloaded.iter().cloned())
+        .map(|n| n.as_ref())
+        .filter(|n| n.model == FlowModel::Ac)
+        .collect();
+    let fold = |v: Vec<f64>, f: fn(f64, f64) -> f64| v.into_iter().reduce(f);
+    let slack_vm = c.grid.slack_vm_pu;
+    let mut overloaded: Vec<String> = nets
+        .iter()
+        .flat_map(|n| n.overloaded().map(String::from).collect::<Vec<_>>())
         .collect();
     overloaded.sort();
     overloaded.dedup();
+    let caused = match baseline {
+        Some((_, bnet)) => nets
+            .iter()
+            .zip(bnet)
+            .filter(|(p, b)| {
+                p.violations.iter().any(|v| {
+                    !b.violations
+                        .iter()
+                        .any(|w| w.limit == v.limit && worse_or_equal(w, v))
+                })
+            })
+            .count(),
+        None => 0,
+    };
+    let usable: f64 = c
+        .prosumers
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| d.plan.dispatch.get(*i).is_some_and(Option::is_some))
+        .filter_map(|(_, p)| p.battery.as_ref())
+        .map(|b| b.e_kwh * (b.soc_max - b.soc_min))
+        .sum();
+    let dt = c.dt_h();
+    let pv_net = tot.pv_kwh - tot.curtailed_kwh;
     Kpis {
         load_kwh: tot.load_kwh,
         pv_kwh: tot.pv_kwh,
@@ -170,88 +251,99 @@ pub fn compute(
         p2p_kwh: tot.p2p_bought_kwh,
         grid_import_kwh: tot.grid_import_kwh,
         grid_export_kwh: tot.grid_export_kwh,
-        self_sufficiency: ratio(tot.load_kwh - tot.grid_import_kwh, tot.load_kwh).unwrap_or(0.0),
-        self_consumption: ratio(tot.pv_kwh - tot.grid_export_kwh, tot.pv_kwh),
+        community_import_kwh: comm_imp,
+        community_export_kwh: comm_exp,
+        self_sufficiency: ratio(
+            tot.load_kwh - tot.shed_kwh - tot.grid_import_kwh,
+            tot.load_kwh,
+        )
+        .unwrap_or(0.0)
+        .max(0.0),
+        self_sufficiency_physical: ratio(tot.load_kwh - tot.shed_kwh - comm_imp, tot.load_kwh)
+            .unwrap_or(0.0)
+            .max(0.0),
+        self_consumption: ratio(pv_net - tot.grid_export_kwh, tot.pv_kwh).map(|v| v.max(0.0)),
+        self_consumption_physical: ratio(pv_net - comm_exp, tot.pv_kwh).map(|v| v.max(0.0)),
         p2p_share_of_load: ratio(tot.p2p_bought_kwh, tot.load_kwh).unwrap_or(0.0),
         community_cost: bills.iter().sum::<f64>(),
-        operator_surplus: surplus,
+        operator_surplus: paid - received,
         savings_min: sorted.first().copied().unwrap_or(0.0),
         savings_median: median,
         savings_max: sorted.last().copied().unwrap_or(0.0),
         savings_gini: gini(&savings),
-        n_trades: trades.len(),
+        n_trades: d.trades.len(),
         avg_p2p_price_per_kwh: ratio(paid, vol),
-        peak_import_kw: network
-            .iter()
-            .map(|n| n.slack_import_kw)
-            .fold(0.0, f64::max),
-        peak_export_kw: network
-            .iter()
-            .map(|n| -n.slack_import_kw)
-            .fold(0.0, f64::max),
-        max_line_loading_percent: network
+        peak_import_kw: nets.iter().map(|n| n.slack_import_kw).fold(0.0, f64::max),
+        peak_export_kw: nets.iter().map(|n| -n.slack_import_kw).fold(0.0, f64::max),
+        losses_kwh: nets.iter().map(|n| n.losses_kw * dt).sum(),
+        max_line_loading_percent: nets
             .iter()
             .map(|n| n.max_line_loading_percent)
             .fold(0.0, f64::max),
-        max_trafo_loading_percent: network
+        max_trafo_loading_percent: nets
             .iter()
             .map(|n| n.max_trafo_loading_percent)
             .fold(0.0, f64::max),
         overloaded_branches: overloaded,
         p2p_curtailed_kwh: p2p_curtailed,
-        background_shed_kwh: tot.shed_kwh,
-        background_curtailed_kwh: tot.curtailed_kwh - p2p_curtailed,
-        steps_with_binding_limits: clearing
+        pv_curtailed_kwh: tot.curtailed_kwh - storage_curt,
+        load_shed_kwh: tot.shed_kwh,
+        storage_curtailed_kwh: storage_curt,
+        steps_with_binding_limits: d
+            .clearing
             .iter()
             .filter(|s| s.outcome.status.is_ok() && !s.outcome.binding.is_empty())
             .count(),
-        solver_failures: clearing
+        solver_failures: d
+            .clearing
             .iter()
             .filter(|s| !s.outcome.status.is_ok())
             .count(),
-        network_charges: trades.iter().map(|t| t.network_charge).sum(),
-        ac_vmax_pu: fold_opt(acs.iter().map(|a| a.vmax_pu).collect(), f64::max),
-        ac_vmin_pu: fold_opt(acs.iter().map(|a| a.vmin_pu).collect(), f64::min),
-        max_voltage_rise_pu: fold_opt(acs.iter().map(|a| a.vmax_pu - slack_vm).collect(), f64::max),
-        ac_violation_steps: acs
-            .iter()
-            .filter(|a| !a.violations.is_empty() || !a.converged)
-            .count(),
-        max_vm_error_pu: fold_opt(acs.iter().filter_map(|a| a.vm_error_pu).collect(), f64::max),
-        p2p_losses_kwh: tot.p2p_sold_kwh - tot.p2p_bought_kwh,
-        policy_bonus: tot.policy_bonus,
-        policy_penalty: tot.policy_penalty,
-        battery_charge_kwh: tot.battery_in_kwh,
-        battery_discharge_kwh: tot.battery_out_kwh,
-        battery_cycles: c
-            .prosumers
-            .iter()
-            .filter_map(|p| {
-                let b = p.battery.as_ref()?;
-                let d = p.dispatch.as_ref()?;
-                let usable = b.e_kwh * (b.soc_max - b.soc_min);
-                (usable > 0.0).then(|| d.discharge_kw.iter().sum::<f64>() * c.dt_h() / usable)
-            })
-            .sum(),
-        lp_simultaneous_steps: c
-            .prosumers
-            .iter()
-            .filter_map(|p| p.dispatch.as_ref())
-            .map(|d| d.lp_simultaneous_steps)
-            .sum(),
-        storage_max_gap: c
-            .prosumers
-            .iter()
-            .filter_map(|p| p.dispatch.as_ref())
-            .map(|d| if d.gap.is_finite() { d.gap } else { 0.0 })
-            .fold(0.0, f64::max),
-        socp_max_gap: fold_opt(
-            clearing
+        network_charges: tot.network_charge,
+        loss_fees: tot.loss_fee,
+        ac_vmax_pu: fold(ac.iter().filter_map(|a| a.vmax_pu).collect(), f64::max),
+        ac_vmin_pu: fold(ac.iter().filter_map(|a| a.vmin_pu).collect(), f64::min),
+        max_voltage_rise_pu: fold(
+            ac.iter()
+                .filter_map(|a| a.vmax_pu.map(|v| v - slack_vm))
+                .collect(),
+            f64::max,
+        ),
+        ac_violation_steps: nets.iter().filter(|n| !n.violations.is_empty()).count(),
+        violation_steps_caused_by_market: caused,
+        ac_failed_steps: nets.iter().filter(|n| n.ac_failed).count(),
+        max_vm_error_pu: fold(
+            d.clearing.iter().filter_map(|s| s.vm_error_pu).collect(),
+            f64::max,
+        ),
+        socp_max_gap: fold(
+            d.clearing
                 .iter()
                 .filter_map(|s| s.outcome.socp_max_gap)
                 .collect(),
             f64::max,
         ),
+        policy_bonus: tot.policy_bonus,
+        policy_penalty: tot.policy_penalty,
+        battery_charge_kwh: tot.battery_in_kwh,
+        battery_discharge_kwh: tot.battery_out_kwh,
+        battery_cycles: ratio(tot.battery_out_kwh, usable).unwrap_or(0.0),
+        lp_simultaneous_steps: d.plan.dispatches().map(|x| x.lp_simultaneous_steps).sum(),
+        storage_max_gap: d
+            .plan
+            .dispatches()
+            .map(|x| if x.gap.is_finite() { x.gap } else { 0.0 })
+            .fold(0.0, f64::max),
+    }
+}
+
+/// Whether the baseline's violation `w` is at least as bad as `v` (same limit).
+fn worse_or_equal(w: &crate::formulation::Violation, v: &crate::formulation::Violation) -> bool {
+    use crate::formulation::LimitKind;
+    let tol = 1e-9;
+    match v.limit.kind {
+        LimitKind::Vmin => w.value <= v.value + tol,
+        LimitKind::Vmax | LimitKind::Thermal => w.value >= v.value - tol,
     }
 }
 

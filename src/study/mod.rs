@@ -1,55 +1,44 @@
-//! One study day: the hourly (or 5/15-minute) auction among a feeder's prosumers, settled
-//! against a no-P2P baseline, with a DC power flow of every step's final injections.
-//!
-//! # Energy and money per prosumer and step
-//!
-//! With load `L`, PV `G` (kWh in the step), self-consumption `S = min(L, G)`:
+//! A study: one scenario run end to end, with every comparison it asks for. This is the one
+//! entry point `netclear run` and `netclear sweep` both call ([`run`]); it sequences the stages
+//! and writes nothing.
 //!
 //! ```text
-//!   baseline:  import = L − S,                   export = G − S
-//!   P2P:       import = L − S − bought,          export = G − S − sold
-//!   bill = import·retail − export·feed_in + Σ bought·buyer_price − Σ sold·seller_price
+//!   scenario ──▶ community (profiles, placement; no dispatch)          crate::scenario::community
+//!            ──▶ storage plan per case (baseline: for itself; P2P: with the market)   plan
+//!            ──▶ day loop per step: auction → network correction → allocation → settlement
+//!                → one network result per case-step                                 day, network
+//!            ──▶ KPIs per case                                                      kpi
+//!            ──▶ comparisons: central optimum and greedy reference (central mode),
+//!                without storage, battery kinds, the paper's variant (presets)      central, paper
 //! ```
-//!
-//! so `L + B_in = S + bought + import + shed` and `G + B_out = S + sold + export + curtailed` hold
-//! exactly (with battery charging `B_in` and discharging `B_out`; `S = min(L + B_in, G + B_out −
-//! curtailed)`), and the money buyers pay equals what sellers receive plus the operator's surplus
-//! (McAfee only). With `line_eta = η < 1` a buyer receives `η·q` of the `q` kWh its seller sent
-//! and pays for `q`: P2P transfer losses are borne by buyers and reported.
-//!
-//! # Network correction (`--network-model dc|lindistflow|socp`)
-//!
-//! Every step of both cases goes through [`crate::clearing`]: the unexecuted share of a trade is
-//! PV its seller curtails (the buyer imports that energy instead); when the background alone
-//! violates a limit, load is shed or PV curtailed outside any trade, and the outcome lists the
-//! binding limits. Network charges (`dlmp`, `distance`, `uniform`) are paid by buyers. An AC power
-//! flow of every cleared step checks what the linear model promised.
 //!
 //! # The physics
 //!
 //! P2P trades are *financial*: the energy a buyer "receives" is physically the same electrons as
-//! before. Without storage or curtailment a prosumer's net injection `G − L` is the same with and
-//! without P2P, so the baseline and P2P power flows coincide. netclear still runs both from each
-//! case's own settlement, so that when a later stage (network correction, batteries) changes
-//! injections, the difference shows up — and it reports, not hides, lines over their limits.
+//! before. Without anything flexible responding to the market, every prosumer's net injection is
+//! the same in both cases, so both cases share one correction and one power flow per step, and
+//! the output says so. Flexibility that responds to the market (the community battery in the P2P
+//! case, `coupled` home batteries, central clearing) changes the P2P case's physics, and then the
+//! network correction and the AC check see the difference.
 
-pub mod battery;
 pub mod central;
-mod clearing_ctx;
-pub mod community;
+mod day;
 pub mod kpi;
+pub mod network;
 pub mod paper;
-pub mod report;
+pub mod plan;
 
-use crate::error::Result;
-use crate::market::strategy::{PriceRule, Situation};
-use crate::market::{self, Order, Trade};
-use crate::network::electrical::BranchElement;
-use crate::pf::dc::{DcModel, DcSolution};
-use crate::scenario::Scenario;
-use community::Community;
+use crate::error::{Error, Result};
+use crate::market::Trade;
+use crate::scenario::community::{self, Community, LoadClass};
+use crate::scenario::{ClearingMode, Preset, Scenario};
+use crate::settlement::{self, Account, Rules};
+use crate::storage::StorageModel;
 use kpi::Kpis;
+use network::{BranchPeak, StepNetwork};
+use plan::Plan;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// Which side of the comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -61,168 +50,6 @@ pub enum Case {
     P2p,
 }
 
-/// Energy and money of one prosumer in one step (kWh and currency units).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct Ledger {
-    /// Consumption.
-    pub load_kwh: f64,
-    /// PV generation.
-    pub pv_kwh: f64,
-    /// Own PV used on site.
-    pub self_kwh: f64,
-    /// Bought from other prosumers.
-    pub p2p_bought_kwh: f64,
-    /// Sold to other prosumers.
-    pub p2p_sold_kwh: f64,
-    /// Bought from the retailer.
-    pub grid_import_kwh: f64,
-    /// Sold to the retailer.
-    pub grid_export_kwh: f64,
-    /// Paid to other prosumers.
-    pub p2p_paid: f64,
-    /// Received from other prosumers.
-    pub p2p_received: f64,
-    /// Paid to the retailer.
-    pub grid_paid: f64,
-    /// Received from the retailer (feed-in).
-    pub grid_received: f64,
-    /// PV held back by the network correction (unexecuted trades, background curtailment).
-    pub curtailed_kwh: f64,
-    /// Load not served because the background alone violated a limit.
-    pub shed_kwh: f64,
-    /// Network charges paid on P2P purchases.
-    pub network_charge: f64,
-    /// Energy into the prosumer's battery.
-    pub battery_in_kwh: f64,
-    /// Energy out of the prosumer's battery.
-    pub battery_out_kwh: f64,
-    /// The retailer's fixed charge (booked in the first step).
-    pub fixed_charge: f64,
-    /// Regulator's bonus for local renewable energy consumed.
-    pub policy_bonus: f64,
-    /// Regulator's penalty on energy bought from the grid.
-    pub policy_penalty: f64,
-}
-
-impl Ledger {
-    /// Net bill (positive = the prosumer pays).
-    pub fn bill(&self) -> f64 {
-        self.p2p_paid
-            + self.grid_paid
-            + self.network_charge
-            + self.fixed_charge
-            + self.policy_penalty
-            - self.p2p_received
-            - self.grid_received
-            - self.policy_bonus
-    }
-    /// What the prosumer consumes: load plus battery charging.
-    pub fn demand_kwh(&self) -> f64 {
-        self.load_kwh + self.battery_in_kwh
-    }
-    /// What the prosumer can supply before P2P and the grid: PV plus battery discharge minus
-    /// curtailment.
-    pub fn supply_kwh(&self) -> f64 {
-        self.pv_kwh + self.battery_out_kwh - self.curtailed_kwh
-    }
-    /// Net injection into the network, kW over a step of `dt_h` hours.
-    pub fn injection_kw(&self, dt_h: f64) -> f64 {
-        (self.p2p_sold_kwh + self.grid_export_kwh - self.p2p_bought_kwh - self.grid_import_kwh)
-            / dt_h
-    }
-    fn add(&mut self, o: &Ledger) {
-        self.load_kwh += o.load_kwh;
-        self.pv_kwh += o.pv_kwh;
-        self.self_kwh += o.self_kwh;
-        self.p2p_bought_kwh += o.p2p_bought_kwh;
-        self.p2p_sold_kwh += o.p2p_sold_kwh;
-        self.grid_import_kwh += o.grid_import_kwh;
-        self.grid_export_kwh += o.grid_export_kwh;
-        self.p2p_paid += o.p2p_paid;
-        self.p2p_received += o.p2p_received;
-        self.grid_paid += o.grid_paid;
-        self.grid_received += o.grid_received;
-        self.curtailed_kwh += o.curtailed_kwh;
-        self.shed_kwh += o.shed_kwh;
-        self.network_charge += o.network_charge;
-        self.battery_in_kwh += o.battery_in_kwh;
-        self.battery_out_kwh += o.battery_out_kwh;
-        self.fixed_charge += o.fixed_charge;
-        self.policy_bonus += o.policy_bonus;
-        self.policy_penalty += o.policy_penalty;
-    }
-}
-
-/// The network in one step of one case.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StepNetwork {
-    /// Import from the upstream grid (DC, lossless), kW.
-    pub slack_import_kw: f64,
-    /// Highest line loading, %.
-    pub max_line_loading_percent: f64,
-    /// Highest trafo loading, %.
-    pub max_trafo_loading_percent: f64,
-    /// Branches above 100 %.
-    pub overloaded: Vec<String>,
-}
-
-/// Peak loading of one branch over the day.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BranchPeak {
-    /// `line 3`, `trafo 0`.
-    pub element: String,
-    /// `line` / `trafo` / `switch`.
-    pub kind: &'static str,
-    /// Id in its file.
-    pub id: i64,
-    /// From bus (HV side for trafos).
-    pub from_bus: i64,
-    /// To bus.
-    pub to_bus: i64,
-    /// Highest loading of the day, %.
-    pub peak_loading_percent: f64,
-    /// Step at which it occurred.
-    pub peak_step: usize,
-    /// Steps above 100 %.
-    pub steps_over_limit: usize,
-}
-
-/// One case's day.
-#[derive(Debug, Clone, Serialize)]
-pub struct CaseResult {
-    /// Which case.
-    pub case: Case,
-    /// `ledgers[t][i]`: prosumer `i` in step `t`.
-    pub ledgers: Vec<Vec<Ledger>>,
-    /// Per step.
-    pub network: Vec<StepNetwork>,
-    /// Per branch.
-    pub branches: Vec<BranchPeak>,
-    /// Network clearing per step (empty without a network model).
-    pub clearing: Vec<StepClearing>,
-    /// Day totals and indicators.
-    pub kpis: Kpis,
-}
-
-impl CaseResult {
-    /// A prosumer's day totals.
-    pub fn prosumer_total(&self, i: usize) -> Ledger {
-        let mut l = Ledger::default();
-        for step in &self.ledgers {
-            l.add(&step[i]);
-        }
-        l
-    }
-    /// Community totals of one step.
-    pub fn step_total(&self, t: usize) -> Ledger {
-        let mut l = Ledger::default();
-        for p in &self.ledgers[t] {
-            l.add(p);
-        }
-        l
-    }
-}
-
 /// A trade with its step and what the network made of it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StepTrade {
@@ -232,7 +59,7 @@ pub struct StepTrade {
     pub trade: Trade,
     /// Energy actually delivered after the network correction, kWh.
     pub executed_kwh: f64,
-    /// Why part of it was curtailed (binding limits), empty if executed in full.
+    /// Why part of it was not executed (binding limits), empty if executed in full.
     pub curtailment_reason: String,
     /// Network charge paid by the buyer.
     pub network_charge: f64,
@@ -241,309 +68,440 @@ pub struct StepTrade {
 /// The network clearing of one step of one case.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StepClearing {
-    /// The correction's outcome (prices, binding limits, background changes).
+    /// The correction's outcome (prices, binding limits, curtailment and shedding).
     pub outcome: crate::clearing::StepOutcome,
-    /// The AC check of the cleared injections.
-    pub ac: Option<crate::clearing::check::AcCheck>,
+    /// Largest |formulation voltage − network-result voltage|, p.u. (AC results of DistFlow
+    /// formulations).
+    pub vm_error_pu: Option<f64>,
+    /// Largest |formulation flow − network-result flow| at the from end, kW.
+    pub p_error_kw: Option<f64>,
 }
 
-/// Everything a day produces.
-#[derive(Debug, Clone, Serialize)]
+impl StepClearing {
+    /// The clearing record of an outcome and the step's network result.
+    pub fn new(outcome: crate::clearing::StepOutcome, net: &StepNetwork) -> StepClearing {
+        let vm_error_pu = match (&outcome.predicted_vm_pu, net.vm_pu.is_empty()) {
+            (Some(v), false) => Some(
+                v.iter()
+                    .zip(&net.vm_pu)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0, f64::max),
+            ),
+            _ => None,
+        };
+        let p_error_kw = (!outcome.predicted_p_kw.is_empty()).then(|| {
+            outcome
+                .predicted_p_kw
+                .iter()
+                .zip(&net.p_from_kw)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max)
+        });
+        StepClearing {
+            outcome,
+            vm_error_pu,
+            p_error_kw,
+        }
+    }
+}
+
+/// An optimisation that did not solve, kept to dump (`--dump-lp`).
+#[derive(Debug, Clone)]
+pub struct FailedProblem {
+    /// `baseline.step12`, `central`, …
+    pub label: String,
+    /// The problem.
+    pub problem: crate::opt::Problem,
+}
+
+/// One case's day.
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    /// Which case.
+    pub case: Case,
+    /// `accounts[t][i]`: prosumer `i` in step `t`.
+    pub accounts: Vec<Vec<Account>>,
+    /// Per step: the one network result.
+    pub network: Vec<Arc<StepNetwork>>,
+    /// Per branch: the day's peak.
+    pub branches: Vec<BranchPeak>,
+    /// Network clearing per step (empty without a network model).
+    pub clearing: Vec<StepClearing>,
+    /// The case's storage plan.
+    pub plan: Plan,
+    /// Day totals and indicators.
+    pub kpis: Kpis,
+}
+
+impl CaseResult {
+    /// A prosumer's day totals.
+    pub fn prosumer_total(&self, i: usize) -> Account {
+        let mut l = Account::default();
+        for step in &self.accounts {
+            l.add(&step[i]);
+        }
+        l
+    }
+    /// Community totals of one step.
+    pub fn step_total(&self, t: usize) -> Account {
+        let mut l = Account::default();
+        for p in &self.accounts[t] {
+            l.add(p);
+        }
+        l
+    }
+    /// Whether this case's physics equals `other`'s in every step (the same network results).
+    pub fn same_physics(&self, other: &CaseResult) -> bool {
+        self.network.len() == other.network.len()
+            && self
+                .network
+                .iter()
+                .zip(&other.network)
+                .all(|(a, b)| Arc::ptr_eq(a, b) || a == b)
+    }
+}
+
+/// Both cases of a day.
+#[derive(Debug, Clone)]
 pub struct DayResult {
     /// No P2P.
     pub baseline: CaseResult,
     /// With P2P.
     pub p2p: CaseResult,
-    /// All trades.
+    /// All trades (the P2P case's).
     pub trades: Vec<StepTrade>,
 }
 
-/// Runs the day for a built community.
-pub fn run_day(c: &Community, s: &Scenario) -> Result<DayResult> {
-    run_day_with_progress(c, s, &mut |_, _| {})
+/// The price of decentralisation: the community's cost with the retailer under each way of
+/// clearing the same day (load shed counted at VOLL, so that not serving energy is never
+/// "cheaper").
+#[derive(Debug, Clone, Serialize)]
+pub struct Decentralisation {
+    /// Central optimum (batteries, pool and network together), $.
+    pub central_cost: f64,
+    /// Its objective (cost plus the wear tie-break), $.
+    pub central_objective: f64,
+    /// Proven lower bound on that objective, $.
+    pub central_lower_bound: f64,
+    /// Relative gap of the central solution.
+    pub central_gap: f64,
+    /// Decentralised: batteries first, then the auction, then the network correction, $.
+    pub auction_cost: f64,
+    /// Rule-based batteries (charge on surplus, discharge on deficit, the same end-of-day rule)
+    /// and the auction, $.
+    pub greedy_cost: f64,
+    /// auction − central, $.
+    pub price_of_decentralisation: f64,
 }
 
-/// [`run_day`], calling `progress(step, n_steps)` after every step (for a progress display).
-pub fn run_day_with_progress(
-    c: &Community,
+/// KPIs of another variant of the same day.
+#[derive(Debug, Clone, Serialize)]
+pub struct Variant {
+    /// Baseline KPIs.
+    pub baseline: Kpis,
+    /// P2P KPIs.
+    pub p2p: Kpis,
+}
+
+/// Battery kinds compared (P2P case).
+#[derive(Debug, Clone, Serialize)]
+pub struct BatteryKinds {
+    /// Home batteries only.
+    pub individual: Kpis,
+    /// The community battery only.
+    pub community: Kpis,
+    /// Both.
+    pub both: Kpis,
+}
+
+/// The comparisons a scenario asks for.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Comparisons {
+    /// Central vs decentralised clearing (`--clearing central`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decentralisation: Option<Decentralisation>,
+    /// The same day without any battery, when batteries exist.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub without_storage: Option<Variant>,
+    /// Home batteries only, the community battery only, and both.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub battery_kinds: Option<BatteryKinds>,
+    /// The paper's study next to its corrected version (paper presets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paper: Option<paper::Comparison>,
+}
+
+/// Everything a study produces.
+#[derive(Debug, Clone)]
+pub struct StudyResult {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// The community.
+    pub community: Community,
+    /// The day (in central mode, the P2P case is the central optimum).
+    pub day: DayResult,
+    /// The central optimisation, in central mode.
+    pub central: Option<central::CentralResult>,
+    /// The comparisons.
+    pub comparisons: Comparisons,
+    /// Optimisations that did not solve.
+    pub failed: Vec<FailedProblem>,
+}
+
+impl StudyResult {
+    /// The community and the day.
+    pub fn into_day(self) -> (Community, DayResult) {
+        (self.community, self.day)
+    }
+}
+
+/// Runs a study (see the module docs).
+pub fn run(s: &Scenario) -> Result<StudyResult> {
+    run_with_progress(s, &mut |_, _| {})
+}
+
+/// [`run`], calling `progress(step, n_steps)` as the main day advances.
+pub fn run_with_progress(
     s: &Scenario,
     progress: &mut dyn FnMut(usize, usize),
-) -> Result<DayResult> {
-    let n_steps = c.n_steps();
-    let dt = c.dt_h();
-    let np = c.prosumers.len();
-    let rule = PriceRule {
-        strategy: s.market.strategy,
-        bid_per_kwh: s.market.bid_per_kwh,
-        ask_per_kwh: s.market.ask_per_kwh,
-        seed: s.seed,
-    };
-    let mut net = clearing_ctx::Context::new(c, &s.clearing)?;
-    let mut base_ledgers = Vec::with_capacity(n_steps);
-    let mut p2p_ledgers = Vec::with_capacity(n_steps);
-    let mut base_clearing = Vec::new();
-    let mut p2p_clearing = Vec::new();
-    let mut trades = Vec::new();
-    let mut bids = Vec::with_capacity(np);
-    let mut asks = Vec::with_capacity(np);
-    for t in 0..n_steps {
-        let (retail, fit) = (c.retail_per_kwh[t], c.feed_in_per_kwh[t]);
-        bids.clear();
-        asks.clear();
-        let mut base = Vec::with_capacity(np);
-        for p in &c.prosumers {
-            let (b_in, b_out, own_curt) = match &p.dispatch {
-                Some(d) => (
-                    d.charge_kw[t] * dt,
-                    d.discharge_kw[t] * dt,
-                    d.curtail_kw[t] * dt,
-                ),
-                None => (0.0, 0.0, 0.0),
-            };
-            let mut l = Ledger {
-                load_kwh: p.load_kw[t] * dt,
-                pv_kwh: p.pv_kw[t] * dt,
-                battery_in_kwh: b_in,
-                battery_out_kwh: b_out,
-                curtailed_kwh: own_curt,
-                fixed_charge: if t == 0 && p.class != community::LoadClass::Vpp {
-                    c.daily_fixed_charge
-                } else {
-                    0.0
-                },
-                ..Ledger::default()
-            };
-            let (demand, supply) = (l.demand_kwh(), l.supply_kwh());
-            l.self_kwh = demand.min(supply);
-            let sit = Situation {
-                step: t,
-                agent: p.id,
-                load_kwh: demand,
-                pv_kwh: supply,
-                retail_per_kwh: retail,
-                feed_in_per_kwh: fit,
-            };
-            let cap = s.market.price_cap_per_kwh.unwrap_or(f64::INFINITY);
-            if demand > supply {
-                // Orders are in energy *sent*: to receive its deficit a buyer needs deficit/η
-                // sent, and its limit per kWh sent is η times its limit per kWh received.
-                bids.push(Order {
-                    agent: p.id,
-                    kwh: (demand - supply) / s.line_eta,
-                    price_per_kwh: (s.line_eta * rule.bid(&sit)).min(cap),
-                });
-            } else if supply > demand && rule.ask(&sit) <= cap {
-                asks.push(Order {
-                    agent: p.id,
-                    kwh: supply - demand,
-                    price_per_kwh: rule.ask(&sit),
+) -> Result<StudyResult> {
+    s.validate()?;
+    let c = community::build(s)?;
+    let mut failed = Vec::new();
+    let (base_plan, p2p_plan) = plans(&c, s, s.storage.model);
+    let auction = day_with(&c, s, base_plan, p2p_plan, progress, &mut failed)?;
+    let mut comparisons = Comparisons::default();
+    let mut central_result = None;
+    let day = if s.storage.clearing == ClearingMode::Central {
+        let (cr, problem) = central::solve(&c, s)?;
+        if !cr.status.is_ok() {
+            if let Some(p) = problem {
+                failed.push(FailedProblem {
+                    label: "central".into(),
+                    problem: p,
                 });
             }
-            base.push(l);
+            return Err(Error::Numerical(format!(
+                "the central optimisation did not solve ({}); rerun with --dump-lp to inspect it",
+                cr.status
+            )));
         }
-        let mut step_trades: Vec<StepTrade> = market::clear(s.market.mechanism, &bids, &asks)
-            .into_iter()
-            .map(|trade| StepTrade {
-                step: t,
-                executed_kwh: trade.kwh,
-                trade,
-                curtailment_reason: String::new(),
-                network_charge: 0.0,
-            })
-            .collect();
-        let mut p2p = base.clone();
-        if let Some(ctx) = net.as_mut() {
-            base_clearing.push(ctx.clear(c, t, &mut base, &mut [])?);
-            p2p_clearing.push(ctx.clear(c, t, &mut p2p, &mut step_trades)?);
-        }
-        settle(&mut base, &[], retail, fit, s);
-        settle(&mut p2p, &step_trades, retail, fit, s);
-        trades.extend(step_trades);
-        base_ledgers.push(base);
-        p2p_ledgers.push(p2p);
-        progress(t + 1, n_steps);
+        let central_day = central_day(&c, s, &auction.baseline, &cr)?;
+        let (gb, gp) = plans(&c, s, StorageModel::Greedy);
+        let greedy = day_with(&c, s, gb, gp, &mut |_, _| {}, &mut failed)?;
+        let voll = s.clearing.voll_per_kwh;
+        let auction_cost = grid_cost(&auction.p2p, voll);
+        comparisons.decentralisation = Some(Decentralisation {
+            central_cost: grid_cost(&central_day.p2p, voll),
+            central_objective: cr.objective,
+            central_lower_bound: cr.lower_bound,
+            central_gap: cr.gap,
+            auction_cost,
+            greedy_cost: grid_cost(&greedy.p2p, voll),
+            price_of_decentralisation: auction_cost - grid_cost(&central_day.p2p, voll),
+        });
+        central_result = Some(cr);
+        central_day
+    } else {
+        auction
+    };
+    let has_storage = c.prosumers.iter().any(|p| p.battery.is_some());
+    if has_storage {
+        let c0 = c.restricted(false, false);
+        let (b, p) = plans(&c0, s, StorageModel::None);
+        let d0 = day_with(&c0, s, b, p, &mut |_, _| {}, &mut failed)?;
+        comparisons.without_storage = Some(Variant {
+            baseline: d0.baseline.kpis,
+            p2p: d0.p2p.kpis,
+        });
     }
-    let baseline = finish_case(c, Case::Baseline, base_ledgers, base_clearing, &[], None)?;
-    let p2p = finish_case(
+    let has_home = c
+        .prosumers
+        .iter()
+        .any(|p| p.battery.is_some() && p.class != LoadClass::Vpp);
+    let has_vpp = c.prosumers.iter().any(|p| p.class == LoadClass::Vpp);
+    if has_home && has_vpp {
+        let kpis = |c2: &Community, failed: &mut Vec<FailedProblem>| -> Result<Kpis> {
+            let (b, p) = plans(c2, s, s.storage.model);
+            Ok(day_with(c2, s, b, p, &mut |_, _| {}, failed)?.p2p.kpis)
+        };
+        comparisons.battery_kinds = Some(BatteryKinds {
+            individual: kpis(&c.restricted(true, false), &mut failed)?,
+            community: kpis(&c.restricted(false, true), &mut failed)?,
+            both: day.p2p.kpis.clone(),
+        });
+    }
+    if let Some(p) = s.preset {
+        let paper_variant = if p == Preset::Paper2024 {
+            paper::variant("paper2024", &c, &day)
+        } else {
+            let ps = Scenario {
+                network: s.network.clone(),
+                ..Scenario::preset(Preset::Paper2024)
+            };
+            let pc = community::build(&ps)?;
+            let (b, q) = plans(&pc, &ps, ps.storage.model);
+            let pd = day_with(&pc, &ps, b, q, &mut |_, _| {}, &mut failed)?;
+            paper::variant("paper2024", &pc, &pd)
+        };
+        let corrected = (p == Preset::Paper2024Corrected)
+            .then(|| paper::variant("paper2024-corrected", &c, &day));
+        comparisons.paper = Some(paper::Comparison {
+            paper: paper_variant,
+            corrected,
+        });
+    }
+    Ok(StudyResult {
+        scenario: s.clone(),
+        community: c,
+        day,
+        central: central_result,
+        comparisons,
+        failed,
+    })
+}
+
+/// The storage plans of both cases (the P2P plan is the baseline's when nothing in it responds
+/// to the market).
+fn plans(c: &Community, s: &Scenario, model: StorageModel) -> (Plan, Plan) {
+    let base = plan::plan(c, s, Case::Baseline, model);
+    let market_responds = s.storage.settlement == crate::scenario::SettlementMode::Coupled
+        || c.prosumers
+            .iter()
+            .any(|p| p.class == LoadClass::Vpp && p.battery.is_some());
+    let p2p = if market_responds && model != StorageModel::None {
+        plan::plan(c, s, Case::P2p, model)
+    } else {
+        base.clone()
+    };
+    (base, p2p)
+}
+
+/// Runs the auction-mode day of a built community with its storage plans (the day loop of
+/// [`run`], for tests and benchmarks that build their own community).
+pub fn run_day(c: &Community, s: &Scenario) -> Result<DayResult> {
+    let (b, p) = plans(c, s, s.storage.model);
+    day_with(c, s, b, p, &mut |_, _| {}, &mut Vec::new())
+}
+
+fn day_with(
+    c: &Community,
+    s: &Scenario,
+    base_plan: Plan,
+    p2p_plan: Plan,
+    progress: &mut dyn FnMut(usize, usize),
+    failed: &mut Vec<FailedProblem>,
+) -> Result<DayResult> {
+    let run = day::run(c, s, &base_plan, &p2p_plan, progress)?;
+    failed.extend(run.failed);
+    let baseline = finish(c, Case::Baseline, run.baseline, base_plan, &[], None);
+    let p2p = finish(
         c,
         Case::P2p,
-        p2p_ledgers,
-        p2p_clearing,
-        &trades,
+        run.p2p,
+        p2p_plan,
+        &run.trades,
         Some(&baseline),
-    )?;
+    );
     Ok(DayResult {
         baseline,
         p2p,
-        trades,
+        trades: run.trades,
     })
 }
 
-/// Books executed trades and the residual with the retailer into the step's ledgers (which
-/// already carry load, PV, self-consumption, and any curtailment or shedding decided by the
-/// network correction).
-fn settle(ledgers: &mut [Ledger], trades: &[StepTrade], retail: f64, fit: f64, s: &Scenario) {
-    let line_eta = s.line_eta;
-    let policy = s.retailer.policy;
-    for tr in trades {
-        let q = tr.executed_kwh;
-        let b = &mut ledgers[tr.trade.buyer];
-        // The buyer receives η·q and pays for the q its seller sent.
-        b.p2p_bought_kwh += line_eta * q;
-        b.p2p_paid += q * tr.trade.buyer_price_per_kwh;
-        b.network_charge += tr.network_charge;
-        let sl = &mut ledgers[tr.trade.seller];
-        sl.p2p_sold_kwh += q;
-        sl.p2p_received += q * tr.trade.seller_price_per_kwh;
-    }
-    for l in ledgers.iter_mut() {
-        l.grid_import_kwh = (l.demand_kwh() - l.self_kwh - l.p2p_bought_kwh - l.shed_kwh).max(0.0);
-        l.grid_export_kwh = (l.supply_kwh() - l.self_kwh - l.p2p_sold_kwh).max(0.0);
-        l.grid_paid = l.grid_import_kwh * retail;
-        l.grid_received = l.grid_export_kwh * fit;
-        l.policy_bonus = policy.local_renewable_bonus_per_kwh * (l.self_kwh + l.p2p_bought_kwh);
-        l.policy_penalty = policy.grid_purchase_penalty_per_kwh * l.grid_import_kwh;
-    }
-}
-
-fn finish_case(
+fn finish(
     c: &Community,
     case: Case,
-    ledgers: Vec<Vec<Ledger>>,
-    clearing: Vec<StepClearing>,
+    d: day::CaseDay,
+    plan: Plan,
     trades: &[StepTrade],
     baseline: Option<&CaseResult>,
-) -> Result<CaseResult> {
-    let grid = &c.grid;
-    let dc = DcModel::new(grid)?;
-    let mut ws = dc.workspace();
-    let mut sol = DcSolution::default();
-    let n = grid.n_nodes();
-    let dt = c.dt_h();
-    let mut inj = vec![0.0; n];
-    let mut branches: Vec<BranchPeak> = grid
-        .branches
-        .iter()
-        .map(|br| {
-            let (kind, id, fb, tb) = match br.element {
-                BranchElement::Line(l) => {
-                    let line = c.network.lines.iter().find(|x| x.id == l);
-                    (
-                        "line",
-                        l.0,
-                        line.map_or(-1, |x| x.from_bus.0),
-                        line.map_or(-1, |x| x.to_bus.0),
-                    )
-                }
-                BranchElement::Trafo(tr) => {
-                    let t = c.network.trafos.iter().find(|x| x.id == tr);
-                    (
-                        "trafo",
-                        tr.0,
-                        t.map_or(-1, |x| x.hv_bus.0),
-                        t.map_or(-1, |x| x.lv_bus.0),
-                    )
-                }
-                BranchElement::Switch(sw) => ("switch", sw.0, -1, -1),
-            };
-            BranchPeak {
-                element: br.element.to_string(),
-                kind,
-                id,
-                from_bus: fb,
-                to_bus: tb,
-                peak_loading_percent: 0.0,
-                peak_step: 0,
-                steps_over_limit: 0,
-            }
-        })
-        .collect();
-    let mut network = Vec::with_capacity(ledgers.len());
-    for (t, step) in ledgers.iter().enumerate() {
-        inj.iter_mut().for_each(|v| *v = 0.0);
-        for (i, l) in step.iter().enumerate() {
-            inj[c.prosumers[i].node] += l.injection_kw(dt) * 1e-3;
-        }
-        dc.solve_into(&inj, &mut ws, &mut sol);
-        let mut sn = StepNetwork {
-            slack_import_kw: sol.slack_p_mw * 1e3,
-            max_line_loading_percent: 0.0,
-            max_trafo_loading_percent: 0.0,
-            overloaded: Vec::new(),
-        };
-        for l in 0..grid.branches.len() {
-            let pf = sol.p_from_mw[l];
-            let (_, _, load) = grid.branch_currents(l, [pf, 0.0, -pf, 0.0], 1.0, 1.0);
-            let bp = &mut branches[l];
-            if load > bp.peak_loading_percent {
-                bp.peak_loading_percent = load;
-                bp.peak_step = t;
-            }
-            if load > 100.0 + 1e-9 {
-                bp.steps_over_limit += 1;
-                sn.overloaded.push(bp.element.clone());
-            }
-            match bp.kind {
-                "line" => sn.max_line_loading_percent = sn.max_line_loading_percent.max(load),
-                "trafo" => sn.max_trafo_loading_percent = sn.max_trafo_loading_percent.max(load),
-                _ => {}
-            }
-        }
-        network.push(sn);
-    }
-    let kpis = kpi::compute(c, &ledgers, &network, &clearing, trades, baseline);
-    Ok(CaseResult {
+) -> CaseResult {
+    let kpis = kpi::compute(
+        &kpi::CaseData {
+            c,
+            plan: &plan,
+            accounts: &d.accounts,
+            network: &d.network,
+            clearing: &d.clearing,
+            trades,
+        },
+        baseline.map(|b| (b.accounts.as_slice(), b.network.as_slice())),
+    );
+    CaseResult {
         case,
-        ledgers,
-        network,
-        branches,
-        clearing,
+        branches: network::branch_peaks(&c.network, &c.grid, &d.network),
+        accounts: d.accounts,
+        network: d.network,
+        clearing: d.clearing,
+        plan,
         kpis,
+    }
+}
+
+/// The P2P case of the central mode: the central dispatch settled through the pool, with its
+/// network result per step.
+fn central_day(
+    c: &Community,
+    s: &Scenario,
+    baseline: &CaseResult,
+    cr: &central::CentralResult,
+) -> Result<DayResult> {
+    let dt = c.dt_h();
+    let mut solvers = network::Solvers::new(&c.grid, &s.clearing)?;
+    let rules = Rules {
+        policy: s.retailer.policy,
+        daily_fixed_charge: c.daily_fixed_charge,
+    };
+    let pays: Vec<bool> = c.prosumers.iter().map(|p| p.pays_fixed_charge()).collect();
+    let p_int = plan::internal_price(s, &c.retail_per_kwh, &c.feed_in_per_kwh);
+    let mut d = day::CaseDay::default();
+    for t in 0..c.n_steps() {
+        let mut acc: Vec<Account> = c
+            .prosumers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let (b_in, b_out, _) = cr.plan.flows_kwh(i, t, dt);
+                Account::physical(
+                    p.load_kw[t] * dt,
+                    p.pv_kw[t] * dt,
+                    b_in,
+                    b_out,
+                    cr.curtail_kw[t][i] * dt,
+                )
+            })
+            .collect();
+        let pos = settlement::positions_from_pool(&acc, p_int[t], s.line_eta);
+        settlement::settle(
+            &mut acc,
+            &pos,
+            c.retail_per_kwh[t],
+            c.feed_in_per_kwh[t],
+            &rules,
+            t == 0,
+            &pays,
+        );
+        let inj = network::injections(c, &acc);
+        d.network.push(Arc::new(solvers.solve(&c.grid, &inj, None)));
+        d.accounts.push(acc);
+    }
+    let baseline = baseline.clone();
+    let p2p = finish(c, Case::P2p, d, cr.plan.clone(), &[], Some(&baseline));
+    Ok(DayResult {
+        baseline,
+        p2p,
+        trades: Vec::new(),
     })
 }
 
-/// `--clearing central`: the baseline as in the auction mode, the P2P case from the central
-/// optimisation ([`central`]).
-pub fn run_central(c: &Community, s: &Scenario) -> Result<(DayResult, central::CentralResult)> {
-    let auction = run_day(c, s)?;
-    let cr = central::solve(c, s)?;
-    if !cr.status.is_ok() {
-        return Err(crate::Error::Numerical(format!(
-            "the central optimisation did not solve ({:?}); rerun with --dump-lp to inspect it",
-            cr.status
-        )));
-    }
-    let p2p = finish_case(
-        c,
-        Case::P2p,
-        cr.ledgers.clone(),
-        Vec::new(),
-        &[],
-        Some(&auction.baseline),
-    )?;
-    Ok((
-        DayResult {
-            baseline: auction.baseline,
-            p2p,
-            trades: Vec::new(),
-        },
-        cr,
-    ))
-}
-
-/// The community's net cost with the retailer in a case (what leaves the community), plus
-/// unserved energy valued at `voll_per_kwh`, $.
+/// The community's net cost with the retailer in a case (what leaves the community to the
+/// retailer), plus unserved energy valued at `voll_per_kwh`, $.
 pub fn grid_cost(case: &CaseResult, voll_per_kwh: f64) -> f64 {
-    case.ledgers
+    case.accounts
         .iter()
         .flatten()
         .map(|l| l.grid_paid - l.grid_received + l.shed_kwh * voll_per_kwh)
         .sum()
-}
-
-/// Builds the community and runs the day.
-pub fn run(s: &Scenario) -> Result<(Community, DayResult)> {
-    let c = community::build(s)?;
-    let r = run_day(&c, s)?;
-    Ok((c, r))
 }

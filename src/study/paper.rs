@@ -9,9 +9,9 @@
 //! every node with a single slack), and both are reported side by side. See
 //! `docs/paper2024.md` for each defect and its effect.
 
-use super::community::Community;
 use super::DayResult;
 use crate::fmt_f64 as f;
+use crate::scenario::community::Community;
 use serde::Serialize;
 
 /// One hour of the paper's table.

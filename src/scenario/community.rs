@@ -1,13 +1,16 @@
-//! From a scenario to a community: prosumers at buses with their load and PV per step, and the
-//! prices of each step. See [`crate::scenario`] for the rules.
+//! From a scenario to a community: prosumers at buses with their load, PV and batteries per step,
+//! and the prices of each step. See [`crate::scenario`] for the rules. Building a community reads
+//! profiles and places assets; it never dispatches or optimises anything (that is the study's
+//! storage stage, [`crate::study::plan`]).
 
 use crate::error::{Error, Location, Result};
-use crate::market::strategy::{splitmix64, unit};
 use crate::network::electrical::Grid;
-use crate::network::topology::leaf_buses_graph_order;
+use crate::network::topology::{leaf_buses_graph_order, Topology};
 use crate::network::{registry, BusId, Network};
 use crate::profiles::{self, Day, Unit};
-use crate::scenario::{Placement, Scenario};
+use crate::scenario::{BatteryPlacement, Placement, Scenario};
+use crate::tariff::PricingMode;
+use crate::util::rng::{seeded_share, share_count, shuffled, splitmix64};
 use serde::Serialize;
 
 /// What kind of consumer a prosumer is.
@@ -50,9 +53,14 @@ pub struct Prosumer {
     pub pv_kw: Vec<f64>,
     /// Its battery, if any.
     pub battery: Option<crate::storage::Battery>,
-    /// The battery's dispatch over the day (set by [`super::battery::plan`]).
-    #[serde(skip)]
-    pub dispatch: Option<crate::storage::Dispatch>,
+}
+
+impl Prosumer {
+    /// Whether it pays the retailer's fixed charge (households and businesses; not the
+    /// community battery).
+    pub fn pays_fixed_charge(&self) -> bool {
+        self.class != LoadClass::Vpp
+    }
 }
 
 /// The prosumers of a feeder on one day.
@@ -72,8 +80,6 @@ pub struct Community {
     pub feed_in_per_kwh: Vec<f64>,
     /// tan φ of loads (Q = P · tan φ).
     pub load_tan_phi: f64,
-    /// Where to dump failing optimisation problems (`--dump-lp`).
-    pub dump_lp: Option<String>,
     /// Daily fixed charge per prosumer, $.
     pub daily_fixed_charge: f64,
 }
@@ -87,6 +93,21 @@ impl Community {
     pub fn dt_h(&self) -> f64 {
         self.step_minutes as f64 / 60.0
     }
+    /// The same community with only some of its storage: home batteries kept when `homes`, the
+    /// community battery (and its agent) when `vpp`.
+    pub fn restricted(&self, homes: bool, vpp: bool) -> Community {
+        let mut c = self.clone();
+        if !vpp {
+            c.prosumers.retain(|p| p.class != LoadClass::Vpp);
+        }
+        if !homes {
+            for p in c.prosumers.iter_mut().filter(|p| p.class != LoadClass::Vpp) {
+                p.battery = None;
+            }
+        }
+        c
+    }
+
     /// `HH:MM` label of a step's start.
     pub fn step_label(&self, t: usize) -> String {
         let m = t as u32 * self.step_minutes;
@@ -195,7 +216,6 @@ pub fn build(s: &Scenario) -> Result<Community> {
                 load_kw: rs(&d.load_kw[k])?,
                 pv_kw,
                 battery: None,
-                dispatch: None,
             });
         }
     }
@@ -256,7 +276,6 @@ pub fn build(s: &Scenario) -> Result<Community> {
                     load_kw,
                     pv_kw: vec![0.0; n_steps],
                     battery: None,
-                    dispatch: None,
                 });
             }
             // PV on a seeded share of the prosumers.
@@ -269,6 +288,7 @@ pub fn build(s: &Scenario) -> Result<Community> {
         Placement::PaperLeaves => {
             let mut leaves = leaf_buses_graph_order(&network);
             let n = leaves.len() / 2;
+            let n_pv = ((s.pv_share_percent / 100.0 * leaves.len() as f64) + 1e-9).floor() as usize;
             if s.lv_only {
                 leaves.retain(|b| {
                     network
@@ -278,7 +298,13 @@ pub fn build(s: &Scenario) -> Result<Community> {
                 });
             }
             let load_buses: Vec<BusId> = leaves.iter().step_by(2).take(n).copied().collect();
-            let pv_buses: Vec<BusId> = leaves.iter().skip(1).step_by(2).take(n).copied().collect();
+            let pv_buses: Vec<BusId> = leaves
+                .iter()
+                .skip(1)
+                .step_by(2)
+                .take(n.min(n_pv))
+                .copied()
+                .collect();
             let load_profile = &hh_cols[0];
             // The paper's dict order: PV buses first, then load buses.
             for &b in &pv_buses {
@@ -298,7 +324,6 @@ pub fn build(s: &Scenario) -> Result<Community> {
                     load_kw: vec![0.0; n_steps],
                     pv_kw: pv_per_kwp.iter().map(|v| v * kwp).collect(),
                     battery: None,
-                    dispatch: None,
                 });
             }
             for &b in &load_buses {
@@ -317,7 +342,6 @@ pub fn build(s: &Scenario) -> Result<Community> {
                     load_kw: load_profile.values.clone(),
                     pv_kw: vec![0.0; n_steps],
                     battery: None,
-                    dispatch: None,
                 });
             }
         }
@@ -328,7 +352,7 @@ pub fn build(s: &Scenario) -> Result<Community> {
             "the feeder has no in-service loads on connected buses: nobody to trade",
         ));
     }
-    super::battery::assign(s, &grid, &network, &mut prosumers)?;
+    assign_batteries(s, &grid, &network, &mut prosumers)?;
     let (retail, fit) = match imported
         .as_ref()
         .and_then(|d| d.price_per_kwh.as_ref().map(|p| (d, p)))
@@ -338,12 +362,12 @@ pub fn build(s: &Scenario) -> Result<Community> {
                 .map_err(|m| Error::invalid(Location::file(&d.file), m))?;
             s.retailer.wholesale_pass.prices(&w)
         }
-        _ => super::battery::retail_prices(s, n_steps)?,
+        _ => retail_prices(s, n_steps)?,
     };
     let tan_phi = (1.0 / (s.load_power_factor * s.load_power_factor) - 1.0)
         .max(0.0)
         .sqrt();
-    let mut c = Community {
+    Ok(Community {
         network,
         grid,
         prosumers,
@@ -351,11 +375,8 @@ pub fn build(s: &Scenario) -> Result<Community> {
         retail_per_kwh: retail,
         feed_in_per_kwh: fit,
         load_tan_phi: tan_phi,
-        dump_lp: s.dump_lp.clone(),
         daily_fixed_charge: s.retailer.daily_fixed_charge,
-    };
-    super::battery::plan(&mut c, s);
-    Ok(c)
+    })
 }
 
 fn is_commercial(name: &str) -> bool {
@@ -429,15 +450,129 @@ fn commercial_day(s: &Scenario, step: u32) -> Result<Vec<(String, f64, Vec<f64>)
     Ok(out)
 }
 
-/// `ceil(share/100 · n)` of `0..n`, chosen by a seeded Fisher–Yates shuffle. `stream` keeps
-/// independent draws (PV, batteries) independent for the same seed.
-pub fn seeded_share(n: usize, share_percent: f64, seed: u64, stream: u64) -> Vec<usize> {
-    let k = ((share_percent / 100.0 * n as f64) - 1e-9).ceil().max(0.0) as usize;
-    let mut order: Vec<usize> = (0..n).collect();
-    for i in (1..n).rev() {
-        let j = (unit(seed, 0, i, stream) * (i + 1) as f64) as usize;
-        order.swap(i, j.min(i));
+/// Gives home batteries to a seeded share of the prosumers and adds the VPP agent.
+fn assign_batteries(
+    s: &Scenario,
+    grid: &Grid,
+    net: &Network,
+    prosumers: &mut Vec<Prosumer>,
+) -> Result<()> {
+    let st = &s.storage;
+    let n = prosumers.len();
+    if !st.per_prosumer_kwh.is_empty() {
+        if st.per_prosumer_kwh.len() > n {
+            return Err(Error::invalid(
+                Location::file("scenario").field("storage.per_prosumer_kwh"),
+                format!("{} batteries for {n} prosumers", st.per_prosumer_kwh.len()),
+            ));
+        }
+        for (i, (&e, &pw)) in st
+            .per_prosumer_kwh
+            .iter()
+            .zip(&st.per_prosumer_kw)
+            .enumerate()
+        {
+            if e > 0.0 && pw > 0.0 {
+                prosumers[i].battery = Some(crate::storage::Battery {
+                    e_kwh: e,
+                    p_charge_kw: pw,
+                    p_discharge_kw: pw,
+                    ..st.battery
+                });
+            }
+        }
     }
-    order.truncate(k.min(n));
-    order
+    let share = if st.per_prosumer_kwh.is_empty() {
+        st.battery_share_percent
+    } else {
+        0.0
+    };
+    let chosen = match st.placement {
+        BatteryPlacement::Independent => seeded_share(n, share, s.seed, 11),
+        BatteryPlacement::PvFirst => {
+            // Prosumers with PV first, each group in a seeded order.
+            let order = shuffled(n, s.seed, 11);
+            let (with, without): (Vec<usize>, Vec<usize>) =
+                order.into_iter().partition(|&i| prosumers[i].pv_kwp > 0.0);
+            let mut all = with;
+            all.extend(without);
+            all.truncate(share_count(n, share));
+            all
+        }
+    };
+    for i in chosen {
+        let p = &mut prosumers[i];
+        let units = p.households.max(1) as f64;
+        p.battery = Some(crate::storage::Battery {
+            e_kwh: st.battery.e_kwh * units,
+            p_charge_kw: st.battery.p_charge_kw * units,
+            p_discharge_kw: st.battery.p_discharge_kw * units,
+            ..st.battery
+        });
+    }
+    if st.vpp {
+        let node = match st.vpp_bus {
+            Some(b) => grid.node_of_bus(BusId(b)).ok_or_else(|| {
+                Error::invalid(
+                    Location::file("scenario").field("storage.vpp_bus"),
+                    format!("bus {b} is not a connected bus of {}", net.name()),
+                )
+            })?,
+            None => {
+                let topo = Topology::new(grid);
+                *topo
+                    .bfs_order()
+                    .iter()
+                    .find(|&&k| grid.nodes[k].vn_kv < 1.0)
+                    .unwrap_or(&grid.slack)
+            }
+        };
+        let n_steps = prosumers.first().map_or(24, |p| p.load_kw.len());
+        prosumers.push(Prosumer {
+            id: prosumers.len(),
+            name: "community battery".into(),
+            bus: grid.nodes[node].buses[0],
+            node,
+            class: LoadClass::Vpp,
+            households: 0,
+            profile: String::new(),
+            pv_kwp: 0.0,
+            load_kw: vec![0.0; n_steps],
+            pv_kw: vec![0.0; n_steps],
+            battery: Some(st.vpp_battery),
+        });
+    }
+    Ok(())
+}
+
+/// Retail and feed-in prices per step.
+fn retail_prices(s: &Scenario, n_steps: usize) -> Result<(Vec<f64>, Vec<f64>)> {
+    match s.retailer.pricing {
+        PricingMode::Fixed => Ok((
+            vec![s.tariff.retail_per_kwh; n_steps],
+            vec![s.tariff.feed_in_per_kwh; n_steps],
+        )),
+        PricingMode::TimeOfUse => Ok((
+            s.retailer.time_of_use.prices(s.step_minutes),
+            vec![s.tariff.feed_in_per_kwh; n_steps],
+        )),
+        PricingMode::WholesalePass => {
+            let r = &s.retailer;
+            let (label, text) = crate::profiles::source_text(&r.wholesale_file)?;
+            let day = (r.wholesale_day != "typical").then_some(r.wholesale_day.as_str());
+            let d = crate::profiles::read_day(&label, &text, day, &[r.wholesale_column.as_str()])?
+                .resampled(s.step_minutes)?;
+            let w = d.get(&r.wholesale_column)?;
+            if !matches!(
+                w.unit,
+                crate::profiles::Unit::PerMwh | crate::profiles::Unit::PerKwh
+            ) {
+                return Err(Error::invalid(
+                    Location::file(label).field(&r.wholesale_column),
+                    "the wholesale column must be a price (_per_mwh or _per_kwh)",
+                ));
+            }
+            Ok(r.wholesale_pass.prices(&w.per_kwh()))
+        }
+    }
 }

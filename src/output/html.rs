@@ -1,6 +1,8 @@
 //! A self-contained HTML report of a run folder (or a sweep folder): no scripts, no fonts, no
 //! network access — inline SVG charts whose `<title>` elements give the values on hover, a
-//! printable layout, and the feeder drawn from its bus coordinates.
+//! printable layout, and the feeder drawn from its bus coordinates. It reads only the run folder:
+//! the typed rows of [`super::rows`] and the geometry in `feeder.json`; it never reloads the
+//! feeder or solves anything.
 //!
 //! Sections (each where its data exist): KPIs baseline vs P2P and the savings distribution;
 //! hourly energy (load, PV, P2P, import, export, curtailed); prices (retail, feed-in, P2P, the
@@ -8,6 +10,9 @@
 //! loading, buses by their voltage extreme, prosumers marked); for a sweep, KPIs against PV
 //! share.
 
+use super::rows::{
+    BatteryRow, BranchRow, FeederGeometry, Hourly, PriceRow, ProsumerRow, VoltageRow,
+};
 use crate::error::{Error, Result};
 use crate::table::Table;
 use std::fmt::Write as _;
@@ -24,6 +29,25 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// Reads a run file's typed rows (`None` when the file does not exist).
+fn read_rows<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> Result<Option<Vec<T>>> {
+    let p = dir.join(name);
+    let text = match std::fs::read_to_string(&p) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::Io { path: p, source: e }),
+    };
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let mut out = Vec::new();
+    for (i, r) in rdr.deserialize().enumerate() {
+        out.push(r.map_err(|e| Error::Malformed {
+            loc: crate::Location::file(p.display().to_string()).row(i as u64 + 2),
+            msg: e.to_string(),
+        })?);
+    }
+    Ok(Some(out))
+}
+
 fn read_table(dir: &Path, name: &str) -> Result<Option<Table>> {
     let p = dir.join(name);
     match std::fs::read_to_string(&p) {
@@ -31,13 +55,6 @@ fn read_table(dir: &Path, name: &str) -> Result<Option<Table>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::Io { path: p, source: e }),
     }
-}
-
-fn col(t: &Table, filter: &dyn Fn(&crate::table::Row) -> bool, name: &str) -> Vec<f64> {
-    t.rows()
-        .filter(|r| filter(r))
-        .map(|r| r.f64(name).unwrap_or(f64::NAN))
-        .collect()
 }
 
 /// A line chart of several series over the same x values.
@@ -203,18 +220,19 @@ fn color_scale(v: f64, lo: f64, hi: f64) -> String {
     )
 }
 
-fn feeder_map(dir: &Path, summary: &serde_json::Value) -> Result<String> {
-    let name = summary["scenario"]["network"].as_str().unwrap_or("cigre44");
-    let net = match crate::network::registry::resolve(name) {
-        Ok(n) => n,
-        Err(_) => return Ok(String::from("<p>(feeder not available for drawing)</p>")),
+fn feeder_map(dir: &Path) -> Result<String> {
+    let gp = dir.join("feeder.json");
+    let geo: FeederGeometry = match std::fs::read_to_string(&gp) {
+        Ok(t) => serde_json::from_str(&t).map_err(|e| Error::Malformed {
+            loc: crate::Location::file(gp.display().to_string()),
+            msg: e.to_string(),
+        })?,
+        Err(_) => return Ok(String::from("<p>(no feeder.json in the run folder)</p>")),
     };
-    let geo: std::collections::HashMap<i64, (f64, f64)> = net
-        .buses
-        .iter()
-        .filter_map(|b| b.geo.map(|g| (b.id.0, g)))
-        .collect();
-    if geo.is_empty() {
+    let name = geo.name.clone();
+    let pos: std::collections::HashMap<i64, (f64, f64)> =
+        geo.buses.iter().map(|b| (b.id, (b.x, b.y))).collect();
+    if pos.is_empty() {
         return Ok(String::from("<p>(the feeder has no bus coordinates)</p>"));
     }
     let (mut x0, mut x1, mut y0, mut y1) = (
@@ -223,7 +241,7 @@ fn feeder_map(dir: &Path, summary: &serde_json::Value) -> Result<String> {
         f64::INFINITY,
         f64::NEG_INFINITY,
     );
-    for &(x, y) in geo.values() {
+    for &(x, y) in pos.values() {
         x0 = x0.min(x);
         x1 = x1.max(x);
         y0 = y0.min(y);
@@ -233,39 +251,30 @@ fn feeder_map(dir: &Path, summary: &serde_json::Value) -> Result<String> {
     let sx = |x: f64| m + (x - x0) / (x1 - x0).max(1e-9) * (w - 2.0 * m - 160.0);
     let sy = |y: f64| m + (y - y0) / (y1 - y0).max(1e-9) * (h - 2.0 * m);
     let mut load: std::collections::HashMap<(String, i64), f64> = Default::default();
-    if let Some(t) = read_table(dir, "lines.csv")? {
-        for r in t.rows().filter(|r| r.raw("case") == Some("p2p")) {
-            load.insert(
-                (r.str("kind")?.to_string(), r.int("id")?),
-                r.f64("peak_loading_percent")?,
-            );
+    for r in read_rows::<BranchRow>(dir, "lines.csv")?.unwrap_or_default() {
+        if r.case == "p2p" {
+            load.insert((r.kind, r.id), r.peak_loading_percent.0);
         }
     }
     let mut vext: std::collections::HashMap<i64, f64> = Default::default();
-    if let Some(t) = read_table(dir, "bus_voltages.csv")? {
-        for r in t.rows().filter(|r| r.raw("case") == Some("p2p")) {
-            let (b, v) = (r.int("bus")?, r.f64("vm_pu")?);
-            let e = vext.entry(b).or_insert(1.0);
-            if (v - 1.0).abs() > (*e - 1.0).abs() {
-                *e = v;
+    for r in read_rows::<VoltageRow>(dir, "bus_voltages.csv")?.unwrap_or_default() {
+        if r.case == "p2p" {
+            let e = vext.entry(r.bus).or_insert(1.0);
+            if (r.vm_pu.0 - 1.0).abs() > (*e - 1.0).abs() {
+                *e = r.vm_pu.0;
             }
         }
     }
     let mut pros: std::collections::HashMap<i64, (String, f64)> = Default::default();
-    if let Some(t) = read_table(dir, "prosumers.csv")? {
-        for r in t.rows() {
-            pros.insert(
-                r.int("bus")?,
-                (r.str("name")?.to_string(), r.f64("pv_kwp")?),
-            );
-        }
+    for r in read_rows::<ProsumerRow>(dir, "prosumers.csv")?.unwrap_or_default() {
+        pros.insert(r.bus, (r.name, r.pv_kwp.0));
     }
     let mut s = format!(
         r#"<figure><figcaption>Feeder {} — lines by peak loading (P2P case), buses by their largest voltage deviation</figcaption><svg class="chart map" viewBox="0 0 {w} {h}" role="img" aria-label="feeder map">"#,
-        esc(name)
+        esc(&name)
     );
     let mut seg = |a: i64, b: i64, label: String, value: Option<f64>| {
-        if let (Some(&(xa, ya)), Some(&(xb, yb))) = (geo.get(&a), geo.get(&b)) {
+        if let (Some(&(xa, ya)), Some(&(xb, yb))) = (pos.get(&a), pos.get(&b)) {
             let c = value.map_or("#999".to_string(), |v| color_scale(v, 0.0, 100.0));
             let _ = write!(
                 s,
@@ -279,50 +288,38 @@ fn feeder_map(dir: &Path, summary: &serde_json::Value) -> Result<String> {
             );
         }
     };
-    for l in &net.lines {
+    for br in &geo.branches {
+        let value = (br.kind != "switch")
+            .then(|| load.get(&(br.kind.clone(), br.id)).copied())
+            .flatten();
         seg(
-            l.from_bus.0,
-            l.to_bus.0,
-            l.id.to_string(),
-            load.get(&("line".to_string(), l.id.0)).copied(),
+            br.from_bus,
+            br.to_bus,
+            format!("{} {}", br.kind, br.id),
+            value,
         );
     }
-    for t in &net.trafos {
-        seg(
-            t.hv_bus.0,
-            t.lv_bus.0,
-            t.id.to_string(),
-            load.get(&("trafo".to_string(), t.id.0)).copied(),
-        );
-    }
-    for sw in &net.switches {
-        if let crate::network::SwitchElement::Bus(o) = sw.element {
-            seg(sw.bus.0, o.0, sw.id.to_string(), None);
-        }
-    }
-    for b in &net.buses {
-        let Some(&(x, y)) = geo.get(&b.id.0) else {
-            continue;
-        };
-        let v = vext.get(&b.id.0).copied();
+    for b in &geo.buses {
+        let (x, y) = (b.x, b.y);
+        let v = vext.get(&b.id).copied();
         let c = v.map_or("#666".to_string(), |v| {
             color_scale((v - 1.0).abs(), 0.0, 0.05)
         });
-        let (r, extra) = match pros.get(&b.id.0) {
+        let (r, extra) = match pros.get(&b.id) {
             Some((n, kwp)) if *kwp > 0.0 => {
                 (6.0, format!(", prosumer {} with {kwp:.1} kWp PV", esc(n)))
             }
             Some((n, _)) => (5.0, format!(", prosumer {}", esc(n))),
             None => (3.0, String::new()),
         };
-        let stroke = if pros.get(&b.id.0).is_some_and(|p| p.1 > 0.0) {
+        let stroke = if pros.get(&b.id).is_some_and(|p| p.1 > 0.0) {
             "#e6a800"
         } else {
             "#333"
         };
         let _ = write!(
             s,
-            r#"<circle class="bus" cx="{:.1}" cy="{:.1}" r="{r}" fill="{c}" stroke="{stroke}" stroke-width="1.5"><title>{}: {}{extra}</title></circle>"#,
+            r#"<circle class="bus" cx="{:.1}" cy="{:.1}" r="{r}" fill="{c}" stroke="{stroke}" stroke-width="1.5"><title>bus {}: {}{extra}</title></circle>"#,
             sx(x),
             sy(y),
             b.id,
@@ -364,8 +361,8 @@ pub fn render(dir: &Path) -> Result<String> {
         );
         body += "<h2>Baseline vs P2P</h2>\n";
         body += &kpi_table(&summary);
-        if let Some(t) = read_table(dir, "prosumers.csv")? {
-            let mut sav: Vec<f64> = col(&t, &|_| true, "savings");
+        if let Some(rows) = read_rows::<ProsumerRow>(dir, "prosumers.csv")? {
+            let mut sav: Vec<f64> = rows.iter().map(|r| r.savings.0).collect();
             sav.sort_by(f64::total_cmp);
             let xs: Vec<f64> = (0..sav.len()).map(|i| i as f64).collect();
             body += &line_chart(
@@ -376,46 +373,37 @@ pub fn render(dir: &Path) -> Result<String> {
                 &[("savings".into(), sav)],
             );
         }
-        if let Some(t) = read_table(dir, "hourly.csv")? {
-            let p2p = |r: &crate::table::Row| r.raw("case") == Some("p2p");
-            let xs: Vec<f64> = col(&t, &p2p, "step");
-            let mut series: Vec<(String, Vec<f64>)> = [
-                "load_kwh",
-                "pv_kwh",
-                "p2p_kwh",
-                "grid_import_kwh",
-                "grid_export_kwh",
-            ]
-            .iter()
-            .map(|c| (c.to_string(), col(&t, &p2p, c)))
-            .collect();
-            if let Some(st) = read_table(dir, "settlement.csv")? {
-                let mut curt = vec![0.0; xs.len()];
-                for r in st.rows().filter(|r| r.raw("case") == Some("p2p")) {
-                    let k = r.int("step").unwrap_or(0) as usize;
-                    if k < curt.len() {
-                        curt[k] += r.f64("curtailed_kwh").unwrap_or(0.0);
-                    }
-                }
-                series.push(("curtailed_kwh".into(), curt));
-            }
+        if let Some(rows) = read_rows::<Hourly>(dir, "hourly.csv")? {
+            let p2p: Vec<&Hourly> = rows.iter().filter(|r| r.case == "p2p").collect();
+            let xs: Vec<f64> = p2p.iter().map(|r| r.step as f64).collect();
+            let col = |f: fn(&Hourly) -> f64| -> Vec<f64> { p2p.iter().map(|r| f(r)).collect() };
+            let series: Vec<(String, Vec<f64>)> = vec![
+                ("load_kwh".into(), col(|r| r.load_kwh.0)),
+                ("pv_kwh".into(), col(|r| r.pv_kwh.0)),
+                ("p2p_kwh".into(), col(|r| r.p2p_kwh.0)),
+                ("grid_import_kwh".into(), col(|r| r.grid_import_kwh.0)),
+                ("grid_export_kwh".into(), col(|r| r.grid_export_kwh.0)),
+                ("curtailed_kwh".into(), col(|r| r.curtailed_kwh.0)),
+            ];
             body += "<h2>Energy per step (P2P case)</h2>\n";
             body += &line_chart("Energy per step", "step", "kWh", &xs, &series);
-            let mut prices: Vec<(String, Vec<f64>)> =
-                ["retail_per_kwh", "feed_in_per_kwh", "p2p_avg_price_per_kwh"]
-                    .iter()
-                    .map(|c| (c.to_string(), col(&t, &p2p, c)))
-                    .collect();
-            if let Some(np) = read_table(dir, "nodal_prices.csv")? {
+            let mut prices: Vec<(String, Vec<f64>)> = vec![
+                ("retail_per_kwh".into(), col(|r| r.retail_per_kwh.0)),
+                ("feed_in_per_kwh".into(), col(|r| r.feed_in_per_kwh.0)),
+                (
+                    "p2p_avg_price_per_kwh".into(),
+                    col(|r| r.p2p_avg_price_per_kwh.map_or(f64::NAN, |v| v.0)),
+                ),
+            ];
+            if let Some(np) = read_rows::<PriceRow>(dir, "nodal_prices.csv")? {
                 let (mut lo, mut hi) = (
                     vec![f64::INFINITY; xs.len()],
                     vec![f64::NEG_INFINITY; xs.len()],
                 );
-                for r in np.rows().filter(|r| r.raw("case") == Some("p2p")) {
-                    let k = r.int("step").unwrap_or(0) as usize;
-                    if let (Some(l), Ok(v)) = (lo.get_mut(k), r.f64("lmp_per_kwh")) {
-                        *l = l.min(v);
-                        hi[k] = hi[k].max(v);
+                for r in np.iter().filter(|r| r.case == "p2p") {
+                    if let (Some(l), Some(v)) = (lo.get_mut(r.step), r.lmp_per_kwh) {
+                        *l = l.min(v.0);
+                        hi[r.step] = hi[r.step].max(v.0);
                     }
                 }
                 prices.push(("nodal price, lowest".into(), lo));
@@ -438,11 +426,11 @@ pub fn render(dir: &Path) -> Result<String> {
             .iter()
             .filter(|f| f.starts_with("battery_P") || f.as_str() == "vpp.csv")
         {
-            if let Some(t) = read_table(dir, f)? {
-                xs_soc = col(&t, &|_| true, "step");
+            if let Some(rows) = read_rows::<BatteryRow>(dir, f)? {
+                xs_soc = rows.iter().map(|r| r.step as f64).collect();
                 soc.push((
                     f.trim_end_matches(".csv").to_string(),
-                    col(&t, &|_| true, "soc_kwh"),
+                    rows.iter().map(|r| r.soc_kwh.0).collect(),
                 ));
             }
         }
@@ -451,7 +439,7 @@ pub fn render(dir: &Path) -> Result<String> {
             body += &line_chart("State of charge", "step", "kWh", &xs_soc, &soc);
         }
         body += "<h2>Feeder</h2>\n";
-        body += &feeder_map(dir, &summary)?;
+        body += &feeder_map(dir)?;
     } else if let Some(t) = read_table(dir, "results.csv")? {
         title = "netclear — sweep".to_string();
         let mut nets: Vec<String> = t

@@ -1,0 +1,174 @@
+//! The command line: argument definitions (clap) and one thin function per command that parses,
+//! calls the library and prints. Nothing here computes anything a library user could not.
+
+mod network;
+mod pf;
+mod run;
+mod sweep;
+
+pub use network::{summarize, NetworkCmd, NetworkSummary};
+pub use pf::{power_flow, PfArgs};
+pub use run::{flags_layer, resolve_scenario, RunArgs};
+pub use sweep::{date_range, SweepArgs};
+
+use crate::error::Result;
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// netclear — peer-to-peer energy markets cleared on real LV feeders, with the physics.
+#[derive(Debug, Parser)]
+#[command(name = "netclear", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List, inspect and validate feeders.
+    #[command(subcommand)]
+    Network(NetworkCmd),
+    /// Run a DC or AC power flow on a feeder.
+    Pf(PfArgs),
+    /// Run a day of P2P trading on a feeder against a no-P2P baseline.
+    Run(Box<RunArgs>),
+    /// Run a grid of scenarios in parallel (resumable, shardable) into one results.csv.
+    Sweep(Box<SweepArgs>),
+    /// Verify or show a settlement ledger (ledger.jsonl).
+    #[command(subcommand)]
+    Ledger(LedgerCmd),
+    /// Write a self-contained HTML report of a run or sweep folder.
+    Report {
+        /// The run or sweep folder.
+        dir: PathBuf,
+        /// Output file (default DIR/report.html).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Merge shard folders of one sweep into results.csv.
+    Merge {
+        /// Shard folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output file.
+        #[arg(long, default_value = "results.csv")]
+        out: PathBuf,
+    },
+}
+
+/// `netclear ledger …`
+#[derive(Debug, Subcommand)]
+pub enum LedgerCmd {
+    /// Check the whole chain; name the first block and trade that were altered, removed or
+    /// reordered (exit code 2).
+    Verify {
+        /// The ledger file.
+        file: PathBuf,
+    },
+    /// Print the closing balances (after verifying).
+    Show {
+        /// The ledger file.
+        file: PathBuf,
+    },
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match cli.command {
+        Command::Network(cmd) => network::network_cmd(cmd, &mut out),
+        Command::Pf(args) => pf::pf_cmd(&args, &mut out),
+        Command::Run(args) => run::run_cmd(&args, &mut out),
+        Command::Sweep(args) => sweep::sweep_cmd(&args, &mut out),
+        Command::Report { dir, out: file } => {
+            let html = crate::output::html::render(&dir)?;
+            let file = file.unwrap_or_else(|| dir.join("report.html"));
+            crate::util::atomic::write_file(&file, html.as_bytes(), true)?;
+            w(&mut out, format!("wrote {}\n", file.display()))
+        }
+        Command::Ledger(cmd) => {
+            let (LedgerCmd::Verify { file } | LedgerCmd::Show { file }) = &cmd;
+            let text = read(file)?;
+            let balances = crate::ledger::verify(&file.display().to_string(), &text)?;
+            match cmd {
+                LedgerCmd::Verify { .. } => w(
+                    &mut out,
+                    format!(
+                        "ok: {} verified ({} blocks)\n",
+                        file.display(),
+                        text.lines().count()
+                    ),
+                ),
+                LedgerCmd::Show { .. } => {
+                    let mut t = format!(
+                        "{:>9} {:>6} {:>12} {:>14}\n",
+                        "prosumer", "bus", "credits", "p2p_money"
+                    );
+                    for b in balances {
+                        t += &format!(
+                            "{:>9} {:>6} {:>12.4} {:>14.4}\n",
+                            b.prosumer, b.bus, b.credits, b.p2p_money
+                        );
+                    }
+                    w(&mut out, t)
+                }
+            }
+        }
+        Command::Merge { dirs, out: file } => {
+            let n = crate::sweep::merge(&dirs, &file)?;
+            w(
+                &mut out,
+                format!("merged {n} scenarios into {}\n", file.display()),
+            )
+        }
+    }
+}
+
+/// Writes text to the terminal.
+fn w(out: &mut dyn Write, s: String) -> Result<()> {
+    out.write_all(s.as_bytes()).map_err(|e| crate::Error::Io {
+        path: "<stdout>".into(),
+        source: e,
+    })
+}
+
+/// Reads a text file the user named.
+fn read(p: &Path) -> Result<String> {
+    std::fs::read_to_string(p).map_err(|e| crate::Error::Io {
+        path: p.to_path_buf(),
+        source: e,
+    })
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string_pretty(v).map_err(|e| crate::Error::Numerical(e.to_string()))
+}
+
+/// A progress line on a terminal (stderr), shown once a job has run for half a second:
+/// `done/todo what [#####     ] elapsed, ETA`.
+fn progress_line(enabled: bool, what: &'static str) -> impl Fn(usize, usize) {
+    use std::io::IsTerminal;
+    let show = enabled && std::io::stderr().is_terminal();
+    let start = std::time::Instant::now();
+    let shown = std::sync::atomic::AtomicBool::new(false);
+    move |done: usize, todo: usize| {
+        if !show || start.elapsed().as_millis() <= 500 {
+            return;
+        }
+        shown.store(true, std::sync::atomic::Ordering::Relaxed);
+        let el = start.elapsed().as_secs_f64();
+        let eta = el / done.max(1) as f64 * todo.saturating_sub(done) as f64;
+        eprint!(
+            "\r  {done}/{todo} {what}  [{:<30}]  {el:.1} s, ETA {eta:.1} s ",
+            "#".repeat(30 * done / todo.max(1))
+        );
+        if done == todo {
+            eprintln!();
+        }
+    }
+}

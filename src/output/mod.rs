@@ -1,0 +1,663 @@
+//! A run's outputs: tidy CSV (typed rows, [`rows`]), `summary.json`, the feeder geometry the
+//! report draws, the optional ledger and HTML report, and the terminal table ([`table`]). This
+//! module formats what it is handed — it never solves a power flow or an optimisation and never
+//! reloads an input. Files are streamed into a staging folder and appear together
+//! ([`crate::util::atomic::Stage`]).
+//!
+//! | file | rows |
+//! |---|---|
+//! | `summary.json` | the scenario, feeder facts, both cases' KPIs, the comparisons |
+//! | `hourly.csv` | case × step: energy, prices, cost, network |
+//! | `trades.csv` | every proposed trade: proposed vs executed, prices, charges, reason |
+//! | `prosumers.csv` | prosumer: day totals and savings |
+//! | `settlement.csv` | case × step × prosumer: every energy and money term |
+//! | `network.csv` | case × step: the one network result (model, slack, losses, extremes, violations) |
+//! | `lines.csv` | case × branch: peak loading |
+//! | `line_loading.csv`, `bus_voltages.csv` | case × step × branch / bus |
+//! | `nodal_prices.csv`, `clearing.csv` | case × step (× bus): the network correction |
+//! | `battery_P{i}.csv`, `vpp.csv`, `p2p_vpp_summary.csv` | the seed's storage files (P2P case) |
+//! | `feeder.json` | bus coordinates and branch ends, for the report |
+
+pub mod html;
+pub mod rows;
+pub mod table;
+
+use crate::error::{Error, Result};
+use crate::scenario::community::{Community, LoadClass};
+use crate::study::{CaseResult, StudyResult};
+use crate::util::atomic::Stage;
+use crate::util::{fmt_f64, serde_name};
+use rows::*;
+use serde::Serialize;
+use std::path::Path;
+
+/// What to write besides the standard files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriteOptions {
+    /// Replace results already in the folder.
+    pub force: bool,
+    /// Also `report.html`.
+    pub report: bool,
+    /// Also `ledger.jsonl`.
+    pub ledger: bool,
+}
+
+fn csv_file<T: Serialize>(
+    stage: &Stage,
+    name: &str,
+    rows: impl IntoIterator<Item = T>,
+) -> Result<()> {
+    let io = |e: std::io::Error| Error::Io {
+        path: stage.path(name),
+        source: e,
+    };
+    let f = stage.create(name)?;
+    let mut w = csv::Writer::from_writer(f);
+    let mut any = false;
+    for r in rows {
+        w.serialize(r).map_err(|e| io(e.into()))?;
+        any = true;
+    }
+    if !any {
+        // A header-only file for an empty table would need the field names: write nothing.
+    }
+    let f = w.into_inner().map_err(|e| io(e.into_error()))?;
+    stage.finish_file(name, f)
+}
+
+fn case_name(c: &CaseResult) -> String {
+    serde_name(&c.case)
+}
+
+/// The machine-readable summary (`summary.json`).
+#[derive(Debug, Serialize)]
+pub struct Summary<'a> {
+    /// netclear version.
+    pub netclear_version: &'static str,
+    /// The resolved scenario.
+    pub scenario: &'a crate::scenario::Scenario,
+    /// Money unit of every money figure.
+    pub currency: &'static str,
+    /// Feeder facts.
+    pub network: NetworkFacts,
+    /// Whether the P2P case's physics equals the baseline's in every step (nothing flexible
+    /// responded to the market).
+    pub physics_identical: bool,
+    /// Baseline KPIs.
+    pub baseline: &'a crate::study::kpi::Kpis,
+    /// P2P KPIs.
+    pub p2p: &'a crate::study::kpi::Kpis,
+    /// KPIs of the same day without any battery, when batteries exist.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub without_storage: Option<&'a crate::study::Variant>,
+    /// P2P KPIs with home batteries only, the community battery only, and both.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub battery_kinds: Option<&'a crate::study::BatteryKinds>,
+    /// Central vs decentralised clearing, with `--clearing central`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decentralisation: Option<&'a crate::study::Decentralisation>,
+    /// Storage dispatch facts, when batteries exist.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage: Option<StorageFacts>,
+    /// The paper's study next to its corrected version, for the paper presets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paper_comparison: Option<&'a crate::study::paper::Comparison>,
+    /// Optimisations that did not solve (`--dump-lp` writes them).
+    pub failed_optimisations: Vec<String>,
+}
+
+/// How the batteries were dispatched (P2P case).
+#[derive(Debug, Serialize)]
+pub struct StorageFacts {
+    /// Batteries (homes plus the community battery).
+    pub batteries: usize,
+    /// Dispatch model.
+    pub model: crate::storage::StorageModel,
+    /// How many dispatches were proven optimal (gap ≤ 0.01 %).
+    pub proven_optimal: usize,
+    /// Largest relative gap.
+    pub max_gap: f64,
+    /// Steps in which the LP relaxation charged and discharged at once (over all batteries).
+    pub lp_simultaneous_steps: usize,
+    /// Dispatch methods used (lp-exact, fix-smaller, branch-and-bound, lp, greedy).
+    pub methods: Vec<String>,
+}
+
+/// Facts about the feeder in this run.
+#[derive(Debug, Serialize)]
+pub struct NetworkFacts {
+    /// Feeder name.
+    pub name: String,
+    /// User buses.
+    pub buses: usize,
+    /// Electrical nodes.
+    pub nodes: usize,
+    /// Prosumers.
+    pub prosumers: usize,
+    /// Prosumers with PV.
+    pub prosumers_with_pv: usize,
+    /// Steps in the day.
+    pub steps: usize,
+    /// Step length, minutes.
+    pub step_minutes: u32,
+}
+
+/// Network facts of a community.
+pub fn facts(c: &Community) -> NetworkFacts {
+    NetworkFacts {
+        name: c.network.manifest.name.clone(),
+        buses: c.network.buses.len(),
+        nodes: c.grid.n_nodes(),
+        prosumers: c.prosumers.len(),
+        prosumers_with_pv: c.prosumers.iter().filter(|p| p.pv_kwp > 0.0).count(),
+        steps: c.n_steps(),
+        step_minutes: c.step_minutes,
+    }
+}
+
+fn storage_facts(r: &StudyResult) -> Option<StorageFacts> {
+    let d: Vec<&crate::storage::Dispatch> = r.day.p2p.plan.dispatches().collect();
+    if d.is_empty() {
+        return None;
+    }
+    let mut methods: Vec<String> = d.iter().map(|x| serde_name(&x.method)).collect();
+    methods.sort();
+    methods.dedup();
+    Some(StorageFacts {
+        batteries: d.len(),
+        model: r.scenario.storage.model,
+        proven_optimal: d.iter().filter(|x| x.gap <= 1e-4).count(),
+        max_gap: d
+            .iter()
+            .map(|x| if x.gap.is_finite() { x.gap } else { 0.0 })
+            .fold(0.0, f64::max),
+        lp_simultaneous_steps: d.iter().map(|x| x.lp_simultaneous_steps).sum(),
+        methods,
+    })
+}
+
+/// `summary.json` of a study, as text.
+pub fn summary_json(r: &StudyResult) -> Result<String> {
+    let cmp = &r.comparisons;
+    let s = Summary {
+        netclear_version: env!("CARGO_PKG_VERSION"),
+        scenario: &r.scenario,
+        currency: "$",
+        network: facts(&r.community),
+        physics_identical: r.day.p2p.same_physics(&r.day.baseline),
+        baseline: &r.day.baseline.kpis,
+        p2p: &r.day.p2p.kpis,
+        without_storage: cmp.without_storage.as_ref(),
+        battery_kinds: cmp.battery_kinds.as_ref(),
+        decentralisation: cmp.decentralisation.as_ref(),
+        storage: storage_facts(r),
+        paper_comparison: cmp.paper.as_ref(),
+        failed_optimisations: r.failed.iter().map(|f| f.label.clone()).collect(),
+    };
+    serde_json::to_string_pretty(&s)
+        .map(|t| t + "\n")
+        .map_err(|e| Error::Numerical(e.to_string()))
+}
+
+/// Writes a study's results folder (see the module docs); returns the number of files.
+pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usize> {
+    let stage = Stage::new(dir, opts.force)?;
+    let c = &r.community;
+    let d = &r.day;
+    stage.write("summary.json", summary_json(r)?.as_bytes())?;
+    let geo = serde_json::to_string(&geometry(c)).map_err(|e| Error::Numerical(e.to_string()))?;
+    stage.write("feeder.json", (geo + "\n").as_bytes())?;
+    let mut files: Vec<String> = vec!["summary.json".into(), "feeder.json".into()];
+    let cases = [&d.baseline, &d.p2p];
+
+    csv_file(
+        &stage,
+        "hourly.csv",
+        cases.iter().flat_map(|case| {
+            (0..c.n_steps()).map(move |t| {
+                let tot = case.step_total(t);
+                let (vol, paid) = if case.case == crate::study::Case::P2p {
+                    d.trades
+                        .iter()
+                        .filter(|x| x.step == t)
+                        .fold((0.0, 0.0), |(v, p), x| {
+                            (
+                                v + x.executed_kwh,
+                                p + x.executed_kwh * x.trade.buyer_price_per_kwh,
+                            )
+                        })
+                } else {
+                    (0.0, 0.0)
+                };
+                let net = &case.network[t];
+                Hourly {
+                    case: case_name(case),
+                    step: t,
+                    time: c.step_label(t),
+                    load_kwh: tot.load_kwh.into(),
+                    pv_kwh: tot.pv_kwh.into(),
+                    self_consumed_kwh: tot.self_kwh.into(),
+                    p2p_kwh: tot.p2p_bought_kwh.into(),
+                    grid_import_kwh: tot.grid_import_kwh.into(),
+                    grid_export_kwh: tot.grid_export_kwh.into(),
+                    curtailed_kwh: tot.curtailed_kwh.into(),
+                    shed_kwh: tot.shed_kwh.into(),
+                    retail_per_kwh: c.retail_per_kwh[t].into(),
+                    feed_in_per_kwh: c.feed_in_per_kwh[t].into(),
+                    p2p_avg_price_per_kwh: (vol > 0.0).then(|| Num(paid / vol)),
+                    cost: case.accounts[t]
+                        .iter()
+                        .map(|a| a.bill())
+                        .sum::<f64>()
+                        .into(),
+                    slack_import_kw: net.slack_import_kw.into(),
+                    max_line_loading_percent: net.max_line_loading_percent.into(),
+                    max_trafo_loading_percent: net.max_trafo_loading_percent.into(),
+                    n_overloaded_branches: net.overloaded().count(),
+                    network_model: serde_name(&net.model),
+                }
+            })
+        }),
+    )?;
+    files.push(String::from("hourly.csv"));
+
+    csv_file(
+        &stage,
+        "trades.csv",
+        d.trades.iter().map(|x| {
+            let t = &x.trade;
+            TradeRow {
+                step: x.step,
+                time: c.step_label(x.step),
+                seller: t.seller,
+                seller_bus: c.prosumers[t.seller].bus.0,
+                buyer: t.buyer,
+                buyer_bus: c.prosumers[t.buyer].bus.0,
+                kwh: t.kwh.into(),
+                bid_per_kwh: t.bid_per_kwh.into(),
+                ask_per_kwh: t.ask_per_kwh.into(),
+                buyer_price_per_kwh: t.buyer_price_per_kwh.into(),
+                seller_price_per_kwh: t.seller_price_per_kwh.into(),
+                buyer_pays: (x.executed_kwh * t.buyer_price_per_kwh).into(),
+                seller_receives: (x.executed_kwh * t.seller_price_per_kwh).into(),
+                executed_kwh: x.executed_kwh.into(),
+                curtailed_kwh: (t.kwh - x.executed_kwh).into(),
+                curtailment_reason: x.curtailment_reason.clone(),
+                network_charge: x.network_charge.into(),
+            }
+        }),
+    )?;
+    files.push(String::from("trades.csv"));
+
+    csv_file(
+        &stage,
+        "prosumers.csv",
+        c.prosumers.iter().map(|p| {
+            let base = d.baseline.prosumer_total(p.id);
+            let p2p = d.p2p.prosumer_total(p.id);
+            ProsumerRow {
+                prosumer: p.id,
+                name: p.name.clone(),
+                bus: p.bus.0,
+                class: serde_name(&p.class),
+                households: p.households,
+                profile: p.profile.clone(),
+                pv_kwp: p.pv_kwp.into(),
+                battery_kwh: p.battery.map_or(0.0, |b| b.e_kwh).into(),
+                load_kwh: p2p.load_kwh.into(),
+                pv_kwh: p2p.pv_kwh.into(),
+                self_consumed_kwh: p2p.self_kwh.into(),
+                p2p_bought_kwh: p2p.p2p_bought_kwh.into(),
+                p2p_sold_kwh: p2p.p2p_sold_kwh.into(),
+                grid_import_kwh: p2p.grid_import_kwh.into(),
+                grid_export_kwh: p2p.grid_export_kwh.into(),
+                baseline_bill: base.bill().into(),
+                p2p_bill: p2p.bill().into(),
+                savings: (base.bill() - p2p.bill()).into(),
+            }
+        }),
+    )?;
+    files.push(String::from("prosumers.csv"));
+
+    csv_file(
+        &stage,
+        "settlement.csv",
+        cases.iter().flat_map(|case| {
+            case.accounts.iter().enumerate().flat_map(move |(t, step)| {
+                step.iter().enumerate().map(move |(i, a)| SettlementRow {
+                    case: case_name(case),
+                    step: t,
+                    time: c.step_label(t),
+                    prosumer: i,
+                    bus: c.prosumers[i].bus.0,
+                    load_kwh: a.load_kwh.into(),
+                    pv_kwh: a.pv_kwh.into(),
+                    battery_in_kwh: a.battery_in_kwh.into(),
+                    battery_out_kwh: a.battery_out_kwh.into(),
+                    self_consumed_kwh: a.self_kwh.into(),
+                    p2p_bought_kwh: a.p2p_bought_kwh.into(),
+                    p2p_sold_kwh: a.p2p_sold_kwh.into(),
+                    grid_import_kwh: a.grid_import_kwh.into(),
+                    grid_export_kwh: a.grid_export_kwh.into(),
+                    p2p_paid: a.p2p_paid.into(),
+                    p2p_received: a.p2p_received.into(),
+                    grid_paid: a.grid_paid.into(),
+                    grid_received: a.grid_received.into(),
+                    curtailed_kwh: a.curtailed_kwh.into(),
+                    shed_kwh: a.shed_kwh.into(),
+                    network_charge: a.network_charge.into(),
+                    loss_fee: a.loss_fee.into(),
+                    fixed_charge: a.fixed_charge.into(),
+                    policy_bonus: a.policy_bonus.into(),
+                    policy_penalty: a.policy_penalty.into(),
+                    bill: a.bill().into(),
+                })
+            })
+        }),
+    )?;
+    files.push(String::from("settlement.csv"));
+
+    csv_file(
+        &stage,
+        "lines.csv",
+        cases.iter().flat_map(|case| {
+            case.branches.iter().map(move |b| BranchRow {
+                case: case_name(case),
+                kind: b.kind.to_string(),
+                id: b.id,
+                from_bus: b.from_bus,
+                to_bus: b.to_bus,
+                peak_loading_percent: b.peak_loading_percent.into(),
+                peak_step: b.peak_step,
+                steps_over_limit: b.steps_over_limit,
+            })
+        }),
+    )?;
+    files.push(String::from("lines.csv"));
+
+    csv_file(
+        &stage,
+        "network.csv",
+        cases.iter().flat_map(|case| {
+            case.network
+                .iter()
+                .enumerate()
+                .map(move |(t, n)| NetworkRow {
+                    case: case_name(case),
+                    step: t,
+                    model: serde_name(&n.model),
+                    ac_failed: n.ac_failed,
+                    slack_import_kw: n.slack_import_kw.into(),
+                    net_import_kw: n.net_import_kw.into(),
+                    losses_kw: n.losses_kw.into(),
+                    vmin_pu: n.vmin_pu.map(Num),
+                    vmax_pu: n.vmax_pu.map(Num),
+                    max_line_loading_percent: n.max_line_loading_percent.into(),
+                    max_trafo_loading_percent: n.max_trafo_loading_percent.into(),
+                    violations: n
+                        .violations
+                        .iter()
+                        .map(|v| v.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                })
+        }),
+    )?;
+    files.push(String::from("network.csv"));
+
+    let grid = &c.grid;
+    csv_file(
+        &stage,
+        "line_loading.csv",
+        cases.iter().flat_map(|case| {
+            case.network.iter().enumerate().flat_map(move |(t, n)| {
+                grid.branches
+                    .iter()
+                    .enumerate()
+                    .map(move |(l, br)| LoadingRow {
+                        case: case_name(case),
+                        step: t,
+                        element: br.element.to_string(),
+                        p_from_kw: n.p_from_kw[l].into(),
+                        loading_percent: n.loading_percent[l].into(),
+                        model: serde_name(&n.model),
+                    })
+            })
+        }),
+    )?;
+    files.push(String::from("line_loading.csv"));
+
+    if cases
+        .iter()
+        .any(|case| case.network.iter().any(|n| !n.vm_pu.is_empty()))
+    {
+        csv_file(
+            &stage,
+            "bus_voltages.csv",
+            cases.iter().flat_map(|case| {
+                case.network.iter().enumerate().flat_map(move |(t, n)| {
+                    grid.nodes.iter().enumerate().filter_map(move |(k, node)| {
+                        n.vm_pu.get(k).map(|&v| VoltageRow {
+                            case: case_name(case),
+                            step: t,
+                            bus: node.buses[0].0,
+                            vm_pu: v.into(),
+                            model: serde_name(&n.model),
+                        })
+                    })
+                })
+            }),
+        )?;
+        files.push(String::from("bus_voltages.csv"));
+    }
+
+    if cases.iter().any(|case| !case.clearing.is_empty()) {
+        csv_file(
+            &stage,
+            "nodal_prices.csv",
+            cases.iter().flat_map(|case| {
+                case.clearing.iter().enumerate().flat_map(move |(t, cl)| {
+                    let o = &cl.outcome;
+                    grid.nodes.iter().enumerate().map(move |(k, node)| {
+                        let f = |v: f64| v.is_finite().then_some(Num(v));
+                        PriceRow {
+                            case: case_name(case),
+                            step: t,
+                            bus: node.buses[0].0,
+                            lmp_per_kwh: f(o.lmp_per_kwh[k]),
+                            energy_per_kwh: f(o.energy_per_kwh),
+                            congestion_per_kwh: f(o.congestion_per_kwh[k]),
+                            voltage_per_kwh: f(o.voltage_per_kwh[k]),
+                        }
+                    })
+                })
+            }),
+        )?;
+        csv_file(
+            &stage,
+            "clearing.csv",
+            cases.iter().flat_map(|case| {
+                case.clearing.iter().enumerate().map(move |(t, cl)| {
+                    let o = &cl.outcome;
+                    ClearingRow {
+                        case: case_name(case),
+                        step: t,
+                        status: serde_name(&o.status),
+                        optimised: o.optimised,
+                        ac_feedback_rounds: o.ac_feedback_rounds,
+                        binding: o.reason(),
+                        violations_before: o
+                            .violations
+                            .iter()
+                            .map(|v| v.to_string())
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                        shed_kw: o.shed_kw.iter().sum::<f64>().into(),
+                        curtailed_kw: o.curt_kw.iter().sum::<f64>().into(),
+                        socp_max_gap: o.socp_max_gap.map(Num),
+                        vm_error_pu: cl.vm_error_pu.map(Num),
+                        p_error_kw: cl.p_error_kw.map(Num),
+                    }
+                })
+            }),
+        )?;
+        files.push(String::from("nodal_prices.csv"));
+        files.push(String::from("clearing.csv"));
+    }
+
+    // The seed's storage files (P2P case).
+    let plan = &d.p2p.plan;
+    let mut any_battery = false;
+    for p in &c.prosumers {
+        let Some(dp) = plan.dispatch.get(p.id).and_then(Option::as_ref) else {
+            continue;
+        };
+        let name = if p.class == LoadClass::Vpp {
+            "vpp.csv".to_string()
+        } else {
+            format!("battery_P{}.csv", p.id)
+        };
+        csv_file(
+            &stage,
+            &name,
+            (0..c.n_steps()).map(|t| BatteryRow {
+                step: t,
+                time: c.step_label(t),
+                soc_kwh: dp.soc_kwh[t].into(),
+                charge_kw: dp.charge_kw[t].into(),
+                discharge_kw: dp.discharge_kw[t].into(),
+                curtail_kw: dp.curtail_kw[t].into(),
+            }),
+        )?;
+        files.push(name);
+        any_battery = true;
+    }
+    if any_battery {
+        let vpp = c.prosumers.iter().find(|p| p.class == LoadClass::Vpp);
+        let dt = c.dt_h();
+        csv_file(
+            &stage,
+            "p2p_vpp_summary.csv",
+            (0..c.n_steps()).map(|t| {
+                let tot = d.p2p.step_total(t);
+                let (vol, paid) =
+                    d.trades
+                        .iter()
+                        .filter(|x| x.step == t)
+                        .fold((0.0, 0.0), |(v, p), x| {
+                            (
+                                v + x.executed_kwh,
+                                p + x.executed_kwh * x.trade.buyer_price_per_kwh,
+                            )
+                        });
+                let (vc, vd) = vpp
+                    .and_then(|v| plan.dispatch.get(v.id).and_then(Option::as_ref))
+                    .map_or((0.0, 0.0), |x| {
+                        (x.charge_kw[t] * dt, x.discharge_kw[t] * dt)
+                    });
+                VppSummaryRow {
+                    step: t,
+                    time: c.step_label(t),
+                    external_buy_kwh: tot.grid_import_kwh.into(),
+                    external_sell_kwh: tot.grid_export_kwh.into(),
+                    vpp_charge_kwh: vc.into(),
+                    vpp_discharge_kwh: vd.into(),
+                    internal_traded_kwh: tot.p2p_bought_kwh.into(),
+                    internal_price_per_kwh: (vol > 0.0).then(|| Num(paid / vol)),
+                }
+            }),
+        )?;
+        files.push(String::from("p2p_vpp_summary.csv"));
+    }
+    if let Some(p) = &r.comparisons.paper {
+        csv_file(
+            &stage,
+            "paper_hourly.csv",
+            p.paper.hours.iter().enumerate().map(|(i, h)| {
+                let k = p.corrected.as_ref().map(|c| &c.hours[i]);
+                PaperHourRow {
+                    hour: h.hour,
+                    paper_total_load_kwh: h.total_load_kwh.into(),
+                    paper_n_trades: h.n_trades,
+                    paper_p2p_kwh: h.p2p_kwh.into(),
+                    paper_pct_load_by_p2p: h.pct_load_by_p2p.into(),
+                    paper_grid_kwh: h.grid_kwh.into(),
+                    corrected_total_load_kwh: k.map(|k| Num(k.total_load_kwh)),
+                    corrected_n_trades: k.map(|k| k.n_trades),
+                    corrected_p2p_kwh: k.map(|k| Num(k.p2p_kwh)),
+                    corrected_pct_load_by_p2p: k.map(|k| Num(k.pct_load_by_p2p)),
+                    corrected_grid_kwh: k.map(|k| Num(k.grid_kwh)),
+                }
+            }),
+        )?;
+        files.push(String::from("paper_hourly.csv"));
+    }
+    if opts.ledger {
+        stage.write(
+            "ledger.jsonl",
+            crate::ledger::build(c, d, &r.scenario).as_bytes(),
+        )?;
+        files.push(String::from("ledger.jsonl"));
+    }
+    if opts.report {
+        let html = html::render(&stage.path(""))?;
+        stage.write("report.html", html.as_bytes())?;
+        files.push("report.html".into());
+    }
+    stage.commit()?;
+    Ok(files.len())
+}
+
+/// The feeder drawing of a community (`feeder.json`).
+pub fn geometry(c: &Community) -> FeederGeometry {
+    let net = &c.network;
+    let mut branches: Vec<GeoBranch> = net
+        .lines
+        .iter()
+        .map(|l| GeoBranch {
+            kind: "line".into(),
+            id: l.id.0,
+            from_bus: l.from_bus.0,
+            to_bus: l.to_bus.0,
+        })
+        .collect();
+    branches.extend(net.trafos.iter().map(|t| GeoBranch {
+        kind: "trafo".into(),
+        id: t.id.0,
+        from_bus: t.hv_bus.0,
+        to_bus: t.lv_bus.0,
+    }));
+    for sw in &net.switches {
+        if let crate::network::SwitchElement::Bus(o) = sw.element {
+            branches.push(GeoBranch {
+                kind: "switch".into(),
+                id: sw.id.0,
+                from_bus: sw.bus.0,
+                to_bus: o.0,
+            });
+        }
+    }
+    FeederGeometry {
+        name: net.manifest.name.clone(),
+        buses: net
+            .buses
+            .iter()
+            .filter_map(|b| b.geo.map(|(x, y)| GeoBus { id: b.id.0, x, y }))
+            .collect(),
+        branches,
+    }
+}
+
+/// Writes every failed optimisation as `PREFIX.<label>.json` (`--dump-lp`).
+pub fn write_dumps(r: &StudyResult, prefix: &str) -> Result<usize> {
+    for f in &r.failed {
+        let path = format!("{prefix}.{}.json", f.label);
+        crate::util::atomic::write_file(Path::new(&path), f.problem.to_json().as_bytes(), true)?;
+    }
+    Ok(r.failed.len())
+}
+
+/// Formats a float for a text cell (shortest round-trip).
+pub fn num(v: f64) -> String {
+    fmt_f64(v)
+}

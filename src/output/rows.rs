@@ -1,0 +1,458 @@
+//! The typed rows of every CSV a run writes: one struct per file, `#[derive(Serialize,
+//! Deserialize)]`, so the header is the field names (units in the names: `_kwh`, `_kw`, `_pu`,
+//! `_per_kwh`, `_percent`) and the HTML report reads the same structs back. Adding an output
+//! column is adding a field here and filling it where the rows are made ([`super`]).
+//!
+//! Numbers are written as the shortest decimal that reads back to the same `f64` ([`Num`]), so
+//! files round-trip exactly and are byte-stable; `-0` is written as `0`. Money follows one rule:
+//! every money column is in the scenario's currency (`currency` in `summary.json`); prices end in
+//! `_per_kwh`.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A number in a CSV cell (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Num(pub f64);
+
+impl Serialize for Num {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::util::fmt_f64(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Num {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Num, D::Error> {
+        let s = String::deserialize(d)?;
+        s.trim()
+            .parse::<f64>()
+            .map(Num)
+            .map_err(|_| serde::de::Error::custom(format!("`{s}` is not a number")))
+    }
+}
+
+impl From<f64> for Num {
+    fn from(v: f64) -> Num {
+        Num(v)
+    }
+}
+
+/// An optional number: an empty cell when absent.
+pub type OptNum = Option<Num>;
+
+/// `hourly.csv`: one row per case and step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hourly {
+    /// `baseline` or `p2p`.
+    pub case: String,
+    /// Step index.
+    pub step: usize,
+    /// Step start, `HH:MM`.
+    pub time: String,
+    /// Load, kWh.
+    pub load_kwh: Num,
+    /// PV, kWh.
+    pub pv_kwh: Num,
+    /// Own PV/battery used on site, kWh.
+    pub self_consumed_kwh: Num,
+    /// Traded P2P (delivered), kWh.
+    pub p2p_kwh: Num,
+    /// Bought from the retailer, kWh.
+    pub grid_import_kwh: Num,
+    /// Sold to the retailer, kWh.
+    pub grid_export_kwh: Num,
+    /// PV curtailed (network and batteries' own), kWh.
+    pub curtailed_kwh: Num,
+    /// Load shed, kWh.
+    pub shed_kwh: Num,
+    /// Retail price.
+    pub retail_per_kwh: Num,
+    /// Feed-in tariff.
+    pub feed_in_per_kwh: Num,
+    /// Executed-energy-weighted buyer price of the step's trades (empty without trades).
+    pub p2p_avg_price_per_kwh: OptNum,
+    /// Sum of the step's bills.
+    pub cost: Num,
+    /// Power drawn at the slack, kW (the network result: AC with losses when on).
+    pub slack_import_kw: Num,
+    /// Highest line loading, %.
+    pub max_line_loading_percent: Num,
+    /// Highest trafo loading, %.
+    pub max_trafo_loading_percent: Num,
+    /// Branches above 100 %.
+    pub n_overloaded_branches: usize,
+    /// Which power flow gave the network numbers (`ac`, `dc`).
+    pub network_model: String,
+}
+
+/// `trades.csv`: one row per proposed trade.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TradeRow {
+    /// Step.
+    pub step: usize,
+    /// Step start.
+    pub time: String,
+    /// Selling prosumer.
+    pub seller: usize,
+    /// Its bus.
+    pub seller_bus: i64,
+    /// Buying prosumer.
+    pub buyer: usize,
+    /// Its bus.
+    pub buyer_bus: i64,
+    /// Proposed, kWh.
+    pub kwh: Num,
+    /// The buyer's limit price (η-scaled).
+    pub bid_per_kwh: Num,
+    /// The seller's limit price.
+    pub ask_per_kwh: Num,
+    /// Price the buyer pays.
+    pub buyer_price_per_kwh: Num,
+    /// Price the seller receives.
+    pub seller_price_per_kwh: Num,
+    /// What the buyer pays for the executed energy.
+    pub buyer_pays: Num,
+    /// What the seller receives.
+    pub seller_receives: Num,
+    /// Executed after the network correction, kWh.
+    pub executed_kwh: Num,
+    /// Not executed, kWh.
+    pub curtailed_kwh: Num,
+    /// Why (binding limits), empty if executed in full.
+    pub curtailment_reason: String,
+    /// Network charge paid by the buyer.
+    pub network_charge: Num,
+}
+
+/// `prosumers.csv`: one row per prosumer with its day totals (P2P case) and savings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProsumerRow {
+    /// Index.
+    pub prosumer: usize,
+    /// Name.
+    pub name: String,
+    /// Bus.
+    pub bus: i64,
+    /// Class.
+    pub class: String,
+    /// Households it stands for.
+    pub households: u32,
+    /// Profiles used.
+    pub profile: String,
+    /// PV, kWp.
+    pub pv_kwp: Num,
+    /// Battery capacity, kWh (0 without).
+    pub battery_kwh: Num,
+    /// Load, kWh.
+    pub load_kwh: Num,
+    /// PV, kWh.
+    pub pv_kwh: Num,
+    /// Own use, kWh.
+    pub self_consumed_kwh: Num,
+    /// Bought P2P, kWh.
+    pub p2p_bought_kwh: Num,
+    /// Sold P2P, kWh.
+    pub p2p_sold_kwh: Num,
+    /// Bought from the retailer, kWh.
+    pub grid_import_kwh: Num,
+    /// Sold to the retailer, kWh.
+    pub grid_export_kwh: Num,
+    /// Bill without P2P.
+    pub baseline_bill: Num,
+    /// Bill with P2P.
+    pub p2p_bill: Num,
+    /// baseline − P2P bill.
+    pub savings: Num,
+}
+
+/// `settlement.csv`: energy and money per case, step and prosumer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettlementRow {
+    /// Case.
+    pub case: String,
+    /// Step.
+    pub step: usize,
+    /// Step start.
+    pub time: String,
+    /// Prosumer.
+    pub prosumer: usize,
+    /// Its bus.
+    pub bus: i64,
+    /// Load, kWh.
+    pub load_kwh: Num,
+    /// PV, kWh.
+    pub pv_kwh: Num,
+    /// Battery charge, kWh.
+    pub battery_in_kwh: Num,
+    /// Battery discharge, kWh.
+    pub battery_out_kwh: Num,
+    /// Own use, kWh.
+    pub self_consumed_kwh: Num,
+    /// Bought P2P, kWh.
+    pub p2p_bought_kwh: Num,
+    /// Sold P2P, kWh.
+    pub p2p_sold_kwh: Num,
+    /// Bought from the retailer, kWh.
+    pub grid_import_kwh: Num,
+    /// Sold to the retailer, kWh.
+    pub grid_export_kwh: Num,
+    /// Paid to other prosumers.
+    pub p2p_paid: Num,
+    /// Received from other prosumers.
+    pub p2p_received: Num,
+    /// Paid to the retailer.
+    pub grid_paid: Num,
+    /// Received from the retailer.
+    pub grid_received: Num,
+    /// PV curtailed, kWh.
+    pub curtailed_kwh: Num,
+    /// Load shed, kWh.
+    pub shed_kwh: Num,
+    /// Network charges.
+    pub network_charge: Num,
+    /// Loss fee.
+    pub loss_fee: Num,
+    /// Fixed charge.
+    pub fixed_charge: Num,
+    /// Regulator bonus.
+    pub policy_bonus: Num,
+    /// Regulator penalty.
+    pub policy_penalty: Num,
+    /// Net bill.
+    pub bill: Num,
+}
+
+/// `lines.csv`: each branch's peak loading per case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BranchRow {
+    /// Case.
+    pub case: String,
+    /// `line`, `trafo`, `switch`.
+    pub kind: String,
+    /// Id in its file.
+    pub id: i64,
+    /// From bus.
+    pub from_bus: i64,
+    /// To bus.
+    pub to_bus: i64,
+    /// Peak loading of the day, %.
+    pub peak_loading_percent: Num,
+    /// Step of the peak.
+    pub peak_step: usize,
+    /// Steps above 100 %.
+    pub steps_over_limit: usize,
+}
+
+/// `nodal_prices.csv`: price per case, step and bus.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriceRow {
+    /// Case.
+    pub case: String,
+    /// Step.
+    pub step: usize,
+    /// Bus (the node's first).
+    pub bus: i64,
+    /// Nodal price.
+    pub lmp_per_kwh: OptNum,
+    /// Energy part.
+    pub energy_per_kwh: OptNum,
+    /// Congestion part.
+    pub congestion_per_kwh: OptNum,
+    /// Voltage (and losses, socp) part.
+    pub voltage_per_kwh: OptNum,
+}
+
+/// `clearing.csv`: the correction of each case-step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClearingRow {
+    /// Case.
+    pub case: String,
+    /// Step.
+    pub step: usize,
+    /// Solver status (its serde name).
+    pub status: String,
+    /// Whether an optimisation ran.
+    pub optimised: bool,
+    /// AC-feedback rounds.
+    pub ac_feedback_rounds: usize,
+    /// Limits binding (`; `-separated).
+    pub binding: String,
+    /// Limits the injections violated before correction (the formulation's view).
+    pub violations_before: String,
+    /// Load shed, kW.
+    pub shed_kw: Num,
+    /// PV curtailed, kW.
+    pub curtailed_kw: Num,
+    /// Largest SOCP gap.
+    pub socp_max_gap: OptNum,
+    /// Formulation vs network-result voltage, p.u.
+    pub vm_error_pu: OptNum,
+    /// Formulation vs network-result flow, kW.
+    pub p_error_kw: OptNum,
+}
+
+/// `network.csv`: the one network result of each case-step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkRow {
+    /// Case.
+    pub case: String,
+    /// Step.
+    pub step: usize,
+    /// `ac` or `dc`.
+    pub model: String,
+    /// Whether AC was tried and did not converge.
+    pub ac_failed: bool,
+    /// Power at the slack, kW.
+    pub slack_import_kw: Num,
+    /// Community net consumption (lossless), kW.
+    pub net_import_kw: Num,
+    /// Losses, kW.
+    pub losses_kw: Num,
+    /// Lowest voltage, p.u.
+    pub vmin_pu: OptNum,
+    /// Highest voltage, p.u.
+    pub vmax_pu: OptNum,
+    /// Highest line loading, %.
+    pub max_line_loading_percent: Num,
+    /// Highest trafo loading, %.
+    pub max_trafo_loading_percent: Num,
+    /// Violated limits (`; `-separated).
+    pub violations: String,
+}
+
+/// `bus_voltages.csv`: voltage per case, step and bus (AC results).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VoltageRow {
+    /// Case.
+    pub case: String,
+    /// Step.
+    pub step: usize,
+    /// Bus.
+    pub bus: i64,
+    /// Voltage, p.u.
+    pub vm_pu: Num,
+    /// `ac`.
+    pub model: String,
+}
+
+/// `line_loading.csv`: flow and loading per case, step and branch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadingRow {
+    /// Case.
+    pub case: String,
+    /// Step.
+    pub step: usize,
+    /// `line 3`.
+    pub element: String,
+    /// Active flow at the from end, kW.
+    pub p_from_kw: Num,
+    /// Loading, %.
+    pub loading_percent: Num,
+    /// `ac` or `dc`.
+    pub model: String,
+}
+
+/// `battery_P{i}.csv` / `vpp.csv`: one battery's day (the P2P case's dispatch; the seed's
+/// layout).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatteryRow {
+    /// Step.
+    pub step: usize,
+    /// Step start.
+    pub time: String,
+    /// SOC at the end of the step, kWh.
+    pub soc_kwh: Num,
+    /// Charge, kW.
+    pub charge_kw: Num,
+    /// Discharge, kW.
+    pub discharge_kw: Num,
+    /// PV curtailed by the battery's owner, kW.
+    pub curtail_kw: Num,
+}
+
+/// `p2p_vpp_summary.csv`: the seed's per-step community summary (P2P case).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VppSummaryRow {
+    /// Step.
+    pub step: usize,
+    /// Step start.
+    pub time: String,
+    /// Bought from the retailer, kWh.
+    pub external_buy_kwh: Num,
+    /// Sold to the retailer, kWh.
+    pub external_sell_kwh: Num,
+    /// Community battery charge, kWh.
+    pub vpp_charge_kwh: Num,
+    /// Community battery discharge, kWh.
+    pub vpp_discharge_kwh: Num,
+    /// Traded P2P, kWh.
+    pub internal_traded_kwh: Num,
+    /// Executed-energy-weighted P2P price.
+    pub internal_price_per_kwh: OptNum,
+}
+
+/// `paper_hourly.csv`: the paper's hourly table (and the corrected columns beside it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PaperHourRow {
+    /// Hour.
+    pub hour: usize,
+    /// Paper: load, kWh.
+    pub paper_total_load_kwh: Num,
+    /// Paper: trades.
+    pub paper_n_trades: usize,
+    /// Paper: P2P, kWh.
+    pub paper_p2p_kwh: Num,
+    /// Paper: P2P / load, %.
+    pub paper_pct_load_by_p2p: Num,
+    /// Paper: load not covered by P2P, kWh.
+    pub paper_grid_kwh: Num,
+    /// Corrected: load, kWh.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub corrected_total_load_kwh: OptNum,
+    /// Corrected: trades.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub corrected_n_trades: Option<usize>,
+    /// Corrected: P2P, kWh.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub corrected_p2p_kwh: OptNum,
+    /// Corrected: P2P / load, %.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub corrected_pct_load_by_p2p: OptNum,
+    /// Corrected: load not covered by P2P, kWh.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub corrected_grid_kwh: OptNum,
+}
+
+/// The feeder drawing the report needs (`feeder.json`): bus coordinates and branch ends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeederGeometry {
+    /// Feeder name.
+    pub name: String,
+    /// Buses with coordinates.
+    pub buses: Vec<GeoBus>,
+    /// Lines, trafos and bus-bus switches.
+    pub branches: Vec<GeoBranch>,
+}
+
+/// A bus of [`FeederGeometry`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeoBus {
+    /// Bus id.
+    pub id: i64,
+    /// x.
+    pub x: f64,
+    /// y.
+    pub y: f64,
+}
+
+/// A branch of [`FeederGeometry`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeoBranch {
+    /// `line`, `trafo`, `switch`.
+    pub kind: String,
+    /// Id in its file.
+    pub id: i64,
+    /// One end.
+    pub from_bus: i64,
+    /// Other end.
+    pub to_bus: i64,
+}

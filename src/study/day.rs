@@ -1,0 +1,401 @@
+//! The day loop of the auction mode: for every step, both cases' physical positions (load, PV,
+//! the case's storage plan), the P2P auction on the P2P case's positions, the network correction
+//! of each case (physical, never looking at trades; shared when the physics is the same), the
+//! allocation of its decisions to agents and trades, the settlement, and one network result per
+//! case-step.
+//!
+//! # Which correction each case gets
+//!
+//! * Baseline, background `report` (default): the injections are assessed, not corrected — a
+//!   violation is pre-existing and reported (elements and amounts); nobody is curtailed or shed.
+//! * Baseline, background `enforce`: the least-cost curtailment and shedding (at VOLL) that brings
+//!   every limit back.
+//! * P2P, same physical injections as the baseline (nothing flexible responded to the market):
+//!   the baseline's decision, allocated to the P2P case's agents and trades.
+//! * P2P, different injections (flexibility responded): under `enforce`, the full correction;
+//!   under `report`, the limits are relaxed to the baseline's state (the market must not worsen
+//!   what was already there) and only PV may be curtailed to keep them.
+
+use super::network::{injections, Solvers, StepNetwork};
+use super::plan::Plan;
+use super::{Case, FailedProblem, StepClearing, StepTrade};
+use crate::clearing::charges::Charges;
+use crate::clearing::{
+    Agent, Background, Corrector, NetworkModel, StepInput, StepOutcome, TradeFlow,
+};
+use crate::error::Result;
+use crate::formulation::Limits;
+use crate::market::strategy::{PriceRule, Situation};
+use crate::market::{self, Order};
+use crate::scenario::community::Community;
+use crate::scenario::Scenario;
+use crate::settlement::{self, Account, Booked, Rules};
+use std::sync::Arc;
+
+/// One case's day as the loop produces it.
+#[derive(Debug, Default)]
+pub(super) struct CaseDay {
+    pub accounts: Vec<Vec<Account>>,
+    pub network: Vec<Arc<StepNetwork>>,
+    pub clearing: Vec<StepClearing>,
+}
+
+/// What a day run produces.
+#[derive(Debug, Default)]
+pub(super) struct DayRun {
+    pub baseline: CaseDay,
+    pub p2p: CaseDay,
+    pub trades: Vec<StepTrade>,
+    pub failed: Vec<FailedProblem>,
+}
+
+/// Physical accounts of a case in step `t`: load, PV, and the plan's battery flows and own PV
+/// curtailment.
+pub(super) fn physical_accounts(c: &Community, plan: &Plan, t: usize) -> Vec<Account> {
+    let dt = c.dt_h();
+    c.prosumers
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (b_in, b_out, curt) = plan.flows_kwh(i, t, dt);
+            Account::physical(p.load_kw[t] * dt, p.pv_kw[t] * dt, b_in, b_out, curt)
+        })
+        .collect()
+}
+
+/// The agents of a case-step as the correction sees them.
+fn agents(c: &Community, accounts: &[Account], curtail: bool, shed: bool) -> Vec<Agent> {
+    let dt = c.dt_h();
+    c.prosumers
+        .iter()
+        .zip(accounts)
+        .map(|(p, a)| {
+            let pv_left = (a.pv_kwh - a.curtailed_kwh).max(0.0);
+            Agent {
+                node: p.node,
+                p_kw: a.injection_kw(dt),
+                q_kvar: -a.load_kwh / dt * c.load_tan_phi,
+                curtailable_kw: if curtail {
+                    a.surplus_kwh().min(pv_left) / dt
+                } else {
+                    0.0
+                },
+                sheddable_kw: if shed {
+                    a.deficit_kwh().min(a.load_kwh) / dt
+                } else {
+                    0.0
+                },
+                tan_phi: c.load_tan_phi,
+            }
+        })
+        .collect()
+}
+
+/// The step's bids and asks from the P2P case's positions. Orders are in energy delivered; with
+/// `line_eta = η < 1` a buyer's limit per kWh is η times its bid, so that price plus loss fee
+/// never exceeds the bid.
+fn orders(
+    c: &Community,
+    s: &Scenario,
+    rule: &PriceRule,
+    t: usize,
+    accounts: &[Account],
+) -> (Vec<Order>, Vec<Order>) {
+    let (retail, fit) = (c.retail_per_kwh[t], c.feed_in_per_kwh[t]);
+    let cap = s.market.price_cap_per_kwh.unwrap_or(f64::INFINITY);
+    let (mut bids, mut asks) = (Vec::new(), Vec::new());
+    for (p, a) in c.prosumers.iter().zip(accounts) {
+        let (demand, supply) = (a.demand_kwh(), a.supply_kwh());
+        let sit = Situation {
+            step: t,
+            agent: p.id,
+            load_kwh: demand,
+            pv_kwh: supply,
+            retail_per_kwh: retail,
+            feed_in_per_kwh: fit,
+        };
+        if demand > supply {
+            bids.push(Order {
+                agent: p.id,
+                kwh: demand - supply,
+                price_per_kwh: (s.line_eta * rule.bid(&sit)).min(cap),
+            });
+        } else if supply > demand && rule.ask(&sit) <= cap {
+            asks.push(Order {
+                agent: p.id,
+                kwh: supply - demand,
+                price_per_kwh: rule.ask(&sit),
+            });
+        }
+    }
+    (bids, asks)
+}
+
+fn same_physics(a: &[Agent], b: &[Agent]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.p_kw == y.p_kw && x.q_kvar == y.q_kvar)
+}
+
+/// The per-step machinery of a day.
+struct Stepper<'c> {
+    c: &'c Community,
+    s: &'c Scenario,
+    corrector: Option<Corrector<'c>>,
+    solvers: Solvers,
+    charges: Charges,
+    topo: crate::network::topology::Topology,
+    rules: Rules,
+    pays_fixed: Vec<bool>,
+}
+
+impl<'c> Stepper<'c> {
+    fn new(c: &'c Community, s: &'c Scenario) -> Result<Stepper<'c>> {
+        let corrector = match s.clearing.model {
+            NetworkModel::None => None,
+            _ => Some(Corrector::new(&c.grid, &s.clearing)?),
+        };
+        Ok(Stepper {
+            c,
+            s,
+            corrector,
+            solvers: Solvers::new(&c.grid, &s.clearing)?,
+            charges: Charges::new(&c.network, &c.grid, &s.clearing),
+            topo: crate::network::topology::Topology::new(&c.grid),
+            rules: Rules {
+                policy: s.retailer.policy,
+                daily_fixed_charge: c.daily_fixed_charge,
+            },
+            pays_fixed: c.prosumers.iter().map(|p| p.pays_fixed_charge()).collect(),
+        })
+    }
+
+    /// Corrects one case-step. `reference` is the baseline's decision and agents when this is the
+    /// P2P case.
+    #[allow(clippy::too_many_arguments)]
+    fn correct(
+        &mut self,
+        case: Case,
+        t: usize,
+        agents: &[Agent],
+        trades: &[TradeFlow],
+        reference: Option<(&StepOutcome, &[Agent], &StepNetwork)>,
+        failed: &mut Vec<FailedProblem>,
+    ) -> Option<StepOutcome> {
+        let c = self.c;
+        let corr = self.corrector.as_mut()?;
+        let enforce = self.s.clearing.background == Background::Enforce;
+        let plain = corr.limits().clone();
+        let inp = |limits| step_input(c, t, agents, trades, limits);
+        if let Some((base, base_agents, base_net)) = reference {
+            if same_physics(agents, base_agents) {
+                let mut o = base.clone();
+                let a =
+                    crate::clearing::allocate::allocate(&inp(&plain), &base.curt_kw, &base.shed_kw);
+                o.executed = a.executed;
+                o.agent_curt_kw = a.curt_kw;
+                o.agent_shed_kw = a.shed_kw;
+                return Some(o);
+            }
+            let limits = if enforce {
+                plain
+            } else {
+                let vm = base
+                    .predicted_vm_pu
+                    .as_deref()
+                    .or((!base_net.vm_pu.is_empty()).then_some(base_net.vm_pu.as_slice()));
+                let rated: Vec<f64> = if base.predicted_rated_kva.is_empty() {
+                    base_net
+                        .loading_percent
+                        .iter()
+                        .zip(&plain.s_max_kva)
+                        .map(|(l, s)| s.map_or(0.0, |s| l / 100.0 * s))
+                        .collect()
+                } else {
+                    base.predicted_rated_kva.clone()
+                };
+                plain.relaxed_to(vm, &rated)
+            };
+            let ac_model = self.solvers.ac();
+            let (o, problem) = corr.correct(&inp(&limits), ac_model);
+            keep_failed(case, t, &o, problem, failed);
+            return Some(o);
+        }
+        if !enforce {
+            return Some(corr.assess(&inp(&plain)));
+        }
+        let (o, problem) = corr.correct(&inp(&plain), self.solvers.ac());
+        keep_failed(case, t, &o, problem, failed);
+        Some(o)
+    }
+}
+
+fn step_input<'a>(
+    c: &Community,
+    t: usize,
+    agents: &'a [Agent],
+    trades: &'a [TradeFlow],
+    limits: &'a Limits,
+) -> StepInput<'a> {
+    StepInput {
+        dt_h: c.dt_h(),
+        agents,
+        trades,
+        import_per_kwh: c.retail_per_kwh[t],
+        export_per_kwh: c.feed_in_per_kwh[t],
+        limits,
+    }
+}
+
+fn keep_failed(
+    case: Case,
+    t: usize,
+    o: &StepOutcome,
+    problem: Option<crate::opt::Problem>,
+    failed: &mut Vec<FailedProblem>,
+) {
+    if let (false, Some(p)) = (o.status.is_ok(), problem) {
+        failed.push(FailedProblem {
+            label: format!("{}.step{t}", crate::util::serde_name(&case)),
+            problem: p,
+        });
+    }
+}
+
+/// Applies a correction's per-agent decisions to the accounts (kWh).
+fn apply(accounts: &mut [Account], o: &StepOutcome, dt: f64) {
+    for (i, a) in accounts.iter_mut().enumerate() {
+        a.curtailed_kwh += o.agent_curt_kw.get(i).copied().unwrap_or(0.0) * dt;
+        a.shed_kwh += o.agent_shed_kw.get(i).copied().unwrap_or(0.0) * dt;
+    }
+}
+
+/// Runs the auction-mode day with a storage plan per case.
+pub(super) fn run(
+    c: &Community,
+    s: &Scenario,
+    base_plan: &Plan,
+    p2p_plan: &Plan,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<DayRun> {
+    let n_steps = c.n_steps();
+    let dt = c.dt_h();
+    let rule = PriceRule {
+        strategy: s.market.strategy,
+        bid_per_kwh: s.market.bid_per_kwh,
+        ask_per_kwh: s.market.ask_per_kwh,
+        seed: s.seed,
+    };
+    let enforce = s.clearing.background == Background::Enforce;
+    let mut st = Stepper::new(c, s)?;
+    let mut out = DayRun::default();
+    for t in 0..n_steps {
+        let (retail, fit) = (c.retail_per_kwh[t], c.feed_in_per_kwh[t]);
+        let mut base = physical_accounts(c, base_plan, t);
+        let mut p2p = physical_accounts(c, p2p_plan, t);
+        // The market proposes.
+        let (bids, asks) = orders(c, s, &rule, t, &p2p);
+        let proposed = market::clear(s.market.mechanism, &bids, &asks);
+        let flows: Vec<TradeFlow> = proposed
+            .iter()
+            .map(|tr| TradeFlow {
+                seller: tr.seller,
+                buyer: tr.buyer,
+                kw: tr.kwh / dt,
+            })
+            .collect();
+        // The network decides: baseline first.
+        let base_agents = agents(c, &base, enforce, enforce);
+        let base_o = st.correct(Case::Baseline, t, &base_agents, &[], None, &mut out.failed);
+        if let Some(o) = &base_o {
+            apply(&mut base, o, dt);
+        }
+        settlement::settle(
+            &mut base,
+            &[],
+            retail,
+            fit,
+            &st.rules,
+            t == 0,
+            &st.pays_fixed,
+        );
+        let base_net = Arc::new(st.solvers.solve(&c.grid, &injections(c, &base), None));
+        // Then the P2P case.
+        let p2p_agents = agents(c, &p2p, true, enforce);
+        let p2p_o = match &base_o {
+            Some(bo) => st.correct(
+                Case::P2p,
+                t,
+                &p2p_agents,
+                &flows,
+                Some((bo, &base_agents, &base_net)),
+                &mut out.failed,
+            ),
+            None => None,
+        };
+        if let Some(o) = &p2p_o {
+            apply(&mut p2p, o, dt);
+        }
+        let reason = p2p_o.as_ref().map(StepOutcome::reason).unwrap_or_default();
+        let mut booked = Vec::with_capacity(proposed.len());
+        for (k, trade) in proposed.into_iter().enumerate() {
+            let x = p2p_o.as_ref().map_or(1.0, |o| o.executed[k]);
+            let executed_kwh = x * trade.kwh;
+            let (sn, bn) = (
+                c.prosumers[trade.seller].node,
+                c.prosumers[trade.buyer].node,
+            );
+            let network_charge =
+                st.charges
+                    .charge(&c.grid, &st.topo, p2p_o.as_ref(), sn, bn, executed_kwh);
+            booked.push(Booked {
+                seller: trade.seller,
+                buyer: trade.buyer,
+                kwh: executed_kwh,
+                buyer_price_per_kwh: trade.buyer_price_per_kwh,
+                seller_price_per_kwh: trade.seller_price_per_kwh,
+                network_charge,
+            });
+            out.trades.push(StepTrade {
+                step: t,
+                curtailment_reason: if trade.kwh - executed_kwh > 1e-9 {
+                    reason.clone()
+                } else {
+                    String::new()
+                },
+                executed_kwh,
+                network_charge,
+                trade,
+            });
+        }
+        let positions = settlement::positions_from_trades(c.prosumers.len(), &booked, s.line_eta);
+        settlement::settle(
+            &mut p2p,
+            &positions,
+            retail,
+            fit,
+            &st.rules,
+            t == 0,
+            &st.pays_fixed,
+        );
+        let p2p_inj = injections(c, &p2p);
+        let p2p_net = if p2p_inj == injections(c, &base) {
+            base_net.clone()
+        } else {
+            Arc::new(st.solvers.solve(&c.grid, &p2p_inj, None))
+        };
+        for (case_day, acc, net, o) in [
+            (&mut out.baseline, base, base_net, base_o),
+            (&mut out.p2p, p2p, p2p_net, p2p_o),
+        ] {
+            if let Some(o) = o {
+                case_day.clearing.push(StepClearing::new(o, &net));
+            }
+            case_day.accounts.push(acc);
+            case_day.network.push(net);
+        }
+        progress(t + 1, n_steps);
+    }
+    Ok(out)
+}

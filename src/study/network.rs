@@ -1,0 +1,284 @@
+//! The network of each step of each case — **one truth**: one power flow per case-step of the
+//! final (cleared) injections, AC when the AC check is on and it converges, DC otherwise, and the
+//! model that produced it recorded. The KPIs, `lines.csv`, `line_loading.csv`,
+//! `bus_voltages.csv` and the report's map all read this, nothing else.
+//!
+//! The P2P case shares the baseline's result (an `Arc`) in every step whose injections are
+//! identical, which they are whenever nothing flexible responded to the market.
+
+use crate::clearing::check;
+use crate::clearing::ClearingSpec;
+use crate::formulation::Violation;
+use crate::network::electrical::{BranchElement, Grid, Injections};
+use crate::network::Network;
+use crate::pf::ac::{AcModel, AcSolution};
+use crate::pf::dc::{DcModel, DcSolution, DcWorkspace};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// Which power flow produced a step's network result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlowModel {
+    /// AC Newton–Raphson (losses, voltages, reactive power).
+    Ac,
+    /// DC (lossless, no voltages): AC off, or AC did not converge.
+    Dc,
+}
+
+/// The network in one step of one case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepNetwork {
+    /// Which power flow.
+    pub model: FlowModel,
+    /// Whether AC was attempted and did not converge (the result is then DC).
+    pub ac_failed: bool,
+    /// Power drawn from the upstream grid at the slack, kW (with losses in AC).
+    pub slack_import_kw: f64,
+    /// The community's net consumption, lossless (`−Σ injections`), kW.
+    pub net_import_kw: f64,
+    /// Active losses, kW (0 in DC).
+    pub losses_kw: f64,
+    /// Voltage per node, p.u. (empty in DC).
+    #[serde(skip)]
+    pub vm_pu: Vec<f64>,
+    /// Active flow at each branch's from end, kW.
+    #[serde(skip)]
+    pub p_from_kw: Vec<f64>,
+    /// Loading per branch, %.
+    #[serde(skip)]
+    pub loading_percent: Vec<f64>,
+    /// Highest line loading, %.
+    pub max_line_loading_percent: f64,
+    /// Highest trafo loading, %.
+    pub max_trafo_loading_percent: f64,
+    /// Lowest voltage, p.u. (AC only).
+    pub vmin_pu: Option<f64>,
+    /// Highest voltage, p.u. (AC only).
+    pub vmax_pu: Option<f64>,
+    /// Limits violated (thermal in DC; voltage band and thermal in AC).
+    pub violations: Vec<Violation>,
+}
+
+impl StepNetwork {
+    /// Names of the branches above 100 %.
+    pub fn overloaded(&self) -> impl Iterator<Item = &str> {
+        self.violations
+            .iter()
+            .filter(|v| v.limit.kind == crate::formulation::LimitKind::Thermal)
+            .map(|v| v.name.split_once(' ').map_or(v.name.as_str(), |x| x.1))
+    }
+}
+
+/// Per-topology solvers and workspaces for the network results.
+pub struct Solvers {
+    ac: Option<AcModel>,
+    dc: DcModel,
+    dc_ws: DcWorkspace,
+    dc_sol: DcSolution,
+    spec: ClearingSpec,
+}
+
+impl Solvers {
+    /// Solvers for a grid (AC only when the AC check is on).
+    pub fn new(grid: &Grid, spec: &ClearingSpec) -> crate::Result<Solvers> {
+        let dc = DcModel::new(grid)?;
+        Ok(Solvers {
+            ac: if spec.ac_check {
+                Some(AcModel::new(grid)?)
+            } else {
+                None
+            },
+            dc_ws: dc.workspace(),
+            dc,
+            dc_sol: DcSolution::default(),
+            spec: *spec,
+        })
+    }
+
+    /// The AC model, when the AC check is on.
+    pub fn ac(&self) -> Option<&AcModel> {
+        self.ac.as_ref()
+    }
+
+    /// The network result of injections; `known` is an AC solution of exactly these injections
+    /// computed elsewhere (the clearing's AC feedback), reused instead of solving again.
+    pub fn solve(
+        &mut self,
+        grid: &Grid,
+        inj: &Injections,
+        known: Option<AcSolution>,
+    ) -> StepNetwork {
+        let net_import_kw = -inj.p_mw.iter().sum::<f64>() * 1e3;
+        let mut ac_failed = false;
+        if let Some(ac) = &self.ac {
+            let sol =
+                known.unwrap_or_else(|| ac.solve(&inj.p_mw, &inj.q_mvar, &Default::default()));
+            let loading = check::loading_percent(grid, &sol);
+            let chk = check::ac_check_of(&sol, &loading, grid, &self.spec, None);
+            if chk.converged {
+                let (ml, mt) = max_by_kind(grid, &loading);
+                return StepNetwork {
+                    model: FlowModel::Ac,
+                    ac_failed: false,
+                    slack_import_kw: sol.slack_p_mw * 1e3,
+                    net_import_kw,
+                    losses_kw: chk.losses_kw,
+                    p_from_kw: sol.flows.iter().map(|f| f[0] * 1e3).collect(),
+                    vm_pu: sol.vm_pu,
+                    loading_percent: loading,
+                    max_line_loading_percent: ml,
+                    max_trafo_loading_percent: mt,
+                    vmin_pu: Some(chk.vmin_pu),
+                    vmax_pu: Some(chk.vmax_pu),
+                    violations: chk.violations,
+                };
+            }
+            ac_failed = true;
+        }
+        self.dc
+            .solve_into(&inj.p_mw, &mut self.dc_ws, &mut self.dc_sol);
+        let loading: Vec<f64> = (0..grid.branches.len())
+            .map(|l| {
+                let pf = self.dc_sol.p_from_mw[l];
+                grid.branch_currents(l, [pf, 0.0, -pf, 0.0], 1.0, 1.0).2
+            })
+            .collect();
+        let (ml, mt) = max_by_kind(grid, &loading);
+        let violations = loading
+            .iter()
+            .enumerate()
+            .filter(|(_, &v)| v > 100.0 + 1e-9)
+            .map(|(l, &v)| {
+                let limit = crate::formulation::Limit {
+                    kind: crate::formulation::LimitKind::Thermal,
+                    element: crate::formulation::Element::Branch(l),
+                };
+                Violation {
+                    name: limit.describe(grid),
+                    limit,
+                    value: v,
+                    bound: 100.0,
+                }
+            })
+            .collect();
+        StepNetwork {
+            model: FlowModel::Dc,
+            ac_failed,
+            slack_import_kw: self.dc_sol.slack_p_mw * 1e3,
+            net_import_kw,
+            losses_kw: 0.0,
+            vm_pu: Vec::new(),
+            p_from_kw: self.dc_sol.p_from_mw.iter().map(|v| v * 1e3).collect(),
+            loading_percent: loading,
+            max_line_loading_percent: ml,
+            max_trafo_loading_percent: mt,
+            vmin_pu: None,
+            vmax_pu: None,
+            violations,
+        }
+    }
+}
+
+fn max_by_kind(grid: &Grid, loading: &[f64]) -> (f64, f64) {
+    let (mut ml, mut mt) = (0.0f64, 0.0f64);
+    for (br, &v) in grid.branches.iter().zip(loading) {
+        match br.element {
+            BranchElement::Line(_) => ml = ml.max(v),
+            BranchElement::Trafo(_) => mt = mt.max(v),
+            BranchElement::Switch(_) => {}
+        }
+    }
+    (ml, mt)
+}
+
+/// Peak loading of one branch over the day.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BranchPeak {
+    /// `line 3`, `trafo 0`.
+    pub element: String,
+    /// `line` / `trafo` / `switch`.
+    pub kind: &'static str,
+    /// Id in its file.
+    pub id: i64,
+    /// From bus (HV side for trafos).
+    pub from_bus: i64,
+    /// To bus.
+    pub to_bus: i64,
+    /// Highest loading of the day, %.
+    pub peak_loading_percent: f64,
+    /// Step at which it occurred.
+    pub peak_step: usize,
+    /// Steps above 100 %.
+    pub steps_over_limit: usize,
+}
+
+/// Each branch's peak over a case's day.
+pub fn branch_peaks(net: &Network, grid: &Grid, steps: &[Arc<StepNetwork>]) -> Vec<BranchPeak> {
+    let lines: std::collections::HashMap<_, _> = net.lines.iter().map(|l| (l.id, l)).collect();
+    let trafos: std::collections::HashMap<_, _> = net.trafos.iter().map(|t| (t.id, t)).collect();
+    grid.branches
+        .iter()
+        .enumerate()
+        .map(|(l, br)| {
+            let (kind, id, fb, tb) = match br.element {
+                BranchElement::Line(x) => {
+                    let line = lines.get(&x);
+                    (
+                        "line",
+                        x.0,
+                        line.map_or(-1, |v| v.from_bus.0),
+                        line.map_or(-1, |v| v.to_bus.0),
+                    )
+                }
+                BranchElement::Trafo(x) => {
+                    let t = trafos.get(&x);
+                    (
+                        "trafo",
+                        x.0,
+                        t.map_or(-1, |v| v.hv_bus.0),
+                        t.map_or(-1, |v| v.lv_bus.0),
+                    )
+                }
+                BranchElement::Switch(x) => ("switch", x.0, -1, -1),
+            };
+            let mut peak = BranchPeak {
+                element: br.element.to_string(),
+                kind,
+                id,
+                from_bus: fb,
+                to_bus: tb,
+                peak_loading_percent: 0.0,
+                peak_step: 0,
+                steps_over_limit: 0,
+            };
+            for (t, s) in steps.iter().enumerate() {
+                let v = s.loading_percent.get(l).copied().unwrap_or(0.0);
+                if v > peak.peak_loading_percent {
+                    peak.peak_loading_percent = v;
+                    peak.peak_step = t;
+                }
+                if v > 100.0 + 1e-9 {
+                    peak.steps_over_limit += 1;
+                }
+            }
+            peak
+        })
+        .collect()
+}
+
+/// The nodal injections (MW, Mvar) of a case-step from its accounts: the one derivation. Each
+/// prosumer's metered injection `(supply − demand + shed)/Δt` at its node; reactive power is its
+/// served load times the community's tan φ (PV and batteries at unit power factor).
+pub fn injections(
+    c: &crate::scenario::community::Community,
+    accounts: &[crate::settlement::Account],
+) -> Injections {
+    let dt = c.dt_h();
+    let mut inj = Injections::zeros(c.grid.n_nodes());
+    for (p, a) in c.prosumers.iter().zip(accounts) {
+        inj.p_mw[p.node] += a.injection_kw(dt) * 1e-3;
+        inj.q_mvar[p.node] -= (a.load_kwh - a.shed_kwh).max(0.0) / dt * c.load_tan_phi * 1e-3;
+    }
+    inj
+}

@@ -1,0 +1,167 @@
+//! The storage stage of a study: every battery's dispatch over the day, **for the case it is
+//! settled in** (a counterfactual dispatches its own assets for itself).
+//!
+//! * **Baseline** (no P2P): every battery — the homes' and the community battery — minimises its
+//!   owner's bill against the retailer's retail and feed-in prices. The community battery has no
+//!   load and no PV of its own, so without a P2P market it can only arbitrage retail against
+//!   feed-in (idle under a flat tariff).
+//! * **P2P** case: home batteries see the retailer's prices (`settlement-only`, so their dispatch
+//!   is the baseline's), or, under `coupled`, the P2P pool for the energy the pool can actually
+//!   absorb or supply — the rest of the community's residual surplus and deficit at the internal
+//!   price ([`internal_price`]), retail and feed-in beyond ([`crate::storage::Pool`]); homes are
+//!   dispatched in prosumer order, each seeing the residual the previous ones leave. The community
+//!   battery is the market's asset: it always sees the pool (the residual after the homes).
+//! * `greedy` is the rule-based reference (charge on surplus, discharge on deficit); the
+//!   community battery's rule follows the community's residual in the P2P case, its own (empty)
+//!   position in the baseline.
+//!
+//! Batteries are independent given prices, so the day's MILP decomposes into one small problem
+//! per battery ([`crate::storage`]).
+
+use super::Case;
+use crate::market::strategy::Strategy;
+use crate::market::Mechanism;
+use crate::scenario::community::{Community, LoadClass};
+use crate::scenario::{Scenario, SettlementMode};
+use crate::storage::{dispatch_in, DayInput, Dispatch, MilpSettings, Pool, StorageModel};
+
+/// The dispatch of every battery for one case (index = prosumer; `None` without a battery).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Plan {
+    /// Per prosumer.
+    pub dispatch: Vec<Option<Dispatch>>,
+}
+
+impl Plan {
+    /// No storage at all.
+    pub fn none(n: usize) -> Plan {
+        Plan {
+            dispatch: vec![None; n],
+        }
+    }
+    /// Battery charge, discharge and own PV curtailment of prosumer `i` in step `t`, kWh.
+    pub fn flows_kwh(&self, i: usize, t: usize, dt_h: f64) -> (f64, f64, f64) {
+        match self.dispatch.get(i).and_then(Option::as_ref) {
+            Some(d) => (
+                d.charge_kw[t] * dt_h,
+                d.discharge_kw[t] * dt_h,
+                d.curtail_kw[t] * dt_h,
+            ),
+            None => (0.0, 0.0, 0.0),
+        }
+    }
+    /// Whether any battery is dispatched.
+    pub fn any(&self) -> bool {
+        self.dispatch.iter().any(Option::is_some)
+    }
+    /// The dispatches that exist.
+    pub fn dispatches(&self) -> impl Iterator<Item = &Dispatch> {
+        self.dispatch.iter().flatten()
+    }
+}
+
+/// The internal P2P price a battery expects in each step: the fixed strategy's ask under
+/// pay-as-ask and paper-greedy, the mid of bid and ask under the other mechanisms, the mid of
+/// feed-in and retail for the other strategies; always within [feed-in, retail].
+pub fn internal_price(s: &Scenario, retail: &[f64], fit: &[f64]) -> Vec<f64> {
+    let m = &s.market;
+    retail
+        .iter()
+        .zip(fit)
+        .map(|(&r, &f)| {
+            let p = match (m.strategy, m.mechanism) {
+                (Strategy::Fixed, Mechanism::PayAsAsk | Mechanism::PaperGreedy) => m.ask_per_kwh,
+                (Strategy::Fixed, _) => 0.5 * (m.bid_per_kwh + m.ask_per_kwh),
+                _ => 0.5 * (r + f),
+            };
+            p.clamp(f.min(r), r.max(f))
+        })
+        .collect()
+}
+
+/// Plans every battery of the community for `case` with storage model `model`.
+pub fn plan(c: &Community, s: &Scenario, case: Case, model: StorageModel) -> Plan {
+    let np = c.prosumers.len();
+    if model == StorageModel::None {
+        return Plan::none(np);
+    }
+    let dt = c.dt_h();
+    let n = c.n_steps();
+    let settings = MilpSettings::default();
+    let zero = vec![0.0; n];
+    let p_int = internal_price(s, &c.retail_per_kwh, &c.feed_in_per_kwh);
+    // Net import per prosumer and step, updated as batteries are dispatched.
+    let mut net: Vec<Vec<f64>> = c
+        .prosumers
+        .iter()
+        .map(|p| (0..n).map(|t| p.load_kw[t] - p.pv_kw[t]).collect())
+        .collect();
+    let totals = |net: &[Vec<f64>], skip: usize| -> (Vec<f64>, Vec<f64>) {
+        let (mut sur, mut def) = (vec![0.0; n], vec![0.0; n]);
+        for (j, r) in net.iter().enumerate() {
+            if j == skip {
+                continue;
+            }
+            for t in 0..n {
+                sur[t] += (-r[t]).max(0.0);
+                def[t] += r[t].max(0.0);
+            }
+        }
+        (sur, def)
+    };
+    let mut out = Plan::none(np);
+    let coupled = case == Case::P2p && s.storage.settlement == SettlementMode::Coupled;
+    // Homes first (in prosumer order), then the community battery.
+    let mut order: Vec<usize> = (0..np)
+        .filter(|&i| c.prosumers[i].class != LoadClass::Vpp)
+        .collect();
+    order.extend((0..np).filter(|&i| c.prosumers[i].class == LoadClass::Vpp));
+    for i in order {
+        let p = &c.prosumers[i];
+        let Some(b) = &p.battery else { continue };
+        let vpp = p.class == LoadClass::Vpp;
+        let sees_pool = case == Case::P2p && (vpp || coupled);
+        let (sur, def) = if sees_pool || (vpp && model == StorageModel::Greedy) {
+            totals(&net, i)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let d = if vpp && model == StorageModel::Greedy && case == Case::P2p {
+            // The rule follows the community's residual.
+            let inp = DayInput {
+                dt_h: dt,
+                load_kw: &def,
+                pv_kw: &sur,
+                import_per_kwh: &c.retail_per_kwh,
+                export_per_kwh: &c.feed_in_per_kwh,
+                allow_curtailment: false,
+            };
+            dispatch_in(b, &inp, None, model, &settings)
+        } else {
+            let inp = DayInput {
+                dt_h: dt,
+                load_kw: if vpp { &zero } else { &p.load_kw },
+                pv_kw: if vpp { &zero } else { &p.pv_kw },
+                import_per_kwh: &c.retail_per_kwh,
+                export_per_kwh: &c.feed_in_per_kwh,
+                allow_curtailment: !vpp,
+            };
+            let pool = Pool {
+                price_per_kwh: &p_int,
+                import_cap_kw: &sur,
+                export_cap_kw: &def,
+            };
+            dispatch_in(b, &inp, sees_pool.then_some(&pool), model, &settings)
+        };
+        for t in 0..n {
+            // The battery's own meter: the community battery draws only what it charges.
+            net[i][t] = if vpp {
+                d.charge_kw[t] - d.discharge_kw[t]
+            } else {
+                d.import_kw[t] - d.export_kw[t]
+            };
+        }
+        out.dispatch[i] = Some(d);
+    }
+    out
+}

@@ -1,0 +1,268 @@
+//! The one way netclear writes files: nothing it did not create is ever deleted or replaced, and a
+//! crash at any moment leaves either the old or the new results, never a mixture.
+//!
+//! * **Single files** ([`write_file`]): written to a temporary file in the destination's folder,
+//!   flushed to disk (`fsync`), renamed over the destination, and the folder synced. An existing
+//!   destination is replaced only with `force`, and only when it is a regular file — never a
+//!   symlink, device, fifo or folder.
+//! * **Result folders** ([`Stage`]): files are streamed into a hidden staging folder next to the
+//!   destination (`.NAME.staging-PID`), synced, and then swapped in. A destination that exists must
+//!   be a folder that netclear wrote (it holds the marker file `.netclear`) or empty; it is replaced
+//!   only with `force`. The swap renames the old folder to `.NAME.old-PID`, renames the staging
+//!   folder into place and then deletes the old one; if the process dies between the two renames,
+//!   the next run finds `.NAME.old-PID` without `NAME` and puts it back before doing anything else
+//!   ([`recover`]). Stale staging folders of dead runs are removed.
+
+use crate::error::{Error, Location, Result};
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Name of the marker file every result folder netclear writes holds.
+pub const MARKER: &str = ".netclear";
+
+fn io(p: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |e| Error::Io {
+        path: p.to_path_buf(),
+        source: e,
+    }
+}
+
+fn refuse(p: &Path, msg: impl Into<String>) -> Error {
+    Error::invalid(Location::file(p.display().to_string()), msg)
+}
+
+fn parent_of(p: &Path) -> PathBuf {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn file_name(p: &Path) -> Result<String> {
+    p.file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .ok_or_else(|| refuse(p, "the output path has no file name (`.`, `..` or `/`)"))
+}
+
+fn sync_dir(d: &Path) {
+    // Directory fsync makes the rename durable; not every file system supports it.
+    if let Ok(f) = File::open(d) {
+        let _ = f.sync_all();
+    }
+}
+
+/// Writes `bytes` to `path` atomically. An existing `path` must be a regular file and is replaced
+/// only with `force`.
+pub fn write_file(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if !m.file_type().is_file() => {
+            return Err(refuse(
+                path,
+                "the output path exists and is not a regular file (a folder, link or device); \
+                 netclear will not replace it",
+            ))
+        }
+        Ok(_) if !force => {
+            return Err(refuse(
+                path,
+                "the output file exists; pass --force to replace it",
+            ))
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(path)(e)),
+    }
+    let dir = parent_of(path);
+    let name = file_name(path)?;
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| -> Result<()> {
+        let mut f = File::create(&tmp).map_err(io(&tmp))?;
+        f.write_all(bytes).map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+        fs::rename(&tmp, path).map_err(io(path))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result?;
+    sync_dir(&dir);
+    Ok(())
+}
+
+fn pid_alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Restores a result folder a crashed swap left hidden, and removes staging folders of dead runs.
+/// Returns the folder restored, if any.
+pub fn recover(dir: &Path) -> Result<Option<PathBuf>> {
+    let parent = parent_of(dir);
+    let name = file_name(dir)?;
+    let Ok(entries) = fs::read_dir(&parent) else {
+        return Ok(None);
+    };
+    let mut restored = None;
+    for e in entries.flatten() {
+        let f = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = f.strip_prefix(&format!(".{name}.")) else {
+            continue;
+        };
+        let (kind, pid) = match rest.split_once('-') {
+            Some((k, p)) => (k, p.parse::<u32>().ok()),
+            None => continue,
+        };
+        let dead = pid.is_some_and(|p| p != std::process::id() && !pid_alive(p));
+        match kind {
+            "staging" if dead => {
+                let _ = fs::remove_dir_all(e.path());
+            }
+            "old" if dead => {
+                if fs::symlink_metadata(dir).is_err() && restored.is_none() {
+                    fs::rename(e.path(), dir).map_err(io(dir))?;
+                    restored = Some(dir.to_path_buf());
+                } else {
+                    let _ = fs::remove_dir_all(e.path());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(restored)
+}
+
+/// Checks that `dir` may receive a run's results: it does not exist, is an empty folder, or is a
+/// folder netclear wrote and `force` is set.
+pub fn check_destination(dir: &Path, force: bool) -> Result<()> {
+    file_name(dir)?;
+    let m = match fs::symlink_metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io(dir)(e)),
+    };
+    if !m.file_type().is_dir() {
+        return Err(refuse(
+            dir,
+            "the output path exists and is not a folder (a file, link or device); netclear will not replace it",
+        ));
+    }
+    if let Ok(cwd) = std::env::current_dir() {
+        if fs::canonicalize(dir).ok() == fs::canonicalize(&cwd).ok() {
+            return Err(refuse(
+                dir,
+                "the output folder is the working directory; choose a folder of its own",
+            ));
+        }
+    }
+    let mut entries = fs::read_dir(dir).map_err(io(dir))?;
+    if entries.next().is_none() {
+        return Ok(());
+    }
+    if !dir.join(MARKER).is_file() {
+        return Err(refuse(
+            dir,
+            "the output folder holds files netclear did not write; choose another --out",
+        ));
+    }
+    if !force {
+        return Err(refuse(
+            dir,
+            "the output folder already holds results; pass --force to replace them (or choose another --out)",
+        ));
+    }
+    Ok(())
+}
+
+/// A result folder being written: files go into a staging folder and appear at the destination
+/// together on [`Stage::commit`]; dropped without commit, it leaves nothing behind.
+#[derive(Debug)]
+pub struct Stage {
+    dir: PathBuf,
+    stage: PathBuf,
+    force: bool,
+    committed: bool,
+}
+
+impl Stage {
+    /// Starts writing the results folder `dir` (checked with [`check_destination`]).
+    pub fn new(dir: &Path, force: bool) -> Result<Stage> {
+        recover(dir)?;
+        check_destination(dir, force)?;
+        let parent = parent_of(dir);
+        fs::create_dir_all(&parent).map_err(io(&parent))?;
+        let name = file_name(dir)?;
+        let stage = parent.join(format!(".{name}.staging-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&stage);
+        fs::create_dir_all(&stage).map_err(io(&stage))?;
+        let s = Stage {
+            dir: dir.to_path_buf(),
+            stage,
+            force,
+            committed: false,
+        };
+        s.write(
+            MARKER,
+            b"results written by netclear; replaced only with --force\n",
+        )?;
+        Ok(s)
+    }
+
+    /// The staging path of a file `name` (for writers that stream).
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.stage.join(name)
+    }
+
+    /// Creates a file in the stage for streaming; call [`Stage::finish_file`] when done.
+    pub fn create(&self, name: &str) -> Result<std::io::BufWriter<File>> {
+        let p = self.path(name);
+        File::create(&p)
+            .map(|f| std::io::BufWriter::with_capacity(1 << 16, f))
+            .map_err(io(&p))
+    }
+
+    /// Flushes and syncs a streamed file.
+    pub fn finish_file(&self, name: &str, w: std::io::BufWriter<File>) -> Result<()> {
+        let p = self.path(name);
+        let f = w.into_inner().map_err(|e| io(&p)(e.into_error()))?;
+        f.sync_all().map_err(io(&p))
+    }
+
+    /// Writes a whole file into the stage.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        let mut w = self.create(name)?;
+        w.write_all(bytes).map_err(io(&self.path(name)))?;
+        self.finish_file(name, w)
+    }
+
+    /// Swaps the staged folder in (see the module docs).
+    pub fn commit(mut self) -> Result<()> {
+        sync_dir(&self.stage);
+        check_destination(&self.dir, self.force)?;
+        let parent = parent_of(&self.dir);
+        let name = file_name(&self.dir)?;
+        if fs::symlink_metadata(&self.dir).is_ok() {
+            let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&old);
+            fs::rename(&self.dir, &old).map_err(io(&self.dir))?;
+            if let Err(e) = fs::rename(&self.stage, &self.dir) {
+                let _ = fs::rename(&old, &self.dir);
+                return Err(io(&self.dir)(e));
+            }
+            sync_dir(&parent);
+            let _ = fs::remove_dir_all(&old);
+        } else {
+            fs::rename(&self.stage, &self.dir).map_err(io(&self.dir))?;
+        }
+        sync_dir(&parent);
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.stage);
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! Seeded, version-stable randomness: SplitMix64 (Steele, Lea & Flood 2014), a tiny well-mixed
+//! generator with no dependencies, so the same seed gives the same outputs on every platform and
+//! in every release.
+
+/// One SplitMix64 step.
+pub fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = x;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A deterministic number in [0, 1) from (seed, step, agent, stream).
+pub fn unit(seed: u64, step: usize, agent: usize, stream: u64) -> f64 {
+    let h = splitmix64(
+        splitmix64(splitmix64(seed ^ stream.wrapping_mul(0xA24B_AED4_963E_E407)) ^ step as u64)
+            ^ agent as u64,
+    );
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// A seeded permutation of `0..n` (Fisher–Yates); `stream` keeps independent draws (PV,
+/// batteries, EVs) independent for the same seed.
+pub fn shuffled(n: usize, seed: u64, stream: u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        let j = (unit(seed, 0, i, stream) * (i + 1) as f64) as usize;
+        order.swap(i, j.min(i));
+    }
+    order
+}
+
+/// How many of `n` a share in percent gives: `ceil(share/100 · n)` (a hair below an integer is
+/// that integer).
+pub fn share_count(n: usize, share_percent: f64) -> usize {
+    (((share_percent / 100.0 * n as f64) - 1e-9).ceil().max(0.0) as usize).min(n)
+}
+
+/// `ceil(share/100 · n)` of `0..n`, chosen by a seeded shuffle.
+pub fn seeded_share(n: usize, share_percent: f64, seed: u64, stream: u64) -> Vec<usize> {
+    let mut order = shuffled(n, seed, stream);
+    order.truncate(share_count(n, share_percent));
+    order
+}
