@@ -28,6 +28,8 @@
 //! * [`pf`] — DC power flow, PTDF, AC Newton–Raphson.
 //! * [`cli`] — the command line, a thin layer over the library.
 
+#![warn(missing_docs)]
+
 pub mod clearing;
 pub mod cli;
 pub mod error;

@@ -127,7 +127,7 @@ pub struct RunArgs {
     /// P2P delivery factor η: buyers pay a loss fee of (1/η − 1) × the price (default 1).
     #[arg(long)]
     pub line_eta: Option<f64>,
-    /// Write every failing optimisation problem as JSON to FILE.<case>.step<N>.json.
+    /// Write every failing optimisation problem as JSON to `FILE.<case>.step<N>.json`.
     #[arg(long, value_name = "FILE")]
     pub dump_lp: Option<String>,
     /// Output folder.

@@ -54,7 +54,7 @@ pub struct SweepArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub jobs: Option<usize>,
-    /// Also keep every scenario's full run outputs in OUT/outputs/<scenario>/.
+    /// Also keep every scenario's full run outputs in `OUT/outputs/<scenario>/`.
     #[arg(long)]
     pub keep_outputs: bool,
     /// Print nothing but errors.

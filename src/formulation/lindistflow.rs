@@ -11,7 +11,7 @@
 //! The thermal circle `P² + Q² ≤ S²` is replaced by the regular N-gon *inscribed* in it (here
 //! N = [`FACETS`]): safe (every feasible point is within the rating) at the price of a flow up to
 //! `1 − cos(π/N)` below the rating in the worst direction. The evaluator uses the same drop
-//! coefficients ([`super::distflow::Drop`]) and the same facets ([`gauge`]) as the rows, so the
+//! coefficients (`distflow::Drop`) and the same facets ([`gauge`]) as the rows, so the
 //! pre-check and the optimisation cannot disagree.
 
 use super::distflow::{self, Drop};

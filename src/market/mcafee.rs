@@ -7,9 +7,11 @@
 //!
 //! * if `a_K ≤ p₀ ≤ b_K`, the volume `Q*` trades at `p₀`;
 //! * otherwise the **marginal quantity** is excluded: `Q* − q_K` trades, where `q_K` is the
-//!   quantity of the last pair the merit-order walk forms (one unit on unit instances: classic
-//!   McAfee); buyers pay `b_K`, sellers receive `a_K`, and the operator keeps `(b_K − a_K)` per
-//!   kWh.
+//!   smallest order in the marginal bid tier or the marginal ask tier (one unit on unit
+//!   instances: classic McAfee, which excludes the marginal pair of single-unit traders); buyers
+//!   pay `b_K`, sellers receive `a_K`, and the operator keeps `(b_K − a_K)` per kWh. Defining
+//!   `q_K` by tiers, not by the last pair of a walk, keeps it independent of how equal prices are
+//!   ordered.
 //!
 //! Who trades is decided pro rata within tiers of equal price ([`super::allocate_volume`]). No
 //! trader's price depends on its own report, which makes truthful bidding a dominant strategy for
@@ -32,6 +34,6 @@ pub fn clear(bids: &[Order], asks: &[Order]) -> Vec<Trade> {
             return priced(&b, &a, &pairs, |_, _| (p0, p0));
         }
     }
-    let pairs = match_volume(&b, &a, c.kwh - c.last_pair_kwh);
+    let pairs = match_volume(&b, &a, c.kwh - c.marginal_kwh);
     priced(&b, &a, &pairs, |_, _| (c.bid_price, c.ask_price))
 }

@@ -147,8 +147,9 @@ pub struct Crossing {
     pub next_bid: Option<f64>,
     /// The next ask price beyond the volume.
     pub next_ask: Option<f64>,
-    /// Quantity of the last pair the merit-order walk forms (the marginal pair).
-    pub last_pair_kwh: f64,
+    /// The marginal quantity: the smallest order in the marginal bid tier or the marginal ask
+    /// tier (one unit on unit instances), capped at the volume.
+    pub marginal_kwh: f64,
 }
 
 /// Where the curves cross (`None` when nothing trades).
@@ -175,14 +176,21 @@ pub fn crossing(bids: &[Order], asks: &[Order]) -> Option<Crossing> {
             ra = asks.get(j).map_or(0.0, |o| o.kwh);
         }
     }
-    let (bi, aj, q) = last?;
+    let (bi, aj, _) = last?;
+    let (bp, ap) = (bids[bi].price_per_kwh, asks[aj].price_per_kwh);
+    let smallest = |v: &[Order], p: f64| {
+        v.iter()
+            .filter(|o| o.price_per_kwh == p)
+            .map(|o| o.kwh)
+            .fold(f64::INFINITY, f64::min)
+    };
     Some(Crossing {
         kwh: vol,
-        bid_price: bids[bi].price_per_kwh,
-        ask_price: asks[aj].price_per_kwh,
+        bid_price: bp,
+        ask_price: ap,
         next_bid: bids.get(i).map(|o| o.price_per_kwh),
         next_ask: asks.get(j).map(|o| o.price_per_kwh),
-        last_pair_kwh: q,
+        marginal_kwh: smallest(bids, bp).min(smallest(asks, ap)).min(vol),
     })
 }
 

@@ -1,4 +1,4 @@
-//! Clarabel backend for [`Problem`](super::Problem).
+//! Clarabel backend for [`Problem`].
 //!
 //! Rows become cones in this order: equality rows (zero cone), inequality rows and finite
 //! bounds (non-negative cone), then each second-order cone. Clarabel solves

@@ -194,9 +194,23 @@ pub fn summary_json(r: &StudyResult) -> Result<String> {
         paper_comparison: cmp.paper.as_ref(),
         failed_optimisations: r.failed.iter().map(|f| f.label.clone()).collect(),
     };
-    serde_json::to_string_pretty(&s)
+    let mut v = serde_json::to_value(&s).map_err(|e| Error::Numerical(e.to_string()))?;
+    clean_negative_zero(&mut v);
+    serde_json::to_string_pretty(&v)
         .map(|t| t + "\n")
         .map_err(|e| Error::Numerical(e.to_string()))
+}
+
+/// `-0` (an empty sum, a rounded negative) is written as `0`.
+fn clean_negative_zero(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Number(n) if n.as_f64() == Some(0.0) && n.is_f64() => {
+            *v = serde_json::Value::from(0.0);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(clean_negative_zero),
+        serde_json::Value::Object(o) => o.values_mut().for_each(clean_negative_zero),
+        _ => {}
+    }
 }
 
 /// Writes a study's results folder (see the module docs); returns the number of files.

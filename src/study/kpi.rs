@@ -9,7 +9,8 @@
 //! * **Physical** (what flowed): the same ratios with the community's net exchange at the feeder
 //!   head per step, `Σ_t max(0, ±Σ_i injection)`: neighbours' PV feeds neighbours with or without
 //!   a P2P contract, so without flexibility the physical ratios of both cases are equal.
-//! * Community cost `Σ bills`; savings per prosumer = baseline bill − case bill (min, median, max,
+//! * Community cost `Σ bills` (the community battery's included); savings per member (households
+//!   and businesses, not the community battery) = baseline bill − case bill (min, median, max,
 //!   Gini `Σᵢⱼ|xᵢ − xⱼ|/(2n²x̄)`, null when the mean saving ≤ 0).
 //! * Average P2P price: executed-energy-weighted buyer price (the one definition, used everywhere).
 //! * Network indicators from the one network result per step ([`super::network`]): peak import
@@ -20,7 +21,7 @@
 use super::network::{FlowModel, StepNetwork};
 use super::plan::Plan;
 use super::{StepClearing, StepTrade};
-use crate::scenario::community::Community;
+use crate::scenario::community::{Community, LoadClass};
 use crate::settlement::Account;
 use serde::Serialize;
 use std::sync::Arc;
@@ -56,9 +57,11 @@ pub struct Kpis {
     pub p2p_share_of_load: f64,
     /// Sum of all bills.
     pub community_cost: f64,
+    /// The community battery's own bill (part of the community cost; not in the savings).
+    pub community_battery_bill: f64,
     /// What buyers paid beyond what sellers received (McAfee's trade reduction).
     pub operator_surplus: f64,
-    /// Lowest saving against the baseline.
+    /// Lowest saving of a member (household or business) against the baseline.
     pub savings_min: f64,
     /// Median saving.
     pub savings_median: f64,
@@ -174,11 +177,17 @@ pub fn compute(d: &CaseData, baseline: Option<Reference>) -> Kpis {
         comm_imp += net.max(0.0);
         comm_exp += (-net).max(0.0);
     }
+    // Savings are the members' (the community battery is the community's asset, not a member:
+    // its result is `community_battery_bill`).
+    let members: Vec<usize> = (0..np)
+        .filter(|&i| c.prosumers[i].class != LoadClass::Vpp)
+        .collect();
     let savings: Vec<f64> = match baseline {
-        Some((b, _)) => (0..np)
-            .map(|i| b.iter().map(|s| s[i].bill()).sum::<f64>() - bills[i])
+        Some((b, _)) => members
+            .iter()
+            .map(|&i| b.iter().map(|s| s[i].bill()).sum::<f64>() - bills[i])
             .collect(),
-        None => vec![0.0; np],
+        None => vec![0.0; members.len()],
     };
     let mut sorted = savings.clone();
     sorted.sort_by(f64::total_cmp);
@@ -266,6 +275,10 @@ pub fn compute(d: &CaseData, baseline: Option<Reference>) -> Kpis {
         self_consumption_physical: ratio(pv_net - comm_exp, tot.pv_kwh).map(|v| v.max(0.0)),
         p2p_share_of_load: ratio(tot.p2p_bought_kwh, tot.load_kwh).unwrap_or(0.0),
         community_cost: bills.iter().sum::<f64>(),
+        community_battery_bill: (0..np)
+            .filter(|&i| c.prosumers[i].class == LoadClass::Vpp)
+            .map(|i| bills[i])
+            .sum(),
         operator_surplus: paid - received,
         savings_min: sorted.first().copied().unwrap_or(0.0),
         savings_median: median,

@@ -10,7 +10,9 @@
 //!   absorb or supply — the rest of the community's residual surplus and deficit at the internal
 //!   price ([`internal_price`]), retail and feed-in beyond ([`crate::storage::Pool`]); homes are
 //!   dispatched in prosumer order, each seeing the residual the previous ones leave. The community
-//!   battery is the market's asset: it always sees the pool (the residual after the homes).
+//!   battery is the community's asset in its market: it minimises the community's bill against
+//!   the residual the homes leave (charging from surplus that would be exported, discharging into
+//!   deficit that would be imported), its own money settled by the auction like any member's.
 //! * `greedy` is the rule-based reference (charge on surplus, discharge on deficit); the
 //!   community battery's rule follows the community's residual in the P2P case, its own (empty)
 //!   position in the baseline.
@@ -120,14 +122,15 @@ pub fn plan(c: &Community, s: &Scenario, case: Case, model: StorageModel) -> Pla
         let p = &c.prosumers[i];
         let Some(b) = &p.battery else { continue };
         let vpp = p.class == LoadClass::Vpp;
-        let sees_pool = case == Case::P2p && (vpp || coupled);
-        let (sur, def) = if sees_pool || (vpp && model == StorageModel::Greedy) {
+        let sees_pool = case == Case::P2p && coupled && !vpp;
+        let for_community = case == Case::P2p && vpp;
+        let (sur, def) = if sees_pool || for_community {
             totals(&net, i)
         } else {
             (Vec::new(), Vec::new())
         };
-        let d = if vpp && model == StorageModel::Greedy && case == Case::P2p {
-            // The rule follows the community's residual.
+        let d = if for_community {
+            // The community battery serves the community's residual.
             let inp = DayInput {
                 dt_h: dt,
                 load_kw: &def,
