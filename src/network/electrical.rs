@@ -6,10 +6,18 @@
 //! 1. Out-of-service buses are removed, with every element touching them.
 //! 2. Buses joined by a *closed bus-bus switch with `z_ohm = 0`* are fused into one electrical
 //!    node (union–find). A closed bus-bus switch with `z_ohm > 0` becomes an impedance branch
-//!    with pandapower's `switch_rx_ratio = 2`. An open line/trafo switch takes that element out.
-//! 3. Nodes are numbered in the order their first bus appears in `buses.csv` — pandapower's
+//!    with pandapower's `switch_rx_ratio = 2`.
+//! 3. **An open line or trafo switch disconnects only its own end**, as in pandapower
+//!    (`_switch_branches`): the element stays energised from its other end, its open end hangs
+//!    on an *auxiliary node* of its own (the bus's voltage level, no load), so a cable's charging
+//!    and a trafo's magnetising current still flow. A line whose bus is out of service at one end
+//!    is treated the same way (pandapower's `_branches_with_oos_buses`). Auxiliary nodes come after
+//!    every real node ([`Node::auxiliary`]); they hold no user bus, are never returned by
+//!    [`Grid::node_of_bus`] and are never reported as dropped. Open at both ends, the element is
+//!    isolated and left out.
+//! 4. Nodes are numbered in the order their first bus appears in `buses.csv` — pandapower's
 //!    `ppc` order — so the CIGRE slack node is node 0 = buses {0, 1, 20, 23}.
-//! 4. Nodes that cannot be reached from the slack are **dropped and reported**
+//! 5. Nodes that cannot be reached from the slack are **dropped and reported**
 //!    ([`Grid::dropped_buses`]), as pandapower's `check_connectivity` does (it gives them NaN).
 //!    Their loads and generators are ignored; `network validate` lists them.
 //!
@@ -163,10 +171,14 @@ impl Branch {
 /// An electrical node: one or more fused buses.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
-    /// The user buses fused into this node, in file order.
+    /// The user buses fused into this node, in file order. For an [auxiliary](Node::auxiliary)
+    /// node: the bus its open switch sits at, as a label only (that bus belongs to another node).
     pub buses: Vec<BusId>,
     /// Voltage base, kV.
     pub vn_kv: f64,
+    /// Whether this is an auxiliary node: the open end of a line or trafo behind an open switch
+    /// (or at an out-of-service bus), pandapower's auxiliary bus. It carries no load.
+    pub auxiliary: bool,
 }
 
 /// Why a bus is not part of the electrical model.
@@ -223,6 +235,7 @@ impl Grid {
             }
             i
         }
+        // Open line/trafo switches: (element, bus at the open end).
         let mut open_lines = std::collections::HashSet::new();
         let mut open_trafos = std::collections::HashSet::new();
         for sw in &net.switches {
@@ -239,10 +252,10 @@ impl Grid {
                     }
                 }
                 SwitchElement::Line(l) if !sw.closed => {
-                    open_lines.insert(l);
+                    open_lines.insert((l, sw.bus));
                 }
                 SwitchElement::Trafo(t) if !sw.closed => {
-                    open_trafos.insert(t);
+                    open_trafos.insert((t, sw.bus));
                 }
                 _ => {}
             }
@@ -263,6 +276,7 @@ impl Grid {
                 cand_nodes.push(Node {
                     buses: Vec::new(),
                     vn_kv: bus.vn_kv,
+                    auxiliary: false,
                 });
                 cand_nodes.len() - 1
             });
@@ -279,14 +293,46 @@ impl Grid {
             bus_cand[i] = Some(k);
         }
         let node_of = |b: BusId| idx.get(&b).and_then(|&i| bus_cand[i]);
+        // The node an element end connects to: its bus's node, or a new auxiliary node when the
+        // end is open (a switch) or its bus is out of service (`aux_if_oos`, lines only).
+        let end_node = |cand_nodes: &mut Vec<Node>, bus: BusId, open: bool, aux_if_oos: bool| {
+            let real = node_of(bus);
+            if !open && real.is_some() {
+                return real;
+            }
+            if real.is_none() && !aux_if_oos {
+                return None;
+            }
+            let vn_kv = idx.get(&bus).map(|&i| net.buses[i].vn_kv)?;
+            cand_nodes.push(Node {
+                buses: vec![bus],
+                vn_kv,
+                auxiliary: true,
+            });
+            Some(cand_nodes.len() - 1)
+        };
 
         // Branches between candidate nodes.
         let mut cand_branches: Vec<Branch> = Vec::new();
         for l in &net.lines {
-            let (Some(f), Some(t)) = (node_of(l.from_bus), node_of(l.to_bus)) else {
+            if !l.in_service {
+                continue;
+            }
+            let open_f = open_lines.contains(&(l.id, l.from_bus));
+            let open_t = open_lines.contains(&(l.id, l.to_bus));
+            let real_f = node_of(l.from_bus);
+            let real_t = node_of(l.to_bus);
+            // Open (or out of service) at both ends: isolated, left out.
+            if (open_f || real_f.is_none()) && (open_t || real_t.is_none()) {
+                continue;
+            }
+            let (Some(f), Some(t)) = (
+                end_node(&mut cand_nodes, l.from_bus, open_f, true),
+                end_node(&mut cand_nodes, l.to_bus, open_t, true),
+            ) else {
                 continue;
             };
-            if !l.in_service || open_lines.contains(&l.id) || f == t {
+            if f == t {
                 continue;
             }
             let vn = cand_nodes[f].vn_kv;
@@ -318,10 +364,21 @@ impl Grid {
             });
         }
         for tr in &net.trafos {
-            let (Some(f), Some(t)) = (node_of(tr.hv_bus), node_of(tr.lv_bus)) else {
+            if !tr.in_service {
+                continue;
+            }
+            let open_h = open_trafos.contains(&(tr.id, tr.hv_bus));
+            let open_l = open_trafos.contains(&(tr.id, tr.lv_bus));
+            if node_of(tr.hv_bus).is_none() || node_of(tr.lv_bus).is_none() || (open_h && open_l) {
+                continue;
+            }
+            let (Some(f), Some(t)) = (
+                end_node(&mut cand_nodes, tr.hv_bus, open_h, false),
+                end_node(&mut cand_nodes, tr.lv_bus, open_l, false),
+            ) else {
                 continue;
             };
-            if !tr.in_service || open_trafos.contains(&tr.id) || f == t {
+            if f == t {
                 continue;
             }
             cand_branches.push(trafo_branch(
@@ -398,7 +455,7 @@ impl Grid {
             if reached[k] {
                 new_index[k] = nodes.len();
                 nodes.push(node);
-            } else {
+            } else if !node.auxiliary {
                 for b in node.buses {
                     dropped.push((b, DropReason::Unreachable));
                 }
@@ -415,7 +472,7 @@ impl Grid {
             })
             .collect();
         let mut bus_node = HashMap::new();
-        for (k, node) in nodes.iter().enumerate() {
+        for (k, node) in nodes.iter().enumerate().filter(|(_, n)| !n.auxiliary) {
             for &b in &node.buses {
                 bus_node.insert(b, k);
             }

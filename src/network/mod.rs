@@ -28,11 +28,16 @@
 //! Everywhere else netclear uses the **generator convention** for nodal injections:
 //! `p_inj = generation − load`, positive into the network. See [`crate`] docs.
 
+mod bridge;
 pub mod electrical;
+pub mod export;
 pub mod io;
+pub mod matpower;
+pub mod pandapower;
 pub mod registry;
 pub mod synthetic;
 pub mod topology;
+pub mod whatif;
 
 use std::fmt;
 
