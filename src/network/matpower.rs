@@ -200,9 +200,17 @@ fn scan(label: &str, text: &str) -> Result<Case> {
             }
         }
         // Inside a matrix: values, `;` row ends, `]` closes.
-        let Some((name, _, rows, cur)) = open.as_mut() else {
+        let Some((name, start, rows, cur)) = open.as_mut() else {
             continue;
         };
+        if rest.starts_with("mpc.") {
+            return Err(Error::Malformed {
+                loc: loc(n).field(format!("mpc.{name}")),
+                msg: format!(
+                    "mpc.{name} (opened at line {start}) is never closed with `]` before this statement"
+                ),
+            });
+        }
         let mut closed = false;
         let mut token = String::new();
         let flush = |token: &mut String, cur: &mut MRow| -> Result<()> {
