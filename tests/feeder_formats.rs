@@ -822,3 +822,62 @@ fn matpower_bad_input() {
     says(&e, &["bad.m", "mpc.branch", "row 1", "field `x`", "> 0"]);
     // Nothing half-read: every error above returned no network at all (the type says so).
 }
+
+#[test]
+fn meshed_case33bw_matches_pandapower() {
+    // Close the five tie lines (status 0 → 1): a meshed feeder.
+    let text = std::fs::read_to_string(data("case33bw/case33bw.m")).unwrap();
+    let meshed: String = text
+        .lines()
+        .map(|l| {
+            if l.ends_with("\t0\t-360\t360;") {
+                l.replace("\t0\t-360\t360;", "\t1\t-360\t360;")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(meshed.matches("\t1\t-360\t360;").count(), 37);
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("case33bw_meshed.m");
+    std::fs::write(&p, meshed).unwrap();
+    let net = matpower::load_case(&p).unwrap();
+    let grid = Grid::from_network(&net).unwrap();
+    assert!(!netclear::network::topology::Topology::new(&grid).is_radial());
+    let dir = data("case33bw_meshed");
+    compare(&pf(&p, PfModel::Ac), &dir, "ac", 1e-6, &|b| b + 1);
+    compare(&pf(&p, PfModel::Dc), &dir, "dc", 1e-9, &|b| b + 1);
+}
+
+#[test]
+fn off_nominal_taps_survive_every_format() {
+    // The IEEE EU LV trafo has a ratio tap changer (2.5 % per step on the HV side): put it at +2.
+    let mut net = registry::resolve("ieee_eu_lv").unwrap();
+    net.trafos[0].tap_pos = 2.0;
+    let want = ac(&net);
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("tapped.m");
+    export(&net, Format::Matpower, &m).unwrap();
+    let text = std::fs::read_to_string(&m).unwrap();
+    // MATPOWER's ratio: (11·1.05/0.416) / (11/0.416) = 1.05, shift 30°.
+    let row: Vec<&str> = text
+        .lines()
+        .find(|l| l.starts_with("\t1\t2\t"))
+        .expect("the trafo branch, MATPOWER buses 1 → 2")
+        .split('\t')
+        .collect();
+    close(row[9].parse().unwrap(), 1.05, 1e-12, "MATPOWER ratio");
+    close(row[10].parse().unwrap(), 30.0, 1e-12, "MATPOWER angle");
+    let got = ac(&matpower::load_case(&m).unwrap());
+    close(got.slack_p_mw, want.slack_p_mw, 1e-12, "slack p");
+    close(got.slack_q_mvar, want.slack_q_mvar, 1e-12, "slack q");
+    for b in want.buses.iter().step_by(50) {
+        let g = got.bus(BusId(b.bus.0 + 1)).unwrap();
+        close(g.vm_pu, b.vm_pu, 1e-12, "vm");
+        close(g.va_degree, b.va_degree, 1e-10, "va");
+    }
+    let j = tmp.path().join("tapped.json");
+    export(&net, Format::PandapowerJson, &j).unwrap();
+    assert_same_tables(&net, &pandapower::load_json(&j).unwrap(), "tapped via JSON");
+}

@@ -222,6 +222,16 @@ def make_fixtures(pp2_python):
         json.dump(facts, f, indent=1, sort_keys=True)
         f.write("\n")
     print("case33bw", facts)
+    # The same feeder meshed: its five tie lines closed.
+    d = os.path.join(OUT, "case33bw_meshed"); os.makedirs(d, exist_ok=True)
+    net = pn.case33bw()
+    net.line["in_service"] = True
+    facts = solve_and_write(net, d)
+    facts.update({"name": "case33bw with all tie lines in service (meshed)", "pandapower": pp.__version__})
+    with open(os.path.join(d, "facts.json"), "w") as f:
+        json.dump(facts, f, indent=1, sort_keys=True)
+        f.write("\n")
+    print("case33bw_meshed", facts)
 
     make_ieee_eu_lv()
 

@@ -3,7 +3,8 @@
 //!
 //! # From buses to nodes
 //!
-//! 1. Out-of-service buses are removed, with every element touching them.
+//! 1. Out-of-service buses are removed, with every element touching them (but a line with one
+//!    end at an out-of-service bus stays energised from its other end, see 3).
 //! 2. Buses joined by a *closed bus-bus switch with `z_ohm = 0`* are fused into one electrical
 //!    node (union–find). A closed bus-bus switch with `z_ohm > 0` becomes an impedance branch
 //!    with pandapower's `switch_rx_ratio = 2`.
@@ -12,8 +13,9 @@
 //!    on an *auxiliary node* of its own (the bus's voltage level, no load), so a cable's charging
 //!    and a trafo's magnetising current still flow. A line whose bus is out of service at one end
 //!    is treated the same way (pandapower's `_branches_with_oos_buses`). Auxiliary nodes come after
-//!    every real node ([`Node::auxiliary`]); they hold no user bus, are never returned by
-//!    [`Grid::node_of_bus`] and are never reported as dropped. Open at both ends, the element is
+//!    every real node ([`Node::auxiliary`]); they own no user bus (their `buses` names the bus of the
+//!    open end, as a label), are never returned by [`Grid::node_of_bus`] and are never reported
+//!    as dropped. Open at both ends, the element is
 //!    isolated and left out.
 //! 4. Nodes are numbered in the order their first bus appears in `buses.csv` — pandapower's
 //!    `ppc` order — so the CIGRE slack node is node 0 = buses {0, 1, 20, 23}.
@@ -240,15 +242,15 @@ impl Grid {
         let mut open_trafos = std::collections::HashSet::new();
         for sw in &net.switches {
             match sw.element {
-                SwitchElement::Bus(other) => {
-                    if sw.closed && sw.z_ohm == 0.0 && in_service(sw.bus) && in_service(other) {
-                        let a = find(&mut parent, idx[&sw.bus]);
-                        let b = find(&mut parent, idx[&other]);
-                        if a != b {
-                            // Keep the smaller index as root so node order follows file order.
-                            let (lo, hi) = if a < b { (a, b) } else { (b, a) };
-                            parent[hi] = lo;
-                        }
+                SwitchElement::Bus(other)
+                    if sw.closed && sw.z_ohm == 0.0 && in_service(sw.bus) && in_service(other) =>
+                {
+                    let a = find(&mut parent, idx[&sw.bus]);
+                    let b = find(&mut parent, idx[&other]);
+                    if a != b {
+                        // Keep the smaller index as root so node order follows file order.
+                        let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+                        parent[hi] = lo;
                     }
                 }
                 SwitchElement::Line(l) if !sw.closed => {
@@ -617,7 +619,7 @@ fn trafo_branch(
         y_f = Complex64::new(1.0, 0.0) / zac;
         y_t = Complex64::new(1.0, 0.0) / zbc;
     }
-    if !(x > 0.0) {
+    if x.is_nan() || x <= 0.0 {
         return Err(Error::invalid(
             loc(),
             format!("{}: non-positive series reactance {x} p.u.", tr.id),

@@ -491,7 +491,7 @@ fn derating(row: &Row, field: &str) -> Result<f64> {
 
 fn parallel(row: &Row) -> Result<u32> {
     let v = row.opt_int("parallel")?.unwrap_or(1);
-    if v < 1 || v > 1000 {
+    if !(1..=1000).contains(&v) {
         return Err(Error::OutOfRange {
             loc: row.loc("parallel"),
             value: v as f64,

@@ -627,7 +627,7 @@ pub fn parse_case(label: &str, text: &str, name: &str) -> Result<Network> {
                     format!("line charging b = {} on a transformer branch (ratio {}, angle {}): netclear's trafo model has no such shunt", num(b), num(ratio), num(angle)),
                 ));
             }
-            if !(x > 0.0) {
+            if x.is_nan() || x <= 0.0 {
                 return Err(bad(
                     "branch",
                     k,
