@@ -704,6 +704,27 @@ fn pandapower_bad_input() {
     says(&e, &["table `line`", "index 3", "row 4", "to_bus", "999"]);
     let e = pp_err("load", |s| set_cell(s, 0, "bus", json!(77)));
     says(&e, &["table `load`", "index 0", "row 1", "bus", "77"]);
+    // Bus indices with a gap are legal (pandapower keeps its indices after deletions).
+    let mut gap = net.clone();
+    let last = gap.buses.last().unwrap().id;
+    let moved = BusId(last.0 + 100);
+    gap.buses.last_mut().unwrap().id = moved;
+    for l in &mut gap.lines {
+        for b in [&mut l.from_bus, &mut l.to_bus] {
+            if *b == last {
+                *b = moved;
+            }
+        }
+    }
+    for e in gap.loads.iter_mut().chain(gap.sgens.iter_mut()) {
+        if e.bus == last {
+            e.bus = moved;
+        }
+    }
+    let text = netclear::network::export::to_pandapower_json(&gap).unwrap();
+    let back = pandapower::parse_json("gap.json", &text, "gap").unwrap();
+    assert_eq!(back.buses.last().unwrap().id, moved);
+    assert_eq!(back.lines, gap.lines);
     // A negative length.
     let e = pp_err("line", |s| set_cell(s, 0, "length_km", json!(-0.1)));
     says(
@@ -886,4 +907,49 @@ fn off_nominal_taps_survive_every_format() {
     let j = tmp.path().join("tapped.json");
     export(&net, Format::PandapowerJson, &j).unwrap();
     assert_same_tables(&net, &pandapower::load_json(&j).unwrap(), "tapped via JSON");
+}
+
+#[test]
+fn matpower_syntax_comments_commas_and_row_ends() {
+    // Two rows on one line, commas, a row ended by a line break only, a matrix closed on the
+    // line of its last row, comments everywhere: the same case as the plain layout below.
+    let free = "function mpc = tiny % a comment
+mpc.version = '2';  % version 2
+mpc.baseMVA = 10;
+mpc.bus = [ 1 3 0 0 0 0 1 1 0 12.66 1 1.1 0.9;   2 1 0.1 0.06 0 0 1 1 0 12.66 1 1.1 0.9 % two rows
+  3, 1, 0.09, 0.04, 0, 0, 1, 1, 0, 12.66, 1, 1.1, 0.9 ];
+mpc.gen = [1 0 0 10 -10 1 100 1 10 0];
+mpc.branch = [
+  1 2 0.0057 0.0029 0 0 0 0 0 0 1 -360 360
+  2 3 0.0307 0.0156 0 0 0 0 0 0 1 -360 360;
+];
+mpc.gencost = [2 0 0 3 0 20 0];
+";
+    let plain = "mpc.version = '2';
+mpc.baseMVA = 10;
+mpc.bus = [
+1 3 0 0 0 0 1 1 0 12.66 1 1.1 0.9;
+2 1 0.1 0.06 0 0 1 1 0 12.66 1 1.1 0.9;
+3 1 0.09 0.04 0 0 1 1 0 12.66 1 1.1 0.9;
+];
+mpc.gen = [
+1 0 0 10 -10 1 100 1 10 0;
+];
+mpc.branch = [
+1 2 0.0057 0.0029 0 0 0 0 0 0 1 -360 360;
+2 3 0.0307 0.0156 0 0 0 0 0 0 1 -360 360;
+];
+";
+    let a = matpower::parse_case("free.m", free, "tiny").unwrap();
+    let b = matpower::parse_case("plain.m", plain, "tiny").unwrap();
+    assert_same_tables(&a, &b, "free vs plain syntax");
+    assert_eq!((a.buses.len(), a.lines.len(), a.loads.len()), (3, 2, 2));
+    // Per unit → ohm on 12.66 kV / 10 MVA, exactly invertible.
+    let zb = 12.66f64 * 12.66 / 10.0;
+    close(
+        a.lines[1].r_ohm_per_km / zb,
+        0.0307,
+        1e-17,
+        "r back to p.u.",
+    );
 }
