@@ -337,33 +337,13 @@ impl Grid {
             if f == t {
                 continue;
             }
-            let vn = cand_nodes[f].vn_kv;
-            let base_r = vn * vn / sn_mva;
-            let par = l.parallel as f64;
-            let b = 2.0
-                * net.manifest.f_hz
-                * std::f64::consts::PI
-                * l.c_nf_per_km
-                * 1e-9
-                * base_r
-                * l.length_km
-                * par;
-            let g = l.g_us_per_km * 1e-6 * base_r * l.length_km * par;
-            let ysh = Complex64::new(g, b) / 2.0;
-            cand_branches.push(Branch {
-                element: BranchElement::Line(l.id),
-                from: f,
-                to: t,
-                r_pu: l.r_ohm_per_km * l.length_km / base_r / par,
-                x_pu: l.x_ohm_per_km * l.length_km / base_r / par,
-                y_sh_from_pu: ysh,
-                y_sh_to_pu: ysh,
-                tap: 1.0,
-                shift_rad: 0.0,
-                rating: Rating::Current {
-                    i_max_ka: l.max_i_ka * l.df * par,
-                },
-            });
+            cand_branches.push(line_branch(
+                l,
+                (f, t),
+                cand_nodes[f].vn_kv,
+                sn_mva,
+                net.manifest.f_hz,
+            ));
         }
         for tr in &net.trafos {
             if !tr.in_service {
@@ -569,7 +549,38 @@ impl Injections {
     }
 }
 
-fn trafo_branch(
+/// The π branch of a line between nodes `from` and `to`, in p.u. on `sn_mva` and the from
+/// node's `vn_kv` (see module docs).
+pub(crate) fn line_branch(
+    l: &super::Line,
+    (from, to): (NodeIdx, NodeIdx),
+    vn_kv: f64,
+    sn_mva: f64,
+    f_hz: f64,
+) -> Branch {
+    let base_r = vn_kv * vn_kv / sn_mva;
+    let par = l.parallel as f64;
+    let b = 2.0 * f_hz * std::f64::consts::PI * l.c_nf_per_km * 1e-9 * base_r * l.length_km * par;
+    let g = l.g_us_per_km * 1e-6 * base_r * l.length_km * par;
+    let ysh = Complex64::new(g, b) / 2.0;
+    Branch {
+        element: BranchElement::Line(l.id),
+        from,
+        to,
+        r_pu: l.r_ohm_per_km * l.length_km / base_r / par,
+        x_pu: l.x_ohm_per_km * l.length_km / base_r / par,
+        y_sh_from_pu: ysh,
+        y_sh_to_pu: ysh,
+        tap: 1.0,
+        shift_rad: 0.0,
+        rating: Rating::Current {
+            i_max_ka: l.max_i_ka * l.df * par,
+        },
+    }
+}
+
+/// The π branch of a two-winding trafo between nodes `from` (HV) and `to` (see module docs).
+pub(crate) fn trafo_branch(
     tr: &super::Trafo,
     (from, to): (NodeIdx, NodeIdx),
     hv: &Node,

@@ -18,8 +18,10 @@
 //!   `tap_changer_type = "Ratio"`, one without gets none. Storage read from pandapower is held as
 //!   loads (see [`super::pandapower`]) and written as loads: `runpp` treats both alike.
 //! * **`matpower`**: caseformat version 2 of the *electrical model* ([`Grid`]): fused buses are
-//!   one MATPOWER bus, open switches and out-of-service elements are gone, auxiliary nodes of
-//!   open line ends are buses of their own. Bus numbers are the first user bus of each node,
+//!   one MATPOWER bus, switches are applied (auxiliary nodes of open line ends are buses of
+//!   their own), out-of-service buses are gone, and out-of-service lines and trafos between
+//!   buses of the model are kept with `status = 0` (a trafo's magnetising shunt is then not
+//!   written: it is off with the trafo). Bus numbers are the first user bus of each node,
 //!   shifted by `1 − min id` when ids start below 1 (pandapower's 0-based ids become 1-based),
 //!   auxiliary nodes numbered after them. Branches carry netclear's exact π model in p.u. on
 //!   `baseMVA = sn_mva` (`r`, `x`, `b`, `ratio`, `angle`); shunt admittances that MATPOWER's
@@ -489,7 +491,37 @@ pub fn to_matpower(net: &Network) -> Result<String> {
     }
     let (mut gs, mut bs) = (vec![0.0; nn], vec![0.0; nn]);
     let mut branches = String::new();
-    for br in &grid.branches {
+    // Out-of-service lines and trafos between buses of the model are kept with status 0.
+    let mut offline = Vec::new();
+    for l in net.lines.iter().filter(|l| !l.in_service) {
+        if let (Some(f), Some(t)) = (grid.node_of_bus(l.from_bus), grid.node_of_bus(l.to_bus)) {
+            if f != t {
+                offline.push(super::electrical::line_branch(
+                    l,
+                    (f, t),
+                    grid.nodes[f].vn_kv,
+                    base,
+                    net.manifest.f_hz,
+                ));
+            }
+        }
+    }
+    for tr in net.trafos.iter().filter(|t| !t.in_service) {
+        if let (Some(f), Some(t)) = (grid.node_of_bus(tr.hv_bus), grid.node_of_bus(tr.lv_bus)) {
+            if f != t {
+                offline.push(super::electrical::trafo_branch(
+                    tr,
+                    (f, t),
+                    &grid.nodes[f],
+                    &grid.nodes[t],
+                    base,
+                )?);
+            }
+        }
+    }
+    let n_online = grid.branches.len();
+    for (i, br) in grid.branches.iter().chain(&offline).enumerate() {
+        let online = i < n_online;
         let is_line = matches!(br.element, super::electrical::BranchElement::Line(_));
         let t2 = br.tap * br.tap;
         // MATPOWER's branch holds a symmetric capacitive b/2 at each end; everything else of the
@@ -503,10 +535,12 @@ pub fn to_matpower(net: &Network) -> Result<String> {
             br.y_sh_from_pu - num_complex::Complex64::new(0.0, b / 2.0),
             br.y_sh_to_pu - num_complex::Complex64::new(0.0, b / 2.0),
         );
-        gs[br.from] += yf.re / t2 * base;
-        bs[br.from] += yf.im / t2 * base;
-        gs[br.to] += yt.re * base;
-        bs[br.to] += yt.im * base;
+        if online {
+            gs[br.from] += yf.re / t2 * base;
+            bs[br.from] += yf.im / t2 * base;
+            gs[br.to] += yt.re * base;
+            bs[br.to] += yt.im * base;
+        }
         let rate = br
             .rating
             .s_max_mva(grid.nodes[br.from].vn_kv)
@@ -519,7 +553,7 @@ pub fn to_matpower(net: &Network) -> Result<String> {
         };
         let _ = writeln!(
             branches,
-            "\t{}\t{}\t{}\t{}\t{}\t{}\t0\t0\t{}\t{}\t1\t-360\t360;",
+            "\t{}\t{}\t{}\t{}\t{}\t{}\t0\t0\t{}\t{}\t{}\t-360\t360;",
             number[br.from],
             number[br.to],
             m(br.r_pu),
@@ -528,6 +562,7 @@ pub fn to_matpower(net: &Network) -> Result<String> {
             m(rate),
             m(ratio),
             m(br.shift_rad.to_degrees()),
+            u8::from(online),
         );
     }
     let mut s = String::new();
