@@ -19,8 +19,9 @@ Steps:
             results.
   reread    reads netclear's own exports (written by
             `cargo test --test feeder_formats -- --ignored write_export_fixtures`) with
-            pandapower, writes them back with pp.to_json, and solves them, proving pandapower
-            reads what netclear writes.
+            pandapower — the JSON files with from_json (written back with pp.to_json), the
+            MATPOWER cases with from_mpc (needs `pip install matpowercaseframes`) — and solves
+            them, proving pandapower reads what netclear writes.
 """
 import argparse
 import json
@@ -333,6 +334,22 @@ def reread():
         os.remove(os.path.join(d, name))
         log[base] = {"read_by_pandapower": pp.__version__, "buses": len(net.bus), **facts}
         print(base, log[base])
+    # MATPOWER exports, read by pandapower's from_mpc (needs the matpowercaseframes package).
+    for name in sorted(os.listdir(d)):
+        if not name.endswith(".netclear.m"):
+            continue
+        from pandapower.converter.matpower.from_mpc import from_mpc
+        base = name[: -len(".netclear.m")] + "_matpower"
+        net = from_mpc(os.path.join(d, name), f_hz=50)
+        sub = os.path.join(d, base)
+        os.makedirs(sub, exist_ok=True)
+        facts = solve_and_write(net, sub, dc=False)
+        for t in ["ac_line.csv", "ac_trafo.csv"]:
+            os.remove(os.path.join(sub, t))
+        log[base] = {"read_by_pandapower_from_mpc": pp.__version__, "buses": len(net.bus),
+                     "shunts": len(net.shunt), **facts}
+        print(base, log[base])
+        os.remove(os.path.join(d, name))
     with open(os.path.join(d, "pandapower_reread.json"), "w") as f:
         json.dump(log, f, indent=1, sort_keys=True)
         f.write("\n")
