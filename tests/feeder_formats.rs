@@ -686,6 +686,13 @@ fn pandapower_bad_input() {
     // Not a pandapower file / unsupported version.
     let e = pandapower::parse_json("bad.json", "{\"a\": 1}", "bad").unwrap_err();
     says(&e, &["bad.json", "not a pandapower network"]);
+    let e = pandapower::parse_json(
+        "old.json",
+        "{\"_class\": \"pandapowerNet\", \"_object\": \"{}\"}",
+        "old",
+    )
+    .unwrap_err();
+    says(&e, &["old.json", "old pandapower layout", "not supported"]);
     let net = registry::resolve("rural_2").unwrap();
     let text = netclear::network::export::to_pandapower_json(&net)
         .unwrap()

@@ -128,6 +128,12 @@ pub fn parse_json(label: &str, text: &str, default_name: &str) -> Result<Network
     let class = top.get("_class").and_then(Value::as_str);
     let obj = match (class, top.get("_object")) {
         (Some("pandapowerNet"), Some(Value::Object(o))) => o,
+        (Some("pandapowerNet"), Some(Value::String(_))) => {
+            return Err(Error::invalid(
+                file(),
+                "an old pandapower layout (the whole net as one JSON string, pandapower < 2) is not supported: load it in pandapower 2.x or 3.x and save it again with to_json",
+            ))
+        }
         _ => {
             return Err(Error::invalid(
                 file(),
