@@ -3,13 +3,23 @@
 //!
 //! # From buses to nodes
 //!
-//! 1. Out-of-service buses are removed, with every element touching them.
+//! 1. Out-of-service buses are removed, with every element touching them (but a line with one
+//!    end at an out-of-service bus stays energised from its other end, see 3).
 //! 2. Buses joined by a *closed bus-bus switch with `z_ohm = 0`* are fused into one electrical
 //!    node (union–find). A closed bus-bus switch with `z_ohm > 0` becomes an impedance branch
-//!    with pandapower's `switch_rx_ratio = 2`. An open line/trafo switch takes that element out.
-//! 3. Nodes are numbered in the order their first bus appears in `buses.csv` — pandapower's
+//!    with pandapower's `switch_rx_ratio = 2`.
+//! 3. **An open line or trafo switch disconnects only its own end**, as in pandapower
+//!    (`_switch_branches`): the element stays energised from its other end, its open end hangs
+//!    on an *auxiliary node* of its own (the bus's voltage level, no load), so a cable's charging
+//!    and a trafo's magnetising current still flow. A line whose bus is out of service at one end
+//!    is treated the same way (pandapower's `_branches_with_oos_buses`). Auxiliary nodes come after
+//!    every real node ([`Node::auxiliary`]); they own no user bus (their `buses` names the bus of the
+//!    open end, as a label), are never returned by [`Grid::node_of_bus`] and are never reported
+//!    as dropped. Open at both ends, the element is
+//!    isolated and left out.
+//! 4. Nodes are numbered in the order their first bus appears in `buses.csv` — pandapower's
 //!    `ppc` order — so the CIGRE slack node is node 0 = buses {0, 1, 20, 23}.
-//! 4. Nodes that cannot be reached from the slack are **dropped and reported**
+//! 5. Nodes that cannot be reached from the slack are **dropped and reported**
 //!    ([`Grid::dropped_buses`]), as pandapower's `check_connectivity` does (it gives them NaN).
 //!    Their loads and generators are ignored; `network validate` lists them.
 //!
@@ -163,10 +173,14 @@ impl Branch {
 /// An electrical node: one or more fused buses.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
-    /// The user buses fused into this node, in file order.
+    /// The user buses fused into this node, in file order. For an [auxiliary](Node::auxiliary)
+    /// node: the bus its open switch sits at, as a label only (that bus belongs to another node).
     pub buses: Vec<BusId>,
     /// Voltage base, kV.
     pub vn_kv: f64,
+    /// Whether this is an auxiliary node: the open end of a line or trafo behind an open switch
+    /// (or at an out-of-service bus), pandapower's auxiliary bus. It carries no load.
+    pub auxiliary: bool,
 }
 
 /// Why a bus is not part of the electrical model.
@@ -223,6 +237,7 @@ impl Grid {
             }
             i
         }
+        // Open line/trafo switches: (element, bus at the open end).
         let mut open_lines = std::collections::HashSet::new();
         let mut open_trafos = std::collections::HashSet::new();
         for sw in &net.switches {
@@ -239,10 +254,10 @@ impl Grid {
                     }
                 }
                 SwitchElement::Line(l) if !sw.closed => {
-                    open_lines.insert(l);
+                    open_lines.insert((l, sw.bus));
                 }
                 SwitchElement::Trafo(t) if !sw.closed => {
-                    open_trafos.insert(t);
+                    open_trafos.insert((t, sw.bus));
                 }
                 _ => {}
             }
@@ -263,6 +278,7 @@ impl Grid {
                 cand_nodes.push(Node {
                     buses: Vec::new(),
                     vn_kv: bus.vn_kv,
+                    auxiliary: false,
                 });
                 cand_nodes.len() - 1
             });
@@ -279,49 +295,72 @@ impl Grid {
             bus_cand[i] = Some(k);
         }
         let node_of = |b: BusId| idx.get(&b).and_then(|&i| bus_cand[i]);
+        // The node an element end connects to: its bus's node, or a new auxiliary node when the
+        // end is open (a switch) or its bus is out of service (`aux_if_oos`, lines only).
+        let end_node = |cand_nodes: &mut Vec<Node>, bus: BusId, open: bool, aux_if_oos: bool| {
+            let real = node_of(bus);
+            if !open && real.is_some() {
+                return real;
+            }
+            if real.is_none() && !aux_if_oos {
+                return None;
+            }
+            let vn_kv = idx.get(&bus).map(|&i| net.buses[i].vn_kv)?;
+            cand_nodes.push(Node {
+                buses: vec![bus],
+                vn_kv,
+                auxiliary: true,
+            });
+            Some(cand_nodes.len() - 1)
+        };
 
         // Branches between candidate nodes.
         let mut cand_branches: Vec<Branch> = Vec::new();
         for l in &net.lines {
-            let (Some(f), Some(t)) = (node_of(l.from_bus), node_of(l.to_bus)) else {
-                continue;
-            };
-            if !l.in_service || open_lines.contains(&l.id) || f == t {
+            if !l.in_service {
                 continue;
             }
-            let vn = cand_nodes[f].vn_kv;
-            let base_r = vn * vn / sn_mva;
-            let par = l.parallel as f64;
-            let b = 2.0
-                * net.manifest.f_hz
-                * std::f64::consts::PI
-                * l.c_nf_per_km
-                * 1e-9
-                * base_r
-                * l.length_km
-                * par;
-            let g = l.g_us_per_km * 1e-6 * base_r * l.length_km * par;
-            let ysh = Complex64::new(g, b) / 2.0;
-            cand_branches.push(Branch {
-                element: BranchElement::Line(l.id),
-                from: f,
-                to: t,
-                r_pu: l.r_ohm_per_km * l.length_km / base_r / par,
-                x_pu: l.x_ohm_per_km * l.length_km / base_r / par,
-                y_sh_from_pu: ysh,
-                y_sh_to_pu: ysh,
-                tap: 1.0,
-                shift_rad: 0.0,
-                rating: Rating::Current {
-                    i_max_ka: l.max_i_ka * l.df * par,
-                },
-            });
-        }
-        for tr in &net.trafos {
-            let (Some(f), Some(t)) = (node_of(tr.hv_bus), node_of(tr.lv_bus)) else {
+            let open_f = open_lines.contains(&(l.id, l.from_bus));
+            let open_t = open_lines.contains(&(l.id, l.to_bus));
+            let real_f = node_of(l.from_bus);
+            let real_t = node_of(l.to_bus);
+            // Open (or out of service) at both ends: isolated, left out.
+            if (open_f || real_f.is_none()) && (open_t || real_t.is_none()) {
+                continue;
+            }
+            let (Some(f), Some(t)) = (
+                end_node(&mut cand_nodes, l.from_bus, open_f, true),
+                end_node(&mut cand_nodes, l.to_bus, open_t, true),
+            ) else {
                 continue;
             };
-            if !tr.in_service || open_trafos.contains(&tr.id) || f == t {
+            if f == t {
+                continue;
+            }
+            cand_branches.push(line_branch(
+                l,
+                (f, t),
+                cand_nodes[f].vn_kv,
+                sn_mva,
+                net.manifest.f_hz,
+            ));
+        }
+        for tr in &net.trafos {
+            if !tr.in_service {
+                continue;
+            }
+            let open_h = open_trafos.contains(&(tr.id, tr.hv_bus));
+            let open_l = open_trafos.contains(&(tr.id, tr.lv_bus));
+            if node_of(tr.hv_bus).is_none() || node_of(tr.lv_bus).is_none() || (open_h && open_l) {
+                continue;
+            }
+            let (Some(f), Some(t)) = (
+                end_node(&mut cand_nodes, tr.hv_bus, open_h, false),
+                end_node(&mut cand_nodes, tr.lv_bus, open_l, false),
+            ) else {
+                continue;
+            };
+            if f == t {
                 continue;
             }
             cand_branches.push(trafo_branch(
@@ -398,7 +437,7 @@ impl Grid {
             if reached[k] {
                 new_index[k] = nodes.len();
                 nodes.push(node);
-            } else {
+            } else if !node.auxiliary {
                 for b in node.buses {
                     dropped.push((b, DropReason::Unreachable));
                 }
@@ -415,7 +454,7 @@ impl Grid {
             })
             .collect();
         let mut bus_node = HashMap::new();
-        for (k, node) in nodes.iter().enumerate() {
+        for (k, node) in nodes.iter().enumerate().filter(|(_, n)| !n.auxiliary) {
             for &b in &node.buses {
                 bus_node.insert(b, k);
             }
@@ -510,7 +549,38 @@ impl Injections {
     }
 }
 
-fn trafo_branch(
+/// The π branch of a line between nodes `from` and `to`, in p.u. on `sn_mva` and the from
+/// node's `vn_kv` (see module docs).
+pub(crate) fn line_branch(
+    l: &super::Line,
+    (from, to): (NodeIdx, NodeIdx),
+    vn_kv: f64,
+    sn_mva: f64,
+    f_hz: f64,
+) -> Branch {
+    let base_r = vn_kv * vn_kv / sn_mva;
+    let par = l.parallel as f64;
+    let b = 2.0 * f_hz * std::f64::consts::PI * l.c_nf_per_km * 1e-9 * base_r * l.length_km * par;
+    let g = l.g_us_per_km * 1e-6 * base_r * l.length_km * par;
+    let ysh = Complex64::new(g, b) / 2.0;
+    Branch {
+        element: BranchElement::Line(l.id),
+        from,
+        to,
+        r_pu: l.r_ohm_per_km * l.length_km / base_r / par,
+        x_pu: l.x_ohm_per_km * l.length_km / base_r / par,
+        y_sh_from_pu: ysh,
+        y_sh_to_pu: ysh,
+        tap: 1.0,
+        shift_rad: 0.0,
+        rating: Rating::Current {
+            i_max_ka: l.max_i_ka * l.df * par,
+        },
+    }
+}
+
+/// The π branch of a two-winding trafo between nodes `from` (HV) and `to` (see module docs).
+pub(crate) fn trafo_branch(
     tr: &super::Trafo,
     (from, to): (NodeIdx, NodeIdx),
     hv: &Node,
@@ -560,7 +630,7 @@ fn trafo_branch(
         y_f = Complex64::new(1.0, 0.0) / zac;
         y_t = Complex64::new(1.0, 0.0) / zbc;
     }
-    if !(x > 0.0) {
+    if x.is_nan() || x <= 0.0 {
         return Err(Error::invalid(
             loc(),
             format!("{}: non-positive series reactance {x} p.u.", tr.id),

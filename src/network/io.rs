@@ -543,10 +543,17 @@ pub fn write_dir(net: &Network, dir: &Path) -> Result<()> {
     }
     std::fs::write(tmp.join("buses.csv"), s).map_err(|e| io(&tmp, e))?;
 
-    let mut s = String::from("id,name,std_type,from_bus,to_bus,length_km,r_ohm_per_km,x_ohm_per_km,c_nf_per_km,g_us_per_km,max_i_ka,df,parallel,type,in_service\n");
+    // pandapower's own rating, where the feeder replaced it (cigre44), as an extra column.
+    let pp_rating = net.lines.iter().any(|l| l.max_i_ka_pandapower.is_some());
+    let mut s = String::from("id,name,std_type,from_bus,to_bus,length_km,r_ohm_per_km,x_ohm_per_km,c_nf_per_km,g_us_per_km,max_i_ka,df,parallel,type,in_service");
+    s += if pp_rating {
+        ",max_i_ka_pandapower\n"
+    } else {
+        "\n"
+    };
     for l in &net.lines {
         s += &format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             l.id.0,
             csv_text(&l.name),
             csv_text(&l.std_type),
@@ -563,6 +570,11 @@ pub fn write_dir(net: &Network, dir: &Path) -> Result<()> {
             l.kind,
             b(l.in_service)
         );
+        if pp_rating {
+            s += ",";
+            s += &l.max_i_ka_pandapower.map(fmt).unwrap_or_default();
+        }
+        s += "\n";
     }
     std::fs::write(tmp.join("lines.csv"), s).map_err(|e| io(&tmp, e))?;
 

@@ -22,17 +22,30 @@
 //! | `loads.csv`, `sgen.csv` | no | `id, bus, p_mw`; optional `q_mvar, scaling, in_service, name` |
 //! | `switches.csv` | no | `id, bus, element, et` (`b`/`l`/`t`), `closed`; optional `z_ohm, type, name` |
 //!
+//! # Other formats
+//!
+//! [`registry::resolve`] also reads a pandapower JSON file (`*.json`, [`pandapower`]) and a
+//! MATPOWER case (`*.m`, caseformat 2, [`matpower`]); both are translated into the tables above
+//! and validated by the same loader ([`io::load`]), so every rule lives in one place.
+//! [`export`] writes a feeder as pandapower JSON, MATPOWER or a folder; [`whatif`] takes
+//! elements out of service and reports what is cut off.
+//!
 //! # Sign convention
 //!
 //! Loads and static generators are stored as pandapower stores them: both with positive `p_mw`.
 //! Everywhere else netclear uses the **generator convention** for nodal injections:
 //! `p_inj = generation − load`, positive into the network. See [`crate`] docs.
 
+mod bridge;
 pub mod electrical;
+pub mod export;
 pub mod io;
+pub mod matpower;
+pub mod pandapower;
 pub mod registry;
 pub mod synthetic;
 pub mod topology;
+pub mod whatif;
 
 use std::fmt;
 

@@ -1,9 +1,10 @@
 //! The feeders shipped with netclear, compiled into the binary from `networks/` so that
 //! `--network cigre44` works from any directory.
 //!
-//! `--network` takes a shipped name (or alias, e.g. `cigre_lv`) or a path to a feeder folder.
-//! A value that contains a path separator, or names an existing folder that is not a shipped
-//! name, is read from disk.
+//! `--network` takes a shipped name (or alias, e.g. `cigre_lv`), a path to a feeder folder, a
+//! pandapower JSON file (`*.json`, see [`super::pandapower`]) or a MATPOWER case (`*.m`, see
+//! [`super::matpower`]). A value that contains a path separator, or names an existing folder or
+//! such a file that is not a shipped name, is read from disk.
 
 use super::io::{load, load_dir, FileSource};
 use super::Network;
@@ -223,6 +224,35 @@ pub const SHIPPED: &[Shipped] = &[
             ("sgen.csv", include_str!("../../networks/suburb_1/sgen.csv")),
         ],
     },
+    Shipped {
+        name: "ieee_eu_lv",
+        files: &[
+            (
+                "network.toml",
+                include_str!("../../networks/ieee_eu_lv/network.toml"),
+            ),
+            (
+                "buses.csv",
+                include_str!("../../networks/ieee_eu_lv/buses.csv"),
+            ),
+            (
+                "lines.csv",
+                include_str!("../../networks/ieee_eu_lv/lines.csv"),
+            ),
+            (
+                "trafos.csv",
+                include_str!("../../networks/ieee_eu_lv/trafos.csv"),
+            ),
+            (
+                "ext_grid.csv",
+                include_str!("../../networks/ieee_eu_lv/ext_grid.csv"),
+            ),
+            (
+                "loads.csv",
+                include_str!("../../networks/ieee_eu_lv/loads.csv"),
+            ),
+        ],
+    },
 ];
 
 /// Names of the shipped feeders.
@@ -270,6 +300,11 @@ pub fn resolve(name_or_path: &str) -> Result<Network> {
     let p = Path::new(name_or_path);
     if p.is_dir() {
         return load_dir(p);
+    }
+    match p.extension().and_then(|e| e.to_str()) {
+        Some("json") => return super::pandapower::load_json(p),
+        Some("m") => return super::matpower::load_case(p),
+        _ => {}
     }
     Err(Error::UnknownNetwork {
         name: name_or_path.to_string(),
