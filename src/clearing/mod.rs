@@ -62,21 +62,8 @@ use crate::formulation::{
 };
 use crate::network::electrical::Grid;
 use crate::opt::{self, Problem, Status, Tag, VarId};
+pub use crate::formulation::NetworkModel;
 use serde::{Deserialize, Serialize};
-
-/// The network model used to correct trades.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum NetworkModel {
-    /// No correction: limits only reported (by the AC check).
-    None,
-    /// DC flows and thermal limits.
-    Dc,
-    /// Linearised DistFlow: P, Q, voltages, thermal limits (radial feeders).
-    Lindistflow,
-    /// Second-order-cone DistFlow relaxation with losses (radial feeders).
-    Socp,
-}
 
 /// How network charges are levied on executed trades (paid by the buyer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]

@@ -14,7 +14,7 @@ use super::{
     Element, Feeder, Limit, LimitKind, LimitRow, Limits, NetworkFormulation, NodeInjection,
     Predicted, StepRows, Workspace,
 };
-use crate::clearing::NetworkModel;
+use super::NetworkModel;
 use crate::opt::{Problem, Sense, Solution, Tag, VarId};
 
 /// The DC formulation.

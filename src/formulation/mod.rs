@@ -30,7 +30,7 @@ mod distflow;
 pub mod lindistflow;
 pub mod socp;
 
-use crate::clearing::NetworkModel;
+use serde::Deserialize;
 use crate::error::Result;
 use crate::network::electrical::Grid;
 use crate::network::topology::Topology;
@@ -39,6 +39,21 @@ use crate::pf::dc::{DcModel, DcSolution, DcWorkspace};
 use crate::pf::ptdf::Ptdf;
 use serde::Serialize;
 use std::fmt;
+
+/// The network model (formulation) a study uses; adding one is a variant here, a file in this
+/// folder and its line in [`of`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkModel {
+    /// No correction: limits only reported (by the AC check).
+    None,
+    /// DC flows and thermal limits.
+    Dc,
+    /// Linearised DistFlow: P, Q, voltages, thermal limits (radial feeders).
+    Lindistflow,
+    /// Second-order-cone DistFlow relaxation with losses (radial feeders).
+    Socp,
+}
 
 /// A feeder as the formulations see it: its electrical model and what is built once per
 /// topology (BFS tree, PTDF, the factorised DC model, ratings in kVA).

@@ -18,7 +18,7 @@ use super::distflow;
 use super::{
     ConeBranch, Feeder, Limits, NetworkFormulation, NodeInjection, Predicted, StepRows, Workspace,
 };
-use crate::clearing::NetworkModel;
+use super::NetworkModel;
 use crate::opt::{Affine, Problem, Solution, Tag};
 
 /// The SOCP relaxation.
