@@ -197,16 +197,6 @@ impl RadialWorkspace {
     }
 }
 
-/// NaN-sticky maximum: once a NaN has been seen it stays.
-#[inline(always)]
-fn max_nan(acc: f64, x: f64) -> f64 {
-    if x > acc || x.is_nan() {
-        x
-    } else {
-        acc
-    }
-}
-
 /// `arg(w)` for `w` near the positive real axis (the angle across one branch once the nominal
 /// shift is removed): the odd series of `atan(t)`, `t = Im w / Re w`, for `|t| ≤ 1/16`, where
 /// the first omitted term is below 2⁻⁷⁰ relative; `atan2` otherwise.
@@ -503,10 +493,8 @@ impl RadialModel {
         let own_slack_mva = Complex64::new(p_inj_mw[self.slack], q_inj_mvar[self.slack]);
         let worst = self.finish(own_slack_mva, ws, out);
         if small {
-            let finite = worst.is_finite()
-                && out.slack_p_mw.is_finite()
-                && out.slack_q_mvar.is_finite()
-                && ws.va_pos.iter().all(|v| v.is_finite());
+            let finite =
+                worst.is_finite() && out.slack_p_mw.is_finite() && out.slack_q_mvar.is_finite();
             if worst < tol && finite {
                 out.converged = true;
                 ws.warm = true;
@@ -521,7 +509,8 @@ impl RadialModel {
     }
 
     /// Voltages in polar form per node, flows per branch and slack power; returns Newton's
-    /// mismatch `max(|ΔP_i|, |ΔQ_i|)` over the non-slack nodes, recomputed from the flows (p.u.).
+    /// mismatch `max(|ΔP_i|, |ΔQ_i|)` over the non-slack nodes, recomputed from the flows (p.u.),
+    /// or NaN if any voltage, angle or flow is not finite.
     fn finish(
         &self,
         own_slack_mva: Complex64,
@@ -536,15 +525,23 @@ impl RadialModel {
         va_pos[0] = self.slack_va_rad;
         out.vm_pu[self.slack] = u[0].norm_sqr().sqrt();
         out.va_rad[self.slack] = self.slack_va_rad;
+        // NaN/inf anywhere makes the sum non-finite.
+        let mut guard = 0.0;
         for k in 1..n {
             let uk = u[k];
             let p = self.parent[k] as usize;
             // Angle across the branch, nominal shift removed, unwrapped along the tree.
-            let w = uk * u[p].conj() * self.unshift[k];
-            let va = va_pos[p] + self.shift_from_parent[k] + arg_near_real(w);
+            let shift = self.shift_from_parent[k];
+            let mut w = uk * u[p].conj();
+            if shift != 0.0 {
+                w *= self.unshift[k];
+            }
+            let va = va_pos[p] + shift + arg_near_real(w);
             va_pos[k] = va;
+            let vm = uk.norm_sqr().sqrt();
+            guard += va + vm;
             let i = self.node_of[k];
-            out.vm_pu[i] = uk.norm_sqr().sqrt();
+            out.vm_pu[i] = vm;
             out.va_rad[i] = va;
         }
         out.flows.resize(self.branches.len(), [0.0; 4]);
@@ -565,7 +562,11 @@ impl RadialModel {
         let mut worst: f64 = 0.0;
         for (sc, sj) in s_calc[1..].iter().zip(&ws.s_conj[1..]) {
             let d = sc - sj.conj();
-            worst = max_nan(max_nan(worst, d.re.abs()), d.im.abs());
+            worst = worst.max(d.re.abs()).max(d.im.abs());
+            guard += d.re + d.im;
+        }
+        if !guard.is_finite() {
+            worst = f64::NAN;
         }
         // Drawn from the upstream grid: what the slack's branches carry minus its own injection.
         let s_slack = s_calc[0] * sn - own_slack_mva;
