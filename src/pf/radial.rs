@@ -575,3 +575,29 @@ impl RadialModel {
         worst
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The series arctangent equals `atan2` to rounding on both sides of its switch-over.
+    #[test]
+    fn arg_near_real_matches_atan2() {
+        for i in -2000..=2000 {
+            let t = i as f64 * 1e-4; // |t| up to 0.2, across the 1/16 switch-over
+            for r in [0.5, 1.0, 1.7] {
+                let w = Complex64::new(r, r * t);
+                let exact = w.im.atan2(w.re);
+                let got = arg_near_real(w);
+                assert!(
+                    (got - exact).abs() <= 4.0 * f64::EPSILON * exact.abs().max(1e-300),
+                    "t = {t}: {got:e} vs {exact:e}"
+                );
+            }
+        }
+        // Far from the real axis and on the negative side it is atan2 itself.
+        for w in [Complex64::new(-1.0, 0.01), Complex64::new(0.1, 2.0)] {
+            assert_eq!(arg_near_real(w), w.im.atan2(w.re));
+        }
+    }
+}
