@@ -183,7 +183,7 @@ fn radial_matches_pandapower_on_every_oracle_scenario() {
         scenarios.len() >= 8,
         "expected the shipped oracle scenarios"
     );
-    let mut w = Worst::default();
+    let (mut w, mut w_nr) = (Worst::default(), Worst::default());
     for (feeder, dir) in scenarios {
         let net = scenario_network(&feeder, &dir);
         let grid = Grid::from_network(&net).unwrap();
@@ -205,12 +205,18 @@ fn radial_matches_pandapower_on_every_oracle_scenario() {
         );
         let r = ac.report(&net, &grid, &inj.p_mw, &inj.q_mvar, &sol);
         check_against_oracle(&r, &dir, &mut w);
+        // For scale: netclear's Newton against the same oracle.
+        let nr = newton_ref(&ac, &inj.p_mw, &inj.q_mvar);
+        let r = ac.report(&net, &grid, &inj.p_mw, &inj.q_mvar, &nr);
+        check_against_oracle(&r, &dir, &mut w_nr);
     }
-    eprintln!(
-        "max |radial − pandapower|: vm {:.2e} pu, va {:.2e} deg, p {:.2e} MW, q {:.2e} Mvar, \
-         i {:.2e} kA, loading {:.2e} %",
-        w.vm_pu, w.va_degree, w.p_mw, w.q_mvar, w.i_ka, w.loading_percent
-    );
+    for (who, w) in [("radial", &w), ("Newton", &w_nr)] {
+        eprintln!(
+            "max |{who} − pandapower|: vm {:.2e} pu, va {:.2e} deg, p {:.2e} MW, q {:.2e} Mvar, \
+             i {:.2e} kA, loading {:.2e} %",
+            w.vm_pu, w.va_degree, w.p_mw, w.q_mvar, w.i_ka, w.loading_percent
+        );
+    }
 }
 
 /// Two 0.4 kV buses, series z = r + jx (p.u.), load S = P + jQ, slack at 1∠0: with
