@@ -21,8 +21,9 @@
 //! The Jacobian's sparsity is that of `Y` in 2×2 blocks; it is laid out once, its symbolic LU
 //! (faer, COLAMD ordering) computed once, and only values change between iterations and
 //! between solves of the same topology ([`AcModel`]). The off-diagonal terms are evaluated from
-//! `V_i V_j* = |V_i||V_j| e^{jθ_ij}` (no trigonometry per entry). The start point is the DC solution's
-//! angles (pandapower's `init="dc"`, which keeps trafo phase shifts) and flat magnitudes.
+//! `V_i V_j* = |V_i||V_j| e^{jθ_ij}` (no trigonometry per entry). The start point is the DC
+//! solution's angles (pandapower's `init="dc"`, which keeps trafo phase shifts) and flat
+//! magnitudes, or, in a time series, the previous step's solution.
 //!
 //! # Kept Jacobian factor (chord steps)
 //!
@@ -34,6 +35,15 @@
 //! The factor is kept across the steps of a time series too. The stopping test is the same
 //! mismatch `max(|ΔP|, |ΔQ|) < tol` in every case, so the converged point is Newton's; only the
 //! path differs. Non-finite mismatches, voltages or flows never count as converged.
+//!
+//! A cold solve of village80x1266 (10⁵ nodes) with its design loads takes one factorisation
+//! and 7 iterations instead of three and three; the one-off solve of the design-peak step takes
+//! 121 ms instead of 186 ms (`benches/ac_series.rs`, `newton_single` vs
+//! `newton_single_refactor`). The price: chord steps converge linearly, so the final mismatch sits just under the tolerance
+//! instead of far below it, and the mismatches of 10⁵ nodes add up in the slack power
+//! (2.6e-7 MW off the fully converged value at the default 1e-10 MVA there, against 6e-9 MW
+//! refactorising every iteration; both far inside pandapower's agreement). Set
+//! `reuse_jacobian: false`, or a smaller tolerance, when sums over 10⁵ nodes must hold to 1e-9.
 //!
 //! # Time series and the radial method
 //!
