@@ -14,6 +14,41 @@ use netclear::pf::radial::{RadialModel, RadialOptions};
 use netclear::pf::PfReport;
 use std::path::Path;
 
+/// Counts heap allocations made by the current thread, to check that time-series steps
+/// allocate nothing (the counter is per thread, so tests running in parallel do not disturb it).
+mod counting {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    pub struct Counting;
+
+    thread_local! {
+        static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            ALLOCATIONS.with(|c| c.set(c.get() + 1));
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            unsafe { System.dealloc(ptr, layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            ALLOCATIONS.with(|c| c.set(c.get() + 1));
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+    }
+
+    /// Allocations so far on this thread.
+    pub fn allocations() -> usize {
+        ALLOCATIONS.with(|c| c.get())
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: counting::Counting = counting::Counting;
+
 fn radial_opts() -> AcSolveOptions {
     AcSolveOptions {
         method: AcMethod::IterativeCurrent,
@@ -699,4 +734,43 @@ fn radial_model_standalone() {
         &mut out,
     );
     assert_eq!(out.iterations, cold);
+}
+
+/// After the first step of a day, `solve_into` allocates nothing: not the radial method, and
+/// not Newton–Raphson in the steps that keep its LU factor.
+#[test]
+fn time_series_steps_allocate_nothing() {
+    let base = registry::resolve("village80").unwrap();
+    let net = synthetic::replicate(&base, 3).unwrap();
+    let grid = Grid::from_network(&net).unwrap();
+    let inj = grid.default_injections(&net);
+    let ac = AcModel::new(&grid).unwrap();
+    let n = grid.n_nodes();
+    for method in [AcMethod::IterativeCurrent, AcMethod::NewtonRaphson] {
+        let opt = AcSolveOptions {
+            method,
+            ..Default::default()
+        };
+        let mut ws = ac.workspace();
+        let mut out = AcSolution::default();
+        let (mut p, mut q) = (vec![0.0; n], vec![0.0; n]);
+        let mut counts = Vec::new();
+        for t in 0..48 {
+            let s = 0.6 + 0.3 * (t as f64 / 48.0 * std::f64::consts::TAU).sin();
+            for k in 0..n {
+                p[k] = inj.p_mw[k] * s;
+                q[k] = inj.q_mvar[k] * s;
+            }
+            let (a0, f0) = (counting::allocations(), ws.newton.factorisations);
+            ac.solve_into(&p, &q, &opt, &mut ws, &mut out);
+            assert!(out.converged, "{method:?} step {t}: {:?}", out.failure);
+            counts.push((counting::allocations() - a0, ws.newton.factorisations - f0));
+        }
+        eprintln!("{method:?}: (allocations, factorisations) per step {counts:?}");
+        for (t, &(allocs, factors)) in counts.iter().enumerate().skip(1) {
+            if factors == 0 {
+                assert_eq!(allocs, 0, "{method:?} step {t} allocated");
+            }
+        }
+    }
 }

@@ -442,8 +442,8 @@ impl AcModel {
 
     /// The time-series entry point: solves one step into `out`, keeping state in `ws` (warm
     /// start from the previous converged step, the radial factorisation, Newton's last LU
-    /// factor). Allocates nothing once `ws` and `out` have been used for one step of the same
-    /// outcome (failure messages are formatted).
+    /// factor). After the first step nothing is allocated (tested with a counting allocator),
+    /// except inside faer's numeric LU when Newton refactorises, and a failure message.
     ///
     /// With [`AcMethod::Auto`], the radial method runs on radial grids; when the grid is meshed
     /// or the radial method does not converge, Newton–Raphson runs and
