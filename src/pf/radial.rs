@@ -392,23 +392,25 @@ impl RadialModel {
         out.method = AcMethod::IterativeCurrent;
         out.converged = false;
 
+        // Slices of length exactly n: indexing by k < n needs no bounds check.
         let (u, cur, acc, s_conj) = (
-            &mut ws.u[..],
-            &mut ws.cur[..],
-            &mut ws.acc[..],
-            &mut ws.s_conj[..],
+            &mut ws.u[..n],
+            &mut ws.cur[..n],
+            &mut ws.acc[..n],
+            &mut ws.s_conj[..n],
         );
-        let (parent, inv_d, up, down) = (
-            &self.parent[..],
-            &self.inv_d[..],
-            &self.up[..],
-            &self.down[..],
+        let (parent, inv_d, up, down, node_of) = (
+            &self.parent[..n],
+            &self.inv_d[..n],
+            &self.up[..n],
+            &self.down[..n],
+            &self.node_of[..n],
         );
         // conj(S) in positions, and the currents at the start point.
         s_conj[0] = ZERO;
         cur[0] = ZERO;
         for k in 1..n {
-            let i = self.node_of[k];
+            let i = node_of[k];
             let sc = Complex64::new(p_inj_mw[i] * inv_sn, -q_inj_mvar[i] * inv_sn);
             s_conj[k] = sc;
             let uk = u[k];
@@ -521,33 +523,35 @@ impl RadialModel {
         let sn = self.sn_mva;
         out.vm_pu.resize(n, 0.0);
         out.va_rad.resize(n, 0.0);
-        let (u, va_pos) = (&ws.u[..], &mut ws.va_pos[..]);
+        let (u, va_pos, s_calc) = (&ws.u[..n], &mut ws.va_pos[..n], &mut ws.s_calc[..n]);
+        let (parent, node_of) = (&self.parent[..n], &self.node_of[..n]);
+        let (shift_from_parent, unshift) = (&self.shift_from_parent[..n], &self.unshift[..n]);
+        let (vm_out, va_out) = (&mut out.vm_pu[..n], &mut out.va_rad[..n]);
         va_pos[0] = self.slack_va_rad;
-        out.vm_pu[self.slack] = u[0].norm_sqr().sqrt();
-        out.va_rad[self.slack] = self.slack_va_rad;
+        vm_out[self.slack] = u[0].norm_sqr().sqrt();
+        va_out[self.slack] = self.slack_va_rad;
         // NaN/inf anywhere makes the sum non-finite.
         let mut guard = 0.0;
         for k in 1..n {
             let uk = u[k];
-            let p = self.parent[k] as usize;
+            let p = parent[k] as usize;
             // Angle across the branch, nominal shift removed, unwrapped along the tree.
-            let shift = self.shift_from_parent[k];
+            let shift = shift_from_parent[k];
             let mut w = uk * u[p].conj();
             if shift != 0.0 {
-                w *= self.unshift[k];
+                w *= unshift[k];
             }
             let va = va_pos[p] + shift + arg_near_real(w);
             va_pos[k] = va;
             let vm = uk.norm_sqr().sqrt();
             guard += va + vm;
-            let i = self.node_of[k];
-            out.vm_pu[i] = vm;
-            out.va_rad[i] = va;
+            let i = node_of[k];
+            vm_out[i] = vm;
+            va_out[i] = va;
         }
         out.flows.resize(self.branches.len(), [0.0; 4]);
-        let s_calc = &mut ws.s_calc[..];
         s_calc.fill(ZERO);
-        for (l, &(f, t, y)) in self.branches.iter().enumerate() {
+        for (fl, &(f, t, y)) in out.flows.iter_mut().zip(&self.branches) {
             let (f, t) = (f as usize, t as usize);
             let (uf, ut) = (u[f], u[t]);
             let i_f = y[0] * uf + y[1] * ut;
@@ -556,7 +560,7 @@ impl RadialModel {
             let s_t = ut * i_t.conj();
             s_calc[f] += s_f;
             s_calc[t] += s_t;
-            out.flows[l] = [s_f.re * sn, s_f.im * sn, s_t.re * sn, s_t.im * sn];
+            *fl = [s_f.re * sn, s_f.im * sn, s_t.re * sn, s_t.im * sn];
         }
         // Mismatch S_calc − S = S_calc − conj(s_conj) at every non-slack position.
         let mut worst: f64 = 0.0;
