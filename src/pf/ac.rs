@@ -38,8 +38,8 @@
 //!
 //! A cold solve of village80x1266 (10⁵ nodes) with its design loads takes one factorisation
 //! and 7 iterations instead of three and three; the one-off solve of the design-peak step takes
-//! 121 ms instead of 186 ms (`benches/ac_series.rs`, `newton_single` vs
-//! `newton_single_refactor`). The price: chord steps converge linearly, so the final mismatch sits just under the tolerance
+//! about 0.1 s instead of 0.16 s (`benches/ac_series.rs`, `newton_single` vs
+//! `newton_single_refactor`, medians of three runs). The price: chord steps converge linearly, so the final mismatch sits just under the tolerance
 //! instead of far below it, and the mismatches of 10⁵ nodes add up in the slack power
 //! (2.6e-7 MW off the fully converged value at the default 1e-10 MVA there, against 6e-9 MW
 //! refactorising every iteration; both far inside pandapower's agreement). Set
