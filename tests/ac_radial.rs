@@ -72,19 +72,27 @@ fn solve_with(ac: &AcModel, p: &[f64], q: &[f64], opt: &AcSolveOptions) -> AcSol
 /// (At the default 1e-10 Newton stops on village80x1266 with a largest mismatch of 8e-13 MVA,
 /// but the 10⁵ mismatches of that size leave its slack power 6e-9 MW off; one more quadratic
 /// iteration removes that. The radial method's sum test does not have this problem.)
+/// (The IEEE European LV feeder's 100 MVA base puts its mismatch floor near 1e-11 MVA: there the
+/// reference stops at 1e-11.)
 fn newton_ref(ac: &AcModel, p: &[f64], q: &[f64]) -> AcSolution {
-    let sol = solve_with(
-        ac,
-        p,
-        q,
-        &AcSolveOptions {
-            method: AcMethod::NewtonRaphson,
-            reuse_jacobian: false,
-            warm_start: false,
-            tol_mva: 1e-13,
-            ..Default::default()
-        },
-    );
+    let with = |tol_mva| {
+        solve_with(
+            ac,
+            p,
+            q,
+            &AcSolveOptions {
+                method: AcMethod::NewtonRaphson,
+                reuse_jacobian: false,
+                warm_start: false,
+                tol_mva,
+                ..Default::default()
+            },
+        )
+    };
+    let mut sol = with(1e-13);
+    if !sol.converged {
+        sol = with(1e-11);
+    }
     assert!(sol.converged, "reference Newton: {:?}", sol.failure);
     sol
 }

@@ -56,13 +56,13 @@ pub mod allocate;
 pub mod charges;
 pub mod check;
 
+pub use crate::formulation::NetworkModel;
 use crate::formulation::{
     self, BindingLimit, Feeder, Limits, NetworkFormulation, NodeInjection, Predicted, StepOptions,
     StepRows, Violation, Workspace,
 };
 use crate::network::electrical::Grid;
 use crate::opt::{self, Problem, Status, Tag, VarId};
-pub use crate::formulation::NetworkModel;
 use serde::{Deserialize, Serialize};
 
 /// How network charges are levied on executed trades (paid by the buyer).
@@ -277,6 +277,7 @@ pub struct Corrector<'a> {
     limits: Limits,
     ws: Workspace,
     last_ac: Option<crate::pf::ac::AcSolution>,
+    ac_ws: Option<crate::pf::ac::AcWorkspace>,
 }
 
 /// Where the correction's own variables are in a built problem.
@@ -304,6 +305,7 @@ impl<'a> Corrector<'a> {
             limits: Limits::new(&feeder, spec.vmin_pu, spec.vmax_pu),
             ws: Workspace::new(&feeder),
             last_ac: None,
+            ac_ws: None,
             feeder,
             form,
             spec: *spec,
@@ -461,7 +463,9 @@ impl<'a> Corrector<'a> {
             let (p, q) = cleared_injections(inp, &o, n);
             let pm: Vec<f64> = p.iter().map(|v| v * 1e-3).collect();
             let qm: Vec<f64> = q.iter().map(|v| v * 1e-3).collect();
-            let sol = ac.solve(&pm, &qm, &Default::default());
+            let ws = self.ac_ws.get_or_insert_with(|| ac.workspace());
+            let mut sol = crate::pf::ac::AcSolution::default();
+            ac.solve_into(&pm, &qm, &Default::default(), ws, &mut sol);
             let finite = sol.converged && sol.vm_pu.iter().all(|v| v.is_finite());
             if !finite || rounds >= self.spec.ac_feedback_rounds {
                 if finite {
@@ -510,7 +514,9 @@ impl<'a> Corrector<'a> {
                 if loading[l] > allowed + tol {
                     *s *= allowed / loading[l] * (1.0 - 1e-6);
                     changed = true;
-                } else if binding_thermal.contains(&l) && loading[l] < allowed - THERMAL_SLACK_PERCENT {
+                } else if binding_thermal.contains(&l)
+                    && loading[l] < allowed - THERMAL_SLACK_PERCENT
+                {
                     *s *= (allowed / loading[l].max(1e-9)).min(1.1) * (1.0 - 1e-6);
                     changed = true;
                 }

@@ -10,11 +10,11 @@
 //! non-slack nodes), so no angles are needed. The evaluator is the DC power flow of
 //! [`crate::pf::dc`] (`B θ = P`, factorised once per topology) — the same physics as the rows.
 
+use super::NetworkModel;
 use super::{
     Element, Encoding, Feeder, Limit, LimitKind, LimitRow, Limits, NetworkFormulation,
     NodeInjection, Predicted, StepOptions, StepRows, Workspace,
 };
-use super::NetworkModel;
 use crate::opt::{Problem, Sense, Solution, Tag, VarId};
 
 /// The DC formulation.

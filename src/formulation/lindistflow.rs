@@ -118,7 +118,12 @@ pub(super) fn read_branch_flow(
     Predicted {
         p_from_kw,
         rated_kva,
-        vm_pu: Some(rows.v_sq.iter().map(|&v| sol.x[v].max(0.0).sqrt()).collect()),
+        vm_pu: Some(
+            rows.v_sq
+                .iter()
+                .map(|&v| sol.x[v].max(0.0).sqrt())
+                .collect(),
+        ),
         socp_max_gap,
     }
 }

@@ -30,13 +30,13 @@ mod distflow;
 pub mod lindistflow;
 pub mod socp;
 
-use serde::Deserialize;
 use crate::error::Result;
 use crate::network::electrical::Grid;
 use crate::network::topology::Topology;
 use crate::opt::{Affine, Problem, RowId, Solution, VarId};
 use crate::pf::dc::{DcModel, DcSolution, DcWorkspace};
 use crate::pf::ptdf::Ptdf;
+use serde::Deserialize;
 use serde::Serialize;
 use std::fmt;
 
@@ -562,7 +562,12 @@ pub struct PriceParts {
 /// Active and reactive nodal prices of a solved step, decomposed (as MESMO does): energy at the
 /// slack, congestion from the thermal duals times PTDF sensitivities, voltage from the band's
 /// duals times LinDistFlow voltage sensitivities ([`voltage_part`]), and losses as the rest.
-pub fn prices(f: &Feeder, rows: &StepRows, sol: &Solution, dt_h: f64) -> (PriceParts, Option<PriceParts>) {
+pub fn prices(
+    f: &Feeder,
+    rows: &StepRows,
+    sol: &Solution,
+    dt_h: f64,
+) -> (PriceParts, Option<PriceParts>) {
     let lmp_of = |balance: &[RowId]| -> Vec<f64> {
         balance
             .iter()
