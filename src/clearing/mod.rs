@@ -46,7 +46,7 @@
 //!
 //! The nodal price is the cost of one more kWh of load at a node, `λ_i = −∂f*/∂p⁰_i / Δt`, the
 //! balance row's dual. It splits into *energy* (`λ_slack`), *congestion* (thermal duals times
-//! PTDF sensitivities, [`crate::formulation::congestion`]) and *voltage* (the remainder: exactly
+//! PTDF sensitivities, [`crate::formulation::congestion_part`]) and *voltage* (the remainder: exactly
 //! the voltage-limit duals times `∂v/∂p` in `lindistflow`; in `socp` it also carries losses). A
 //! step that is not optimised has the uniform price of the slack (import price when the feeder
 //! imports, export price otherwise). A trade's network charge under `dlmp` is

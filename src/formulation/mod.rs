@@ -15,7 +15,7 @@
 //! step that already meets every limit skip the solver — built from the same coefficient functions
 //! as its rows, so the two cannot disagree), the read-back of predicted flows and voltages from a
 //! solution ([`NetworkFormulation::read`]) and its typed limits with their duals. Congestion
-//! sensitivities are shared ([`congestion`]): every thermal row is linear in a branch's sending-end
+//! sensitivities are shared ([`congestion_part`]): every thermal row is linear in a branch's sending-end
 //! active flow, whose sensitivity to load at node `i` is a PTDF entry.
 //!
 //! # Units and signs

@@ -1,6 +1,6 @@
 //! The second-order-cone relaxation of the branch-flow model (Farivar & Low 2013): DistFlow with
 //! losses on a radial feeder, the non-convex `ℓ = (P² + Q²)/v` relaxed to a rotated cone. All in
-//! per unit ([`super::distflow`]).
+//! per unit (the shared `distflow` module).
 //!
 //! ```text
 //!   balance at node k:  Σ_c P_c − (P_k − r ℓ_k) = κ p_k,  Σ_c Q_c − (Q_k − x ℓ_k) = κ q_k

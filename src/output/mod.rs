@@ -447,6 +447,14 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
                             energy_per_kwh: f(o.energy_per_kwh),
                             congestion_per_kwh: f(o.congestion_per_kwh[k]),
                             voltage_per_kwh: f(o.voltage_per_kwh[k]),
+                            losses_per_kwh: f(o.losses_per_kwh[k]),
+                            q_lmp_per_kvarh: o.reactive.as_ref().and_then(|q| f(q.lmp[k])),
+                            q_congestion_per_kvarh: o
+                                .reactive
+                                .as_ref()
+                                .and_then(|q| f(q.congestion[k])),
+                            q_voltage_per_kvarh: o.reactive.as_ref().and_then(|q| f(q.voltage[k])),
+                            q_losses_per_kvarh: o.reactive.as_ref().and_then(|q| f(q.losses[k])),
                         }
                     })
                 })

@@ -200,8 +200,18 @@ pub struct PriceRow {
     pub energy_per_kwh: OptNum,
     /// Congestion part.
     pub congestion_per_kwh: OptNum,
-    /// Voltage (and losses, socp) part.
+    /// Voltage part.
     pub voltage_per_kwh: OptNum,
+    /// Losses part (the rest; 0 in the lossless formulations).
+    pub losses_per_kwh: OptNum,
+    /// Reactive nodal price, $/kvarh (formulations with Q).
+    pub q_lmp_per_kvarh: OptNum,
+    /// Its congestion part.
+    pub q_congestion_per_kvarh: OptNum,
+    /// Its voltage part.
+    pub q_voltage_per_kvarh: OptNum,
+    /// Its losses part.
+    pub q_losses_per_kvarh: OptNum,
 }
 
 /// `clearing.csv`: the correction of each case-step.
