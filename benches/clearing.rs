@@ -82,6 +82,7 @@ fn one_hour_correction(bencher: divan::Bencher, arg: &str) {
         import_per_kwh: 0.25,
         export_per_kwh: 0.05,
         limits: &limits,
+        book: None,
     };
     bencher.bench(|| {
         let (o, _) = corr.optimise(&inp);
