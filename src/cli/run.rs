@@ -137,6 +137,23 @@ pub struct RunArgs {
     /// P2P delivery factor η: buyers pay a loss fee of (1/η − 1) × the price (default 1).
     #[arg(long)]
     pub line_eta: Option<f64>,
+    /// Share of households with an EV, % (seeded; distributions in `netclear::storage::ev`).
+    #[arg(long)]
+    pub ev_share: Option<f64>,
+    /// EV charging: uncontrolled (full power on arrival), smart (least cost in the window),
+    /// v2g (may also discharge to the home and the pool).
+    #[arg(long, value_enum)]
+    pub ev_charging: Option<crate::storage::ev::EvCharging>,
+    /// Share of households with a shiftable load, %.
+    #[arg(long)]
+    pub flex_share: Option<f64>,
+    /// Fraction of a household's consumption in the window that can be shifted (default 0.1).
+    #[arg(long)]
+    pub flex_fraction: Option<f64>,
+    /// What EVs and shiftable loads respond to in the P2P case: the pool (default: P2P changes
+    /// physical flows) or the retailer only (their dispatch is the baseline's).
+    #[arg(long, value_enum)]
+    pub flex_pricing: Option<crate::scenario::FlexPricing>,
     /// Write every failing optimisation problem as JSON to `FILE.<case>.step<N>.json`.
     #[arg(long, value_name = "FILE")]
     pub dump_lp: Option<String>,
@@ -254,6 +271,12 @@ pub fn flags_layer(a: &RunArgs) -> Result<Layer> {
         "retailer.policy.grid_purchase_penalty_per_kwh"
     );
     opt!(a.line_eta, "line_eta");
+    opt!(a.ev_share, "ev.share_percent");
+    opt!(a.ev_charging, "ev.charging");
+    opt!(a.flex_share, "flex.share_percent");
+    opt!(a.flex_fraction, "flex.fraction");
+    opt!(a.flex_pricing, "ev.pricing");
+    opt!(a.flex_pricing, "flex.pricing");
     Ok(l)
 }
 

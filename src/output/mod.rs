@@ -16,6 +16,7 @@
 //! | `line_loading.csv`, `bus_voltages.csv` | case × step × branch / bus |
 //! | `nodal_prices.csv`, `clearing.csv` | case × step (× bus): the network correction |
 //! | `battery_P{i}.csv`, `vpp.csv`, `p2p_vpp_summary.csv` | the seed's storage files (P2P case) |
+//! | `evs.csv`, `flex_loads.csv` | case × step × EV / shiftable load (when there are any) |
 //! | `feeder.json` | bus coordinates and branch ends, for the report |
 
 pub mod html;
@@ -99,6 +100,9 @@ pub struct Summary<'a> {
     /// Storage dispatch facts, when batteries exist.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub storage: Option<StorageFacts>,
+    /// EVs and shiftable loads, when there are any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flexibility: Option<FlexFacts>,
     /// The paper's study next to its corrected version, for the paper presets.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paper_comparison: Option<&'a crate::study::paper::Comparison>,
@@ -124,6 +128,74 @@ pub struct StorageFacts {
     pub lp_simultaneous_steps: usize,
     /// Dispatch methods used (lp-exact, fix-smaller, branch-and-bound, lp, greedy).
     pub methods: Vec<String>,
+}
+
+/// EVs and shiftable loads of a run.
+#[derive(Debug, Serialize)]
+pub struct FlexFacts {
+    /// EVs.
+    pub evs: usize,
+    /// Their charging policy.
+    pub ev_charging: crate::storage::ev::EvCharging,
+    /// Shiftable loads.
+    pub shiftable_loads: usize,
+    /// Whether the P2P case's EVs see the pool.
+    pub evs_see_pool: bool,
+    /// Whether the P2P case's shiftable loads see the pool.
+    pub shiftables_see_pool: bool,
+    /// Every EV that leaves with less than it needs, per case: never hidden.
+    pub ev_shortfalls: Vec<EvShortfall>,
+}
+
+/// One EV leaving short ([`FlexFacts::ev_shortfalls`]).
+#[derive(Debug, Serialize)]
+pub struct EvShortfall {
+    /// `baseline` or `p2p`.
+    pub case: String,
+    /// The prosumer.
+    pub prosumer: usize,
+    /// Energy needed, kWh.
+    pub need_kwh: f64,
+    /// Energy taken on, kWh.
+    pub delivered_kwh: f64,
+    /// Missing, kWh.
+    pub shortfall_kwh: f64,
+    /// Why.
+    pub reason: String,
+}
+
+fn flex_facts(r: &StudyResult) -> Option<FlexFacts> {
+    let c = &r.community;
+    if c.evs.is_empty() && c.shiftables.is_empty() {
+        return None;
+    }
+    use crate::scenario::FlexPricing;
+    let mut short = Vec::new();
+    for case in [&r.day.baseline, &r.day.p2p] {
+        for e in case.plan.evs().filter(|e| e.shortfall_kwh > 0.0) {
+            short.push(EvShortfall {
+                case: case_name(case),
+                prosumer: e.ev.prosumer,
+                need_kwh: e.need_kwh,
+                delivered_kwh: e.delivered_kwh,
+                shortfall_kwh: e.shortfall_kwh,
+                reason: format!(
+                    "plugged in {} steps at {} kW: at most {} kWh",
+                    e.window.len,
+                    fmt_f64(e.ev.charger_kw),
+                    fmt_f64(e.delivered_kwh)
+                ),
+            });
+        }
+    }
+    Some(FlexFacts {
+        evs: c.evs.len(),
+        ev_charging: r.scenario.ev.charging,
+        shiftable_loads: c.shiftables.len(),
+        evs_see_pool: r.scenario.ev.pricing == FlexPricing::Pool,
+        shiftables_see_pool: r.scenario.flex.pricing == FlexPricing::Pool,
+        ev_shortfalls: short,
+    })
 }
 
 /// Facts about the feeder in this run.
@@ -194,6 +266,7 @@ pub fn summary_json(r: &StudyResult) -> Result<String> {
         battery_kinds: cmp.battery_kinds.as_ref(),
         decentralisation: cmp.decentralisation.as_ref(),
         storage: storage_facts(r),
+        flexibility: flex_facts(r),
         paper_comparison: cmp.paper.as_ref(),
         market_designs: cmp.market_designs.as_deref(),
         failed_optimisations: r.failed.iter().map(|f| f.label.clone()).collect(),
@@ -494,6 +567,52 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
         )?;
         files.push(String::from("nodal_prices.csv"));
         files.push(String::from("clearing.csv"));
+    }
+
+    // EVs and shiftable loads, both cases.
+    if cases.iter().any(|k| k.plan.evs().next().is_some()) {
+        csv_file(
+            &stage,
+            "evs.csv",
+            cases.iter().flat_map(|case| {
+                let name = case_name(case);
+                (0..c.n_steps()).flat_map(move |t| {
+                    let name = name.clone();
+                    case.plan.evs().map(move |e| EvRow {
+                        step: t,
+                        prosumer: e.ev.prosumer,
+                        case: name.clone(),
+                        charge_kw: e.dispatch.charge_kw[t].into(),
+                        discharge_kw: e.dispatch.discharge_kw[t].into(),
+                        soc_kwh: e.dispatch.soc_kwh[t].into(),
+                        plugged: e.plugged(t),
+                    })
+                })
+            }),
+        )?;
+        files.push(String::from("evs.csv"));
+    }
+    if cases.iter().any(|k| k.plan.shifts().next().is_some()) {
+        let n = c.n_steps();
+        csv_file(
+            &stage,
+            "flex_loads.csv",
+            cases.iter().flat_map(|case| {
+                let name = case_name(case);
+                (0..n).flat_map(move |t| {
+                    let name = name.clone();
+                    case.plan.shifts().map(move |f| FlexRow {
+                        step: t,
+                        prosumer: f.load.prosumer,
+                        case: name.clone(),
+                        reference_kw: f.load.reference_kw[t].into(),
+                        load_kw: f.load_kw[t].into(),
+                        in_window: f.load.window.contains(t, n),
+                    })
+                })
+            }),
+        )?;
+        files.push(String::from("flex_loads.csv"));
     }
 
     // The seed's storage files (P2P case).

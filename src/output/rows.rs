@@ -322,6 +322,42 @@ pub struct BatteryRow {
     pub curtail_kw: Num,
 }
 
+/// `evs.csv`: every EV's day in both cases (tidy: case × step × EV).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvRow {
+    /// Step.
+    pub step: usize,
+    /// The prosumer the EV charges behind.
+    pub prosumer: usize,
+    /// `baseline` or `p2p`.
+    pub case: String,
+    /// Charge, kW (at the meter).
+    pub charge_kw: Num,
+    /// Discharge (V2G), kW (at the meter).
+    pub discharge_kw: Num,
+    /// SOC at the end of the step, kWh (away: what it left with).
+    pub soc_kwh: Num,
+    /// Whether it is plugged in.
+    pub plugged: bool,
+}
+
+/// `flex_loads.csv`: every shiftable load's day in both cases (tidy: case × step × load).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlexRow {
+    /// Step.
+    pub step: usize,
+    /// The prosumer.
+    pub prosumer: usize,
+    /// `baseline` or `p2p`.
+    pub case: String,
+    /// The shiftable part as the profile has it, kW.
+    pub reference_kw: Num,
+    /// The shiftable part as dispatched, kW.
+    pub load_kw: Num,
+    /// Whether the step is in the load's window.
+    pub in_window: bool,
+}
+
 /// `p2p_vpp_summary.csv`: the seed's per-step community summary (P2P case).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VppSummaryRow {

@@ -62,6 +62,35 @@ pub fn table(res: &StudyResult) -> String {
         2,
     );
     row("community cost ($)", b.community_cost, p.community_cost, 2);
+    if !c.evs.is_empty() {
+        row(
+            "EV energy needed (kWh)",
+            b.ev_needed_kwh,
+            p.ev_needed_kwh,
+            2,
+        );
+        row(
+            "EV energy delivered (kWh)",
+            b.ev_delivered_kwh,
+            p.ev_delivered_kwh,
+            2,
+        );
+        row("EV energy unmet (kWh)", b.ev_unmet_kwh, p.ev_unmet_kwh, 2);
+        row(
+            "EV V2G discharge (kWh)",
+            b.ev_discharge_kwh,
+            p.ev_discharge_kwh,
+            2,
+        );
+    }
+    if !c.shiftables.is_empty() {
+        row(
+            "load shifted (kWh)",
+            b.flex_shifted_kwh,
+            p.flex_shifted_kwh,
+            2,
+        );
+    }
     row(
         "saving per prosumer, min ($)",
         b.savings_min,
@@ -189,6 +218,15 @@ pub fn table(res: &StudyResult) -> String {
         t += "\nP2P trades are financial: nothing flexible responded to the market, so the physical flows, curtailment and grid exchange are the same in both cases.\n";
     } else {
         t += "\nThe cases differ physically: flexible assets responded to the market (see network.csv).\n";
+    }
+    if b.ev_short + p.ev_short > 0 {
+        t += &format!(
+            "\nEVs leaving short of their need: baseline {} ({} kWh), p2p {} ({} kWh) — their plug-in windows cannot hold it (summary.json: flexibility.ev_shortfalls).\n",
+            b.ev_short,
+            crate::util::fmt_f64(clean(b.ev_unmet_kwh, 3)),
+            p.ev_short,
+            crate::util::fmt_f64(clean(p.ev_unmet_kwh, 3)),
+        );
     }
     if p.solver_failures + b.solver_failures > 0 {
         t += &format!(

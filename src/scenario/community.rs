@@ -82,6 +82,10 @@ pub struct Community {
     pub load_tan_phi: f64,
     /// Daily fixed charge per prosumer, $.
     pub daily_fixed_charge: f64,
+    /// Electric vehicles (each behind its prosumer's meter).
+    pub evs: Vec<crate::storage::ev::Ev>,
+    /// Shiftable loads (each part of its prosumer's load).
+    pub shiftables: Vec<crate::storage::shiftable::Shiftable>,
 }
 
 impl Community {
@@ -353,6 +357,7 @@ pub fn build(s: &Scenario) -> Result<Community> {
         ));
     }
     assign_batteries(s, &grid, &network, &mut prosumers)?;
+    let (evs, shiftables) = assign_flexibility(s, &prosumers)?;
     let (retail, fit) = match imported
         .as_ref()
         .and_then(|d| d.price_per_kwh.as_ref().map(|p| (d, p)))
@@ -376,7 +381,81 @@ pub fn build(s: &Scenario) -> Result<Community> {
         feed_in_per_kwh: fit,
         load_tan_phi: tan_phi,
         daily_fixed_charge: s.retailer.daily_fixed_charge,
+        evs,
+        shiftables,
     })
+}
+
+/// EVs and shiftable loads: explicit EVs (`ev.fleet`) or a seeded share of the households
+/// (residential prosumers) for each; see [`crate::storage::ev`] and
+/// [`crate::storage::shiftable`].
+fn assign_flexibility(
+    s: &Scenario,
+    prosumers: &[Prosumer],
+) -> Result<(
+    Vec<crate::storage::ev::Ev>,
+    Vec<crate::storage::shiftable::Shiftable>,
+)> {
+    let homes: Vec<usize> = prosumers
+        .iter()
+        .filter(|p| p.class == LoadClass::Residential)
+        .map(|p| p.id)
+        .collect();
+    let pick = |share: f64, stream: u64| -> Vec<usize> {
+        let mut v: Vec<usize> = seeded_share(homes.len(), share, s.seed, stream)
+            .into_iter()
+            .map(|k| homes[k])
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    let evs = if s.ev.fleet.is_empty() {
+        pick(s.ev.share_percent, 13)
+            .into_iter()
+            .map(|i| crate::storage::ev::draw(i, prosumers[i].households, s.seed))
+            .collect()
+    } else {
+        for (k, ev) in s.ev.fleet.iter().enumerate() {
+            let field = format!("ev.fleet[{k}].prosumer");
+            let ok = prosumers
+                .get(ev.prosumer)
+                .is_some_and(|p| p.class != LoadClass::Vpp);
+            if !ok {
+                return Err(Error::invalid(
+                    Location::file("scenario").field(field),
+                    format!("no prosumer {} to charge behind", ev.prosumer),
+                ));
+            }
+            if s.ev.fleet[..k].iter().any(|e| e.prosumer == ev.prosumer) {
+                return Err(Error::invalid(
+                    Location::file("scenario").field(field),
+                    format!(
+                        "prosumer {} has an EV already (one per prosumer)",
+                        ev.prosumer
+                    ),
+                ));
+            }
+        }
+        let mut v = s.ev.fleet.clone();
+        v.sort_by_key(|e| e.prosumer);
+        v
+    };
+    let params = s.flex.params();
+    let shiftables = pick(s.flex.share_percent, 17)
+        .into_iter()
+        .map(|i| {
+            let p = &prosumers[i];
+            crate::storage::shiftable::Shiftable::of(
+                i,
+                p.households,
+                &p.load_kw,
+                &params,
+                s.step_minutes,
+            )
+        })
+        .filter(|f| f.energy_kwh > 0.0)
+        .collect();
+    Ok((evs, shiftables))
 }
 
 fn is_commercial(name: &str) -> bool {

@@ -242,6 +242,91 @@ pub struct Scenario {
     /// (the seed's 0.97 is its scenario's; default 1 = no fee). Money, not energy: see
     /// [`crate::settlement`].
     pub line_eta: f64,
+    /// Electric vehicles ([`crate::storage::ev`]).
+    pub ev: EvSpec,
+    /// Shiftable loads ([`crate::storage::shiftable`]).
+    pub flex: FlexSpec,
+}
+
+/// Which prices flexibility (EVs, shiftable loads) responds to in the P2P case. The baseline
+/// always responds to the retailer alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum FlexPricing {
+    /// The P2P pool for what it can absorb or supply, at the internal price
+    /// ([`crate::storage::Pool`]), retail and feed-in beyond: P2P changes physical flows.
+    #[default]
+    Pool,
+    /// The retailer's prices only: the P2P case's flexibility is the baseline's.
+    Retail,
+}
+
+/// Electric vehicles of a scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvSpec {
+    /// Share of households with an EV, % (drawn by the seed; [`crate::storage::ev::draw`]).
+    pub share_percent: f64,
+    /// Charging policy.
+    pub charging: crate::storage::ev::EvCharging,
+    /// Prices EVs see in the P2P case.
+    pub pricing: FlexPricing,
+    /// Explicit EVs (overrides the share).
+    pub fleet: Vec<crate::storage::ev::Ev>,
+}
+
+impl Default for EvSpec {
+    fn default() -> Self {
+        EvSpec {
+            share_percent: 0.0,
+            charging: crate::storage::ev::EvCharging::Uncontrolled,
+            pricing: FlexPricing::Pool,
+            fleet: Vec::new(),
+        }
+    }
+}
+
+/// Shiftable loads of a scenario ([`crate::storage::shiftable`] states the defaults' grounds).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlexSpec {
+    /// Share of households with a shiftable load, % (drawn by the seed).
+    pub share_percent: f64,
+    /// Fraction of the consumption in the window that can be shifted.
+    pub fraction: f64,
+    /// Window start, h from midnight.
+    pub window_start_h: f64,
+    /// Window end, h from midnight.
+    pub window_end_h: f64,
+    /// Largest power of the shiftable part per household, kW.
+    pub power_kw: f64,
+    /// Prices shiftable loads see in the P2P case.
+    pub pricing: FlexPricing,
+}
+
+impl Default for FlexSpec {
+    fn default() -> Self {
+        FlexSpec {
+            share_percent: 0.0,
+            fraction: 0.1,
+            window_start_h: 7.0,
+            window_end_h: 23.0,
+            power_kw: 2.0,
+            pricing: FlexPricing::Pool,
+        }
+    }
+}
+
+impl FlexSpec {
+    /// The parameters of each household's shiftable load.
+    pub fn params(&self) -> crate::storage::shiftable::Params {
+        crate::storage::shiftable::Params {
+            fraction: self.fraction,
+            window_start_h: self.window_start_h,
+            window_end_h: self.window_end_h,
+            power_kw: self.power_kw,
+        }
+    }
 }
 
 /// How the day is cleared.
@@ -383,6 +468,8 @@ impl Default for Scenario {
             storage: StorageSpec::default(),
             retailer: RetailerSpec::default(),
             line_eta: 1.0,
+            ev: EvSpec::default(),
+            flex: FlexSpec::default(),
         }
     }
 }
@@ -669,6 +756,32 @@ impl Scenario {
             cl.uniform_rate_per_kwh,
             ">= 0",
         )?;
+        check(
+            (0.0..=100.0).contains(&self.ev.share_percent),
+            "ev.share_percent",
+            self.ev.share_percent,
+            "in [0, 100]",
+        )?;
+        for (k, ev) in self.ev.fleet.iter().enumerate() {
+            ev.validate(&loc(&format!("ev.fleet[{k}]")))?;
+        }
+        check(
+            (0.0..=100.0).contains(&self.flex.share_percent),
+            "flex.share_percent",
+            self.flex.share_percent,
+            "in [0, 100]",
+        )?;
+        self.flex.params().validate("scenario", "flex")?;
+        if self.storage.clearing == ClearingMode::Central
+            && (self.ev.share_percent > 0.0
+                || !self.ev.fleet.is_empty()
+                || self.flex.share_percent > 0.0)
+        {
+            return Err(Error::invalid(
+                loc("storage.clearing"),
+                "central clearing does not model EVs or shiftable loads yet: use the auction",
+            ));
+        }
         if cl.model == crate::clearing::NetworkModel::None
             && cl.network_charges == crate::clearing::ChargeRule::Dlmp
         {

@@ -2,12 +2,13 @@
 //!
 //! # Energy (kWh in the step, per prosumer)
 //!
-//! Physical quantities come first, decided before any money moves: load `L`, PV `G`, battery
-//! charge `B_in` and discharge `B_out`, PV curtailed `C` and load shed `S` by the network (and by
-//! the battery's own dispatch). Then
+//! Physical quantities come first, decided before any money moves: load `L` (with any shiftable
+//! part at the time it runs), PV `G`, battery charge `B_in` and discharge `B_out`, EV charge
+//! `V_in` and discharge `V_out` (behind the same meter), PV curtailed `C` and load shed `S` by the
+//! network (and by the battery's own dispatch). Then
 //!
 //! ```text
-//!   demand D = L + B_in,   supply Y = G + B_out − C,   self-consumption σ = min(D − S, Y)
+//!   demand D = L + B_in + V_in,   supply Y = G + B_out + V_out − C,   σ = min(D − S, Y)
 //!   D = σ + bought + import + S          Y = σ + sold + export
 //! ```
 //!
@@ -73,6 +74,10 @@ pub struct Account {
     pub battery_in_kwh: f64,
     /// Energy out of the prosumer's battery, kWh.
     pub battery_out_kwh: f64,
+    /// Energy into the prosumer's EV (behind its meter), kWh.
+    pub ev_charge_kwh: f64,
+    /// Energy out of the prosumer's EV (V2G, behind its meter), kWh.
+    pub ev_discharge_kwh: f64,
     /// The retailer's fixed charge (booked in the first step).
     pub fixed_charge: f64,
     /// Regulator's bonus for local renewable energy consumed.
@@ -93,6 +98,12 @@ impl Account {
             ..Account::default()
         }
     }
+    /// This account with its EV's charge and discharge (kWh) behind the meter.
+    pub fn with_ev(mut self, charge_kwh: f64, discharge_kwh: f64) -> Account {
+        self.ev_charge_kwh = charge_kwh;
+        self.ev_discharge_kwh = discharge_kwh;
+        self
+    }
     /// Net bill (positive = the prosumer pays).
     pub fn bill(&self) -> f64 {
         self.p2p_paid
@@ -105,13 +116,13 @@ impl Account {
             - self.grid_received
             - self.policy_bonus
     }
-    /// What the prosumer consumes: load plus battery charging, kWh.
+    /// What the prosumer consumes: load plus battery and EV charging, kWh.
     pub fn demand_kwh(&self) -> f64 {
-        self.load_kwh + self.battery_in_kwh
+        self.load_kwh + self.battery_in_kwh + self.ev_charge_kwh
     }
-    /// What the prosumer can supply: PV plus battery discharge minus curtailment, kWh.
+    /// What the prosumer can supply: PV plus battery and EV discharge minus curtailment, kWh.
     pub fn supply_kwh(&self) -> f64 {
-        self.pv_kwh + self.battery_out_kwh - self.curtailed_kwh
+        self.pv_kwh + self.battery_out_kwh + self.ev_discharge_kwh - self.curtailed_kwh
     }
     /// Surplus it can export (traded or not), kWh.
     pub fn surplus_kwh(&self) -> f64 {
@@ -144,6 +155,8 @@ impl Account {
         self.loss_fee += o.loss_fee;
         self.battery_in_kwh += o.battery_in_kwh;
         self.battery_out_kwh += o.battery_out_kwh;
+        self.ev_charge_kwh += o.ev_charge_kwh;
+        self.ev_discharge_kwh += o.ev_discharge_kwh;
         self.fixed_charge += o.fixed_charge;
         self.policy_bonus += o.policy_bonus;
         self.policy_penalty += o.policy_penalty;

@@ -11,6 +11,16 @@
 //! The margin `m` (1e-7·E) keeps the SOC a hair inside its window so that the polished chain
 //! ([`polish`]: recomputed from the rounded powers) stays within it. The pairs `(c_t, d_t)` are
 //! the complementarity pairs of [`crate::opt::milp`]: no simultaneous charge and discharge.
+//!
+//! # Assets that are present only part of the day, or end elsewhere
+//!
+//! The same block holds every energy-shifting asset of the crate ([`super::ev`],
+//! [`super::shiftable`]): an asset present over a window of steps is this block over those steps
+//! only (the caller maps them, see [`super::Window`]), and one whose day must end at another
+//! energy than it started with (an EV that must take on its trip's energy; a shiftable load that
+//! must consume exactly its energy) gives the end-of-day target `end_kwh` explicitly
+//! ([`add_to`], [`polish_to`]); [`add`] and [`polish`] are the home battery's case
+//! `end_kwh = soc0·E`. The SOC window always contains the start and the target.
 
 use super::{Battery, EndRule};
 use crate::opt::{Problem, Sense, Tag, VarId};
@@ -41,12 +51,24 @@ impl BatteryVars {
 
 /// Adds battery `b` (index `id`, for tags) over `n` steps of `dt_h` hours.
 pub fn add(p: &mut Problem, b: &Battery, id: usize, n: usize, dt_h: f64) -> BatteryVars {
+    add_to(p, b, id, n, dt_h, b.soc0 * b.e_kwh)
+}
+
+/// [`add`] with the end-of-day rule measured against `end_kwh` instead of `soc0·E` (see the
+/// module docs).
+pub fn add_to(
+    p: &mut Problem,
+    b: &Battery,
+    id: usize,
+    n: usize,
+    dt_h: f64,
+    end_kwh: f64,
+) -> BatteryVars {
     let e = b.e_kwh;
     let m = 1e-7 * e.max(1.0);
-    let (lo, hi) = (
-        b.soc_min * e + m,
-        (b.soc_max * e - m).max(b.soc_min * e + m),
-    );
+    let start = b.soc0 * e;
+    let lo = (b.soc_min * e + m).min(start).min(end_kwh);
+    let hi = (b.soc_max * e - m).max(lo).max(start).max(end_kwh);
     let mut v = BatteryVars {
         charge: Vec::with_capacity(n),
         discharge: Vec::with_capacity(n),
@@ -76,7 +98,7 @@ pub fn add(p: &mut Problem, b: &Battery, id: usize, n: usize, dt_h: f64) -> Batt
                 terms.push((prev, -1.0));
                 0.0
             }
-            None => b.soc0 * e,
+            None => start,
         };
         p.row(Tag::at2("soc", id, t), Sense::Eq, terms, rhs);
         v.charge.push(c);
@@ -90,7 +112,7 @@ pub fn add(p: &mut Problem, b: &Battery, id: usize, n: usize, dt_h: f64) -> Batt
                     Tag::at("end soc", id),
                     Sense::Eq,
                     vec![(last, 1.0)],
-                    b.soc0 * e,
+                    end_kwh,
                 );
             }
             EndRule::AtLeastInitial => {
@@ -98,7 +120,7 @@ pub fn add(p: &mut Problem, b: &Battery, id: usize, n: usize, dt_h: f64) -> Batt
                     Tag::at("end soc", id),
                     Sense::Le,
                     vec![(last, -1.0)],
-                    -b.soc0 * e,
+                    -end_kwh,
                 );
             }
             EndRule::Free => {}
@@ -108,9 +130,23 @@ pub fn add(p: &mut Problem, b: &Battery, id: usize, n: usize, dt_h: f64) -> Batt
 }
 
 /// Makes an interior-point answer exact for battery `b`: powers clamped to their limits, the SOC
-/// chain recomputed from them, and the end-of-day rule met exactly (the last step absorbs the
+/// chain recomputed from them, and the end-of-day rule met exactly (the last steps absorb the
 /// residual). Returns the SOC per step.
 pub fn polish(b: &Battery, dt_h: f64, charge_kw: &mut [f64], discharge_kw: &mut [f64]) -> Vec<f64> {
+    polish_to(b, dt_h, charge_kw, discharge_kw, b.soc0 * b.e_kwh)
+}
+
+/// [`polish`] against the end target `end_kwh`. The residual is absorbed from the last step
+/// backwards: first by the side that made it (less charge when there is too much energy, less
+/// discharge when there is too little), then by the other side within its power limit, so the
+/// powers stay within their limits and the end energy is met to rounding.
+pub fn polish_to(
+    b: &Battery,
+    dt_h: f64,
+    charge_kw: &mut [f64],
+    discharge_kw: &mut [f64],
+    end_kwh: f64,
+) -> Vec<f64> {
     let n = charge_kw.len();
     for t in 0..n {
         charge_kw[t] = charge_kw[t].clamp(0.0, b.p_charge_kw);
@@ -130,28 +166,40 @@ pub fn polish(b: &Battery, dt_h: f64, charge_kw: &mut [f64], discharge_kw: &mut 
     if n == 0 {
         return soc;
     }
-    let target = b.soc0 * b.e_kwh;
-    let err = soc[n - 1] - target;
+    let err = soc[n - 1] - end_kwh;
     let fix = matches!(b.end_rule, EndRule::ReturnToInitial)
         || (b.end_rule == EndRule::AtLeastInitial && err < 0.0);
     if fix && err != 0.0 {
-        let t = n - 1;
-        if err > 0.0 {
-            // Too much energy: charge less, or discharge more.
-            let cut = (err / (b.eta_charge * dt_h)).min(charge_kw[t]);
-            charge_kw[t] -= cut;
-            let rest = err - cut * b.eta_charge * dt_h;
-            discharge_kw[t] += rest * b.eta_discharge / dt_h;
-        } else {
-            let need = -err;
-            let cut = (need * b.eta_discharge / dt_h).min(discharge_kw[t]);
-            discharge_kw[t] -= cut;
-            let rest = need - cut * dt_h / b.eta_discharge;
-            charge_kw[t] += rest / (b.eta_charge * dt_h);
+        let (ec, ed) = (b.eta_charge * dt_h, dt_h / b.eta_discharge);
+        let mut rest = err.abs();
+        // Pass 1: undo the side that made the residual; pass 2: use the other side.
+        for pass in 0..2 {
+            for t in (0..n).rev() {
+                if rest <= 0.0 {
+                    break;
+                }
+                let (ct, dtk) = (charge_kw[t], discharge_kw[t]);
+                let (x, per_kw, room) = match (err > 0.0, pass) {
+                    (true, 0) => (&mut charge_kw[t], ec, ct),
+                    (true, _) => (&mut discharge_kw[t], ed, b.p_discharge_kw - dtk),
+                    (false, 0) => (&mut discharge_kw[t], ed, dtk),
+                    (false, _) => (&mut charge_kw[t], ec, b.p_charge_kw - ct),
+                };
+                if per_kw <= 0.0 || room <= 0.0 {
+                    continue;
+                }
+                let dx = (rest / per_kw).min(room);
+                if pass == 0 {
+                    *x -= dx;
+                } else {
+                    *x += dx;
+                }
+                rest -= dx * per_kw;
+            }
         }
         soc = chain(charge_kw, discharge_kw);
-        if b.end_rule == EndRule::ReturnToInitial {
-            soc[n - 1] = target;
+        if b.end_rule == EndRule::ReturnToInitial && rest <= 1e-12 * end_kwh.abs().max(1.0) {
+            soc[n - 1] = end_kwh;
         }
     }
     soc

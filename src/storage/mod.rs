@@ -21,6 +21,8 @@
 //! (`--settlement coupled`, and the community battery in the P2P case).
 
 pub mod block;
+pub mod ev;
+pub mod shiftable;
 
 pub use crate::opt::milp::Settings as MilpSettings;
 pub use block::WEAR_PER_KWH;
@@ -251,8 +253,204 @@ pub fn dispatch_in(
 ) -> Dispatch {
     match model {
         StorageModel::Greedy | StorageModel::None => greedy(b, inp, pool),
+        _ => dispatch_to(b, b.soc0 * b.e_kwh, inp, pool, None, model, st),
+    }
+}
+
+/// A tie-breaking preference for a reference charge profile: `|charge_t − reference_t|` costs
+/// `per_kwh` (a shiftable load's discomfort of moving energy, [`shiftable`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Track<'a> {
+    /// Reference charge power per step, kW.
+    pub reference_kw: &'a [f64],
+    /// Cost of each kWh away from it, $/kWh.
+    pub per_kwh: f64,
+}
+
+/// The steps an asset is present in: `len` steps from `start`, wrapping past the end of the day
+/// to its beginning (an EV that arrives in the evening and leaves in the morning; on a one-day
+/// study the morning is the same day's, the state at the end of the day being the state at its
+/// start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Window {
+    /// First step.
+    pub start: usize,
+    /// Number of steps (1 ..= the day's).
+    pub len: usize,
+}
+
+impl Window {
+    /// The day's step of the window's `k`-th step in a day of `n` steps.
+    pub fn step(&self, k: usize, n: usize) -> usize {
+        (self.start + k) % n
+    }
+    /// Whether day step `t` is in the window (a day of `n` steps).
+    pub fn contains(&self, t: usize, n: usize) -> bool {
+        (t + n - self.start % n) % n < self.len
+    }
+}
+
+/// One battery-like asset present only in `w`, starting at `b.soc0·E` at the window's start and
+/// ending at `end_kwh` at its end (`b.end_rule` applies to that target), against the day `inp`
+/// (full-day vectors: the household's residual load and PV). `model` is `lp` or `milp`
+/// (`greedy`/`none` are not optimisers here and solve as `lp`). Outside the window the asset is
+/// idle: charge, discharge and curtailment 0, the SOC held at the window's last value (and at the
+/// start value before the window in a window that does not wrap).
+#[allow(clippy::too_many_arguments)]
+pub fn dispatch_window(
+    b: &Battery,
+    end_kwh: f64,
+    w: Window,
+    inp: &DayInput,
+    pool: Option<&Pool>,
+    track: Option<&Track>,
+    model: StorageModel,
+    st: &MilpSettings,
+) -> Dispatch {
+    let n = inp.load_kw.len();
+    let len = w.len.min(n);
+    let pick = |v: &[f64]| -> Vec<f64> { (0..len).map(|k| v[w.step(k, n)]).collect() };
+    let (load, pv, imp, exp) = (
+        pick(inp.load_kw),
+        pick(inp.pv_kw),
+        pick(inp.import_per_kwh),
+        pick(inp.export_per_kwh),
+    );
+    let wi = DayInput {
+        dt_h: inp.dt_h,
+        load_kw: &load,
+        pv_kw: &pv,
+        import_per_kwh: &imp,
+        export_per_kwh: &exp,
+        allow_curtailment: inp.allow_curtailment,
+    };
+    let pool_v = pool.map(|pl| {
+        (
+            pick(pl.price_per_kwh),
+            pick(pl.import_cap_kw),
+            pick(pl.export_cap_kw),
+        )
+    });
+    let wpool = pool_v.as_ref().map(|(a, b, c)| Pool {
+        price_per_kwh: a,
+        import_cap_kw: b,
+        export_cap_kw: c,
+    });
+    let track_v = track.map(|t| pick(t.reference_kw));
+    let wtrack = track.zip(track_v.as_ref()).map(|(t, r)| Track {
+        reference_kw: r,
+        per_kwh: t.per_kwh,
+    });
+    let model = match model {
+        StorageModel::Milp => StorageModel::Milp,
+        _ => StorageModel::Lp,
+    };
+    let dw = dispatch_to(b, end_kwh, &wi, wpool.as_ref(), wtrack.as_ref(), model, st);
+    spread(b, w, inp, pool, track, dw)
+}
+
+/// A given schedule of an asset present in `w` (a rule, not an optimiser: an uncontrolled EV),
+/// polished to its end target exactly like an optimised one, on the full day.
+pub fn scheduled_window(
+    b: &Battery,
+    end_kwh: f64,
+    w: Window,
+    inp: &DayInput,
+    pool: Option<&Pool>,
+    mut charge_kw: Vec<f64>,
+    mut discharge_kw: Vec<f64>,
+) -> Dispatch {
+    let n = inp.load_kw.len();
+    let soc_kwh = block::polish_to(b, inp.dt_h, &mut charge_kw, &mut discharge_kw, end_kwh);
+    let len = charge_kw.len();
+    let dw = Dispatch {
+        status: Status::Solved,
+        method: Method::Greedy,
+        charge_kw,
+        discharge_kw,
+        soc_kwh,
+        import_kw: vec![0.0; len],
+        export_kw: vec![0.0; len],
+        curtail_kw: vec![0.0; len],
+        cost: 0.0,
+        objective: 0.0,
+        lower_bound: f64::NAN,
+        gap: 0.0,
+        lp_simultaneous_steps: 0,
+        nodes: 0,
+    };
+    debug_assert!(w.len.min(n) == len);
+    spread(b, w, inp, pool, None, dw)
+}
+
+/// A window's dispatch on the full day (see [`dispatch_window`]), settled against the full day.
+fn spread(
+    b: &Battery,
+    w: Window,
+    inp: &DayInput,
+    pool: Option<&Pool>,
+    track: Option<&Track>,
+    dw: Dispatch,
+) -> Dispatch {
+    let n = inp.load_kw.len();
+    let len = dw.charge_kw.len();
+    let mut d = Dispatch {
+        charge_kw: vec![0.0; n],
+        discharge_kw: vec![0.0; n],
+        soc_kwh: vec![b.soc0 * b.e_kwh; n],
+        import_kw: vec![0.0; n],
+        export_kw: vec![0.0; n],
+        curtail_kw: vec![0.0; n],
+        ..dw.clone()
+    };
+    for k in 0..len {
+        let t = w.step(k, n);
+        d.charge_kw[t] = dw.charge_kw[k];
+        d.discharge_kw[t] = dw.discharge_kw[k];
+        d.curtail_kw[t] = dw.curtail_kw[k];
+        d.soc_kwh[t] = dw.soc_kwh[k];
+    }
+    // Idle after the window: the SOC it ended with (until the window starts again).
+    let last = dw.soc_kwh.last().copied().unwrap_or(b.soc0 * b.e_kwh);
+    for k in len..n {
+        let t = w.step(k, n);
+        d.soc_kwh[t] = last;
+    }
+    if w.start + len <= n {
+        // A window that does not wrap: before it, the asset holds its start value.
+        for t in 0..w.start {
+            d.soc_kwh[t] = b.soc0 * b.e_kwh;
+        }
+    }
+    let ok = dw.status.is_ok();
+    let (objective, lower_bound, gap) = (dw.objective, dw.lower_bound, dw.gap);
+    settle_dispatch(inp, pool, track, &mut d);
+    if ok && d.method != Method::Greedy {
+        // The window's bound is the day's up to the fixed cost outside the window.
+        d.lower_bound = lower_bound + (d.objective - objective);
+        d.gap = gap;
+    }
+    if !ok {
+        d.status = dw.status;
+    }
+    d
+}
+
+/// The LP/MILP dispatch of one battery ending at `end_kwh` (see [`dispatch_window`]).
+#[allow(clippy::too_many_arguments)]
+fn dispatch_to(
+    b: &Battery,
+    end_kwh: f64,
+    inp: &DayInput,
+    pool: Option<&Pool>,
+    track: Option<&Track>,
+    model: StorageModel,
+    st: &MilpSettings,
+) -> Dispatch {
+    match model {
+        StorageModel::Greedy | StorageModel::None => greedy(b, inp, pool),
         StorageModel::Lp | StorageModel::Milp => {
-            let (p, v) = build(b, inp, pool);
+            let (p, v) = build(b, end_kwh, inp, pool, track);
             let pairs: Vec<_> = v.battery.pairs().collect();
             let (sol, method, lb, lp_sim, nodes) = if model == StorageModel::Lp {
                 let sol = opt::clarabel::solve(&p, &st.lp);
@@ -272,7 +470,15 @@ pub fn dispatch_in(
                     o.nodes,
                 )
             };
-            let mut d = finish(b, inp, pool, &v, &sol, model == StorageModel::Milp);
+            let mut d = finish(
+                b,
+                end_kwh,
+                inp,
+                (pool, track),
+                &v,
+                &sol,
+                model == StorageModel::Milp,
+            );
             d.method = method;
             d.lp_simultaneous_steps = lp_sim;
             d.nodes = nodes;
@@ -293,13 +499,32 @@ struct Vars {
     curt: Vec<opt::VarId>,
 }
 
-fn build(b: &Battery, inp: &DayInput, pool: Option<&Pool>) -> (Problem, Vars) {
+fn build(
+    b: &Battery,
+    end_kwh: f64,
+    inp: &DayInput,
+    pool: Option<&Pool>,
+    track: Option<&Track>,
+) -> (Problem, Vars) {
     let n = inp.load_kw.len();
     let dt = inp.dt_h;
     let mut p = Problem::default();
-    let battery = block::add(&mut p, b, 0, n, dt);
+    let battery = block::add_to(&mut p, b, 0, n, dt, end_kwh);
     let mut curt = Vec::with_capacity(n);
     for t in 0..n {
+        if let Some(tr) = track {
+            // u ≥ |c − ref|
+            let u = p.var(Tag::at("dev", t), 0.0, f64::INFINITY, tr.per_kwh * dt);
+            let c = battery.charge[t];
+            let r = tr.reference_kw[t];
+            p.row(Tag::at("dev+", t), Sense::Le, vec![(c, 1.0), (u, -1.0)], r);
+            p.row(
+                Tag::at("dev-", t),
+                Sense::Le,
+                vec![(c, -1.0), (u, -1.0)],
+                -r,
+            );
+        }
         let imp = p.var(
             Tag::at("imp", t),
             0.0,
@@ -383,11 +608,12 @@ fn step_cost(inp: &DayInput, pool: Option<&Pool>, t: usize, r: f64) -> f64 {
     }
 }
 
-/// Turns an LP/MILP solution into an exact dispatch (see [`block::polish`]).
+/// Turns an LP/MILP solution into an exact dispatch (see [`block::polish_to`]).
 fn finish(
     b: &Battery,
+    end_kwh: f64,
     inp: &DayInput,
-    pool: Option<&Pool>,
+    (pool, track): (Option<&Pool>, Option<&Track>),
     v: &Vars,
     sol: &opt::Solution,
     separate: bool,
@@ -442,7 +668,7 @@ fn finish(
         };
         curtail_kw[t] = curtail_kw[t].clamp(0.0, cu_max);
     }
-    let soc_kwh = block::polish(b, inp.dt_h, &mut charge_kw, &mut discharge_kw);
+    let soc_kwh = block::polish_to(b, inp.dt_h, &mut charge_kw, &mut discharge_kw, end_kwh);
     let mut d = Dispatch {
         status: sol.status,
         method: Method::Lp,
@@ -459,12 +685,13 @@ fn finish(
         lp_simultaneous_steps: 0,
         nodes: 1,
     };
-    settle_dispatch(inp, pool, &mut d);
+    settle_dispatch(inp, pool, track, &mut d);
     d
 }
 
-/// Recomputes import, export and cost of a dispatch from its battery and curtailment powers.
-fn settle_dispatch(inp: &DayInput, pool: Option<&Pool>, d: &mut Dispatch) {
+/// Recomputes import, export and cost of a dispatch from its battery and curtailment powers (the
+/// objective adds the wear tie-break and a tracked reference's cost).
+fn settle_dispatch(inp: &DayInput, pool: Option<&Pool>, track: Option<&Track>, d: &mut Dispatch) {
     let dt = inp.dt_h;
     d.cost = 0.0;
     let mut wear = 0.0;
@@ -478,6 +705,9 @@ fn settle_dispatch(inp: &DayInput, pool: Option<&Pool>, d: &mut Dispatch) {
         d.export_kw[t] = (-r).max(0.0);
         d.cost += step_cost(inp, pool, t, r);
         wear += dt * WEAR_PER_KWH * (d.charge_kw[t] + d.discharge_kw[t]);
+        if let Some(tr) = track {
+            wear += dt * tr.per_kwh * (d.charge_kw[t] - tr.reference_kw[t]).abs();
+        }
     }
     d.objective = d.cost + wear;
 }
@@ -524,7 +754,7 @@ pub fn greedy(b: &Battery, inp: &DayInput, pool: Option<&Pool>) -> Dispatch {
         lp_simultaneous_steps: 0,
         nodes: 0,
     };
-    settle_dispatch(inp, pool, &mut d);
+    settle_dispatch(inp, pool, None, &mut d);
     d.objective = d.cost;
     d
 }

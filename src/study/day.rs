@@ -50,8 +50,8 @@ pub(super) struct DayRun {
     pub failed: Vec<FailedProblem>,
 }
 
-/// Physical accounts of a case in step `t`: load, PV, and the plan's battery flows and own PV
-/// curtailment.
+/// Physical accounts of a case in step `t`: load (its shiftable part where the plan runs it),
+/// PV, and the plan's battery flows, own PV curtailment and EV flows.
 pub(super) fn physical_accounts(c: &Community, plan: &Plan, t: usize) -> Vec<Account> {
     let dt = c.dt_h();
     c.prosumers
@@ -59,7 +59,9 @@ pub(super) fn physical_accounts(c: &Community, plan: &Plan, t: usize) -> Vec<Acc
         .enumerate()
         .map(|(i, p)| {
             let (b_in, b_out, curt) = plan.flows_kwh(i, t, dt);
-            Account::physical(p.load_kw[t] * dt, p.pv_kw[t] * dt, b_in, b_out, curt)
+            let (v_in, v_out) = plan.ev_kwh(i, t, dt);
+            let load = (p.load_kw[t] + plan.load_delta_kw(i, t)) * dt;
+            Account::physical(load, p.pv_kw[t] * dt, b_in, b_out, curt).with_ev(v_in, v_out)
         })
         .collect()
 }

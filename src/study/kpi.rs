@@ -17,6 +17,8 @@
 //!   and export at the slack, maximum line and trafo loading, overloaded branches, AC voltage
 //!   extremes and violations.
 //! * Fleet equivalent full cycles: total discharged energy / total usable capacity.
+//! * EVs: energy needed and delivered before departure, unmet (per EV in `summary.json`);
+//!   shiftable loads: energy shifted.
 
 use super::network::{FlowModel, StepNetwork};
 use super::plan::Plan;
@@ -132,6 +134,24 @@ pub struct Kpis {
     pub lp_simultaneous_steps: usize,
     /// Largest relative MILP gap over the batteries (0 = every dispatch proven optimal).
     pub storage_max_gap: f64,
+    /// Energy charged into EVs, kWh (at the meter).
+    pub ev_charge_kwh: f64,
+    /// Energy EVs fed back (V2G), kWh (at the meter).
+    pub ev_discharge_kwh: f64,
+    /// Energy EVs had to take on before departure, kWh (at the battery).
+    pub ev_needed_kwh: f64,
+    /// Energy EVs took on (SOC at departure − SOC at arrival), kWh.
+    pub ev_delivered_kwh: f64,
+    /// Needed but not delivered (windows too short for the need), kWh; per EV in summary.json.
+    pub ev_unmet_kwh: f64,
+    /// EVs leaving with less than they need.
+    pub ev_short: usize,
+    /// Largest relative MILP gap over the EVs (V2G).
+    pub ev_max_gap: f64,
+    /// Energy shiftable loads consumed at another time than their profile, kWh.
+    pub flex_shifted_kwh: f64,
+    /// Energy of all shiftable loads (conserved: the same with and without shifting), kWh.
+    pub flex_energy_kwh: f64,
 }
 
 impl Kpis {
@@ -347,6 +367,20 @@ pub fn compute(d: &CaseData, baseline: Option<Reference>) -> Kpis {
             .dispatches()
             .map(|x| if x.gap.is_finite() { x.gap } else { 0.0 })
             .fold(0.0, f64::max),
+        ev_charge_kwh: tot.ev_charge_kwh,
+        ev_discharge_kwh: tot.ev_discharge_kwh,
+        ev_needed_kwh: d.plan.evs().map(|e| e.need_kwh).sum(),
+        ev_delivered_kwh: d.plan.evs().map(|e| e.delivered_kwh).sum(),
+        ev_unmet_kwh: d.plan.evs().map(|e| e.shortfall_kwh).sum(),
+        ev_short: d.plan.evs().filter(|e| e.shortfall_kwh > 0.0).count(),
+        ev_max_gap: d
+            .plan
+            .evs()
+            .map(|e| e.dispatch.gap)
+            .map(|g| if g.is_finite() { g } else { 0.0 })
+            .fold(0.0, f64::max),
+        flex_shifted_kwh: d.plan.shifts().map(|f| f.shifted_kwh).sum(),
+        flex_energy_kwh: d.plan.shifts().map(|f| f.load.energy_kwh).sum(),
     }
 }
 

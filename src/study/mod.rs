@@ -18,8 +18,9 @@
 //! before. Without anything flexible responding to the market, every prosumer's net injection is
 //! the same in both cases, so both cases share one correction and one power flow per step, and
 //! the output says so. Flexibility that responds to the market (the community battery in the P2P
-//! case, `coupled` home batteries, central clearing) changes the P2P case's physics, and then the
-//! network correction and the AC check see the difference.
+//! case, `coupled` home batteries, EVs and shiftable loads that see the pool, central clearing)
+//! changes the P2P case's physics, and then the network correction and the AC check see the
+//! difference.
 
 pub mod central;
 mod day;
@@ -416,12 +417,16 @@ pub fn run_with_progress(
 /// The storage plans of both cases (the P2P plan is the baseline's when nothing in it responds
 /// to the market).
 fn plans(c: &Community, s: &Scenario, model: StorageModel) -> (Plan, Plan) {
+    use crate::scenario::FlexPricing;
     let base = plan::plan(c, s, Case::Baseline, model);
-    let market_responds = s.storage.settlement == crate::scenario::SettlementMode::Coupled
-        || c.prosumers
-            .iter()
-            .any(|p| p.class == LoadClass::Vpp && p.battery.is_some());
-    let p2p = if market_responds && model != StorageModel::None {
+    let batteries_respond = model != StorageModel::None
+        && (s.storage.settlement == crate::scenario::SettlementMode::Coupled
+            || c.prosumers
+                .iter()
+                .any(|p| p.class == LoadClass::Vpp && p.battery.is_some()));
+    let flex_responds = (s.ev.pricing == FlexPricing::Pool && !c.evs.is_empty())
+        || (s.flex.pricing == FlexPricing::Pool && !c.shiftables.is_empty());
+    let p2p = if batteries_respond || flex_responds {
         plan::plan(c, s, Case::P2p, model)
     } else {
         base.clone()

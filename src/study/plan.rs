@@ -17,6 +17,15 @@
 //!   community battery's rule follows the community's residual in the P2P case, its own (empty)
 //!   position in the baseline.
 //!
+//! * **EVs and shiftable loads** ([`crate::storage::ev`], [`crate::storage::shiftable`]) are part
+//!   of their household's meter (load + EV charge − EV discharge, the shiftable part at the time it
+//!   runs). Each household's assets are dispatched in turn — battery, EV, shiftable load — each
+//!   seeing the household's residual the previous ones leave. Baseline: retail and feed-in only.
+//!   P2P case: with `pricing = pool` (the default, `--flex-pricing`), the P2P pool as a coupled
+//!   home battery sees it, so P2P changes physical flows; with `retail`, the baseline's dispatch.
+//!   They are dispatched whatever the storage model (their own policy decides: an EV's
+//!   `--ev-charging`, the shiftable load's LP).
+//!
 //! Batteries are independent given prices, so the day's MILP decomposes into one small problem
 //! per battery ([`crate::storage`]).
 
@@ -24,14 +33,21 @@ use super::Case;
 use crate::market::strategy::Strategy;
 use crate::market::Mechanism;
 use crate::scenario::community::{Community, LoadClass};
-use crate::scenario::{Scenario, SettlementMode};
+use crate::scenario::{FlexPricing, Scenario, SettlementMode};
+use crate::storage::ev::EvDispatch;
+use crate::storage::shiftable::ShiftDispatch;
 use crate::storage::{dispatch_in, DayInput, Dispatch, MilpSettings, Pool, StorageModel};
 
-/// The dispatch of every battery for one case (index = prosumer; `None` without a battery).
+/// The dispatch of every battery, EV and shiftable load for one case (index = prosumer; `None`
+/// without one).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Plan {
-    /// Per prosumer.
+    /// Battery per prosumer.
     pub dispatch: Vec<Option<Dispatch>>,
+    /// EV per prosumer (empty: none).
+    pub ev: Vec<Option<EvDispatch>>,
+    /// Shiftable load per prosumer (empty: none).
+    pub shift: Vec<Option<ShiftDispatch>>,
 }
 
 impl Plan {
@@ -39,7 +55,34 @@ impl Plan {
     pub fn none(n: usize) -> Plan {
         Plan {
             dispatch: vec![None; n],
+            ev: vec![None; n],
+            shift: vec![None; n],
         }
+    }
+    /// EV charge and discharge of prosumer `i` in step `t`, kWh.
+    pub fn ev_kwh(&self, i: usize, t: usize, dt_h: f64) -> (f64, f64) {
+        match self.ev.get(i).and_then(Option::as_ref) {
+            Some(e) => (
+                e.dispatch.charge_kw[t] * dt_h,
+                e.dispatch.discharge_kw[t] * dt_h,
+            ),
+            None => (0.0, 0.0),
+        }
+    }
+    /// How much prosumer `i`'s shiftable load moves its consumption in step `t`, kW.
+    pub fn load_delta_kw(&self, i: usize, t: usize) -> f64 {
+        self.shift
+            .get(i)
+            .and_then(Option::as_ref)
+            .map_or(0.0, |s| s.delta_kw(t))
+    }
+    /// The EVs' days.
+    pub fn evs(&self) -> impl Iterator<Item = &EvDispatch> {
+        self.ev.iter().flatten()
+    }
+    /// The shiftable loads' days.
+    pub fn shifts(&self) -> impl Iterator<Item = &ShiftDispatch> {
+        self.shift.iter().flatten()
     }
     /// Battery charge, discharge and own PV curtailment of prosumer `i` in step `t`, kWh.
     pub fn flows_kwh(&self, i: usize, t: usize, dt_h: f64) -> (f64, f64, f64) {
@@ -81,18 +124,16 @@ pub fn internal_price(s: &Scenario, retail: &[f64], fit: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-/// Plans every battery of the community for `case` with storage model `model`.
+/// Plans every battery, EV and shiftable load of the community for `case`; batteries with
+/// storage model `model` (none with `none`).
 pub fn plan(c: &Community, s: &Scenario, case: Case, model: StorageModel) -> Plan {
     let np = c.prosumers.len();
-    if model == StorageModel::None {
-        return Plan::none(np);
-    }
     let dt = c.dt_h();
     let n = c.n_steps();
     let settings = MilpSettings::default();
     let zero = vec![0.0; n];
     let p_int = internal_price(s, &c.retail_per_kwh, &c.feed_in_per_kwh);
-    // Net import per prosumer and step, updated as batteries are dispatched.
+    // Net import per prosumer and step, updated as assets are dispatched.
     let mut net: Vec<Vec<f64>> = c
         .prosumers
         .iter()
@@ -113,6 +154,17 @@ pub fn plan(c: &Community, s: &Scenario, case: Case, model: StorageModel) -> Pla
     };
     let mut out = Plan::none(np);
     let coupled = case == Case::P2p && s.storage.settlement == SettlementMode::Coupled;
+    let ev_pool = case == Case::P2p && s.ev.pricing == FlexPricing::Pool;
+    let shift_pool = case == Case::P2p && s.flex.pricing == FlexPricing::Pool;
+    let ev_of = |i: usize| c.evs.iter().find(|e| e.prosumer == i);
+    let shift_of = |i: usize| c.shiftables.iter().find(|f| f.prosumer == i);
+    // A household's residual as a day to dispatch the next asset against.
+    let split = |r: &[f64]| -> (Vec<f64>, Vec<f64>) {
+        (
+            r.iter().map(|x| x.max(0.0)).collect(),
+            r.iter().map(|x| (-x).max(0.0)).collect(),
+        )
+    };
     // Homes first (in prosumer order), then the community battery.
     let mut order: Vec<usize> = (0..np)
         .filter(|&i| c.prosumers[i].class != LoadClass::Vpp)
@@ -120,51 +172,117 @@ pub fn plan(c: &Community, s: &Scenario, case: Case, model: StorageModel) -> Pla
     order.extend((0..np).filter(|&i| c.prosumers[i].class == LoadClass::Vpp));
     for i in order {
         let p = &c.prosumers[i];
-        let Some(b) = &p.battery else { continue };
-        let vpp = p.class == LoadClass::Vpp;
-        let sees_pool = case == Case::P2p && coupled && !vpp;
-        let for_community = case == Case::P2p && vpp;
-        let (sur, def) = if sees_pool || for_community {
-            totals(&net, i)
-        } else {
-            (Vec::new(), Vec::new())
-        };
-        let d = if for_community {
-            // The community battery serves the community's residual.
+        if let (Some(b), true) = (&p.battery, model != StorageModel::None) {
+            let vpp = p.class == LoadClass::Vpp;
+            let sees_pool = case == Case::P2p && coupled && !vpp;
+            let for_community = case == Case::P2p && vpp;
+            let (sur, def) = if sees_pool || for_community {
+                totals(&net, i)
+            } else {
+                (Vec::new(), Vec::new())
+            };
+            let d = if for_community {
+                // The community battery serves the community's residual.
+                let inp = DayInput {
+                    dt_h: dt,
+                    load_kw: &def,
+                    pv_kw: &sur,
+                    import_per_kwh: &c.retail_per_kwh,
+                    export_per_kwh: &c.feed_in_per_kwh,
+                    allow_curtailment: false,
+                };
+                dispatch_in(b, &inp, None, model, &settings)
+            } else {
+                let inp = DayInput {
+                    dt_h: dt,
+                    load_kw: if vpp { &zero } else { &p.load_kw },
+                    pv_kw: if vpp { &zero } else { &p.pv_kw },
+                    import_per_kwh: &c.retail_per_kwh,
+                    export_per_kwh: &c.feed_in_per_kwh,
+                    allow_curtailment: !vpp,
+                };
+                let pool = Pool {
+                    price_per_kwh: &p_int,
+                    import_cap_kw: &sur,
+                    export_cap_kw: &def,
+                };
+                dispatch_in(b, &inp, sees_pool.then_some(&pool), model, &settings)
+            };
+            for t in 0..n {
+                // The battery's own meter: the community battery draws only what it charges.
+                net[i][t] = if vpp {
+                    d.charge_kw[t] - d.discharge_kw[t]
+                } else {
+                    d.import_kw[t] - d.export_kw[t]
+                };
+            }
+            out.dispatch[i] = Some(d);
+        }
+        if let Some(ev) = ev_of(i) {
+            let (sur, def) = if ev_pool {
+                totals(&net, i)
+            } else {
+                (Vec::new(), Vec::new())
+            };
+            let (load, pv) = split(&net[i]);
             let inp = DayInput {
                 dt_h: dt,
-                load_kw: &def,
-                pv_kw: &sur,
+                load_kw: &load,
+                pv_kw: &pv,
                 import_per_kwh: &c.retail_per_kwh,
                 export_per_kwh: &c.feed_in_per_kwh,
                 allow_curtailment: false,
-            };
-            dispatch_in(b, &inp, None, model, &settings)
-        } else {
-            let inp = DayInput {
-                dt_h: dt,
-                load_kw: if vpp { &zero } else { &p.load_kw },
-                pv_kw: if vpp { &zero } else { &p.pv_kw },
-                import_per_kwh: &c.retail_per_kwh,
-                export_per_kwh: &c.feed_in_per_kwh,
-                allow_curtailment: !vpp,
             };
             let pool = Pool {
                 price_per_kwh: &p_int,
                 import_cap_kw: &sur,
                 export_cap_kw: &def,
             };
-            dispatch_in(b, &inp, sees_pool.then_some(&pool), model, &settings)
-        };
-        for t in 0..n {
-            // The battery's own meter: the community battery draws only what it charges.
-            net[i][t] = if vpp {
-                d.charge_kw[t] - d.discharge_kw[t]
-            } else {
-                d.import_kw[t] - d.export_kw[t]
-            };
+            let d = crate::storage::ev::dispatch(
+                ev,
+                s.ev.charging,
+                c.step_minutes,
+                &inp,
+                ev_pool.then_some(&pool),
+                &settings,
+            );
+            for t in 0..n {
+                net[i][t] += d.dispatch.charge_kw[t] - d.dispatch.discharge_kw[t];
+            }
+            out.ev[i] = Some(d);
         }
-        out.dispatch[i] = Some(d);
+        if let Some(f) = shift_of(i) {
+            let (sur, def) = if shift_pool {
+                totals(&net, i)
+            } else {
+                (Vec::new(), Vec::new())
+            };
+            let rest: Vec<f64> = (0..n).map(|t| net[i][t] - f.reference_kw[t]).collect();
+            let (load, pv) = split(&rest);
+            let inp = DayInput {
+                dt_h: dt,
+                load_kw: &load,
+                pv_kw: &pv,
+                import_per_kwh: &c.retail_per_kwh,
+                export_per_kwh: &c.feed_in_per_kwh,
+                allow_curtailment: false,
+            };
+            let pool = Pool {
+                price_per_kwh: &p_int,
+                import_cap_kw: &sur,
+                export_cap_kw: &def,
+            };
+            let d = crate::storage::shiftable::dispatch(
+                f,
+                &inp,
+                shift_pool.then_some(&pool),
+                &settings,
+            );
+            for t in 0..n {
+                net[i][t] = rest[t] + d.load_kw[t];
+            }
+            out.shift[i] = Some(d);
+        }
     }
     out
 }

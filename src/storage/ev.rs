@@ -1,0 +1,343 @@
+//! Electric vehicles: a battery that is plugged in only part of the day, dispatched with the one
+//! battery block ([`super::block`]) over its plug-in window ([`super::Window`]).
+//!
+//! # The model
+//!
+//! An EV arrives at `arrival_h` with `arrival_soc·E` and leaves at `departure_h` (hours from the
+//! study day's midnight; `arrival_h < departure_h ≤ arrival_h + 24`, so 07:30 the next morning is
+//! `31.5`). On a one-day study the window **wraps within the day**: the part after midnight is the
+//! same day's morning, and the state is periodic — the car leaves with the energy of the trip it
+//! then makes (`need_kwh`) on top of what it arrived with, so it comes back with `arrival_soc·E`
+//! and the day ends where it started. In block terms: the window's steps, `soc0 = arrival_soc`,
+//! end target `arrival_soc·E + need_kwh` (exactly: a hard constraint).
+//!
+//! Charging policy (`--ev-charging`, scenario `ev.charging`):
+//!
+//! * `uncontrolled`: full charger power from arrival until the need is met (a rule; no optimiser).
+//! * `smart`: the owner's cost is minimised within the window (LP: the block with no discharge).
+//! * `v2g`: may also discharge, to the home and (P2P case, [`super::Pool`]) to the pool, down to
+//!   [`V2G_SOC_MIN`], never charging and discharging at once (MILP over the complementarity pairs,
+//!   [`crate::opt::milp`], with its proven gap).
+//!
+//! When the window cannot hold the need (too short for the charger, or more than the battery can
+//! take above its arrival state), the EV takes on what it can — full power from arrival, the most
+//! any policy can deliver — and the **shortfall is reported per EV** ([`EvDispatch::shortfall_kwh`]):
+//! the car leaves with less than its trip needs (to be charged elsewhere); it is never hidden.
+//!
+//! Charging losses: `η =` [`EV_ETA`] each way (AC charger and battery), an assumption within the
+//! range reported for bidirectional AC chargers.
+//!
+//! # The fleet a share draws (`--ev-share P`, seeded)
+//!
+//! No EV data set is in `refdata`; the distributions below are stylised from **published summary
+//! statistics** (numbers as published, the shapes are ours):
+//!
+//! * Daily distance: log-normal, median [`KM_MEDIAN`] km, σ_ln [`KM_SIGMA_LN`] (mean ≈ 36 km), cut
+//!   to 2–150 km. A German car runs about 13,600 km a year, ≈ 37 km a day (Kraftfahrt-Bundesamt,
+//!   *Verkehr in Kilometern* 2019); in MiD 2017 the median car trip is short (about half of car
+//!   trips are under 10 km) with a long tail (infas/DLR, *Mobilität in Deutschland 2017*,
+//!   Ergebnisbericht, 2018).
+//! * Consumption at the battery [`KWH_PER_KM`] kWh/km (compact BEVs' WLTP 15–18 kWh/100 km);
+//!   `need = distance × consumption`, at most what the battery can take above its arrival state.
+//! * Capacity: 40, 60 or 80 kWh with equal probability (the usable sizes of the best-selling
+//!   compact BEVs, e.g. VW ID.3 45/58/77 kWh, Renault Zoe 52 kWh, Tesla Model 3 57.5/75 kWh).
+//! * Home charger: 11 kW (3-phase 16 A, the German wallbox standard that the KfW 440 programme
+//!   funded) with probability 0.75, 3.7 kW (1-phase 16 A) otherwise.
+//! * Arrival: normal, mean 18:00, σ 1.5 h, cut to 12:00–23:45; departure the next morning: normal,
+//!   mean 07:30, σ 1 h, cut to 04:00–11:00 — the evening return and morning departure peaks of the
+//!   MiD 2017 time-of-day profile of car trips.
+//! * Arrival SOC: uniform 20–60 %.
+//!
+//! A prosumer standing for `N` households gets one fleet of `N` such cars behaving as one (every
+//! energy and power scaled by `N`), as home batteries are.
+
+use super::{
+    dispatch_window, scheduled_window, Battery, DayInput, Dispatch, EndRule, MilpSettings, Pool,
+    StorageModel, Window,
+};
+use crate::error::{Error, Location, Result};
+use crate::util::rng::unit;
+use serde::{Deserialize, Serialize};
+
+/// Charging policy of every EV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum EvCharging {
+    /// Full power from arrival until the need is met.
+    #[default]
+    Uncontrolled,
+    /// Least cost for the owner within the plug-in window (LP).
+    Smart,
+    /// Smart, and may discharge to the home and the pool (MILP).
+    V2g,
+}
+
+/// Charge and discharge efficiency of an EV (charger and battery), each way.
+pub const EV_ETA: f64 = 0.92;
+/// Lowest SOC a V2G discharge may leave, fraction of capacity.
+pub const V2G_SOC_MIN: f64 = 0.2;
+/// Median daily distance, km.
+pub const KM_MEDIAN: f64 = 30.0;
+/// σ of the log of the daily distance.
+pub const KM_SIGMA_LN: f64 = 0.6;
+/// Consumption at the battery, kWh/km.
+pub const KWH_PER_KM: f64 = 0.17;
+
+/// One EV (or a prosumer's fleet behaving as one).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ev {
+    /// The prosumer (household) whose meter it charges behind.
+    pub prosumer: usize,
+    /// Usable battery capacity, kWh.
+    pub capacity_kwh: f64,
+    /// Charger power (charge and, with V2G, discharge), kW.
+    pub charger_kw: f64,
+    /// Arrival, hours from the study day's midnight, in [0, 24).
+    pub arrival_h: f64,
+    /// Departure, hours from the study day's midnight, in (arrival_h, arrival_h + 24].
+    pub departure_h: f64,
+    /// Energy to take on before departure (the next trip's), kWh at the battery.
+    pub need_kwh: f64,
+    /// SOC at arrival, fraction of capacity.
+    pub arrival_soc: f64,
+}
+
+impl Ev {
+    /// Checks the parameters; `loc` names the source (file and `ev.fleet[k]`).
+    pub fn validate(&self, loc: &Location) -> Result<()> {
+        let f = |name: &str| {
+            let base = loc.field.clone().unwrap_or_default();
+            let mut l = loc.clone();
+            l.field = Some(if base.is_empty() {
+                name.to_string()
+            } else {
+                format!("{base}.{name}")
+            });
+            l
+        };
+        let check = |ok: bool, name: &str, v: f64, req: &'static str| -> Result<()> {
+            if ok && v.is_finite() {
+                Ok(())
+            } else {
+                Err(Error::OutOfRange {
+                    loc: f(name),
+                    value: v,
+                    requirement: req,
+                })
+            }
+        };
+        check(
+            self.capacity_kwh > 0.0,
+            "capacity_kwh",
+            self.capacity_kwh,
+            "> 0",
+        )?;
+        check(
+            self.charger_kw >= 0.0,
+            "charger_kw",
+            self.charger_kw,
+            ">= 0 (a power cannot be negative)",
+        )?;
+        check(
+            (0.0..24.0).contains(&self.arrival_h),
+            "arrival_h",
+            self.arrival_h,
+            "in [0, 24): within the study day",
+        )?;
+        check(
+            self.departure_h > self.arrival_h,
+            "departure_h",
+            self.departure_h,
+            "> arrival_h (departure before arrival; the next morning is 24 + h)",
+        )?;
+        check(
+            self.departure_h <= self.arrival_h + 24.0,
+            "departure_h",
+            self.departure_h,
+            "<= arrival_h + 24: the window must fit in one day",
+        )?;
+        check(
+            (0.0..=1.0).contains(&self.arrival_soc),
+            "arrival_soc",
+            self.arrival_soc,
+            "in [0, 1]",
+        )?;
+        check(self.need_kwh >= 0.0, "need_kwh", self.need_kwh, ">= 0")?;
+        check(
+            self.need_kwh <= self.capacity_kwh * (1.0 - self.arrival_soc) + 1e-9,
+            "need_kwh",
+            self.need_kwh,
+            "<= capacity_kwh × (1 − arrival_soc): the battery cannot hold it",
+        )?;
+        Ok(())
+    }
+
+    /// The plug-in window in a day of `step_minutes` steps: from the step boundary nearest the
+    /// arrival to the one nearest the departure.
+    pub fn window(&self, step_minutes: u32) -> Window {
+        let per_h = 60.0 / step_minutes as f64;
+        let n = (1440 / step_minutes) as usize;
+        let a = (self.arrival_h * per_h).round() as usize;
+        let d = (self.departure_h * per_h).round() as usize;
+        Window {
+            start: a % n,
+            len: d.saturating_sub(a).min(n),
+        }
+    }
+
+    /// The battery the block dispatches under `policy`.
+    pub fn battery(&self, policy: EvCharging) -> Battery {
+        let v2g = policy == EvCharging::V2g;
+        Battery {
+            e_kwh: self.capacity_kwh,
+            p_charge_kw: self.charger_kw,
+            p_discharge_kw: if v2g { self.charger_kw } else { 0.0 },
+            eta_charge: EV_ETA,
+            eta_discharge: EV_ETA,
+            soc_min: if v2g {
+                V2G_SOC_MIN.min(self.arrival_soc)
+            } else {
+                self.arrival_soc
+            },
+            soc_max: 1.0,
+            soc0: self.arrival_soc,
+            end_rule: EndRule::ReturnToInitial,
+        }
+    }
+}
+
+/// A seeded normal draw (Box–Muller) from two uniform streams.
+fn normal(seed: u64, agent: usize, stream: u64) -> f64 {
+    let u1 = unit(seed, 1, agent, stream).max(1e-12);
+    let u2 = unit(seed, 2, agent, stream);
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
+/// The EV of prosumer `prosumer` standing for `households` households, drawn from the
+/// distributions of the module docs by `seed`.
+pub fn draw(prosumer: usize, households: u32, seed: u64) -> Ev {
+    const S: u64 = 0xE7;
+    let u = |k: u64| unit(seed, 0, prosumer, S + k);
+    let cap = [40.0, 60.0, 80.0][((u(0) * 3.0) as usize).min(2)];
+    let charger = if u(1) < 0.75 { 11.0 } else { 3.7 };
+    let arrival_h = (18.0 + 1.5 * normal(seed, prosumer, S + 2)).clamp(12.0, 23.75);
+    let departure_h = 24.0 + (7.5 + normal(seed, prosumer, S + 3)).clamp(4.0, 11.0);
+    let arrival_soc = 0.2 + 0.4 * u(4);
+    let km = (KM_MEDIAN.ln() + KM_SIGMA_LN * normal(seed, prosumer, S + 5))
+        .exp()
+        .clamp(2.0, 150.0);
+    let k = households.max(1) as f64;
+    let need = (km * KWH_PER_KM).min(cap * (1.0 - arrival_soc));
+    Ev {
+        prosumer,
+        capacity_kwh: cap * k,
+        charger_kw: charger * k,
+        arrival_h,
+        departure_h,
+        need_kwh: need * k,
+        arrival_soc,
+    }
+}
+
+/// An EV's day.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvDispatch {
+    /// The EV.
+    pub ev: Ev,
+    /// Its plug-in window.
+    pub window: Window,
+    /// Energy to take on, kWh.
+    pub need_kwh: f64,
+    /// Energy taken on (SOC at departure − SOC at arrival), kWh.
+    pub delivered_kwh: f64,
+    /// `need − delivered` when the window cannot hold the need (0 otherwise), kWh.
+    pub shortfall_kwh: f64,
+    /// Charge, discharge and SOC per step of the day (the block's dispatch).
+    pub dispatch: Dispatch,
+}
+
+impl EvDispatch {
+    /// Whether it is plugged in at step `t`.
+    pub fn plugged(&self, t: usize) -> bool {
+        let n = self.dispatch.charge_kw.len();
+        self.window.contains(t, n)
+    }
+}
+
+/// Dispatches one EV under `policy` against its household's day `inp` (full-day vectors: the
+/// household's residual load and PV after its other assets), with the P2P `pool` when it sees one.
+pub fn dispatch(
+    ev: &Ev,
+    policy: EvCharging,
+    step_minutes: u32,
+    inp: &DayInput,
+    pool: Option<&Pool>,
+    st: &MilpSettings,
+) -> EvDispatch {
+    let n = inp.load_kw.len();
+    let dt = inp.dt_h;
+    let w = ev.window(step_minutes);
+    let b = ev.battery(policy);
+    let start = b.soc0 * b.e_kwh;
+    // The most any policy can take on: full power from arrival, up to a full battery.
+    let most = (b.eta_charge * b.p_charge_kw * dt * w.len as f64).min(b.e_kwh - start);
+    let target = ev.need_kwh.min(most.max(0.0));
+    let full_power = || -> Vec<f64> {
+        let mut left = target;
+        (0..w.len)
+            .map(|_| {
+                let c = (left / (b.eta_charge * dt)).min(b.p_charge_kw).max(0.0);
+                left -= c * b.eta_charge * dt;
+                c
+            })
+            .collect()
+    };
+    let short = target < ev.need_kwh - 1e-9;
+    let mut d = if w.len == 0 {
+        scheduled_window(&b, start, w, inp, pool, Vec::new(), Vec::new())
+    } else if policy == EvCharging::Uncontrolled || short {
+        // The rule, or the only schedule that delivers the most the window allows.
+        let c = full_power();
+        scheduled_window(&b, start + target, w, inp, pool, c, vec![0.0; w.len])
+    } else {
+        let model = if policy == EvCharging::V2g {
+            StorageModel::Milp
+        } else {
+            StorageModel::Lp
+        };
+        let d = dispatch_window(&b, start + target, w, inp, pool, None, model, st);
+        if d.status.is_ok() {
+            d
+        } else {
+            // An optimisation that did not solve: the rule (which meets the need), status kept.
+            let status = d.status;
+            let mut r = scheduled_window(&b, start + target, w, inp, pool, full_power(), {
+                vec![0.0; w.len]
+            });
+            r.status = status;
+            r
+        }
+    };
+    if n == 0 {
+        d.soc_kwh.clear();
+    }
+    let delivered: f64 = d
+        .charge_kw
+        .iter()
+        .zip(&d.discharge_kw)
+        .map(|(c, x)| (b.eta_charge * c - x / b.eta_discharge) * dt)
+        .sum();
+    EvDispatch {
+        ev: *ev,
+        window: w,
+        need_kwh: ev.need_kwh,
+        delivered_kwh: delivered,
+        shortfall_kwh: if ev.need_kwh - delivered > 1e-9 * ev.need_kwh.max(1.0) {
+            ev.need_kwh - delivered
+        } else {
+            0.0
+        },
+        dispatch: d,
+    }
+}
