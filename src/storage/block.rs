@@ -169,7 +169,12 @@ pub fn polish_to(
     let err = soc[n - 1] - end_kwh;
     let fix = matches!(b.end_rule, EndRule::ReturnToInitial)
         || (b.end_rule == EndRule::AtLeastInitial && err < 0.0);
-    if fix && err != 0.0 {
+    let dust = 1e-12 * end_kwh.abs().max(1.0);
+    if fix && err.abs() <= dust {
+        if b.end_rule == EndRule::ReturnToInitial {
+            soc[n - 1] = end_kwh;
+        }
+    } else if fix {
         let (ec, ed) = (b.eta_charge * dt_h, dt_h / b.eta_discharge);
         let mut rest = err.abs();
         // Pass 1: undo the side that made the residual; pass 2: use the other side.
@@ -198,7 +203,7 @@ pub fn polish_to(
             }
         }
         soc = chain(charge_kw, discharge_kw);
-        if b.end_rule == EndRule::ReturnToInitial && rest <= 1e-12 * end_kwh.abs().max(1.0) {
+        if b.end_rule == EndRule::ReturnToInitial && rest <= dust {
             soc[n - 1] = end_kwh;
         }
     }

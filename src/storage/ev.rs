@@ -287,6 +287,9 @@ pub fn dispatch(
         let mut left = target;
         (0..w.len)
             .map(|_| {
+                if left <= 1e-12 * target.max(1.0) {
+                    return 0.0;
+                }
                 let c = (left / (b.eta_charge * dt)).min(b.p_charge_kw).max(0.0);
                 left -= c * b.eta_charge * dt;
                 c
