@@ -46,7 +46,7 @@
 //! | [`opt`] | a solver-agnostic problem with typed handles, the Clarabel backend, branch and bound over complementarity pairs |
 //! | [`formulation`] | the network formulations (`dc`, `lindistflow`, `socp`), each in one file with its evaluator |
 //! | [`market`] | order strategies and one file per auction mechanism |
-//! | [`storage`] | the battery block and dispatch (LP, MILP, greedy) |
+//! | [`storage`] | the battery block and dispatch (LP, MILP, greedy); EVs and shiftable loads over the same block |
 //! | [`clearing`] | the network correction over any formulation, its allocation rule, AC check, charges |
 //! | [`settlement`] | accounts and the one `settle` |
 //! | [`study`] | the one entry point: storage plans, the day loop, central clearing, network results, KPIs, comparisons |

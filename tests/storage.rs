@@ -128,7 +128,9 @@ fn negative_export_price_lp_simultaneity_and_milp() {
     );
     assert!(
         (milp2.cost - lp2.cost).abs() < 1e-9,
-        "MILP equals LP when the LP is already integral"
+        "MILP equals LP when the LP is already integral: {} vs {}",
+        milp2.cost,
+        lp2.cost
     );
     assert!(milp2.curtail_kw.iter().sum::<f64>() > 0.0);
     check_physics(&b, &inp2, &milp2);

@@ -137,9 +137,9 @@ pub fn polish(b: &Battery, dt_h: f64, charge_kw: &mut [f64], discharge_kw: &mut 
 }
 
 /// [`polish`] against the end target `end_kwh`. The residual is absorbed from the last step
-/// backwards: first by the side that made it (less charge when there is too much energy, less
-/// discharge when there is too little), then by the other side within its power limit, so the
-/// powers stay within their limits and the end energy is met to rounding.
+/// backwards, in each step first by the side that made it (less charge when there is too much
+/// energy, less discharge when there is too little), then by the other side within its power
+/// limit, so the powers stay within their limits and the end energy is met to rounding.
 pub fn polish_to(
     b: &Battery,
     dt_h: f64,
@@ -177,10 +177,11 @@ pub fn polish_to(
     } else if fix {
         let (ec, ed) = (b.eta_charge * dt_h, dt_h / b.eta_discharge);
         let mut rest = err.abs();
-        // Pass 1: undo the side that made the residual; pass 2: use the other side.
-        for pass in 0..2 {
-            for t in (0..n).rev() {
-                if rest <= 0.0 {
+        // From the last step backwards: undo the side that made the residual, then use the
+        // other side (after the first is at zero, so never both at once).
+        for t in (0..n).rev() {
+            for pass in 0..2 {
+                if rest <= dust {
                     break;
                 }
                 let (ct, dtk) = (charge_kw[t], discharge_kw[t]);

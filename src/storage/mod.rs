@@ -6,6 +6,13 @@
 //!   and discharge at once under negative export prices — reported), `milp` (no simultaneous
 //!   charge and discharge, solved by structure with a proven gap: [`crate::opt::milp`]) and
 //!   `greedy` (charge on surplus, discharge on deficit: a reference, not an optimiser).
+//! * [`ev`] — electric vehicles: the block over each EV's plug-in window ([`Window`],
+//!   [`dispatch_window`]), ending at its arrival energy plus the trip's need; uncontrolled, smart
+//!   (LP) or V2G (MILP).
+//! * [`shiftable`] — shiftable loads: the block as a charge-only battery from 0 to the shiftable
+//!   energy, with a discomfort cost for moving it ([`Track`]).
+//!
+//! One battery model: every asset that moves energy in time is the block of [`block`].
 //!
 //! # One battery's day
 //!
