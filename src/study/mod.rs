@@ -418,7 +418,6 @@ pub fn run_with_progress(
 /// to the market).
 fn plans(c: &Community, s: &Scenario, model: StorageModel) -> (Plan, Plan) {
     use crate::scenario::FlexPricing;
-    let base = plan::plan(c, s, Case::Baseline, model);
     let batteries_respond = model != StorageModel::None
         && (s.storage.settlement == crate::scenario::SettlementMode::Coupled
             || c.prosumers
@@ -426,11 +425,12 @@ fn plans(c: &Community, s: &Scenario, model: StorageModel) -> (Plan, Plan) {
                 .any(|p| p.class == LoadClass::Vpp && p.battery.is_some()));
     let flex_responds = (s.ev.pricing == FlexPricing::Pool && !c.evs.is_empty())
         || (s.flex.pricing == FlexPricing::Pool && !c.shiftables.is_empty());
-    let p2p = if batteries_respond || flex_responds {
-        plan::plan(c, s, Case::P2p, model)
-    } else {
-        base.clone()
-    };
+    // The two cases' dispatches are independent: solve them side by side.
+    let (base, p2p) = rayon::join(
+        || plan::plan(c, s, Case::Baseline, model),
+        || (batteries_respond || flex_responds).then(|| plan::plan(c, s, Case::P2p, model)),
+    );
+    let p2p = p2p.unwrap_or_else(|| base.clone());
     (base, p2p)
 }
 
