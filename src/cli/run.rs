@@ -23,7 +23,12 @@ pub struct RunArgs {
     /// Study day (YYYY-MM-DD in the profile files).
     #[arg(long)]
     pub day: Option<String>,
-    /// Step length in minutes: 60, 15 or 5.
+    /// A multi-day study, FROM..TO (YYYY-MM-DD, both included): batteries carry their state
+    /// across midnight; KPIs per day and for the period.
+    #[arg(long, value_name = "FROM..TO")]
+    pub days: Option<String>,
+    /// Step length in minutes: any divisor of 60 (5, 10, 15, 30, 60, …); profiles are resampled
+    /// energy-conserving.
     #[arg(long)]
     pub step_minutes: Option<u32>,
     /// Seed for every random choice (PV placement, household profiles, zi prices).
@@ -181,6 +186,7 @@ pub fn flags_layer(a: &RunArgs) -> Result<Layer> {
     }
     opt!(a.network, "network");
     opt!(a.day, "day");
+    opt!(a.days, "days");
     opt!(a.step_minutes, "step_minutes");
     if let Some(seed) = a.seed {
         let seed = i64::try_from(seed).map_err(|_| {
@@ -269,7 +275,7 @@ pub fn run_cmd(a: &RunArgs, out: &mut dyn Write) -> Result<()> {
         crate::util::atomic::recover(&a.out)?;
         crate::util::atomic::check_destination(&a.out, a.force)?;
     }
-    let line = progress_line(!a.quiet, "steps");
+    let line = progress_line(!a.quiet, if s.days.is_some() { "days" } else { "steps" });
     let res = crate::study::run_with_progress(&s, &mut |t, n| line(t, n))?;
     if let Some(prefix) = &s.dump_lp {
         crate::output::write_dumps(&res, prefix)?;
