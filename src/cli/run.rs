@@ -87,6 +87,14 @@ pub struct RunArgs {
     /// Import prosumers and prices from a workbook (.xlsx) or CSV (see `netclear::import`).
     #[arg(long, value_name = "FILE")]
     pub import: Option<String>,
+    /// A time series per load (wide `timestamp,<load>_kw,…` or long `timestamp,name,p_kw` CSV):
+    /// the loads it names follow it instead of drawn household curves.
+    #[arg(long, value_name = "FILE")]
+    pub load_series: Option<String>,
+    /// A time series per static generator of the feeder (same formats): these generators are
+    /// the PV, replacing --pv-share.
+    #[arg(long, value_name = "FILE")]
+    pub pv_series: Option<String>,
     /// Share of prosumers with a home battery, %.
     #[arg(long)]
     pub battery_share: Option<f64>,
@@ -222,6 +230,8 @@ pub fn flags_layer(a: &RunArgs) -> Result<Layer> {
     flag!(a.no_ac_check, "clearing.ac_check", false);
     opt!(a.dump_lp, "dump_lp");
     opt!(a.import, "import");
+    opt!(a.load_series, "profiles.load_series");
+    opt!(a.pv_series, "profiles.pv_series");
     opt!(a.battery_share, "storage.battery_share_percent");
     opt!(a.battery_placement, "storage.placement");
     opt!(a.battery_kwh, "storage.battery.e_kwh");

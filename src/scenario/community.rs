@@ -3,6 +3,7 @@
 //! profiles and places assets; it never dispatches or optimises anything (that is the study's
 //! storage stage, [`crate::study::plan`]).
 
+use crate::element_series;
 use crate::error::{Error, Location, Result};
 use crate::network::electrical::Grid;
 use crate::network::topology::{leaf_buses_graph_order, Topology};
@@ -266,7 +267,20 @@ pub fn build(s: &Scenario) -> Result<Community> {
             } else {
                 None
             };
-            for l in network.loads.iter().filter(|l| l.in_service) {
+            let load_series = match &s.profiles.load_series {
+                Some(path) => Some(element_series::read_day(
+                    path,
+                    element_series::Kind::Load,
+                    &network.loads,
+                    &households,
+                    step,
+                )?),
+                None => None,
+            };
+            for (li, l) in network.loads.iter().enumerate() {
+                if !l.in_service {
+                    continue;
+                }
                 let Some(node) = grid.node_of_bus(l.bus) else {
                     continue; // dropped bus: reported by `network validate`
                 };
@@ -299,6 +313,15 @@ pub fn build(s: &Scenario) -> Result<Community> {
                         }
                         (LoadClass::Residential, load, summarize_profiles(&used))
                     };
+                // The load's own series, when the researcher gives one (the draws above still
+                // happen, so the other loads' curves do not depend on which loads have one).
+                let (load_kw, profile) = match load_series
+                    .as_ref()
+                    .and_then(|x| x.by_element.get(&li).map(|v| (v, &x.file)))
+                {
+                    Some((v, file)) => (v.clone(), format!("series {file}")),
+                    None => (load_kw, profile),
+                };
                 prosumers.push(Prosumer {
                     id,
                     name: if l.name.is_empty() {
@@ -317,11 +340,63 @@ pub fn build(s: &Scenario) -> Result<Community> {
                     battery: None,
                 });
             }
-            // PV on a seeded share of the prosumers.
-            for i in seeded_share(prosumers.len(), s.pv_share_percent, s.seed, 7) {
-                let p = &mut prosumers[i];
-                p.pv_kwp = p.households as f64 * s.pv_kwp_per_household;
-                p.pv_kw = pv_per_kwp.iter().map(|v| v * p.pv_kwp).collect();
+            if let Some(path) = &s.profiles.pv_series {
+                // The feeder's static generators with their own series replace the seeded PV:
+                // each behind the meter of the first prosumer at its bus, or a PV-only agent.
+                let pv = element_series::read_day(
+                    path,
+                    element_series::Kind::Sgen,
+                    &network.sgens,
+                    &households,
+                    step,
+                )?;
+                for (&gi, values) in &pv.by_element {
+                    let g = &network.sgens[gi];
+                    let Some(node) = grid.node_of_bus(g.bus) else {
+                        continue;
+                    };
+                    let rated_kw = g.p_mw * g.scaling * 1e3;
+                    let kwp = if rated_kw > 0.0 {
+                        rated_kw
+                    } else {
+                        values.iter().copied().fold(0.0, f64::max)
+                    };
+                    let k = match prosumers.iter().position(|p| p.bus == g.bus) {
+                        Some(k) => k,
+                        None => {
+                            prosumers.push(Prosumer {
+                                id: prosumers.len(),
+                                name: if g.name.is_empty() {
+                                    format!("sgen {}", g.id.0)
+                                } else {
+                                    g.name.clone()
+                                },
+                                bus: g.bus,
+                                node,
+                                class: LoadClass::PvOnly,
+                                households: 0,
+                                profile: String::new(),
+                                pv_kwp: 0.0,
+                                load_kw: vec![0.0; n_steps],
+                                pv_kw: vec![0.0; n_steps],
+                                battery: None,
+                            });
+                            prosumers.len() - 1
+                        }
+                    };
+                    let p = &mut prosumers[k];
+                    p.pv_kwp += kwp;
+                    for (a, v) in p.pv_kw.iter_mut().zip(values) {
+                        *a += v;
+                    }
+                }
+            } else {
+                // PV on a seeded share of the prosumers.
+                for i in seeded_share(prosumers.len(), s.pv_share_percent, s.seed, 7) {
+                    let p = &mut prosumers[i];
+                    p.pv_kwp = p.households as f64 * s.pv_kwp_per_household;
+                    p.pv_kw = pv_per_kwp.iter().map(|v| v * p.pv_kwp).collect();
+                }
             }
         }
         Placement::PaperLeaves => {

@@ -91,6 +91,14 @@ pub struct Profiles {
     pub pv_column: String,
     /// kWp the PV column describes (1 for `_kw_per_kwp` columns; the paper's are 3 kWp systems).
     pub pv_column_kwp: f64,
+    /// A time series per load (wide or long CSV, [`crate::element_series`]): the loads it names
+    /// follow it instead of drawn household curves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_series: Option<String>,
+    /// A time series per static generator of the feeder: these generators are the PV (at their
+    /// buses), replacing the seeded PV share.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pv_series: Option<String>,
 }
 
 impl Default for Profiles {
@@ -109,6 +117,8 @@ impl Default for Profiles {
             pv: "builtin:pv".into(),
             pv_column: "pv3_kw_per_kwp".into(),
             pv_column_kwp: 1.0,
+            load_series: None,
+            pv_series: None,
         }
     }
 }
@@ -382,6 +392,8 @@ impl Scenario {
                 pv: "builtin:paper2024".into(),
                 pv_column: "pv3kwp_cluster_1_kw".into(),
                 pv_column_kwp: 3.0,
+                load_series: None,
+                pv_series: None,
             },
             tariff: Tariff {
                 retail_per_kwh: 0.20,
@@ -431,6 +443,8 @@ impl Scenario {
                 "household_peak_kw",
                 "profiles.commercial",
                 "profiles.commercial_columns",
+                "profiles.load_series",
+                "profiles.pv_series",
                 "import",
             ],
             (Placement::LoadBuses, true) => &[
