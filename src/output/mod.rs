@@ -102,6 +102,9 @@ pub struct Summary<'a> {
     /// The paper's study next to its corrected version, for the paper presets.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paper_comparison: Option<&'a crate::study::paper::Comparison>,
+    /// The three market designs on the same day (`--compare-designs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub market_designs: Option<&'a [crate::study::DesignResult]>,
     /// Optimisations that did not solve (`--dump-lp` writes them).
     pub failed_optimisations: Vec<String>,
     /// A multi-day study's days with their own KPIs and comparisons; the KPIs above are the
@@ -196,6 +199,7 @@ pub fn summary_json(r: &StudyResult) -> Result<String> {
         decentralisation: cmp.decentralisation.as_ref(),
         storage: storage_facts(r),
         paper_comparison: cmp.paper.as_ref(),
+        market_designs: cmp.market_designs.as_deref(),
         failed_optimisations: r.failed.iter().map(|f| f.label.clone()).collect(),
         days: &r.days,
     };
