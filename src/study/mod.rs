@@ -420,7 +420,7 @@ fn run_community(
             }
             let mut sd = s.clone();
             sd.market.design = design;
-            let (b, p) = plans(&c, &sd, sd.storage.model);
+            let (b, p) = plans(&c, &sd, sd.storage.model, carry);
             let d = day_with(&c, &sd, b, p, &mut |_, _| {}, &mut failed)?;
             rows.push(DesignResult::of(design, &d));
         }
