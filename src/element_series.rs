@@ -87,10 +87,14 @@ pub fn read_day(
     })
 }
 
-/// The parsed file (wide, or long turned wide) and its columns with their factor to kW.
-fn parsed(path: &str) -> Result<(std::sync::Arc<SeriesFile>, Vec<(String, f64)>)> {
+/// A parsed file (wide, or long turned wide) and its `_kw` columns with their factor to kW.
+type Parsed = (std::sync::Arc<SeriesFile>, Vec<(String, f64)>);
+
+/// The parsed file of `path`, cached for the life of the process (a multi-day study reads one
+/// day of it per day).
+fn parsed(path: &str) -> Result<Parsed> {
     use std::sync::{Arc, Mutex, OnceLock};
-    type Cache = Mutex<BTreeMap<String, (Arc<SeriesFile>, Vec<(String, f64)>)>>;
+    type Cache = Mutex<BTreeMap<String, Parsed>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let poisoned = || Error::Numerical("series cache poisoned".into());
