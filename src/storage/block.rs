@@ -2,7 +2,7 @@
 //! dispatch, [`super::dispatch`]; the central optimisation of the whole community).
 //!
 //! ```text
-//!   soc_t = soc_{t−1} + η_c·c_t·Δt − d_t·Δt/η_d,          soc_{−1} = soc0·E
+//!   soc_t = soc_{t−1} + η_c·c_t·Δt − d_t·Δt/η_d,          soc_{−1} = soc0·E (or the carried SOC)
 //!   soc_min·E + m ≤ soc_t ≤ soc_max·E − m,   0 ≤ c_t ≤ P_c,   0 ≤ d_t ≤ P_d
 //!   end of day: soc_T = soc0·E (return), ≥ soc0·E (at least), or free
 //!   cost: w·(c_t + d_t)·Δt   (w = [`WEAR_PER_KWH`], a tie-break: never burn energy for nothing)
@@ -51,7 +51,7 @@ impl BatteryVars {
 
 /// Adds battery `b` (index `id`, for tags) over `n` steps of `dt_h` hours.
 pub fn add(p: &mut Problem, b: &Battery, id: usize, n: usize, dt_h: f64) -> BatteryVars {
-    add_to(p, b, id, n, dt_h, b.soc0 * b.e_kwh)
+    add_to(p, b, id, n, dt_h, b.end_target_kwh())
 }
 
 /// [`add`] with the end-of-day rule measured against `end_kwh` instead of `soc0·E` (see the
@@ -66,7 +66,7 @@ pub fn add_to(
 ) -> BatteryVars {
     let e = b.e_kwh;
     let m = 1e-7 * e.max(1.0);
-    let start = b.soc0 * e;
+    let start = b.start_soc_kwh();
     let lo = (b.soc_min * e + m).min(start).min(end_kwh);
     let hi = (b.soc_max * e - m).max(lo).max(start).max(end_kwh);
     let mut v = BatteryVars {
@@ -133,7 +133,7 @@ pub fn add_to(
 /// chain recomputed from them, and the end-of-day rule met exactly (the last steps absorb the
 /// residual). Returns the SOC per step.
 pub fn polish(b: &Battery, dt_h: f64, charge_kw: &mut [f64], discharge_kw: &mut [f64]) -> Vec<f64> {
-    polish_to(b, dt_h, charge_kw, discharge_kw, b.soc0 * b.e_kwh)
+    polish_to(b, dt_h, charge_kw, discharge_kw, b.end_target_kwh())
 }
 
 /// [`polish`] against the end target `end_kwh`. The residual is absorbed from the last step
@@ -153,7 +153,7 @@ pub fn polish_to(
         discharge_kw[t] = discharge_kw[t].clamp(0.0, b.p_discharge_kw);
     }
     let chain = |c: &[f64], d: &[f64]| -> Vec<f64> {
-        let mut soc = b.soc0 * b.e_kwh;
+        let mut soc = b.start_soc_kwh();
         c.iter()
             .zip(d)
             .map(|(c, d)| {

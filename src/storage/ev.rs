@@ -203,6 +203,7 @@ impl Ev {
             soc_max: 1.0,
             soc0: self.arrival_soc,
             end_rule: EndRule::ReturnToInitial,
+            start_kwh: None,
         }
     }
 }
@@ -279,7 +280,7 @@ pub fn dispatch(
     let dt = inp.dt_h;
     let w = ev.window(step_minutes);
     let b = ev.battery(policy);
-    let start = b.soc0 * b.e_kwh;
+    let start = b.start_soc_kwh();
     // The most any policy can take on: full power from arrival, up to a full battery.
     let most = (b.eta_charge * b.p_charge_kw * dt * w.len as f64).min(b.e_kwh - start);
     let target = ev.need_kwh.min(most.max(0.0));

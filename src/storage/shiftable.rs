@@ -150,6 +150,7 @@ impl Shiftable {
             soc_max: 1.0,
             soc0: 0.0,
             end_rule: EndRule::ReturnToInitial,
+            start_kwh: None,
         }
     }
 }

@@ -127,17 +127,78 @@ pub fn internal_price(s: &Scenario, retail: &[f64], fit: &[f64]) -> Vec<f64> {
 /// Plans every battery, EV and shiftable load of the community for `case`; batteries with
 /// storage model `model` (none with `none`).
 pub fn plan(c: &Community, s: &Scenario, case: Case, model: StorageModel) -> Plan {
+    plan_horizon(c, &Carry::default(), s, case, model)
+}
+
+/// What a day of a multi-day study inherits and sees ([`super::period`]).
+#[derive(Debug, Clone, Default)]
+pub struct Carry {
+    /// SOC at the start of the day per prosumer, kWh, per case (`[baseline, p2p]`): the end of
+    /// the previous day. Empty or `None`: the battery's `soc0`.
+    pub start_kwh: [Vec<Option<f64>>; 2],
+    /// The next day, planned as a look-ahead: every battery is dispatched over this day and the
+    /// next, its end rule applied at the end of the next day, and only this day's steps kept.
+    /// `None` on the last day of a period (and in single-day studies): the end rule applies at
+    /// this day's end.
+    pub next: Option<Community>,
+}
+
+impl Carry {
+    /// The start SOC of prosumer `i` in `case`.
+    pub fn start(&self, case: Case, i: usize) -> Option<f64> {
+        let k = usize::from(case == Case::P2p);
+        self.start_kwh[k].get(i).copied().flatten()
+    }
+}
+
+/// [`plan`] for one day of a multi-day study: batteries start from the carried SOC and, when
+/// `carry.next` is given, are planned over this day and the next (a one-day look-ahead, so that
+/// a battery does not empty itself at midnight for want of a tomorrow), keeping this day.
+pub fn plan_horizon(
+    c: &Community,
+    carry: &Carry,
+    s: &Scenario,
+    case: Case,
+    model: StorageModel,
+) -> Plan {
     let np = c.prosumers.len();
     let dt = c.dt_h();
-    let n = c.n_steps();
+    let n_day = c.n_steps();
+    let next = carry
+        .next
+        .as_ref()
+        .filter(|x| x.prosumers.len() == np && x.step_minutes == c.step_minutes);
+    let cat = |a: &[f64], b: Option<&[f64]>| -> Vec<f64> {
+        a.iter().chain(b.unwrap_or(&[])).copied().collect()
+    };
+    let retail = cat(&c.retail_per_kwh, next.map(|x| x.retail_per_kwh.as_slice()));
+    let fit = cat(
+        &c.feed_in_per_kwh,
+        next.map(|x| x.feed_in_per_kwh.as_slice()),
+    );
+    let loads: Vec<Vec<f64>> = (0..np)
+        .map(|i| {
+            cat(
+                &c.prosumers[i].load_kw,
+                next.map(|x| x.prosumers[i].load_kw.as_slice()),
+            )
+        })
+        .collect();
+    let pvs: Vec<Vec<f64>> = (0..np)
+        .map(|i| {
+            cat(
+                &c.prosumers[i].pv_kw,
+                next.map(|x| x.prosumers[i].pv_kw.as_slice()),
+            )
+        })
+        .collect();
+    let n = retail.len();
     let settings = MilpSettings::default();
     let zero = vec![0.0; n];
-    let p_int = internal_price(s, &c.retail_per_kwh, &c.feed_in_per_kwh);
-    // Net import per prosumer and step, updated as assets are dispatched.
-    let mut net: Vec<Vec<f64>> = c
-        .prosumers
-        .iter()
-        .map(|p| (0..n).map(|t| p.load_kw[t] - p.pv_kw[t]).collect())
+    let p_int = internal_price(s, &retail, &fit);
+    // Net import per prosumer and step, updated as batteries are dispatched.
+    let mut net: Vec<Vec<f64>> = (0..np)
+        .map(|i| (0..n).map(|t| loads[i][t] - pvs[i][t]).collect())
         .collect();
     let totals = |net: &[Vec<f64>], skip: usize| -> (Vec<f64>, Vec<f64>) {
         let (mut sur, mut def) = (vec![0.0; n], vec![0.0; n]);
@@ -156,14 +217,19 @@ pub fn plan(c: &Community, s: &Scenario, case: Case, model: StorageModel) -> Pla
     let coupled = case == Case::P2p && s.storage.settlement == SettlementMode::Coupled;
     let ev_pool = case == Case::P2p && s.ev.pricing == FlexPricing::Pool;
     let shift_pool = case == Case::P2p && s.flex.pricing == FlexPricing::Pool;
-    let ev_of = |i: usize| c.evs.iter().find(|e| e.prosumer == i);
-    let shift_of = |i: usize| c.shiftables.iter().find(|f| f.prosumer == i);
-    // A household's residual as a day to dispatch the next asset against.
+    // A household's residual over this day as a day to dispatch its next asset against (EVs and
+    // shiftable loads repeat their day: their windows wrap within it).
     let split = |r: &[f64]| -> (Vec<f64>, Vec<f64>) {
         (
-            r.iter().map(|x| x.max(0.0)).collect(),
-            r.iter().map(|x| (-x).max(0.0)).collect(),
+            r[..n_day].iter().map(|x| x.max(0.0)).collect(),
+            r[..n_day].iter().map(|x| (-x).max(0.0)).collect(),
         )
+    };
+    let day_totals = |net: &[Vec<f64>], skip: usize| -> (Vec<f64>, Vec<f64>) {
+        let (mut sur, mut def) = totals(net, skip);
+        sur.truncate(n_day);
+        def.truncate(n_day);
+        (sur, def)
     };
     // Homes first (in prosumer order), then the community battery.
     let mut order: Vec<usize> = (0..np)
@@ -173,6 +239,10 @@ pub fn plan(c: &Community, s: &Scenario, case: Case, model: StorageModel) -> Pla
     for i in order {
         let p = &c.prosumers[i];
         if let (Some(b), true) = (&p.battery, model != StorageModel::None) {
+            let b = &crate::storage::Battery {
+                start_kwh: carry.start(case, i).or(b.start_kwh),
+                ..*b
+            };
             let vpp = p.class == LoadClass::Vpp;
             let sees_pool = case == Case::P2p && coupled && !vpp;
             let for_community = case == Case::P2p && vpp;
@@ -187,18 +257,19 @@ pub fn plan(c: &Community, s: &Scenario, case: Case, model: StorageModel) -> Pla
                     dt_h: dt,
                     load_kw: &def,
                     pv_kw: &sur,
-                    import_per_kwh: &c.retail_per_kwh,
-                    export_per_kwh: &c.feed_in_per_kwh,
+                    import_per_kwh: &retail,
+                    export_per_kwh: &fit,
                     allow_curtailment: false,
                 };
-                dispatch_in(b, &inp, None, model, &settings)
+                let d = dispatch_in(b, &inp, None, model, &settings);
+                (d, inp, None)
             } else {
                 let inp = DayInput {
                     dt_h: dt,
-                    load_kw: if vpp { &zero } else { &p.load_kw },
-                    pv_kw: if vpp { &zero } else { &p.pv_kw },
-                    import_per_kwh: &c.retail_per_kwh,
-                    export_per_kwh: &c.feed_in_per_kwh,
+                    load_kw: if vpp { &zero } else { &loads[i] },
+                    pv_kw: if vpp { &zero } else { &pvs[i] },
+                    import_per_kwh: &retail,
+                    export_per_kwh: &fit,
                     allow_curtailment: !vpp,
                 };
                 let pool = Pool {
@@ -206,8 +277,11 @@ pub fn plan(c: &Community, s: &Scenario, case: Case, model: StorageModel) -> Pla
                     import_cap_kw: &sur,
                     export_cap_kw: &def,
                 };
-                dispatch_in(b, &inp, sees_pool.then_some(&pool), model, &settings)
+                let pool = sees_pool.then_some(pool);
+                let d = dispatch_in(b, &inp, pool.as_ref(), model, &settings);
+                (d, inp, pool)
             };
+            let (d, inp, pool) = d;
             for t in 0..n {
                 // The battery's own meter: the community battery draws only what it charges.
                 net[i][t] = if vpp {
@@ -216,11 +290,28 @@ pub fn plan(c: &Community, s: &Scenario, case: Case, model: StorageModel) -> Pla
                     d.import_kw[t] - d.export_kw[t]
                 };
             }
-            out.dispatch[i] = Some(d);
+            out.dispatch[i] = Some(if n > n_day {
+                // Keep this day of the look-ahead horizon.
+                let day = DayInput {
+                    load_kw: &inp.load_kw[..n_day],
+                    pv_kw: &inp.pv_kw[..n_day],
+                    import_per_kwh: &inp.import_per_kwh[..n_day],
+                    export_per_kwh: &inp.export_per_kwh[..n_day],
+                    ..inp
+                };
+                let pool = pool.map(|pl| Pool {
+                    price_per_kwh: &pl.price_per_kwh[..n_day],
+                    import_cap_kw: &pl.import_cap_kw[..n_day],
+                    export_cap_kw: &pl.export_cap_kw[..n_day],
+                });
+                d.first_steps(&day, pool.as_ref())
+            } else {
+                d
+            });
         }
-        if let Some(ev) = ev_of(i) {
+        if let Some(ev) = c.evs.iter().find(|e| e.prosumer == i) {
             let (sur, def) = if ev_pool {
-                totals(&net, i)
+                day_totals(&net, i)
             } else {
                 (Vec::new(), Vec::new())
             };
@@ -234,7 +325,7 @@ pub fn plan(c: &Community, s: &Scenario, case: Case, model: StorageModel) -> Pla
                 allow_curtailment: false,
             };
             let pool = Pool {
-                price_per_kwh: &p_int,
+                price_per_kwh: &p_int[..n_day],
                 import_cap_kw: &sur,
                 export_cap_kw: &def,
             };
@@ -247,17 +338,19 @@ pub fn plan(c: &Community, s: &Scenario, case: Case, model: StorageModel) -> Pla
                 &settings,
             );
             for t in 0..n {
-                net[i][t] += d.dispatch.charge_kw[t] - d.dispatch.discharge_kw[t];
+                net[i][t] += d.dispatch.charge_kw[t % n_day] - d.dispatch.discharge_kw[t % n_day];
             }
             out.ev[i] = Some(d);
         }
-        if let Some(f) = shift_of(i) {
+        if let Some(f) = c.shiftables.iter().find(|f| f.prosumer == i) {
             let (sur, def) = if shift_pool {
-                totals(&net, i)
+                day_totals(&net, i)
             } else {
                 (Vec::new(), Vec::new())
             };
-            let rest: Vec<f64> = (0..n).map(|t| net[i][t] - f.reference_kw[t]).collect();
+            let rest: Vec<f64> = (0..n)
+                .map(|t| net[i][t] - f.reference_kw[t % n_day])
+                .collect();
             let (load, pv) = split(&rest);
             let inp = DayInput {
                 dt_h: dt,
@@ -268,7 +361,7 @@ pub fn plan(c: &Community, s: &Scenario, case: Case, model: StorageModel) -> Pla
                 allow_curtailment: false,
             };
             let pool = Pool {
-                price_per_kwh: &p_int,
+                price_per_kwh: &p_int[..n_day],
                 import_cap_kw: &sur,
                 export_cap_kw: &def,
             };
@@ -279,7 +372,7 @@ pub fn plan(c: &Community, s: &Scenario, case: Case, model: StorageModel) -> Pla
                 &settings,
             );
             for t in 0..n {
-                net[i][t] = rest[t] + d.load_kw[t];
+                net[i][t] = rest[t] + d.load_kw[t % n_day];
             }
             out.shift[i] = Some(d);
         }
