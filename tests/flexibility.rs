@@ -311,7 +311,7 @@ fn shiftable_load_moves_into_pv_and_conserves_its_energy() {
     // Flat prices and no PV: nothing moves (discomfort).
     let d0 = shiftable::dispatch(
         &s,
-        &day(&rest, &vec![0.0; N], &imp, &fit),
+        &day(&rest, &[0.0; N], &imp, &fit),
         None,
         &MilpSettings::default(),
     );
