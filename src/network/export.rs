@@ -95,7 +95,7 @@ pub fn export_with(net: &Network, format: Format, path: &Path, overwrite: Overwr
         });
     }
     match format {
-        Format::Folder => super::io::write_dir(net, path),
+        Format::Folder => super::io::write_dir(net, path, overwrite == Overwrite::Replace),
         Format::PandapowerJson => write_atomic(path, &to_pandapower_json(net)?, overwrite),
         Format::Matpower => write_atomic(path, &to_matpower(net)?, overwrite),
     }
