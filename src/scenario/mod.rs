@@ -456,7 +456,7 @@ impl Scenario {
             for key in self.unused_keys() {
                 if l.sets(key) && get(&mine, key) != get(&theirs, key) {
                     return Err(Error::invalid(
-                        Location::file(&l.source).field(*key),
+                        l.location_of(key),
                         format!(
                             "is not used by this scenario (placement `{}`{}); remove it",
                             crate::util::serde_name(&self.placement),
@@ -472,7 +472,6 @@ impl Scenario {
         }
         Ok(())
     }
-
 }
 
 /// One layer of a scenario: a TOML table of keys to set, and where it came from (a file's path,
@@ -483,19 +482,79 @@ pub struct Layer {
     pub source: String,
     /// The keys.
     pub table: toml::Table,
+    /// Where in the source each dotted key was set (a file's line, a flag), for messages.
+    pub origins: std::collections::BTreeMap<String, Origin>,
+}
+
+/// Where a layer set one key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A line of the layer's file (1-based).
+    Line(u64),
+    /// A command-line flag (`--seed`).
+    Flag(String),
 }
 
 impl Layer {
-    /// A layer parsed from a TOML file's text.
+    /// An empty layer from `source`.
+    pub fn new(source: impl Into<String>) -> Layer {
+        Layer {
+            source: source.into(),
+            table: toml::Table::new(),
+            origins: Default::default(),
+        }
+    }
+
+    /// A layer parsed from a TOML file's text; each key's line is kept for messages.
     pub fn from_toml(file: &str, text: &str) -> Result<Layer> {
         let table: toml::Table = toml::from_str(text).map_err(|e| Error::Malformed {
             loc: Location::file(file),
             msg: e.to_string(),
         })?;
+        let mut origins = std::collections::BTreeMap::new();
+        if let Ok(doc) = toml::de::DeTable::parse(text) {
+            fn walk(
+                t: &toml::de::DeTable<'_>,
+                prefix: &str,
+                text: &str,
+                out: &mut std::collections::BTreeMap<String, Origin>,
+            ) {
+                for (k, v) in t {
+                    let key = format!("{prefix}{}", k.get_ref());
+                    let at = k.span().start.min(text.len());
+                    let line = 1 + text.as_bytes()[..at]
+                        .iter()
+                        .filter(|&&b| b == b'\n')
+                        .count();
+                    out.entry(key.clone()).or_insert(Origin::Line(line as u64));
+                    if let toml::de::DeValue::Table(inner) = v.get_ref() {
+                        walk(inner, &format!("{key}."), text, out);
+                    }
+                }
+            }
+            walk(doc.get_ref(), "", text, &mut origins);
+        }
         Ok(Layer {
             source: file.to_string(),
             table,
+            origins,
         })
+    }
+
+    /// Where this layer set `dotted.key`, as a location (file and line, or the flag).
+    pub fn location_of(&self, key: &str) -> Location {
+        match self.origins.get(key) {
+            Some(Origin::Line(n)) => Location::file(&self.source).row(*n).field(key),
+            Some(Origin::Flag(f)) => Location::file(f.clone()).field(key),
+            None => Location::file(&self.source).field(key),
+        }
+    }
+
+    /// Sets `dotted.key = value` in the layer, remembering the flag that set it.
+    pub fn set_by(&mut self, key: &str, value: impl Into<toml::Value>, flag: &str) {
+        self.origins
+            .insert(key.to_string(), Origin::Flag(flag.to_string()));
+        self.set(key, value);
     }
 
     /// Sets `dotted.key = value` in the layer.
@@ -583,6 +642,7 @@ pub fn resolve_layers(preset: Option<Preset>, layers: &[Layer]) -> Result<Scenar
             msg: e.to_string(),
         })?;
     s.check_honoured(&base, layers)?;
+    s.validate_layers(layers)?;
     Ok(s)
 }
 
