@@ -116,6 +116,7 @@ fn xlsx_cells(file: &str, bytes: Vec<u8>) -> Result<Sheet> {
         loc: Location::file(file),
         msg: format!("cannot read workbook: {e}"),
     };
+    check_xlsx_references(file, &bytes)?;
     let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| malformed(&e))?;
     let name = wb
         .sheet_names()
@@ -179,6 +180,110 @@ fn xlsx_cells(file: &str, bytes: Vec<u8>) -> Result<Sheet> {
         row[col] = cell;
     }
     sheet_from_grid(file, grid)
+}
+
+/// Excel's largest sheet is `XFD1048576`: column letters at most 3, row digits at most 7.
+const MAX_REF_LETTERS: usize = 3;
+const MAX_REF_DIGITS: usize = 7;
+
+/// Checks every worksheet of an `.xlsx` before calamine reads it: each entry must decompress
+/// (with its CRC) within the size limit, and every cell reference (`r="…"`, `ref="…"`) must be
+/// within Excel's sheet. calamine 0.35 accumulates a reference's column and row in a `u32`
+/// unchecked (`A99999999999` overflows: a panic with overflow checks, a wrapped position without),
+/// so such a reference must never reach it.
+fn check_xlsx_references(file: &str, bytes: &[u8]) -> Result<()> {
+    use std::io::Read;
+    let malformed = |e: &dyn std::fmt::Display| Error::Malformed {
+        loc: Location::file(file),
+        msg: format!("cannot read workbook: {e}"),
+    };
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| malformed(&e))?;
+    for i in 0..z.len() {
+        let mut e = z.by_index(i).map_err(|e| malformed(&e))?;
+        let name = e.name().to_string();
+        if !name.starts_with("xl/worksheets/") {
+            continue;
+        }
+        let limit = crate::util::limits::MAX_DATA_BYTES;
+        let mut xml = Vec::new();
+        (&mut e)
+            .take(limit + 1)
+            .read_to_end(&mut xml)
+            .map_err(|e| malformed(&e))?;
+        if xml.len() as u64 > limit {
+            return Err(too_big(
+                file,
+                &format!("the bytes of {name}"),
+                xml.len() as u64,
+                limit,
+            ));
+        }
+        if let Some(bad) = oversized_reference(&xml) {
+            return Err(Error::invalid(
+                Location::file(file).field(name),
+                format!("cell reference `{bad}` is outside an Excel sheet (at most XFD1048576)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The first attribute `r` or `ref` whose value holds a reference part (letters then digits)
+/// longer than Excel allows.
+fn oversized_reference(xml: &[u8]) -> Option<String> {
+    let mut i = 0;
+    while i < xml.len() {
+        let starts = |name: &[u8]| {
+            i > 0
+                && xml[i - 1].is_ascii_whitespace()
+                && xml[i..].starts_with(name)
+                && xml
+                    .get(i + name.len())
+                    .is_some_and(|c| c.is_ascii_whitespace() || *c == b'=')
+        };
+        let name_len = if starts(b"ref") {
+            3
+        } else if starts(b"r") {
+            1
+        } else {
+            i += 1;
+            continue;
+        };
+        let mut j = i + name_len;
+        while xml.get(j).is_some_and(u8::is_ascii_whitespace) {
+            j += 1;
+        }
+        if xml.get(j) != Some(&b'=') {
+            i += 1;
+            continue;
+        }
+        j += 1;
+        while xml.get(j).is_some_and(u8::is_ascii_whitespace) {
+            j += 1;
+        }
+        let Some(&q) = xml.get(j).filter(|c| **c == b'"' || **c == b'\'') else {
+            i += 1;
+            continue;
+        };
+        let start = j + 1;
+        let end = xml[start..]
+            .iter()
+            .position(|c| *c == q)
+            .map_or(xml.len(), |p| start + p);
+        let value = &xml[start..end];
+        for part in value.split(|c| *c == b':') {
+            let letters = part.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+            let digits = part[letters..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            if letters > MAX_REF_LETTERS || digits > MAX_REF_DIGITS {
+                return Some(String::from_utf8_lossy(value).chars().take(40).collect());
+            }
+        }
+        i = end;
+    }
+    None
 }
 
 /// `.xls`/`.ods` (and anything else calamine opens): read whole; the file-size limit bounds them.
