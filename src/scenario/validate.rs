@@ -77,11 +77,12 @@ impl Scenario {
             ("day", &self.day),
             ("retailer.wholesale_day", &self.retailer.wholesale_day),
         ] {
-            if crate::util::dates::parse(d).is_none() {
+            // `typical` is the day of `time_of_day` profile files (the paper presets).
+            if d != "typical" && crate::util::dates::parse(d).is_none() {
                 return Err(Error::Parse {
                     loc: loc(f),
                     value: d.clone(),
-                    expected: "a calendar date YYYY-MM-DD",
+                    expected: "a calendar date YYYY-MM-DD (or `typical`)",
                 });
             }
         }
