@@ -223,16 +223,20 @@ fn check_report_folder(dir: &Path) -> Result<()> {
                     "missing or not an object of KPIs",
                 ));
             };
-            for (name, x) in k {
-                let ok = match x {
-                    serde_json::Value::Number(n) => n.as_f64().is_some_and(f64::is_finite),
-                    serde_json::Value::Null => true,
-                    _ => false,
+            // Every KPI netclear writes, with the type it writes (a number may be null).
+            let want = serde_json::to_value(crate::study::kpi::Kpis::empty()).unwrap_or_default();
+            for (name, w) in want.as_object().into_iter().flatten() {
+                let x = k.get(name).unwrap_or(&serde_json::Value::Null);
+                let numeric = |v: &serde_json::Value| v.is_number() || v.is_null();
+                let ok = if numeric(w) {
+                    numeric(x)
+                } else {
+                    std::mem::discriminant(w) == std::mem::discriminant(x)
                 };
-                if !ok {
+                if !ok || (!k.contains_key(name) && !w.is_null()) {
                     return Err(Error::invalid(
                         Location::file(&label).field(format!("{case}.{name}")),
-                        format!("`{x}` is not a number"),
+                        format!("`{x}` is not what netclear writes there"),
                     ));
                 }
             }
