@@ -123,7 +123,9 @@ pub struct Block {
     pub hash: String,
 }
 
-fn trade_leaf(t: &LedgerTrade) -> String {
+/// The `leaf` of a trade: SHA-256 of the trade without its `leaf` (anyone can recompute it: that
+/// is why a re-chained ledger needs a published head to be caught).
+pub fn trade_leaf(t: &LedgerTrade) -> String {
     let mut c = t.clone();
     c.leaf = String::new();
     hex(&sha(serde_json::to_string(&c)
@@ -160,7 +162,8 @@ pub fn merkle_root(leaves: &[String]) -> String {
     hex(&level[0])
 }
 
-fn block_hash(b: &Block) -> String {
+/// The `hash` of a block: SHA-256 of the block without its `hash`.
+pub fn block_hash(b: &Block) -> String {
     let mut c = b.clone();
     c.hash = String::new();
     hex(&sha(serde_json::to_string(&c)
