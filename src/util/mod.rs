@@ -4,6 +4,7 @@
 
 pub mod atomic;
 pub mod dates;
+pub mod fuzz;
 pub mod limits;
 pub mod rng;
 

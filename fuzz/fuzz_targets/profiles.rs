@@ -1,0 +1,5 @@
+//! A profile (series) file: parsed, a day read (the first date in it, or the typical day) and
+//! The harness lives in the library (`netclear::util::fuzz::profiles`) so that stable tests replay
+//! every finding through the same code.
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| netclear::util::fuzz::profiles(data));
