@@ -46,7 +46,7 @@
 //!
 //! The nodal price is the cost of one more kWh of load at a node, `λ_i = −∂f*/∂p⁰_i / Δt`, the
 //! balance row's dual. It splits into *energy* (`λ_slack`), *congestion* (thermal duals times
-//! PTDF sensitivities, [`crate::formulation::congestion`]) and *voltage* (the remainder: exactly
+//! PTDF sensitivities, [`crate::formulation::congestion_part`]) and *voltage* (the remainder: exactly
 //! the voltage-limit duals times `∂v/∂p` in `lindistflow`; in `socp` it also carries losses). A
 //! step that is not optimised has the uniform price of the slack (import price when the feeder
 //! imports, export price otherwise). A trade's network charge under `dlmp` is
@@ -56,27 +56,14 @@ pub mod allocate;
 pub mod charges;
 pub mod check;
 
+pub use crate::formulation::NetworkModel;
 use crate::formulation::{
-    self, BindingLimit, Feeder, Limits, NetworkFormulation, NodeInjection, Predicted, StepRows,
-    Violation, Workspace,
+    self, BindingLimit, Feeder, Limits, NetworkFormulation, NodeInjection, Predicted, StepOptions,
+    StepRows, Violation, Workspace,
 };
 use crate::network::electrical::Grid;
 use crate::opt::{self, Problem, Status, Tag, VarId};
 use serde::{Deserialize, Serialize};
-
-/// The network model used to correct trades.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum NetworkModel {
-    /// No correction: limits only reported (by the AC check).
-    None,
-    /// DC flows and thermal limits.
-    Dc,
-    /// Linearised DistFlow: P, Q, voltages, thermal limits (radial feeders).
-    Lindistflow,
-    /// Second-order-cone DistFlow relaxation with losses (radial feeders).
-    Socp,
-}
 
 /// How network charges are levied on executed trades (paid by the buyer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -238,8 +225,12 @@ pub struct StepOutcome {
     pub energy_per_kwh: f64,
     /// Congestion component per node, $/kWh.
     pub congestion_per_kwh: Vec<f64>,
-    /// Voltage (and, in socp, losses) component per node, $/kWh.
+    /// Voltage component per node, $/kWh.
     pub voltage_per_kwh: Vec<f64>,
+    /// Losses component per node, $/kWh (the rest: 0 in the lossless formulations).
+    pub losses_per_kwh: Vec<f64>,
+    /// Reactive nodal prices and their parts, $/kvarh (formulations with Q).
+    pub reactive: Option<crate::formulation::PriceParts>,
     /// Limits binding at the optimum.
     pub binding: Vec<BindingLimit>,
     /// Predicted voltage magnitude per node, p.u. (lindistflow/socp).
@@ -285,6 +276,8 @@ pub struct Corrector<'a> {
     spec: ClearingSpec,
     limits: Limits,
     ws: Workspace,
+    last_ac: Option<crate::pf::ac::AcSolution>,
+    ac_ws: Option<crate::pf::ac::AcWorkspace>,
 }
 
 /// Where the correction's own variables are in a built problem.
@@ -311,6 +304,8 @@ impl<'a> Corrector<'a> {
         Ok(Corrector {
             limits: Limits::new(&feeder, spec.vmin_pu, spec.vmax_pu),
             ws: Workspace::new(&feeder),
+            last_ac: None,
+            ac_ws: None,
             feeder,
             form,
             spec: *spec,
@@ -355,6 +350,14 @@ impl<'a> Corrector<'a> {
 
     /// Builds the correction problem of a step (see the module docs).
     pub fn build(&self, inp: &StepInput) -> Result<(Problem, Handles), String> {
+        self.build_with(inp, &StepOptions::default())
+    }
+
+    fn build_with(
+        &self,
+        inp: &StepInput,
+        opts: &StepOptions,
+    ) -> Result<(Problem, Handles), String> {
         let Some(form) = self.form else {
             return Err("no network model: nothing to correct".into());
         };
@@ -410,7 +413,7 @@ impl<'a> Corrector<'a> {
         let s = f.grid.slack;
         inj[s].p.terms.push((imp, 1.0));
         inj[s].p.terms.push((exp, -1.0));
-        let rows = form.add_step(f, &mut p, &inj, inp.limits);
+        let rows = form.add_step(f, &mut p, &inj, inp.limits, opts);
         Ok((p, Handles { rows, curt, shed }))
     }
 
@@ -424,12 +427,14 @@ impl<'a> Corrector<'a> {
         inp: &StepInput,
         ac: Option<&crate::pf::ac::AcModel>,
     ) -> (StepOutcome, Option<Problem>) {
+        self.last_ac = None;
         let n = self.feeder.n_nodes();
         let (p0, q0) = inp.injections(n);
         let Some(form) = self.form else {
             return (self.unoptimised(inp, &p0, None, Vec::new()), None);
         };
         let mut limits = inp.limits.clone();
+        let mut offsets = vec![0.0; n];
         let mut rounds = 0;
         let mut first_violations = None;
         loop {
@@ -452,30 +457,83 @@ impl<'a> Corrector<'a> {
             };
             o.violations = before;
             o.ac_feedback_rounds = rounds;
-            let feedback = form.model() == NetworkModel::Lindistflow
-                && rounds < self.spec.ac_feedback_rounds
-                && o.status.is_ok();
-            let (Some(ac), Some(vm_pred), true) = (ac, o.predicted_vm_pu.as_ref(), feedback) else {
+            let (Some(ac), true) = (ac, o.status.is_ok()) else {
                 return (o, problem);
             };
             let (p, q) = cleared_injections(inp, &o, n);
             let pm: Vec<f64> = p.iter().map(|v| v * 1e-3).collect();
             let qm: Vec<f64> = q.iter().map(|v| v * 1e-3).collect();
-            let sol = ac.solve(&pm, &qm, &Default::default());
-            let tol = 1e-6;
-            let outside = sol.converged
-                && (0..n).any(|k| {
-                    let (lo, hi) = inp.limits.v_sq[k];
-                    k != self.feeder.grid.slack
-                        && (sol.vm_pu[k] > hi.sqrt() + tol || sol.vm_pu[k] < lo.sqrt() - tol)
-                });
-            if !outside {
+            let ws = self.ac_ws.get_or_insert_with(|| ac.workspace());
+            let mut sol = crate::pf::ac::AcSolution::default();
+            ac.solve_into(&pm, &qm, &Default::default(), ws, &mut sol);
+            let finite = sol.converged && sol.vm_pu.iter().all(|v| v.is_finite());
+            if !finite || rounds >= self.spec.ac_feedback_rounds {
+                if finite {
+                    self.last_ac = Some(sol);
+                }
                 return (o, problem);
             }
-            let offsets: Vec<f64> = (0..n).map(|k| sol.vm_pu[k] - vm_pred[k]).collect();
+            let tol = 1e-6;
+            let grid = self.feeder.grid;
+            let mut changed = false;
+            // Voltage: where AC is outside the band, shift that node's band by the formulation's
+            // error (formulations with voltages).
+            if let Some(vm_pred) = &o.predicted_vm_pu {
+                let outside = (0..n).any(|k| {
+                    let (lo, hi) = inp.limits.v_sq[k];
+                    k != grid.slack
+                        && (sol.vm_pu[k] > hi.sqrt() + tol || sol.vm_pu[k] < lo.sqrt() - tol)
+                });
+                if outside {
+                    offsets = (0..n).map(|k| sol.vm_pu[k] - vm_pred[k]).collect();
+                    changed = true;
+                }
+            }
+            // Thermal: the formulation holds apparent power at nominal voltage (and DC only active
+            // power, without losses); AC holds the current. A branch AC finds over its rating gets
+            // its limit scaled down by the AC ratio; a binding one AC finds below it (a raised
+            // voltage carries the same power with less current) is let up to it, so a binding
+            // limit comes out at its rating in AC.
+            let loading = check::loading_percent(grid, &sol);
+            let binding_thermal: Vec<usize> = o
+                .binding
+                .iter()
+                .filter_map(|b| match (b.limit.kind, b.limit.element) {
+                    (formulation::LimitKind::Thermal, formulation::Element::Branch(l)) => Some(l),
+                    _ => None,
+                })
+                .collect();
+            let mut scaled = limits.s_max_kva.clone();
+            for (l, s) in scaled.iter_mut().enumerate() {
+                let (Some(s), Some(base)) = (s.as_mut(), inp.limits.s_max_kva[l]) else {
+                    continue;
+                };
+                // The loading AC allows: the plain rating (or the relaxed one) in percent.
+                let allowed =
+                    (100.0 * base / self.feeder.s_max_kva[l].unwrap_or(base).max(1e-12)).max(100.0);
+                if loading[l] > allowed + tol {
+                    *s *= allowed / loading[l] * (1.0 - 1e-6);
+                    changed = true;
+                } else if binding_thermal.contains(&l)
+                    && loading[l] < allowed - THERMAL_SLACK_PERCENT
+                {
+                    *s *= (allowed / loading[l].max(1e-9)).min(1.1) * (1.0 - 1e-6);
+                    changed = true;
+                }
+            }
+            if !changed {
+                self.last_ac = Some(sol);
+                return (o, problem);
+            }
             limits = inp.limits.shifted(&offsets);
+            limits.s_max_kva = scaled;
             rounds += 1;
         }
+    }
+
+    /// The AC solution of the last [`Corrector::correct`]'s final outcome, when it solved one.
+    pub fn take_ac(&mut self) -> Option<crate::pf::ac::AcSolution> {
+        self.last_ac.take()
     }
 
     fn unoptimised(
@@ -506,6 +564,8 @@ impl<'a> Corrector<'a> {
             energy_per_kwh: energy,
             congestion_per_kwh: vec![0.0; n],
             voltage_per_kwh: vec![0.0; n],
+            losses_per_kwh: vec![0.0; n],
+            reactive: None,
             binding: Vec::new(),
             predicted_vm_pu: pred.vm_pu,
             predicted_p_kw: pred.p_from_kw,
@@ -520,8 +580,24 @@ impl<'a> Corrector<'a> {
     /// Builds and solves the correction problem of a step, whatever the evaluation says (the
     /// optimisation [`Corrector::correct`] runs when a limit is violated).
     pub fn optimise(&self, inp: &StepInput) -> (StepOutcome, Option<Problem>) {
+        // SOCP: when the relaxation is not tight (fictitious losses absorb energy, typically with
+        // the upper voltage limit binding), raise the cost of losses towards an energy price and
+        // solve again: real losses are a few per cent of the flow, so the cost barely moves the
+        // decision, while fictitious ones become as dear as the energy they burn.
+        let mut opts = StepOptions::default();
+        loop {
+            let (o, p) = self.optimise_with(inp, &opts);
+            let loose = o.socp_max_gap.is_some_and(|g| g > SOCP_GAP_TOL);
+            if !loose || !o.status.is_ok() || opts.loss_weight_per_kwh >= SOCP_MAX_LOSS_WEIGHT {
+                return (o, p);
+            }
+            opts.loss_weight_per_kwh = (opts.loss_weight_per_kwh * 10.0).min(SOCP_MAX_LOSS_WEIGHT);
+        }
+    }
+
+    fn optimise_with(&self, inp: &StepInput, opts: &StepOptions) -> (StepOutcome, Option<Problem>) {
         let n = self.feeder.n_nodes();
-        let (p, h) = match self.build(inp) {
+        let (p, h) = match self.build_with(inp, opts) {
             Ok(x) => x,
             Err(msg) => {
                 let mut o = failed(n, inp, Status::Failed);
@@ -544,15 +620,7 @@ impl<'a> Corrector<'a> {
         let get = |v: Option<VarId>| v.map_or(0.0, |v| sol.x[v].max(0.0));
         let curt_kw: Vec<f64> = h.curt.iter().map(|&v| get(v)).collect();
         let shed_kw: Vec<f64> = h.shed.iter().map(|&v| get(v)).collect();
-        let lmp: Vec<f64> = h
-            .rows
-            .balance_p
-            .iter()
-            .map(|&r| -sol.dual[r] / dt)
-            .collect();
-        let energy = lmp[f.grid.slack];
-        let congestion = formulation::congestion(f, &h.rows, &sol, dt);
-        let voltage: Vec<f64> = (0..n).map(|i| lmp[i] - energy - congestion[i]).collect();
+        let (pp, qp) = formulation::prices(f, &h.rows, &sol, dt);
         let pred = form.read(f, &h.rows, &sol);
         let alloc = allocate::allocate(inp, &curt_kw, &shed_kw);
         let scale = 1e-7 * (1.0 + self.spec.voll_per_kwh) * dt;
@@ -566,10 +634,12 @@ impl<'a> Corrector<'a> {
                 agent_shed_kw: alloc.shed_kw,
                 curt_kw,
                 shed_kw,
-                lmp_per_kwh: lmp,
-                energy_per_kwh: energy,
-                congestion_per_kwh: congestion,
-                voltage_per_kwh: voltage,
+                lmp_per_kwh: pp.lmp,
+                energy_per_kwh: pp.energy,
+                congestion_per_kwh: pp.congestion,
+                voltage_per_kwh: pp.voltage,
+                losses_per_kwh: pp.losses,
+                reactive: qp,
                 binding: formulation::binding(f, &h.rows, &sol, scale),
                 predicted_vm_pu: pred.vm_pu,
                 predicted_p_kw: pred.p_from_kw,
@@ -583,6 +653,16 @@ impl<'a> Corrector<'a> {
         )
     }
 }
+
+/// Largest SOCP gap (`socp_max_gap`) accepted as tight.
+pub const SOCP_GAP_TOL: f64 = 1e-4;
+
+/// Largest cost on losses the SOCP tightness recovery uses, $/kWh.
+pub const SOCP_MAX_LOSS_WEIGHT: f64 = 1.0;
+
+/// How far below its rating (percentage points of loading) AC may find a binding thermal limit
+/// before the AC feedback lets it up.
+pub const THERMAL_SLACK_PERCENT: f64 = 0.5;
 
 /// Nodal injections (kW, kvar) after a correction's curtailment and shedding.
 pub fn cleared_injections(inp: &StepInput, o: &StepOutcome, n: usize) -> (Vec<f64>, Vec<f64>) {
@@ -614,6 +694,8 @@ fn failed(n: usize, inp: &StepInput, status: Status) -> StepOutcome {
         energy_per_kwh: f64::NAN,
         congestion_per_kwh: vec![f64::NAN; n],
         voltage_per_kwh: vec![f64::NAN; n],
+        losses_per_kwh: vec![f64::NAN; n],
+        reactive: None,
         binding: Vec::new(),
         predicted_vm_pu: None,
         predicted_p_kw: Vec::new(),

@@ -10,11 +10,11 @@
 //! non-slack nodes), so no angles are needed. The evaluator is the DC power flow of
 //! [`crate::pf::dc`] (`B θ = P`, factorised once per topology) — the same physics as the rows.
 
+use super::NetworkModel;
 use super::{
-    Element, Feeder, Limit, LimitKind, LimitRow, Limits, NetworkFormulation, NodeInjection,
-    Predicted, StepRows, Workspace,
+    Element, Encoding, Feeder, Limit, LimitKind, LimitRow, Limits, NetworkFormulation,
+    NodeInjection, Predicted, StepOptions, StepRows, Workspace,
 };
-use crate::clearing::NetworkModel;
 use crate::opt::{Problem, Sense, Solution, Tag, VarId};
 
 /// The DC formulation.
@@ -36,10 +36,15 @@ impl NetworkFormulation for Dc {
         p: &mut Problem,
         inj: &[NodeInjection],
         lim: &Limits,
+        _opts: &StepOptions,
     ) -> StepRows {
         let grid = f.grid;
         let n = grid.n_nodes();
-        let mut rows = StepRows::default();
+        let mut rows = StepRows {
+            balance_scale: 1.0,
+            flow_scale: 1.0,
+            ..StepRows::default()
+        };
         let mut out: Vec<Vec<(VarId, f64)>> = vec![Vec::new(); n];
         for (l, br) in grid.branches.iter().enumerate() {
             let fl = p.var(Tag::at("f", l), f64::NEG_INFINITY, f64::INFINITY, 0.0);
@@ -54,9 +59,12 @@ impl NetworkFormulation for Dc {
                 for sign in [1.0, -1.0] {
                     let row = p.row(Tag::at("thermal", l), Sense::Le, vec![(fl, sign)], s);
                     rows.limits.push(LimitRow {
-                        row,
                         limit,
-                        d_row_d_p: sign,
+                        encoding: Encoding::Row {
+                            row,
+                            d_p: sign,
+                            d_q: 0.0,
+                        },
                     });
                 }
             }
@@ -92,6 +100,7 @@ impl NetworkFormulation for Dc {
                 i,
                 o,
                 &inj[i].p,
+                1.0,
             ));
         }
         rows

@@ -2,31 +2,37 @@
 //! one sending-end flow pair `(P_k, Q_k)` on the branch from each non-slack node `k`'s parent,
 //! squared voltage magnitudes `v`, the voltage-drop coefficients of a branch, the band rows and
 //! the nodal balances. [`super::lindistflow`] and [`super::socp`] add what differs (losses,
-//! cones, thermal polygons).
+//! cones).
+//!
+//! **Everything is in per unit** on the feeder's base (flows, squared voltages and currents), so
+//! the coefficients stay within a few orders of magnitude; injections, given in kW, enter the
+//! balance rows times `κ = 1/(1000·S_base)` (so a balance dual times κ is per kW).
 //!
 //! Voltage drop along the branch from parent `p` to `k` (series `r + jx` p.u., ideal trafo ratio
 //! `τ` on the from side):
 //!
 //! ```text
-//!   v_k = a·v_p − s·2κ (r P_k + x Q_k) [+ s (r² + x²) ℓ_k]
+//!   v_k = a·v_p − s·2 (r P_k + x Q_k) [+ s (r² + x²) ℓ_k]
 //!   a = 1/τ², s = 1  when the from (tap) side is the parent;   a = τ², s = τ²  otherwise.
 //! ```
 
-use super::{Feeder, Limit, LimitKind, LimitRow, Limits, NodeInjection, StepRows};
+use super::{Encoding, Feeder, Limit, LimitKind, LimitRow, Limits, NodeInjection, StepRows};
 use crate::formulation::Element;
 use crate::network::electrical::Branch;
 use crate::opt::{Affine, Problem, RowId, Sense, Tag, VarId};
 
-/// The balance row of node `i`: `Σ outflow terms − Σ injection terms = injection constant`.
+/// The balance row of node `i`: `Σ outflow terms − scale·Σ injection terms = scale·injection
+/// constant` (injections in kW; `scale` converts them to the row's units).
 pub(super) fn balance_row(
     p: &mut Problem,
     kind: &'static str,
     i: usize,
     mut out: Vec<(VarId, f64)>,
     inj: &Affine,
+    scale: f64,
 ) -> RowId {
-    out.extend(inj.terms.iter().map(|&(j, v)| (j, -v)));
-    p.row(Tag::at(kind, i), Sense::Eq, out, inj.constant)
+    out.extend(inj.terms.iter().map(|&(j, v)| (j, -v * scale)));
+    p.row(Tag::at(kind, i), Sense::Eq, out, inj.constant * scale)
 }
 
 /// Voltage-drop coefficients of a branch seen from its parent node (see the module docs).
@@ -61,15 +67,16 @@ impl Drop {
 
     /// `v_k` from the parent's `v_p` and the sending-end flows (kW, kvar), lossless.
     pub fn v_child(&self, kappa: f64, v_parent: f64, p_kw: f64, q_kvar: f64) -> f64 {
+        // (κ·kW = p.u.)
         self.a * v_parent - self.s * 2.0 * kappa * (self.r * p_kw + self.x * q_kvar)
     }
 }
 
 /// The shared variables of a step.
 pub(super) struct Tree {
-    /// `P_k` (kW) on the branch into node `k` from its parent (`None` at the slack).
+    /// `P_k` (p.u.) on the branch into node `k` from its parent (`None` at the slack).
     pub pk: Vec<Option<VarId>>,
-    /// `Q_k` (kvar).
+    /// `Q_k` (p.u.).
     pub qk: Vec<Option<VarId>>,
     /// Outflow terms per node (active).
     pub p_out: Vec<Vec<(VarId, f64)>>,
@@ -85,6 +92,8 @@ pub(super) fn tree(f: &Feeder, p: &mut Problem, rows: &mut StepRows) -> Tree {
     let grid = f.grid;
     let n = grid.n_nodes();
     let nb = grid.branches.len();
+    rows.balance_scale = f.kappa;
+    rows.flow_scale = f.kappa;
     rows.v_sq = (0..n)
         .map(|i| p.var(Tag::at("v", i), 0.0, f64::INFINITY, 0.0))
         .collect();
@@ -141,8 +150,8 @@ pub(super) fn drop_row(
     let mut terms = vec![
         (rows.v_sq[k], 1.0),
         (rows.v_sq[par], -d.a),
-        (pk, 2.0 * f.kappa * d.r * d.s),
-        (qk, 2.0 * f.kappa * d.x * d.s),
+        (pk, 2.0 * d.r * d.s),
+        (qk, 2.0 * d.x * d.s),
     ];
     terms.extend_from_slice(extra);
     p.row(Tag::at("voltage drop", l), Sense::Eq, terms, 0.0);
@@ -159,12 +168,15 @@ pub(super) fn band_rows(f: &Feeder, p: &mut Problem, rows: &mut StepRows, lim: &
         for (kind, coef, rhs) in [(LimitKind::Vmax, 1.0, hi), (LimitKind::Vmin, -1.0, -lo)] {
             let row = p.row(Tag::at(kind.as_str(), k), Sense::Le, vec![(v, coef)], rhs);
             rows.limits.push(LimitRow {
-                row,
                 limit: Limit {
                     kind,
                     element: Element::Node(k),
                 },
-                d_row_d_p: 0.0,
+                encoding: Encoding::Row {
+                    row,
+                    d_p: 0.0,
+                    d_q: 0.0,
+                },
             });
         }
     }
@@ -181,12 +193,12 @@ pub(super) fn balances(
     let slack = f.grid.slack;
     for (i, (po, mut qo)) in t.p_out.into_iter().zip(t.q_out).enumerate() {
         rows.balance_p
-            .push(balance_row(p, "balance P", i, po, &inj[i].p));
+            .push(balance_row(p, "balance P", i, po, &inj[i].p, f.kappa));
         if i == slack {
             qo.push((t.q_slack, -1.0));
         }
         rows.balance_q
-            .push(balance_row(p, "balance Q", i, qo, &inj[i].q));
+            .push(balance_row(p, "balance Q", i, qo, &inj[i].q, f.kappa));
     }
 }
 
@@ -205,4 +217,42 @@ pub(super) fn subtree_flows(f: &Feeder, p_kw: &[f64], q_kvar: &[f64]) -> (Vec<f6
         }
     }
     (pk, qk)
+}
+
+/// The exact rating cone `‖(P_k, Q_k)‖ ≤ κ·S` of the branch into `k` (flows in p.u.).
+pub(super) fn rating_cone(
+    f: &Feeder,
+    p: &mut Problem,
+    rows: &mut StepRows,
+    t: &Tree,
+    k: usize,
+    lim: &Limits,
+) {
+    let (Some((_, l)), Some(pk), Some(qk)) = (f.topo.parent(k), t.pk[k], t.qk[k]) else {
+        return;
+    };
+    let Some(s) = lim.s_max_kva[l] else {
+        return;
+    };
+    let aff = |terms: Vec<(VarId, f64)>, constant: f64| Affine { terms, constant };
+    let cone = p.cones.len();
+    p.cone(
+        Tag::at("thermal", l),
+        vec![
+            aff(vec![], s * f.kappa),
+            aff(vec![(pk, 1.0)], 0.0),
+            aff(vec![(qk, 1.0)], 0.0),
+        ],
+    );
+    rows.limits.push(LimitRow {
+        limit: Limit {
+            kind: LimitKind::Thermal,
+            element: Element::Branch(l),
+        },
+        encoding: Encoding::Cone {
+            cone,
+            dir: rows.flow_p[l].1,
+            scale: f.kappa,
+        },
+    });
 }

@@ -1,49 +1,28 @@
 //! LinDistFlow (Baran & Wu 1989, linearised): the branch-flow model without losses on a radial
-//! feeder — an LP that sees voltages, which is what binds first on LV feeders with PV.
+//! feeder — linear in the flows and squared voltages, so it sees the voltage rise that binds
+//! first on LV feeders with PV.
 //!
 //! ```text
-//!   balance at node k:  Σ_{children c} P_c − P_k = p_k,   Σ Q_c − Q_k = q_k   (kW, kvar)
-//!   voltage drop:       v_k = a·v_parent − s·2κ (r P_k + x Q_k)                (v = |V|², p.u.)
+//!   balance at node k:  Σ_{children c} P_c − P_k = κ p_k,   Σ Q_c − Q_k = κ q_k   (p.u.)
+//!   voltage drop:       v_k = a·v_parent − s·2 (r P_k + x Q_k)                    (v = |V|²)
 //!   band:               v_min² ≤ v_k ≤ v_max²
-//!   thermal:            cos α_j P_k + sin α_j Q_k ≤ S_k cos(π/N),  α_j = 2πj/N,  j = 0…N−1
+//!   thermal:            ‖(P_k, Q_k)‖ ≤ κ S_k        (the exact rating circle, a second-order cone)
 //! ```
 //!
-//! The thermal circle `P² + Q² ≤ S²` is replaced by the regular N-gon *inscribed* in it (here
-//! N = [`FACETS`]): safe (every feasible point is within the rating) at the price of a flow up to
-//! `1 − cos(π/N)` below the rating in the worst direction. The evaluator uses the same drop
-//! coefficients (`distflow::Drop`) and the same facets ([`gauge`]) as the rows, so the
-//! pre-check and the optimisation cannot disagree.
+//! The rating is the exact circle, not a polygon: an inscribed octagon (what this formulation used
+//! to hold) capped flows at `cos(π/8) = 92.4 %` of the rating in the worst direction. The
+//! remaining difference to AC — LinDistFlow holds apparent power at nominal voltage and ignores
+//! losses — is closed by the AC feedback of [`crate::clearing`] (a branch that AC finds over its
+//! rating has its limit scaled by the AC ratio and the step re-solved). The evaluator uses the
+//! same drop coefficients (`distflow::Drop`) as the rows, so the pre-check and the optimisation
+//! cannot disagree.
 
 use super::distflow::{self, Drop};
 use super::{
-    Element, Feeder, Limit, LimitKind, LimitRow, Limits, NetworkFormulation, NodeInjection,
-    Predicted, StepRows, Workspace,
+    Feeder, Limits, NetworkFormulation, NetworkModel, NodeInjection, Predicted, StepOptions,
+    StepRows, Workspace,
 };
-use crate::clearing::NetworkModel;
-use crate::opt::{Problem, Sense, Solution, Tag};
-
-/// Facets of the thermal polygon.
-pub const FACETS: usize = 8;
-
-/// The facets' unit normals `(cos α_j, sin α_j)`.
-fn normals() -> impl Iterator<Item = (f64, f64)> {
-    (0..FACETS).map(|j| {
-        let (s, c) = (j as f64 * std::f64::consts::TAU / FACETS as f64).sin_cos();
-        (
-            if c.abs() < 1e-12 { 0.0 } else { c },
-            if s.abs() < 1e-12 { 0.0 } else { s },
-        )
-    })
-}
-
-/// The polygon's gauge of a flow: the smallest rating `S` whose polygon contains `(P, Q)`.
-pub fn gauge(p_kw: f64, q_kvar: f64) -> f64 {
-    let c = (std::f64::consts::PI / FACETS as f64).cos();
-    normals()
-        .map(|(ca, sa)| ca * p_kw + sa * q_kvar)
-        .fold(0.0, f64::max)
-        / c
-}
+use crate::opt::{Problem, Solution};
 
 /// The LinDistFlow formulation.
 #[derive(Debug, Clone, Copy, Default)]
@@ -68,37 +47,16 @@ impl NetworkFormulation for LinDistFlow {
         p: &mut Problem,
         inj: &[NodeInjection],
         lim: &Limits,
+        _opts: &StepOptions,
     ) -> StepRows {
         let mut rows = StepRows::default();
         let t = distflow::tree(f, p, &mut rows);
-        let c = (std::f64::consts::PI / FACETS as f64).cos();
         for &k in f.topo.bfs_order() {
-            let Some((_, l)) = f.topo.parent(k) else {
+            if f.topo.parent(k).is_none() {
                 continue;
-            };
-            distflow::drop_row(f, p, &rows, &t, k, &[]);
-            let (Some(pk), Some(qk), Some(s)) = (t.pk[k], t.qk[k], lim.s_max_kva[l]) else {
-                continue;
-            };
-            let dir = rows.flow_p[l].1;
-            for (ca, sa) in normals() {
-                let mut terms = Vec::with_capacity(2);
-                if ca != 0.0 {
-                    terms.push((pk, ca));
-                }
-                if sa != 0.0 {
-                    terms.push((qk, sa));
-                }
-                let row = p.row(Tag::at("thermal", l), Sense::Le, terms, s * c);
-                rows.limits.push(LimitRow {
-                    row,
-                    limit: Limit {
-                        kind: LimitKind::Thermal,
-                        element: Element::Branch(l),
-                    },
-                    d_row_d_p: ca * dir,
-                });
             }
+            distflow::drop_row(f, p, &rows, &t, k, &[]);
+            distflow::rating_cone(f, p, &mut rows, &t, k, lim);
         }
         distflow::band_rows(f, p, &mut rows, lim);
         distflow::balances(f, p, &mut rows, t, inj);
@@ -127,7 +85,7 @@ impl NetworkFormulation for LinDistFlow {
             let br = &grid.branches[l];
             v[k] = Drop::of(br, par).v_child(f.kappa, v[par], pk[k], qk[k]);
             p_from_kw[l] = if br.from == par { pk[k] } else { -pk[k] };
-            rated_kva[l] = gauge(pk[k], qk[k]);
+            rated_kva[l] = pk[k].hypot(qk[k]);
         }
         Some(Predicted {
             p_from_kw,
@@ -138,24 +96,34 @@ impl NetworkFormulation for LinDistFlow {
     }
 
     fn read(&self, f: &Feeder, rows: &StepRows, sol: &Solution) -> Predicted {
-        let nb = f.grid.branches.len();
-        let mut p_from_kw = vec![0.0; nb];
-        let mut rated_kva = vec![0.0; nb];
-        for l in 0..nb {
-            let ((pv, d), (qv, _)) = (rows.flow_p[l], rows.flow_q[l]);
-            p_from_kw[l] = d * sol.x[pv];
-            rated_kva[l] = gauge(sol.x[pv], sol.x[qv]);
-        }
-        Predicted {
-            p_from_kw,
-            rated_kva,
-            vm_pu: Some(
-                rows.v_sq
-                    .iter()
-                    .map(|&v| sol.x[v].max(0.0).sqrt())
-                    .collect(),
-            ),
-            socp_max_gap: None,
-        }
+        read_branch_flow(f, rows, sol, None)
+    }
+}
+
+/// The predicted state of a branch-flow solution (flows back in kW).
+pub(super) fn read_branch_flow(
+    f: &Feeder,
+    rows: &StepRows,
+    sol: &Solution,
+    socp_max_gap: Option<f64>,
+) -> Predicted {
+    let nb = f.grid.branches.len();
+    let mut p_from_kw = vec![0.0; nb];
+    let mut rated_kva = vec![0.0; nb];
+    for l in 0..nb {
+        let ((pv, d), (qv, _)) = (rows.flow_p[l], rows.flow_q[l]);
+        p_from_kw[l] = d * sol.x[pv] / rows.flow_scale;
+        rated_kva[l] = sol.x[pv].hypot(sol.x[qv]) / rows.flow_scale;
+    }
+    Predicted {
+        p_from_kw,
+        rated_kva,
+        vm_pu: Some(
+            rows.v_sq
+                .iter()
+                .map(|&v| sol.x[v].max(0.0).sqrt())
+                .collect(),
+        ),
+        socp_max_gap,
     }
 }

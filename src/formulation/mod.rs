@@ -15,7 +15,7 @@
 //! step that already meets every limit skip the solver — built from the same coefficient functions
 //! as its rows, so the two cannot disagree), the read-back of predicted flows and voltages from a
 //! solution ([`NetworkFormulation::read`]) and its typed limits with their duals. Congestion
-//! sensitivities are shared ([`congestion`]): every thermal row is linear in a branch's sending-end
+//! sensitivities are shared ([`congestion_part`]): every thermal row is linear in a branch's sending-end
 //! active flow, whose sensitivity to load at node `i` is a PTDF entry.
 //!
 //! # Units and signs
@@ -30,15 +30,30 @@ mod distflow;
 pub mod lindistflow;
 pub mod socp;
 
-use crate::clearing::NetworkModel;
 use crate::error::Result;
 use crate::network::electrical::Grid;
 use crate::network::topology::Topology;
 use crate::opt::{Affine, Problem, RowId, Solution, VarId};
 use crate::pf::dc::{DcModel, DcSolution, DcWorkspace};
 use crate::pf::ptdf::Ptdf;
+use serde::Deserialize;
 use serde::Serialize;
 use std::fmt;
+
+/// The network model (formulation) a study uses; adding one is a variant here, a file in this
+/// folder and its line in [`of`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkModel {
+    /// No correction: limits only reported (by the AC check).
+    None,
+    /// DC flows and thermal limits.
+    Dc,
+    /// Linearised DistFlow: P, Q, voltages, thermal limits (radial feeders).
+    Lindistflow,
+    /// Second-order-cone DistFlow relaxation with losses (radial feeders).
+    Socp,
+}
 
 /// A feeder as the formulations see it: its electrical model and what is built once per
 /// topology (BFS tree, PTDF, the factorised DC model, ratings in kVA).
@@ -263,6 +278,22 @@ impl Limits {
     }
 }
 
+/// Settings of a built step besides its limits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepOptions {
+    /// Cost on losses in formulations that have them ($ per kWh lost): a small positive value
+    /// keeps the SOCP relaxation tight (the optimum never burns energy in fictitious losses).
+    pub loss_weight_per_kwh: f64,
+}
+
+impl Default for StepOptions {
+    fn default() -> Self {
+        StepOptions {
+            loss_weight_per_kwh: 1e-4,
+        }
+    }
+}
+
 /// The injection at one node: affine in the problem's variables, kW and kvar.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NodeInjection {
@@ -272,23 +303,46 @@ pub struct NodeInjection {
     pub q: Affine,
 }
 
-/// A limit row of a built step and how it depends on its branch's sending-end active flow.
+/// How a limit is encoded in a built step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Encoding {
+    /// A `≤` row, linear in the branch's from→to flows: `∂row/∂P`, `∂row/∂Q` (0 for voltage
+    /// rows).
+    Row {
+        /// The row.
+        row: RowId,
+        /// `∂row/∂P_from→to`.
+        d_p: f64,
+        /// `∂row/∂Q_from→to`.
+        d_q: f64,
+    },
+    /// A rating cone `‖(P, Q)‖ ≤ S` (expressions 1 and 2 are the branch's flows times `scale`,
+    /// and `dir` turns them into from→to).
+    Cone {
+        /// Index in [`crate::opt::Problem::cones`].
+        cone: usize,
+        /// `±1`: the sign from the cone's flow variables to from→to.
+        dir: f64,
+        /// Units of the cone's expressions per kW (1, or κ for p.u.).
+        scale: f64,
+    },
+}
+
+/// A limit of a built step and its encoding.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LimitRow {
-    /// The row.
-    pub row: RowId,
-    /// The limit it encodes.
+    /// The limit.
     pub limit: Limit,
-    /// `∂row/∂P` where `P` is the branch's active flow from→to, kW (0 for voltage rows).
-    pub d_row_d_p: f64,
+    /// How it is encoded.
+    pub encoding: Encoding,
 }
 
 /// SOCP data of one branch, for the tightness check.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ConeBranch {
-    /// Sending-end active flow (kW).
+    /// Sending-end active flow.
     pub p: VarId,
-    /// Sending-end reactive flow (kvar).
+    /// Sending-end reactive flow.
     pub q: VarId,
     /// Squared current, p.u.
     pub l: VarId,
@@ -305,12 +359,17 @@ pub struct StepRows {
     pub balance_p: Vec<RowId>,
     /// Reactive balance row per node (empty when the formulation has no Q).
     pub balance_q: Vec<RowId>,
-    /// Limit rows.
+    /// Units of the balance rows per kW (1 for rows in kW, κ for rows in p.u.): a balance dual
+    /// times this is `∂f*/∂p` per kW.
+    pub balance_scale: f64,
+    /// Limits and their encodings.
     pub limits: Vec<LimitRow>,
     /// Per branch: the variable of its active flow and the sign that turns it into from→to.
     pub flow_p: Vec<(VarId, f64)>,
     /// Per branch: its reactive flow variable and sign (empty without Q).
     pub flow_q: Vec<(VarId, f64)>,
+    /// Units of the flow variables per kW (1, or κ).
+    pub flow_scale: f64,
     /// Squared voltage per node (empty without voltages).
     pub v_sq: Vec<VarId>,
     /// Cone data (SOCP only).
@@ -366,6 +425,7 @@ pub trait NetworkFormulation: Send + Sync {
         p: &mut Problem,
         inj: &[NodeInjection],
         lim: &Limits,
+        opts: &StepOptions,
     ) -> StepRows;
 
     /// Evaluates fixed injections (kW, kvar per node) without optimising. `None` when the
@@ -447,44 +507,187 @@ pub fn violations_of(f: &Feeder, pred: &Predicted, lim: &Limits, tol: f64) -> Ve
     out
 }
 
-/// Binding limits of a solved step: limit rows whose dual exceeds `tol` in magnitude.
+/// The shadow price of a limit at a solution: the cost saved per unit it is relaxed (≥ 0), in $
+/// per unit of its row over the step.
+fn shadow(lr: &LimitRow, sol: &Solution) -> f64 {
+    match lr.encoding {
+        Encoding::Row { row, .. } => -sol.dual[row],
+        Encoding::Cone { cone, .. } => sol
+            .cone_dual
+            .get(cone)
+            .and_then(|d| d.first())
+            .map_or(0.0, |d| -d),
+    }
+}
+
+/// Binding limits of a solved step: limits whose shadow price exceeds `tol`.
 pub fn binding(f: &Feeder, rows: &StepRows, sol: &Solution, tol: f64) -> Vec<BindingLimit> {
     let mut out: Vec<BindingLimit> = Vec::new();
     for lr in &rows.limits {
-        let d = sol.dual[lr.row];
+        let d = shadow(lr, sol);
         if d.abs() <= tol {
             continue;
         }
         // Several rows (polygon facets) can encode one limit: report it once, with the
         // largest shadow price.
         if let Some(b) = out.iter_mut().find(|b| b.limit == lr.limit) {
-            b.shadow_price = b.shadow_price.max(-d);
+            b.shadow_price = b.shadow_price.max(d);
             continue;
         }
         out.push(BindingLimit {
             limit: lr.limit,
             name: lr.limit.describe(f.grid),
-            shadow_price: -d,
+            shadow_price: d,
         });
     }
     out
 }
 
-/// Congestion part of the nodal prices ($/kWh per node): `−Σ_r dual_r · ∂row_r/∂P_l ·
-/// ∂P_l/∂load_i / Δt` over the thermal rows, where `∂P_l/∂load_i = −PTDF[l, i]`.
-pub fn congestion(f: &Feeder, rows: &StepRows, sol: &Solution, dt_h: f64) -> Vec<f64> {
+/// A nodal price and its parts, $/kWh (active) or $/kvarh (reactive), per node.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PriceParts {
+    /// The nodal price: the cost of one more unit of load at the node.
+    pub lmp: Vec<f64>,
+    /// Energy part: the slack's price.
+    pub energy: f64,
+    /// Congestion part: thermal limits.
+    pub congestion: Vec<f64>,
+    /// Voltage part: the voltage band.
+    pub voltage: Vec<f64>,
+    /// Losses (and, in `socp`, the second-order terms the linear sensitivities leave out): the
+    /// rest, so that `lmp = energy + losses + congestion + voltage` exactly.
+    pub losses: Vec<f64>,
+}
+
+/// Active and reactive nodal prices of a solved step, decomposed (as MESMO does): energy at the
+/// slack, congestion from the thermal duals times PTDF sensitivities, voltage from the band's
+/// duals times LinDistFlow voltage sensitivities ([`voltage_part`]), and losses as the rest.
+pub fn prices(
+    f: &Feeder,
+    rows: &StepRows,
+    sol: &Solution,
+    dt_h: f64,
+) -> (PriceParts, Option<PriceParts>) {
+    let lmp_of = |balance: &[RowId]| -> Vec<f64> {
+        balance
+            .iter()
+            .map(|&r| -sol.dual[r] * rows.balance_scale / dt_h)
+            .collect()
+    };
+    let w = voltage_weights(f, rows, sol);
+    let build = |lmp: Vec<f64>, reactive: bool| {
+        let energy = lmp[f.grid.slack];
+        let congestion = congestion_part(f, rows, sol, dt_h, reactive);
+        let voltage = match &w {
+            Some(w) => voltage_part(f, w, reactive)
+                .into_iter()
+                .map(|v| v / dt_h)
+                .collect(),
+            None => vec![0.0; lmp.len()],
+        };
+        let losses = (0..lmp.len())
+            .map(|i| lmp[i] - energy - congestion[i] - voltage[i])
+            .collect();
+        PriceParts {
+            lmp,
+            energy,
+            congestion,
+            voltage,
+            losses,
+        }
+    };
+    let p = build(lmp_of(&rows.balance_p), false);
+    let q = (!rows.balance_q.is_empty()).then(|| build(lmp_of(&rows.balance_q), true));
+    (p, q)
+}
+
+/// Per node, `w_k = d_vmax,k − d_vmin,k`: the band duals (∂f*/∂rhs, $ per p.u.² over the step).
+fn voltage_weights(f: &Feeder, rows: &StepRows, sol: &Solution) -> Option<Vec<f64>> {
+    if rows.v_sq.is_empty() {
+        return None;
+    }
+    let mut w = vec![0.0; f.n_nodes()];
+    for lr in &rows.limits {
+        let (Element::Node(k), Encoding::Row { row, .. }) = (lr.limit.element, lr.encoding) else {
+            continue;
+        };
+        match lr.limit.kind {
+            LimitKind::Vmax => w[k] += sol.dual[row],
+            LimitKind::Vmin => w[k] -= sol.dual[row],
+            LimitKind::Thermal => {}
+        }
+    }
+    Some(w)
+}
+
+/// The voltage part of the nodal prices of load (per step, $ per kW or kvar): `Σ_k w_k ∂v_k/∂p_i`
+/// with LinDistFlow's sensitivities on the tree, in two passes: bottom-up
+/// `W(c) = w_c + Σ_children a_m W(d)`, top-down `part_i = Σ_{l on path(i)} s_l 2κ r_l W(child(l))`
+/// (`x_l` for reactive power). Exact for LinDistFlow; for SOCP the linear part of it.
+pub fn voltage_part(f: &Feeder, w: &[f64], reactive: bool) -> Vec<f64> {
+    let n = f.n_nodes();
+    let grid = f.grid;
+    let mut big_w = w.to_vec();
+    for &k in f.topo.bfs_order().iter().rev() {
+        if let Some((par, l)) = f.topo.parent(k) {
+            let d = distflow::Drop::of(&grid.branches[l], par);
+            // W(parent) gains a_(branch into k) · W(k): a deeper node's voltage follows its
+            // parent's scaled by the branch's a.
+            big_w[par] += d.a * big_w[k];
+        }
+    }
+    let mut part = vec![0.0; n];
+    for &k in f.topo.bfs_order() {
+        let Some((par, l)) = f.topo.parent(k) else {
+            continue;
+        };
+        let d = distflow::Drop::of(&grid.branches[l], par);
+        let c = if reactive { d.x } else { d.r };
+        // More load at i raises the flow P_l into i's subtree by 1 kW, which lowers v below it
+        // by s·2κ·r per kW, scaled down the tree by the a's (W(k) holds them).
+        part[k] = part[par] + d.s * 2.0 * f.kappa * c * big_w[k];
+    }
+    part
+}
+
+/// Congestion part of the nodal prices of load ($/kWh, or $/kvarh when `reactive`): for every
+/// thermal limit, its dual times the sensitivity of its flow to load at node `i`,
+/// `∂P_l/∂load_i = −PTDF[l, i]` (the same incidence for reactive power on a radial feeder).
+pub fn congestion_part(
+    f: &Feeder,
+    rows: &StepRows,
+    sol: &Solution,
+    dt_h: f64,
+    reactive: bool,
+) -> Vec<f64> {
     let mut out = vec![0.0; f.n_nodes()];
     for lr in &rows.limits {
         let (LimitKind::Thermal, Element::Branch(l)) = (lr.limit.kind, lr.limit.element) else {
             continue;
         };
-        let d = sol.dual[lr.row];
-        if d.abs() < 1e-12 || lr.d_row_d_p == 0.0 {
+        // Δf per kW more flow from→to on branch l.
+        let df_dflow = match lr.encoding {
+            Encoding::Row { row, d_p, d_q } => {
+                let d = sol.dual[row];
+                // A flow change δ acts like the rhs falling by ∂row/∂flow·δ.
+                -d * if reactive { d_q } else { d_p }
+            }
+            Encoding::Cone { cone, dir, scale } => {
+                let Some(cd) = sol.cone_dual.get(cone) else {
+                    continue;
+                };
+                let j = if reactive { 2 } else { 1 };
+                // Expression j = flow·scale (in the cone's variable orientation).
+                cd.get(j).copied().unwrap_or(0.0) * dir * scale
+            }
+        };
+        if df_dflow.abs() < 1e-15 {
             continue;
         }
         if let Some(row) = f.ptdf.matrix.outer_view(l) {
             for (i, &v) in row.iter() {
-                out[i] += -d * lr.d_row_d_p * (-v) / dt_h;
+                // ∂flow/∂load_i = −PTDF; λ = ∂f/∂load / Δt.
+                out[i] += df_dflow * (-v) / dt_h;
             }
         }
     }

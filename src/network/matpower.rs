@@ -51,7 +51,7 @@
 //!   `b` on such a branch has no counterpart in netclear's trafo model and is refused.
 //! * `Gs`, `Bs` (bus shunts) have no table in netclear's model and are refused when non-zero.
 //!
-//! The tables are then validated by the folder loader ([`super::bridge`]), so a bad value is
+//! The tables are then validated by the folder loader (`network::bridge`), so a bad value is
 //! reported as `case.m: mpc.branch (file line 41), row 5, field \`x\``. (Values in such
 //! messages are in the physical units the row maps to.)
 //!

@@ -32,7 +32,7 @@
 //! `bus` (with coordinates), `line`, `trafo`, `switch`, `ext_grid`, `load`, `sgen` and `storage`
 //! become the [`Network`] tables with pandapower's own values (floats exactly as the file
 //! holds them). The tables are rendered as the folder format's CSV and validated by
-//! [`super::io::load`] — the one place where feeder rules live (see [`super::bridge`]) — so a bad
+//! [`super::io::load`] — the one place where feeder rules live (see `network::bridge`) — so a bad
 //! value is reported as ``feeder.json: table `line`, index 7, row 8, field `length_km`: ...``.
 //!
 //! * **Storage** has no table of its own in netclear's model. pandapower's storage uses the load

@@ -34,6 +34,7 @@ pub fn solve(p: &Problem, settings: &Settings) -> Solution {
         status: Status::Failed,
         x: VarValues(vec![f64::NAN; n]),
         dual: RowValues(vec![f64::NAN; p.rows.len()]),
+        cone_dual: vec![Vec::new(); p.cones.len()],
         objective: f64::NAN,
         iterations: 0,
         solve_time_s: 0.0,
@@ -110,7 +111,9 @@ pub fn solve(p: &Problem, settings: &Settings) -> Solution {
     if m > start_le {
         cones.push(SupportedConeT::NonnegativeConeT(m - start_le));
     }
+    let mut cone_start = Vec::with_capacity(p.cones.len());
     for c in &p.cones {
+        cone_start.push(m);
         if c.exprs.len() < 2 {
             return fail(format!("cone `{}` needs at least 2 expressions", c.tag));
         }
@@ -165,11 +168,18 @@ pub fn solve(p: &Problem, settings: &Settings) -> Solution {
         status
     };
     let dual = RowValues(dual_row.iter().map(|&r| -sol.z[r]).collect());
+    let cone_dual = p
+        .cones
+        .iter()
+        .zip(&cone_start)
+        .map(|(c, &start)| (0..c.exprs.len()).map(|j| -sol.z[start + j]).collect())
+        .collect();
     Solution {
         status,
         objective: p.objective(&sol.x),
         x: VarValues(sol.x.clone()),
         dual,
+        cone_dual,
         iterations: sol.iterations,
         solve_time_s: sol.solve_time,
         message: None,

@@ -19,7 +19,8 @@
 //!
 //! **Duals.** [`Solution::dual`] of a row is the change of the optimal objective per unit increase
 //! of its right-hand side, `∂f*/∂b_r` (≤ 0 for a binding `≤` row of a minimisation: relaxing it
-//! can only help). With Clarabel's sign convention this is `−z_r`.
+//! can only help). With Clarabel's sign convention this is `−z_r`. [`Solution::cone_dual`] gives
+//! the same for each constant of each cone's expressions.
 
 pub mod clarabel;
 pub mod milp;
@@ -366,6 +367,9 @@ pub struct Solution {
     pub x: VarValues,
     /// Per row: `∂f*/∂b_r`.
     pub dual: RowValues,
+    /// Per cone, per expression `e_j = g_j x + h_j`: `∂f*/∂h_j` (so for a rating cone
+    /// `‖(P, Q)‖ ≤ S` the first entry is the shadow price of `S`).
+    pub cone_dual: Vec<Vec<f64>>,
     /// Objective value.
     pub objective: f64,
     /// Iterations.

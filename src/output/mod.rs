@@ -345,42 +345,7 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
     )?;
     files.push(String::from("prosumers.csv"));
 
-    csv_file(
-        &stage,
-        "settlement.csv",
-        cases.iter().flat_map(|case| {
-            case.accounts.iter().enumerate().flat_map(move |(t, step)| {
-                step.iter().enumerate().map(move |(i, a)| SettlementRow {
-                    case: case_name(case),
-                    step: t,
-                    time: c.step_label(t),
-                    prosumer: i,
-                    bus: c.prosumers[i].bus.0,
-                    load_kwh: a.load_kwh.into(),
-                    pv_kwh: a.pv_kwh.into(),
-                    battery_in_kwh: a.battery_in_kwh.into(),
-                    battery_out_kwh: a.battery_out_kwh.into(),
-                    self_consumed_kwh: a.self_kwh.into(),
-                    p2p_bought_kwh: a.p2p_bought_kwh.into(),
-                    p2p_sold_kwh: a.p2p_sold_kwh.into(),
-                    grid_import_kwh: a.grid_import_kwh.into(),
-                    grid_export_kwh: a.grid_export_kwh.into(),
-                    p2p_paid: a.p2p_paid.into(),
-                    p2p_received: a.p2p_received.into(),
-                    grid_paid: a.grid_paid.into(),
-                    grid_received: a.grid_received.into(),
-                    curtailed_kwh: a.curtailed_kwh.into(),
-                    shed_kwh: a.shed_kwh.into(),
-                    network_charge: a.network_charge.into(),
-                    loss_fee: a.loss_fee.into(),
-                    fixed_charge: a.fixed_charge.into(),
-                    policy_bonus: a.policy_bonus.into(),
-                    policy_penalty: a.policy_penalty.into(),
-                    bill: a.bill().into(),
-                })
-            })
-        }),
-    )?;
+    settlement_csv(&stage, c, &cases)?;
     files.push(String::from("settlement.csv"));
 
     csv_file(
@@ -494,6 +459,14 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
                             energy_per_kwh: f(o.energy_per_kwh),
                             congestion_per_kwh: f(o.congestion_per_kwh[k]),
                             voltage_per_kwh: f(o.voltage_per_kwh[k]),
+                            losses_per_kwh: f(o.losses_per_kwh[k]),
+                            q_lmp_per_kvarh: o.reactive.as_ref().and_then(|q| f(q.lmp[k])),
+                            q_congestion_per_kvarh: o
+                                .reactive
+                                .as_ref()
+                                .and_then(|q| f(q.congestion[k])),
+                            q_voltage_per_kvarh: o.reactive.as_ref().and_then(|q| f(q.voltage[k])),
+                            q_losses_per_kvarh: o.reactive.as_ref().and_then(|q| f(q.losses[k])),
                         }
                     })
                 })
@@ -629,6 +602,52 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
     }
     stage.commit()?;
     Ok(files.len())
+}
+
+/// `settlement.csv`: case, step, prosumer, then every field of [`crate::settlement::Account`]
+/// in its order (so a new bill term appears here without touching this file), then the bill.
+fn settlement_csv(stage: &Stage, c: &Community, cases: &[&CaseResult]) -> Result<()> {
+    let name = "settlement.csv";
+    let io = |e: csv::Error| Error::Io {
+        path: stage.path(name),
+        source: e.into(),
+    };
+    let fields: Vec<String> = match serde_json::to_value(crate::settlement::Account::default()) {
+        Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
+        _ => Vec::new(),
+    };
+    let mut w = csv::Writer::from_writer(stage.create(name)?);
+    let mut header: Vec<String> = ["case", "step", "time", "prosumer", "bus"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    header.extend(fields.iter().cloned());
+    header.push("bill".into());
+    w.write_record(&header).map_err(io)?;
+    for case in cases {
+        for (t, step) in case.accounts.iter().enumerate() {
+            for (i, a) in step.iter().enumerate() {
+                let v = serde_json::to_value(a).map_err(|e| Error::Numerical(e.to_string()))?;
+                let mut rec = vec![
+                    case_name(case),
+                    t.to_string(),
+                    c.step_label(t),
+                    i.to_string(),
+                    c.prosumers[i].bus.0.to_string(),
+                ];
+                for f in &fields {
+                    rec.push(v[f].as_f64().map(fmt_f64).unwrap_or_default());
+                }
+                rec.push(fmt_f64(a.bill()));
+                w.write_record(&rec).map_err(io)?;
+            }
+        }
+    }
+    let f = w.into_inner().map_err(|e| Error::Io {
+        path: stage.path(name),
+        source: e.into_error(),
+    })?;
+    stage.finish_file(name, f)
 }
 
 /// The feeder drawing of a community (`feeder.json`).

@@ -164,63 +164,6 @@ pub struct ProsumerRow {
     pub savings: Num,
 }
 
-/// `settlement.csv`: energy and money per case, step and prosumer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SettlementRow {
-    /// Case.
-    pub case: String,
-    /// Step.
-    pub step: usize,
-    /// Step start.
-    pub time: String,
-    /// Prosumer.
-    pub prosumer: usize,
-    /// Its bus.
-    pub bus: i64,
-    /// Load, kWh.
-    pub load_kwh: Num,
-    /// PV, kWh.
-    pub pv_kwh: Num,
-    /// Battery charge, kWh.
-    pub battery_in_kwh: Num,
-    /// Battery discharge, kWh.
-    pub battery_out_kwh: Num,
-    /// Own use, kWh.
-    pub self_consumed_kwh: Num,
-    /// Bought P2P, kWh.
-    pub p2p_bought_kwh: Num,
-    /// Sold P2P, kWh.
-    pub p2p_sold_kwh: Num,
-    /// Bought from the retailer, kWh.
-    pub grid_import_kwh: Num,
-    /// Sold to the retailer, kWh.
-    pub grid_export_kwh: Num,
-    /// Paid to other prosumers.
-    pub p2p_paid: Num,
-    /// Received from other prosumers.
-    pub p2p_received: Num,
-    /// Paid to the retailer.
-    pub grid_paid: Num,
-    /// Received from the retailer.
-    pub grid_received: Num,
-    /// PV curtailed, kWh.
-    pub curtailed_kwh: Num,
-    /// Load shed, kWh.
-    pub shed_kwh: Num,
-    /// Network charges.
-    pub network_charge: Num,
-    /// Loss fee.
-    pub loss_fee: Num,
-    /// Fixed charge.
-    pub fixed_charge: Num,
-    /// Regulator bonus.
-    pub policy_bonus: Num,
-    /// Regulator penalty.
-    pub policy_penalty: Num,
-    /// Net bill.
-    pub bill: Num,
-}
-
 /// `lines.csv`: each branch's peak loading per case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BranchRow {
@@ -257,8 +200,18 @@ pub struct PriceRow {
     pub energy_per_kwh: OptNum,
     /// Congestion part.
     pub congestion_per_kwh: OptNum,
-    /// Voltage (and losses, socp) part.
+    /// Voltage part.
     pub voltage_per_kwh: OptNum,
+    /// Losses part (the rest; 0 in the lossless formulations).
+    pub losses_per_kwh: OptNum,
+    /// Reactive nodal price, $/kvarh (formulations with Q).
+    pub q_lmp_per_kvarh: OptNum,
+    /// Its congestion part.
+    pub q_congestion_per_kvarh: OptNum,
+    /// Its voltage part.
+    pub q_voltage_per_kvarh: OptNum,
+    /// Its losses part.
+    pub q_losses_per_kvarh: OptNum,
 }
 
 /// `clearing.csv`: the correction of each case-step.

@@ -9,6 +9,7 @@
 pub mod ac;
 pub mod dc;
 pub mod ptdf;
+pub mod radial;
 
 use crate::network::electrical::{BranchElement, Grid};
 use crate::network::{BusId, LineId, Network, TrafoId};

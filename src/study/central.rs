@@ -120,7 +120,7 @@ pub fn solve(c: &Community, s: &Scenario) -> Result<(CentralResult, Option<Probl
         inj[c.grid.slack].p.terms.push((exp, -1.0));
         match form {
             Some(f) => {
-                f.add_step(&feeder, &mut p, &inj, &limits);
+                f.add_step(&feeder, &mut p, &inj, &limits, &Default::default());
             }
             None => {
                 // One community balance: Σ injections = 0.

@@ -148,6 +148,9 @@ struct Stepper<'c> {
     topo: crate::network::topology::Topology,
     rules: Rules,
     pays_fixed: Vec<bool>,
+    /// The AC solution the last correction computed for its final outcome (reused as the step's
+    /// network result instead of solving again).
+    known_ac: Option<crate::pf::ac::AcSolution>,
 }
 
 impl<'c> Stepper<'c> {
@@ -168,6 +171,7 @@ impl<'c> Stepper<'c> {
                 daily_fixed_charge: c.daily_fixed_charge,
             },
             pays_fixed: c.prosumers.iter().map(|p| p.pays_fixed_charge()).collect(),
+            known_ac: None,
         })
     }
 
@@ -184,6 +188,7 @@ impl<'c> Stepper<'c> {
         failed: &mut Vec<FailedProblem>,
     ) -> Option<StepOutcome> {
         let c = self.c;
+        self.known_ac = None;
         let corr = self.corrector.as_mut()?;
         let enforce = self.s.clearing.background == Background::Enforce;
         let plain = corr.limits().clone();
@@ -219,6 +224,7 @@ impl<'c> Stepper<'c> {
             };
             let ac_model = self.solvers.ac();
             let (o, problem) = corr.correct(&inp(&limits), ac_model);
+            self.known_ac = corr.take_ac();
             keep_failed(case, t, &o, problem, failed);
             return Some(o);
         }
@@ -226,6 +232,7 @@ impl<'c> Stepper<'c> {
             return Some(corr.assess(&inp(&plain)));
         }
         let (o, problem) = corr.correct(&inp(&plain), self.solvers.ac());
+        self.known_ac = corr.take_ac();
         keep_failed(case, t, &o, problem, failed);
         Some(o)
     }
@@ -320,7 +327,8 @@ pub(super) fn run(
             t == 0,
             &st.pays_fixed,
         );
-        let base_net = Arc::new(st.solvers.solve(&c.grid, &injections(c, &base), None));
+        let known = st.known_ac.take();
+        let base_net = Arc::new(st.solvers.solve(&c.grid, &injections(c, &base), known));
         // Then the P2P case.
         let p2p_agents = agents(c, &p2p, true, enforce);
         let p2p_o = match &base_o {
@@ -383,7 +391,8 @@ pub(super) fn run(
         let p2p_net = if p2p_inj == injections(c, &base) {
             base_net.clone()
         } else {
-            Arc::new(st.solvers.solve(&c.grid, &p2p_inj, None))
+            let known = st.known_ac.take();
+            Arc::new(st.solvers.solve(&c.grid, &p2p_inj, known))
         };
         for (case_day, acc, net, o) in [
             (&mut out.baseline, base, base_net, base_o),

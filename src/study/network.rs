@@ -73,6 +73,8 @@ impl StepNetwork {
 /// Per-topology solvers and workspaces for the network results.
 pub struct Solvers {
     ac: Option<AcModel>,
+    ac_ws: Option<crate::pf::ac::AcWorkspace>,
+    ac_sol: AcSolution,
     dc: DcModel,
     dc_ws: DcWorkspace,
     dc_sol: DcSolution,
@@ -83,12 +85,15 @@ impl Solvers {
     /// Solvers for a grid (AC only when the AC check is on).
     pub fn new(grid: &Grid, spec: &ClearingSpec) -> crate::Result<Solvers> {
         let dc = DcModel::new(grid)?;
+        let ac = if spec.ac_check {
+            Some(AcModel::new(grid)?)
+        } else {
+            None
+        };
         Ok(Solvers {
-            ac: if spec.ac_check {
-                Some(AcModel::new(grid)?)
-            } else {
-                None
-            },
+            ac_ws: ac.as_ref().map(AcModel::workspace),
+            ac_sol: AcSolution::default(),
+            ac,
             dc_ws: dc.workspace(),
             dc,
             dc_sol: DcSolution::default(),
@@ -111,9 +116,22 @@ impl Solvers {
     ) -> StepNetwork {
         let net_import_kw = -inj.p_mw.iter().sum::<f64>() * 1e3;
         let mut ac_failed = false;
-        if let Some(ac) = &self.ac {
-            let sol =
-                known.unwrap_or_else(|| ac.solve(&inj.p_mw, &inj.q_mvar, &Default::default()));
+        if let (Some(ac), Some(ws)) = (&self.ac, self.ac_ws.as_mut()) {
+            // A time series on one topology: warm-started, the radial method on radial feeders
+            // (Newton–Raphson on meshed ones or when it fails).
+            let sol = match known {
+                Some(s) => s,
+                None => {
+                    ac.solve_into(
+                        &inj.p_mw,
+                        &inj.q_mvar,
+                        &Default::default(),
+                        ws,
+                        &mut self.ac_sol,
+                    );
+                    self.ac_sol.clone()
+                }
+            };
             let loading = check::loading_percent(grid, &sol);
             let chk = check::ac_check_of(&sol, &loading, grid, &self.spec, None);
             if chk.converged {
