@@ -437,16 +437,16 @@ pub fn from_cells(file: &str, header: &[String], rows: &[Vec<Cell>]) -> Result<I
     let mut load_cols: Vec<(usize, usize)> = Vec::new();
     for (i, h) in header.iter().enumerate() {
         if let Some((stem, k)) = indexed(h) {
-            if matches!(stem.as_str(), "p" | "pv" | "prosumer" | "load") {
-                if k == 0 || k > crate::util::limits::MAX_PROSUMERS {
-                    return Err(Error::invalid(
-                        loc().field(h.clone()),
-                        format!(
-                            "prosumers are numbered 1 to at most {} (netclear's limit)",
-                            crate::util::limits::MAX_PROSUMERS
-                        ),
-                    ));
-                }
+            if matches!(stem.as_str(), "p" | "pv" | "prosumer" | "load")
+                && (k == 0 || k > crate::util::limits::MAX_PROSUMERS)
+            {
+                return Err(Error::invalid(
+                    loc().field(h.clone()),
+                    format!(
+                        "prosumers are numbered 1 to at most {} (netclear's limit)",
+                        crate::util::limits::MAX_PROSUMERS
+                    ),
+                ));
             }
             match stem.as_str() {
                 "p" | "pv" | "prosumer" => {

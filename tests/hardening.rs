@@ -370,10 +370,12 @@ fn memory_absurd_sizes_are_refused_before_allocation() {
     let e = netclear::import::from_bytes("i.csv", "csv", csv.as_bytes().to_vec()).unwrap_err();
     assert!(e.to_string().contains("at most"), "{e}");
     // A sweep grid whose product is astronomical is refused without being materialised.
-    let mut grid = netclear::sweep::Grid::default();
-    grid.seeds = (0..1000).collect();
-    grid.pv_shares = (0..1000).map(f64::from).map(|x| x / 10.0).collect();
-    grid.days = vec!["2016-06-15".into(); 1000];
+    let grid = netclear::sweep::Grid {
+        seeds: (0..1000).collect(),
+        pv_shares: (0..1000).map(f64::from).map(|x| x / 10.0).collect(),
+        days: vec!["2016-06-15".into(); 1000],
+        ..Default::default()
+    };
     let s = netclear::sweep::Sweep {
         base: Default::default(),
         grid,

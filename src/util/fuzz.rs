@@ -200,8 +200,11 @@ pub fn ledger(data: &[u8]) {
     }
 }
 
+/// A harness: arbitrary bytes in, a panic only for a bug.
+pub type Harness = fn(&[u8]);
+
 /// Every harness by its fuzz target's name.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Harness)] = &[
     ("feeder", feeder),
     ("injections", injections),
     ("scenario", scenario),
