@@ -365,6 +365,26 @@ fn memory_absurd_sizes_are_refused_before_allocation() {
         ),
         "limit",
     );
+    // A load of 1e12 MW would be 2e14 households of 5.1 kW.
+    assert_eq!(
+        nc(
+            d,
+            &["network", "generate", "--base", "cigre44", "--copies", "1", "--out", "big"]
+        )
+        .0,
+        0
+    );
+    let loads = fs::read_to_string(d.join("big/loads.csv")).unwrap();
+    let mut rows: Vec<String> = loads.lines().map(str::to_string).collect();
+    let col = rows[0].split(',').position(|c| c == "p_mw").unwrap();
+    let mut cells: Vec<String> = rows[1].split(',').map(str::to_string).collect();
+    cells[col] = "1e12".into();
+    rows[1] = cells.join(",");
+    fs::write(d.join("big/loads.csv"), rows.join("\n") + "\n").unwrap();
+    refused(
+        &nc(d, &["run", "--network", "big", "--no-out", "--no-ac-check"]),
+        "households of load 0",
+    );
     // An import column naming prosumer 99,999,999,999.
     let csv = "timestamp,P1,P99999999999\n00:00,1,1\n12:00,1,1\n";
     let e = netclear::import::from_bytes("i.csv", "csv", csv.as_bytes().to_vec()).unwrap_err();
@@ -476,6 +496,13 @@ fn nonsense_imports_and_injections_are_refused() {
         assert!(e.contains(why), "{e}");
     }
     assert!(from_bytes("i.csv", "csv", day("time,P1,Load1", "1,1").into_bytes()).is_ok());
+    // The library refuses them too, naming the file, row and field.
+    let net = netclear::network::registry::resolve("cigre44").unwrap();
+    let grid = netclear::network::electrical::Grid::from_network(&net).unwrap();
+    let e = netclear::pf::parse_injections("inj.csv", "bus,p_mw,p_kw\n1,0.001,1\n", &grid, &net)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("inj.csv, row 1, field `p_kw`"), "{e}");
     let t = tempfile::tempdir().unwrap();
     for (inj, why) in [
         ("bus,p_mw,p_kw\n1,0.001,1\n", "both"),

@@ -7,7 +7,7 @@ mod run;
 mod sweep;
 
 pub use network::{summarize, NetworkCmd, NetworkSummary};
-pub use pf::{check_injections, power_flow, PfArgs};
+pub use pf::{power_flow, PfArgs};
 pub use run::{flags_layer, resolve_scenario, RunArgs};
 pub use sweep::{date_range, SweepArgs};
 

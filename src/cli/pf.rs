@@ -44,7 +44,6 @@ pub fn power_flow(args: &PfArgs) -> Result<PfReport> {
         Some(p) => {
             let file = p.display().to_string();
             let text = crate::util::limits::read_text(p, crate::util::limits::MAX_DATA_BYTES)?;
-            check_injections(&file, &text)?;
             crate::pf::parse_injections(&file, &text, &grid, &net)?
         }
         None => grid.default_injections(&net),
@@ -61,48 +60,6 @@ pub fn power_flow(args: &PfArgs) -> Result<PfReport> {
             ac.report(&net, &grid, &inj.p_mw, &inj.q_mvar, &sol)
         }
     })
-}
-
-/// The rules of an injection file that [`crate::pf::parse_injections`] leaves open: exactly one
-/// unit per quantity (`p_mw` or `p_kw`, `q_mvar` or `q_kvar`: with both, one would be silently
-/// ignored), and every value within [`crate::util::limits::MAX_INJECTION_MW`] so that no sum of
-/// them overflows.
-pub fn check_injections(file: &str, text: &str) -> Result<()> {
-    use crate::error::Error;
-    let t = crate::table::Table::parse(file, text)?;
-    for (a, b, scale) in [("p_mw", "p_kw", 1e-3), ("q_mvar", "q_kvar", 1e-3)] {
-        if t.has_column(a) && t.has_column(b) {
-            return Err(Error::invalid(
-                t.loc().row(1).field(b),
-                format!("both `{a}` and `{b}`: give each quantity in one unit only"),
-            ));
-        }
-        for (col, s) in [(a, 1.0), (b, scale)] {
-            if !t.has_column(col) {
-                continue;
-            }
-            for row in t.rows() {
-                if let Some(v) = row.opt_f64(col)? {
-                    if (v * s).abs() > crate::util::limits::MAX_INJECTION_MW {
-                        return Err(Error::OutOfRange {
-                            loc: row.loc(col),
-                            value: v,
-                            requirement: "within ±10,000 MW (netclear's limit for one injection)",
-                        });
-                    }
-                }
-            }
-        }
-    }
-    if t.len() > crate::util::limits::MAX_BUSES * 10 {
-        return Err(crate::util::limits::exceeded(
-            t.loc(),
-            "the number of injection rows",
-            t.len(),
-            crate::util::limits::MAX_BUSES * 10,
-        ));
-    }
-    Ok(())
 }
 
 /// Runs `pf`.
