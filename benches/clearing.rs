@@ -2,6 +2,8 @@
 //! days with the correction and the AC check, on the shipped feeders and synthetic 10³/10⁴-bus
 //! feeders (`village80x13`, `village80x127`).
 //!
+//! and a village80 day under each market design.
+//!
 //! Run: `cargo bench --bench clearing`
 
 use netclear::clearing::{Agent, Background, Corrector, NetworkModel, StepInput, TradeFlow};
@@ -82,6 +84,7 @@ fn one_hour_correction(bencher: divan::Bencher, arg: &str) {
         import_per_kwh: 0.25,
         export_per_kwh: 0.05,
         limits: &limits,
+        book: None,
     };
     bencher.bench(|| {
         let (o, _) = corr.optimise(&inp);
@@ -99,6 +102,22 @@ fn whole_day_with_ac_check(bencher: divan::Bencher, arg: &str) {
         _ => NetworkModel::Lindistflow,
     };
     let s = scenario(net, model);
+    let c = community::build(&s).unwrap();
+    bencher.bench(|| run_day(&c, &s).unwrap());
+}
+
+/// A whole village80 day (the benchmark scenario, lindistflow, usage charges `nuc`) under each
+/// market design: the auction then the correction, the charges in the bids (one net-surplus LP
+/// per step), and the joint welfare clearing (trades in the correction's problem).
+#[divan::bench(args = ["auction-then-correct", "charges-in-bids", "welfare"], sample_count = 10)]
+fn whole_day_market_design(bencher: divan::Bencher, arg: &str) {
+    let mut s = scenario("village80", NetworkModel::Lindistflow);
+    s.clearing.network_charges = netclear::clearing::ChargeRule::Nuc;
+    s.market.design = match arg {
+        "charges-in-bids" => netclear::scenario::MarketDesign::ChargesInBids,
+        "welfare" => netclear::scenario::MarketDesign::Welfare,
+        _ => netclear::scenario::MarketDesign::AuctionThenCorrect,
+    };
     let c = community::build(&s).unwrap();
     bencher.bench(|| run_day(&c, &s).unwrap());
 }

@@ -88,6 +88,7 @@ impl Data {
             import_per_kwh: 0.25,
             export_per_kwh: 0.05,
             limits,
+            book: None,
         }
     }
 }

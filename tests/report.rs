@@ -180,3 +180,48 @@ fn report_renders_in_headless_chromium() {
         std::fs::copy(&shot, keep).unwrap();
     }
 }
+
+/// The three market designs of a `--compare-designs` run reach the report, one row each, with
+/// the numbers of summary.json.
+#[test]
+fn report_compares_the_market_designs() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("run");
+    let st = Command::new(env!("CARGO_BIN_EXE_netclear"))
+        .args([
+            "run",
+            "--network",
+            "village80",
+            "--pv-share",
+            "50",
+            "--network-charges",
+            "nuc",
+            "--compare-designs",
+            "--report",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let rows = summary["market_designs"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    assert!(html.contains("<h2>Market designs</h2>"));
+    for r in rows {
+        let name = r["design"].as_str().unwrap();
+        let cost = r["p2p"]["community_cost"].as_f64().unwrap();
+        let row = format!("<tr><td>{name}</td>");
+        let at = html
+            .find(&row)
+            .unwrap_or_else(|| panic!("no row for {name}"));
+        let tail = &html[at..at + html[at..].find("</tr>").unwrap()];
+        assert!(
+            tail.contains(&format!("<td>{cost:.2}</td>")),
+            "{name}: {tail}"
+        );
+    }
+}

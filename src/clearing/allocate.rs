@@ -90,3 +90,45 @@ pub fn allocate(inp: &StepInput, node_curt_kw: &[f64], node_shed_kw: &[f64]) -> 
         executed,
     }
 }
+
+/// The allocation of a joint clearing (trades decided with the network, [`super::StepInput::book`]):
+/// a node's curtailment is shared among its agents in proportion to the surplus each did *not*
+/// sell (`curtailable − sold`), its shedding in proportion to the deficit each did not buy, so that
+/// no executed trade is cut (the joint problem's rows guarantee there is enough unsold energy at
+/// the node). `executed` is empty: the trades are the solution's.
+pub fn allocate_joint(
+    inp: &StepInput,
+    node_curt_kw: &[f64],
+    node_shed_kw: &[f64],
+    sold_kw: &[f64],
+    bought_kw: &[f64],
+) -> Allocation {
+    let na = inp.agents.len();
+    let n = node_curt_kw.len();
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, a) in inp.agents.iter().enumerate() {
+        members[a.node].push(i);
+    }
+    let unsold: Vec<f64> = (0..na)
+        .map(|i| (inp.agents[i].curtailable_kw - sold_kw.get(i).copied().unwrap_or(0.0)).max(0.0))
+        .collect();
+    let unbought: Vec<f64> = (0..na)
+        .map(|i| (inp.agents[i].sheddable_kw - bought_kw.get(i).copied().unwrap_or(0.0)).max(0.0))
+        .collect();
+    let mut curt = vec![0.0; na];
+    let mut shed = vec![0.0; na];
+    for k in 0..n {
+        pro_rata(node_curt_kw[k], &members[k], &unsold, &mut curt);
+        pro_rata(
+            node_shed_kw.get(k).copied().unwrap_or(0.0),
+            &members[k],
+            &unbought,
+            &mut shed,
+        );
+    }
+    Allocation {
+        curt_kw: curt,
+        shed_kw: shed,
+        executed: Vec::new(),
+    }
+}

@@ -129,3 +129,69 @@ pub fn ac_check_of(
         p_error_kw,
     }
 }
+
+/// A formulation's own power flow of given injections, as a [`crate::pf::PfReport`] (`netclear pf
+/// --model lindistflow|socp`), so that each formulation's voltages and flows can be set beside
+/// AC's. Angles are not modelled (reported 0); a branch's receiving-end flow is its sending-end
+/// flow less its losses `r·(P² + Q²)/V²` (zero in LinDistFlow, which is lossless); the slack's
+/// import is what the injections leave, plus the losses.
+pub fn formulation_power_flow(
+    net: &crate::network::Network,
+    grid: &Grid,
+    model: crate::formulation::NetworkModel,
+    inj: &crate::network::electrical::Injections,
+) -> crate::Result<crate::pf::PfReport> {
+    use crate::formulation::NetworkModel;
+    let spec = ClearingSpec {
+        model,
+        ..ClearingSpec::default()
+    };
+    let mut corr = super::Corrector::new(grid, &spec)?;
+    let p_kw: Vec<f64> = inj.p_mw.iter().map(|v| v * 1e3).collect();
+    let q_kvar: Vec<f64> = inj.q_mvar.iter().map(|v| v * 1e3).collect();
+    let pred = corr.power_flow(&p_kw, &q_kvar);
+    let converged = pred.is_some();
+    let pred = pred.unwrap_or_default();
+    let n = grid.n_nodes();
+    let nb = grid.branches.len();
+    let vm = pred.vm_pu.clone().unwrap_or_else(|| vec![1.0; n]);
+    let base = grid.sn_mva;
+    let lossy = model == NetworkModel::Socp;
+    let flows: Vec<[f64; 4]> = (0..nb)
+        .map(|l| {
+            let br = &grid.branches[l];
+            let p = pred.p_from_kw.get(l).copied().unwrap_or(0.0) * 1e-3;
+            let q = pred.q_from_kvar.get(l).copied().unwrap_or(0.0) * 1e-3;
+            let v = vm.get(br.from).copied().unwrap_or(1.0).max(1e-6);
+            let (pl, ql) = if lossy {
+                let i2 = ((p / base).powi(2) + (q / base).powi(2)) / (v * v);
+                (br.r_pu * i2 * base, br.x_pu * i2 * base)
+            } else {
+                (0.0, 0.0)
+            };
+            [p, q, -(p - pl), -(q - ql)]
+        })
+        .collect();
+    let losses_p: f64 = flows.iter().map(|f| f[0] + f[2]).sum();
+    let losses_q: f64 = flows.iter().map(|f| f[1] + f[3]).sum();
+    let slack_p_mw = -inj.p_mw.iter().sum::<f64>() + losses_p;
+    let slack_q_mvar = -inj.q_mvar.iter().sum::<f64>() + losses_q;
+    let pf_model = match model {
+        NetworkModel::Socp => crate::pf::PfModel::Socp,
+        NetworkModel::Dc => crate::pf::PfModel::Dc,
+        _ => crate::pf::PfModel::Lindistflow,
+    };
+    Ok(crate::pf::NodalSolution {
+        model: pf_model,
+        converged,
+        iterations: 0,
+        vm_pu: &vm,
+        va_rad: &vec![0.0; n],
+        p_inj_mw: &inj.p_mw,
+        q_inj_mvar: &inj.q_mvar,
+        flows: &flows,
+        slack_p_mw,
+        slack_q_mvar,
+    }
+    .report(net, grid))
+}

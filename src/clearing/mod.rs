@@ -61,8 +61,9 @@ use crate::formulation::{
     self, BindingLimit, Feeder, Limits, NetworkFormulation, NodeInjection, Predicted, StepOptions,
     StepRows, Violation, Workspace,
 };
+use crate::market::pairs::PairBook;
 use crate::network::electrical::Grid;
-use crate::opt::{self, Problem, Status, Tag, VarId};
+use crate::opt::{self, Problem, Sense, Status, Tag, VarId};
 use serde::{Deserialize, Serialize};
 
 /// How network charges are levied on executed trades (paid by the buyer).
@@ -77,6 +78,10 @@ pub enum ChargeRule {
     Distance,
     /// `rate · kWh`, the same for every trade.
     Uniform,
+    /// Cost-reflective network usage charge, known before matching: losses (marginal loss
+    /// factors), congestion and voltage (pre-market nodal prices), and an investment part by
+    /// usage and distance ([`charges`]).
+    Nuc,
 }
 
 /// What happens to a limit the background (the no-P2P case) already violates.
@@ -107,10 +112,13 @@ pub struct ClearingSpec {
     pub voll_per_kwh: f64,
     /// Network charges in the settlement.
     pub network_charges: ChargeRule,
-    /// Rate of the `distance` rule, $/kWh per km of path.
+    /// Rate of the `distance` rule (and of the distance part of `nuc`), per kWh and km of path.
+    /// Defaults: [`charges`] explains the levels.
     pub distance_rate_per_kwh_km: f64,
-    /// Rate of the `uniform` rule, $/kWh.
+    /// Rate of the `uniform` rule, and the usage part of `nuc`, per kWh.
     pub uniform_rate_per_kwh: f64,
+    /// Time variation of the usage part of `nuc` (flat, or §14a EnWG module 3).
+    pub grid_fee_time: charges::GridFeeTime,
     /// Run an AC power flow of the cleared injections every step.
     pub ac_check: bool,
     /// Largest number of AC-feedback rounds (LinDistFlow).
@@ -135,8 +143,9 @@ impl Default for ClearingSpec {
             background: Background::Report,
             voll_per_kwh: 8.7,
             network_charges: ChargeRule::None,
-            distance_rate_per_kwh_km: 0.02,
-            uniform_rate_per_kwh: 0.01,
+            distance_rate_per_kwh_km: 0.03,
+            uniform_rate_per_kwh: 0.03,
+            grid_fee_time: charges::GridFeeTime::Flat,
             ac_check: true,
             ac_feedback_rounds: 3,
         }
@@ -186,6 +195,9 @@ pub struct StepInput<'a> {
     pub export_per_kwh: f64,
     /// The limits to keep.
     pub limits: &'a Limits,
+    /// Bids and asks to clear jointly with the network (the `welfare` design); `trades` is then
+    /// empty and the outcome's [`StepOutcome::pair_kw`] holds the trades.
+    pub book: Option<&'a PairBook>,
 }
 
 impl StepInput<'_> {
@@ -237,6 +249,9 @@ pub struct StepOutcome {
     pub predicted_vm_pu: Option<Vec<f64>>,
     /// Predicted sending-end flow per branch, kW (from→to positive).
     pub predicted_p_kw: Vec<f64>,
+    /// Predicted sending-end reactive flow per branch, kvar (empty in `dc`).
+    #[serde(skip)]
+    pub predicted_q_kvar: Vec<f64>,
     /// Predicted rated flow measure per branch, kVA ([`Predicted::rated_kva`]).
     #[serde(skip)]
     pub predicted_rated_kva: Vec<f64>,
@@ -248,6 +263,9 @@ pub struct StepOutcome {
     pub ac_feedback_rounds: usize,
     /// Why the problem could not be built or solved, when it could not.
     pub message: Option<String>,
+    /// Under a joint clearing ([`StepInput::book`]): the power traded per offer of the book, kW.
+    #[serde(skip)]
+    pub pair_kw: Vec<f64>,
 }
 
 impl StepOutcome {
@@ -289,6 +307,8 @@ pub struct Handles {
     pub curt: Vec<Option<VarId>>,
     /// Shedding per node.
     pub shed: Vec<Option<VarId>>,
+    /// The trade per offer of a joint clearing's book.
+    pub pairs: Vec<VarId>,
 }
 
 impl<'a> Corrector<'a> {
@@ -414,7 +434,19 @@ impl<'a> Corrector<'a> {
         inj[s].p.terms.push((imp, 1.0));
         inj[s].p.terms.push((exp, -1.0));
         let rows = form.add_step(f, &mut p, &inj, inp.limits, opts);
-        Ok((p, Handles { rows, curt, shed }))
+        let pairs = match inp.book {
+            Some(book) => add_joint_pairs(&mut p, book, inp, &curt, &shed),
+            None => Vec::new(),
+        };
+        Ok((
+            p,
+            Handles {
+                rows,
+                curt,
+                shed,
+                pairs,
+            },
+        ))
     }
 
     /// Corrects one step: evaluates the injections, and optimises only when a limit is violated
@@ -531,6 +563,47 @@ impl<'a> Corrector<'a> {
         }
     }
 
+    /// The formulation's own power flow of given nodal injections (kW, kvar; generator
+    /// convention): the closed-form evaluation where the formulation has one (`dc`,
+    /// `lindistflow`), otherwise (`socp`) the optimisation with nothing to curtail or shed,
+    /// voltages free in 0–2 p.u. and no thermal limit, so that only losses and the slack's import
+    /// are decided. `None` when there is no formulation or it did not solve.
+    pub fn power_flow(&mut self, p_kw: &[f64], q_kvar: &[f64]) -> Option<Predicted> {
+        let form = self.form?;
+        if let Some(pred) = form.evaluate(&self.feeder, p_kw, q_kvar, &mut self.ws) {
+            return Some(pred);
+        }
+        let agents: Vec<Agent> = (0..self.feeder.n_nodes())
+            .map(|k| Agent {
+                node: k,
+                p_kw: p_kw[k],
+                q_kvar: q_kvar[k],
+                curtailable_kw: 0.0,
+                sheddable_kw: 0.0,
+                tan_phi: 0.0,
+            })
+            .collect();
+        let mut limits = Limits::new(&self.feeder, 0.0, 2.0);
+        limits.s_max_kva.iter_mut().for_each(|s| *s = None);
+        let inp = StepInput {
+            dt_h: 1.0,
+            agents: &agents,
+            trades: &[],
+            import_per_kwh: 1.0,
+            export_per_kwh: 0.0,
+            limits: &limits,
+            book: None,
+        };
+        let (o, _) = self.optimise(&inp);
+        o.status.is_ok().then_some(Predicted {
+            p_from_kw: o.predicted_p_kw,
+            q_from_kvar: o.predicted_q_kvar,
+            rated_kva: o.predicted_rated_kva,
+            vm_pu: o.predicted_vm_pu,
+            socp_max_gap: o.socp_max_gap,
+        })
+    }
+
     /// The AC solution of the last [`Corrector::correct`]'s final outcome, when it solved one.
     pub fn take_ac(&mut self) -> Option<crate::pf::ac::AcSolution> {
         self.last_ac.take()
@@ -551,8 +624,13 @@ impl<'a> Corrector<'a> {
             inp.export_per_kwh
         };
         let pred = pred.unwrap_or_default();
+        let (status, pair_kw) = match inp.book.map(crate::market::pairs::solve_pairs) {
+            None => (Status::Solved, Vec::new()),
+            Some(Ok(x)) => (Status::Solved, x.iter().map(|e| e / inp.dt_h).collect()),
+            Some(Err(st)) => (st, Vec::new()),
+        };
         StepOutcome {
-            status: Status::Solved,
+            status,
             optimised: false,
             violations,
             executed: vec![1.0; inp.trades.len()],
@@ -569,11 +647,13 @@ impl<'a> Corrector<'a> {
             binding: Vec::new(),
             predicted_vm_pu: pred.vm_pu,
             predicted_p_kw: pred.p_from_kw,
+            predicted_q_kvar: pred.q_from_kvar,
             predicted_rated_kva: pred.rated_kva,
             socp_max_gap: None,
             iterations: 0,
             ac_feedback_rounds: 0,
             message: None,
+            pair_kw,
         }
     }
 
@@ -622,7 +702,14 @@ impl<'a> Corrector<'a> {
         let shed_kw: Vec<f64> = h.shed.iter().map(|&v| get(v)).collect();
         let (pp, qp) = formulation::prices(f, &h.rows, &sol, dt);
         let pred = form.read(f, &h.rows, &sol);
-        let alloc = allocate::allocate(inp, &curt_kw, &shed_kw);
+        let pair_kw: Vec<f64> = h.pairs.iter().map(|&v| sol.x[v].max(0.0)).collect();
+        let alloc = match inp.book {
+            Some(book) => {
+                let (sold, bought) = book.sold_bought_kw(&pair_kw);
+                allocate::allocate_joint(inp, &curt_kw, &shed_kw, &sold, &bought)
+            }
+            None => allocate::allocate(inp, &curt_kw, &shed_kw),
+        };
         let scale = 1e-7 * (1.0 + self.spec.voll_per_kwh) * dt;
         (
             StepOutcome {
@@ -643,11 +730,13 @@ impl<'a> Corrector<'a> {
                 binding: formulation::binding(f, &h.rows, &sol, scale),
                 predicted_vm_pu: pred.vm_pu,
                 predicted_p_kw: pred.p_from_kw,
+                predicted_q_kvar: pred.q_from_kvar,
                 predicted_rated_kva: pred.rated_kva,
                 socp_max_gap: pred.socp_max_gap,
                 iterations: sol.iterations,
                 ac_feedback_rounds: 0,
                 message: None,
+                pair_kw,
             },
             Some(p),
         )
@@ -699,10 +788,51 @@ fn failed(n: usize, inp: &StepInput, status: Status) -> StepOutcome {
         binding: Vec::new(),
         predicted_vm_pu: None,
         predicted_p_kw: Vec::new(),
+        predicted_q_kvar: Vec::new(),
         predicted_rated_kva: Vec::new(),
         socp_max_gap: None,
         iterations: 0,
         ac_feedback_rounds: 0,
         message: None,
+        pair_kw: Vec::new(),
     }
+}
+
+/// Adds a book's trades to a correction problem: the offers' variables and each prosumer's rows
+/// ([`PairBook::add_to`]), and per node the physical link — what the node's sellers sell plus what
+/// is curtailed there cannot exceed their surplus, what its buyers buy plus what is shed there
+/// cannot exceed their deficit. Trades never enter the power balance (they are financial).
+fn add_joint_pairs(
+    p: &mut Problem,
+    book: &PairBook,
+    inp: &StepInput,
+    curt: &[Option<VarId>],
+    shed: &[Option<VarId>],
+) -> Vec<VarId> {
+    let dt = inp.dt_h;
+    let vars = book.add_to(p, dt);
+    let n = curt.len();
+    let (mut sells, mut buys) = (vec![Vec::new(); n], vec![Vec::new(); n]);
+    let (mut supply, mut demand) = (vec![0.0; n], vec![0.0; n]);
+    for (i, a) in inp.agents.iter().enumerate() {
+        supply[a.node] += book.supply_kwh.get(i).copied().unwrap_or(0.0) / dt;
+        demand[a.node] += book.demand_kwh.get(i).copied().unwrap_or(0.0) / dt;
+    }
+    for (o, &v) in book.offers.iter().zip(&vars) {
+        sells[inp.agents[o.seller].node].push((v, 1.0));
+        buys[inp.agents[o.buyer].node].push((v, 1.0));
+    }
+    for k in 0..n {
+        if let (Some(c), false) = (curt[k], sells[k].is_empty()) {
+            let mut row = std::mem::take(&mut sells[k]);
+            row.push((c, 1.0));
+            p.row(Tag::at("sold_or_curtailed", k), Sense::Le, row, supply[k]);
+        }
+        if let (Some(s), false) = (shed[k], buys[k].is_empty()) {
+            let mut row = std::mem::take(&mut buys[k]);
+            row.push((s, 1.0));
+            p.row(Tag::at("bought_or_shed", k), Sense::Le, row, demand[k]);
+        }
+    }
+    vars
 }

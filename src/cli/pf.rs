@@ -59,6 +59,18 @@ pub fn power_flow(args: &PfArgs) -> Result<PfReport> {
             let sol = ac.solve(&inj.p_mw, &inj.q_mvar, &AcOptions::default());
             ac.report(&net, &grid, &inj.p_mw, &inj.q_mvar, &sol)
         }
+        PfModel::Lindistflow => crate::clearing::check::formulation_power_flow(
+            &net,
+            &grid,
+            crate::clearing::NetworkModel::Lindistflow,
+            &inj,
+        )?,
+        PfModel::Socp => crate::clearing::check::formulation_power_flow(
+            &net,
+            &grid,
+            crate::clearing::NetworkModel::Socp,
+            &inj,
+        )?,
     })
 }
 
@@ -76,8 +88,12 @@ pub fn pf_cmd(args: &PfArgs, out: &mut dyn Write) -> Result<()> {
         match r.model {
             PfModel::Dc => "DC",
             PfModel::Ac => "AC",
+            PfModel::Lindistflow => "LinDistFlow",
+            PfModel::Socp => "SOCP",
         },
-        if r.converged {
+        if r.converged && matches!(r.model, PfModel::Lindistflow | PfModel::Socp) {
+            "solved (angles not modelled)".to_string()
+        } else if r.converged {
             format!("converged ({} iterations)", r.iterations)
         } else {
             "DID NOT CONVERGE (values below are the last iterate)".to_string()

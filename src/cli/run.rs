@@ -61,9 +61,19 @@ pub struct RunArgs {
     /// binds first, and DC cannot see it).
     #[arg(long, value_enum)]
     pub network_model: Option<crate::clearing::NetworkModel>,
-    /// Network charges on executed trades, paid by buyers.
+    /// Network charges on trades, paid by buyers (`nuc`: cost-reflective usage charge, known
+    /// before matching).
     #[arg(long, value_enum)]
     pub network_charges: Option<crate::clearing::ChargeRule>,
+    /// Time variation of the usage part of the `nuc` grid fee.
+    #[arg(long, value_enum)]
+    pub grid_fee_time: Option<crate::clearing::charges::GridFeeTime>,
+    /// How the market and the network meet (default auction-then-correct).
+    #[arg(long, value_enum)]
+    pub market_design: Option<crate::scenario::MarketDesign>,
+    /// Also run the other two market designs on the same day and compare the three.
+    #[arg(long)]
+    pub compare_designs: bool,
     /// Lowest allowed voltage, p.u. (default 0.90, EN 50160).
     #[arg(long)]
     pub vmin: Option<f64>,
@@ -204,6 +214,9 @@ pub fn flags_layer(a: &RunArgs) -> Result<Layer> {
     flag!(a.pandapower_ratings, "pandapower_ratings", true);
     opt!(a.network_model, "clearing.model");
     opt!(a.network_charges, "clearing.network_charges");
+    opt!(a.grid_fee_time, "clearing.grid_fee_time");
+    opt!(a.market_design, "market.design");
+    flag!(a.compare_designs, "market.compare_designs", true);
     if a.planning_band {
         l.set_by(
             "clearing.vmin_pu",

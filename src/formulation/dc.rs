@@ -120,6 +120,7 @@ impl NetworkFormulation for Dc {
         Some(Predicted {
             rated_kva: p_from_kw.iter().map(|v| v.abs()).collect(),
             p_from_kw,
+            q_from_kvar: Vec::new(),
             vm_pu: None,
             socp_max_gap: None,
         })
@@ -130,6 +131,7 @@ impl NetworkFormulation for Dc {
         Predicted {
             rated_kva: p_from_kw.iter().map(|v| v.abs()).collect(),
             p_from_kw,
+            q_from_kvar: Vec::new(),
             vm_pu: None,
             socp_max_gap: None,
         }

@@ -77,6 +77,7 @@ impl NetworkFormulation for LinDistFlow {
         let mut v = vec![0.0; n];
         v[grid.slack] = grid.slack_vm_pu * grid.slack_vm_pu;
         let mut p_from_kw = vec![0.0; nb];
+        let mut q_from_kvar = vec![0.0; nb];
         let mut rated_kva = vec![0.0; nb];
         for &k in f.topo.bfs_order() {
             let Some((par, l)) = f.topo.parent(k) else {
@@ -85,10 +86,12 @@ impl NetworkFormulation for LinDistFlow {
             let br = &grid.branches[l];
             v[k] = Drop::of(br, par).v_child(f.kappa, v[par], pk[k], qk[k]);
             p_from_kw[l] = if br.from == par { pk[k] } else { -pk[k] };
+            q_from_kvar[l] = if br.from == par { qk[k] } else { -qk[k] };
             rated_kva[l] = pk[k].hypot(qk[k]);
         }
         Some(Predicted {
             p_from_kw,
+            q_from_kvar,
             rated_kva,
             vm_pu: Some(v.iter().map(|x| x.max(0.0).sqrt()).collect()),
             socp_max_gap: None,
@@ -109,14 +112,17 @@ pub(super) fn read_branch_flow(
 ) -> Predicted {
     let nb = f.grid.branches.len();
     let mut p_from_kw = vec![0.0; nb];
+    let mut q_from_kvar = vec![0.0; nb];
     let mut rated_kva = vec![0.0; nb];
     for l in 0..nb {
-        let ((pv, d), (qv, _)) = (rows.flow_p[l], rows.flow_q[l]);
+        let ((pv, d), (qv, dq)) = (rows.flow_p[l], rows.flow_q[l]);
         p_from_kw[l] = d * sol.x[pv] / rows.flow_scale;
+        q_from_kvar[l] = dq * sol.x[qv] / rows.flow_scale;
         rated_kva[l] = sol.x[pv].hypot(sol.x[qv]) / rows.flow_scale;
     }
     Predicted {
         p_from_kw,
+        q_from_kvar,
         rated_kva,
         vm_pu: Some(
             rows.v_sq

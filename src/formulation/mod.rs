@@ -381,6 +381,8 @@ pub struct StepRows {
 pub struct Predicted {
     /// Active flow per branch at the sending end, from→to positive, kW.
     pub p_from_kw: Vec<f64>,
+    /// Reactive flow per branch at the sending end, kvar (empty in `dc`).
+    pub q_from_kvar: Vec<f64>,
     /// Per branch, the flow measure the formulation holds against the rating, kVA: `|P|` in
     /// `dc`, the polygon's gauge in `lindistflow` (so that `rated_kva ≤ S` is exactly its rows),
     /// `√(P² + Q²)` in `socp`.

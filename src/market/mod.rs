@@ -28,6 +28,7 @@
 
 pub mod mcafee;
 pub mod mid_price;
+pub mod pairs;
 pub mod paper;
 pub mod pay_as_ask;
 pub mod strategy;

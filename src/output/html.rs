@@ -205,6 +205,38 @@ fn kpi_table(summary: &serde_json::Value) -> String {
     s + "</table>\n"
 }
 
+/// The three market designs side by side (`--compare-designs`), from `summary.json`.
+fn designs_table(summary: &serde_json::Value) -> String {
+    let Some(rows) = summary["market_designs"].as_array() else {
+        return String::new();
+    };
+    let mut s = String::from(
+        "<h2>Market designs</h2>\n<p>The same day cleared three ways: the auction then the network \
+         correction; the network usage charges in the bids (matching on net surplus); one welfare \
+         optimisation of trades and network together.</p>\n<table><tr><th>design</th>\
+         <th>proposed (kWh)</th><th>delivered (kWh)</th><th>undone by the network (kWh)</th>\
+         <th>net trade surplus ($)</th><th>network charges ($)</th><th>community cost ($)</th>\
+         <th>PV curtailed (kWh)</th></tr>",
+    );
+    for r in rows {
+        let k = &r["p2p"];
+        let f = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td></tr>",
+            esc(r["design"].as_str().unwrap_or("?")),
+            f(&r["proposed_kwh"]),
+            f(&k["p2p_kwh"]),
+            f(&k["p2p_curtailed_kwh"]),
+            f(&r["net_trade_surplus"]),
+            f(&k["network_charges"]),
+            f(&k["community_cost"]),
+            f(&k["pv_curtailed_kwh"]),
+        );
+    }
+    s + "</table>\n"
+}
+
 fn color_scale(v: f64, lo: f64, hi: f64) -> String {
     let t = ((v - lo) / (hi - lo).max(1e-12)).clamp(0.0, 1.0);
     let (r, g, b) = if t < 0.5 {
@@ -361,6 +393,7 @@ pub fn render(dir: &Path) -> Result<String> {
         );
         body += "<h2>Baseline vs P2P</h2>\n";
         body += &kpi_table(&summary);
+        body += &designs_table(&summary);
         if let Some(rows) = read_rows::<ProsumerRow>(dir, "prosumers.csv")? {
             let mut sav: Vec<f64> = rows.iter().map(|r| r.savings.0).collect();
             sav.sort_by(f64::total_cmp);

@@ -102,6 +102,9 @@ pub struct Summary<'a> {
     /// The paper's study next to its corrected version, for the paper presets.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paper_comparison: Option<&'a crate::study::paper::Comparison>,
+    /// The three market designs on the same day (`--compare-designs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub market_designs: Option<&'a [crate::study::DesignResult]>,
     /// Optimisations that did not solve (`--dump-lp` writes them).
     pub failed_optimisations: Vec<String>,
     /// The head (last block hash) of `ledger.jsonl`, with `--ledger`: published here so a
@@ -201,6 +204,7 @@ pub fn summary_json_with_head(r: &StudyResult, ledger_head: Option<String>) -> R
         decentralisation: cmp.decentralisation.as_ref(),
         storage: storage_facts(r),
         paper_comparison: cmp.paper.as_ref(),
+        market_designs: cmp.market_designs.as_deref(),
         failed_optimisations: r.failed.iter().map(|f| f.label.clone()).collect(),
         ledger_head,
     };

@@ -238,6 +238,23 @@ fn comparisons(res: &StudyResult) -> String {
             d.central_cost, d.auction_cost, d.greedy_cost, d.price_of_decentralisation
         );
     }
+    if let Some(rows) = &cmp.market_designs {
+        t += "\nmarket designs (P2P case):   proposed (kWh)  delivered (kWh)  undone (kWh)  net trade surplus ($)  network charges ($)  community cost ($)  PV curtailed (kWh)\n";
+        for d in rows {
+            let k = &d.p2p;
+            t += &format!(
+                "  {:<24} {:>15.2} {:>16.2} {:>13.2} {:>22.2} {:>20.2} {:>18.2} {:>18.2}\n",
+                crate::util::serde_name(&d.design),
+                d.proposed_kwh,
+                k.p2p_kwh,
+                k.p2p_curtailed_kwh,
+                d.net_trade_surplus,
+                k.network_charges,
+                k.community_cost,
+                k.pv_curtailed_kwh
+            );
+        }
+    }
     if let Some(k) = &cmp.battery_kinds {
         t += "\nbattery kinds (P2P case):        community cost ($)  self-sufficiency (%)  peak import (kW)\n";
         for (name, k) in [

@@ -23,6 +23,12 @@ pub enum PfModel {
     Dc,
     /// Full AC Newton–Raphson (pandapower `runpp`).
     Ac,
+    /// LinDistFlow (Baran & Wu's linearised branch flow): the clearing's default formulation,
+    /// lossless, voltages from the linear drop (angles not modelled: 0).
+    Lindistflow,
+    /// The SOCP relaxation of the branch-flow model (Farivar & Low), solved with nothing to
+    /// curtail: losses and voltages as the clearing's `socp` sees them (angles not modelled: 0).
+    Socp,
 }
 
 /// Result for one user bus.

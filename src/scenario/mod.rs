@@ -147,6 +147,35 @@ pub struct MarketSpec {
     /// Cap on P2P prices, per kWh: bids above it are cut to it, asks above it are withdrawn.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price_cap_per_kwh: Option<f64>,
+    /// How the market and the network meet.
+    pub design: MarketDesign,
+    /// Also run the other two designs on the same day and compare them.
+    pub compare_designs: bool,
+}
+
+/// How the market and the network meet (see [`crate::market::pairs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum MarketDesign {
+    /// The auction matches on bid and ask prices; the network correction then undoes what the
+    /// limits do not allow, and network charges are billed after the fact.
+    #[default]
+    AuctionThenCorrect,
+    /// Every seller–buyer pair's usage charge is subtracted from its surplus before matching, and
+    /// the trades maximise the net surplus; the correction follows.
+    ChargesInBids,
+    /// One optimisation of trades (net surplus), curtailment and shedding under the network
+    /// limits: the system-centric welfare optimum.
+    Welfare,
+}
+
+impl MarketDesign {
+    /// All designs, in comparison order.
+    pub const ALL: [MarketDesign; 3] = [
+        MarketDesign::AuctionThenCorrect,
+        MarketDesign::ChargesInBids,
+        MarketDesign::Welfare,
+    ];
 }
 
 impl Default for MarketSpec {
@@ -157,6 +186,8 @@ impl Default for MarketSpec {
             bid_per_kwh: 0.20,
             ask_per_kwh: 0.05,
             price_cap_per_kwh: None,
+            design: MarketDesign::AuctionThenCorrect,
+            compare_designs: false,
         }
     }
 }
@@ -387,6 +418,7 @@ impl Scenario {
                 bid_per_kwh: 0.20,
                 ask_per_kwh: 0.05,
                 price_cap_per_kwh: None,
+                ..MarketSpec::default()
             },
             ..Scenario::default()
         };

@@ -21,14 +21,15 @@ use super::plan::Plan;
 use super::{Case, FailedProblem, StepClearing, StepTrade};
 use crate::clearing::charges::Charges;
 use crate::clearing::{
-    Agent, Background, Corrector, NetworkModel, StepInput, StepOutcome, TradeFlow,
+    Agent, Background, ChargeRule, Corrector, NetworkModel, StepInput, StepOutcome, TradeFlow,
 };
 use crate::error::Result;
 use crate::formulation::Limits;
+use crate::market::pairs::{self, PairBook};
 use crate::market::strategy::{PriceRule, Situation};
 use crate::market::{self, Order};
 use crate::scenario::community::Community;
-use crate::scenario::Scenario;
+use crate::scenario::{MarketDesign, Scenario};
 use crate::settlement::{self, Account, Booked, Rules};
 use std::sync::Arc;
 
@@ -175,6 +176,29 @@ impl<'c> Stepper<'c> {
         })
     }
 
+    /// The usage charges' state of step `t` without the market: the baseline's network result
+    /// and correction.
+    fn pre_market(
+        &self,
+        t: usize,
+        net: &StepNetwork,
+        o: Option<&StepOutcome>,
+    ) -> crate::clearing::charges::PreMarket {
+        let c = self.c;
+        let nodes: Vec<usize> = c.prosumers.iter().map(|p| p.node).collect();
+        self.charges.pre_market(
+            &c.grid,
+            &self.topo,
+            &nodes,
+            &net.p_from_kw,
+            &net.vm_pu,
+            o,
+            net.net_import_kw,
+            (c.retail_per_kwh[t], c.feed_in_per_kwh[t]),
+            t as f64 * c.dt_h(),
+        )
+    }
+
     /// Corrects one case-step. `reference` is the baseline's decision and agents when this is the
     /// P2P case.
     #[allow(clippy::too_many_arguments)]
@@ -185,6 +209,7 @@ impl<'c> Stepper<'c> {
         agents: &[Agent],
         trades: &[TradeFlow],
         reference: Option<(&StepOutcome, &[Agent], &StepNetwork)>,
+        book: Option<&PairBook>,
         failed: &mut Vec<FailedProblem>,
     ) -> Option<StepOutcome> {
         let c = self.c;
@@ -192,9 +217,14 @@ impl<'c> Stepper<'c> {
         let corr = self.corrector.as_mut()?;
         let enforce = self.s.clearing.background == Background::Enforce;
         let plain = corr.limits().clone();
-        let inp = |limits| step_input(c, t, agents, trades, limits);
+        let inp = |limits| StepInput {
+            book,
+            ..step_input(c, t, agents, trades, limits)
+        };
         if let Some((base, base_agents, base_net)) = reference {
-            if same_physics(agents, base_agents) {
+            // The baseline's decision serves when the physics is the same, unless the trades are
+            // to be decided with the network (a joint clearing).
+            if book.is_none() && same_physics(agents, base_agents) {
                 let mut o = base.clone();
                 let a =
                     crate::clearing::allocate::allocate(&inp(&plain), &base.curt_kw, &base.shed_kw);
@@ -252,6 +282,7 @@ fn step_input<'a>(
         import_per_kwh: c.retail_per_kwh[t],
         export_per_kwh: c.feed_in_per_kwh[t],
         limits,
+        book: None,
     }
 }
 
@@ -297,24 +328,22 @@ pub(super) fn run(
     let enforce = s.clearing.background == Background::Enforce;
     let mut st = Stepper::new(c, s)?;
     let mut out = DayRun::default();
+    let design = s.market.design;
     for t in 0..n_steps {
         let (retail, fit) = (c.retail_per_kwh[t], c.feed_in_per_kwh[t]);
         let mut base = physical_accounts(c, base_plan, t);
         let mut p2p = physical_accounts(c, p2p_plan, t);
-        // The market proposes.
-        let (bids, asks) = orders(c, s, &rule, t, &p2p);
-        let proposed = market::clear(s.market.mechanism, &bids, &asks);
-        let flows: Vec<TradeFlow> = proposed
-            .iter()
-            .map(|tr| TradeFlow {
-                seller: tr.seller,
-                buyer: tr.buyer,
-                kw: tr.kwh / dt,
-            })
-            .collect();
-        // The network decides: baseline first.
+        // The network decides for the baseline first: nothing in it depends on the market.
         let base_agents = agents(c, &base, enforce, enforce);
-        let base_o = st.correct(Case::Baseline, t, &base_agents, &[], None, &mut out.failed);
+        let base_o = st.correct(
+            Case::Baseline,
+            t,
+            &base_agents,
+            &[],
+            None,
+            None,
+            &mut out.failed,
+        );
         if let Some(o) = &base_o {
             apply(&mut base, o, dt);
         }
@@ -329,8 +358,43 @@ pub(super) fn run(
         );
         let known = st.known_ac.take();
         let base_net = Arc::new(st.solvers.solve(&c.grid, &injections(c, &base), known));
-        // Then the P2P case.
+        // The market, with the usage charges of the state without it (known before matching).
+        let (bids, asks) = orders(c, s, &rule, t, &p2p);
+        let pre_market = (st.charges.rule() == ChargeRule::Nuc)
+            .then(|| st.pre_market(t, &base_net, base_o.as_ref()));
+        let node = |i: usize| c.prosumers[i].node;
+        let book = (design != MarketDesign::AuctionThenCorrect).then(|| {
+            PairBook::new(c.prosumers.len(), &bids, &asks, |sl, by| {
+                st.charges.charge(
+                    &c.grid,
+                    &st.topo,
+                    base_o.as_ref(),
+                    pre_market.as_ref(),
+                    node(sl),
+                    node(by),
+                    1.0,
+                )
+            })
+        });
+        let proposed = match (&book, design) {
+            (None, _) => market::clear(s.market.mechanism, &bids, &asks),
+            (Some(b), MarketDesign::ChargesInBids) => pairs::match_pairs(b).unwrap_or_default(),
+            // Welfare: the trades come out of the joint clearing below.
+            (Some(_), _) => Vec::new(),
+        };
+        let flows: Vec<TradeFlow> = proposed
+            .iter()
+            .map(|tr| TradeFlow {
+                seller: tr.seller,
+                buyer: tr.buyer,
+                kw: tr.kwh / dt,
+            })
+            .collect();
+        // Then the network decides for the P2P case.
         let p2p_agents = agents(c, &p2p, true, enforce);
+        let joint = (design == MarketDesign::Welfare)
+            .then_some(())
+            .and(book.as_ref());
         let p2p_o = match &base_o {
             Some(bo) => st.correct(
                 Case::P2p,
@@ -338,9 +402,17 @@ pub(super) fn run(
                 &p2p_agents,
                 &flows,
                 Some((bo, &base_agents, &base_net)),
+                joint,
                 &mut out.failed,
             ),
             None => None,
+        };
+        let proposed = match joint {
+            Some(b) => match &p2p_o {
+                Some(o) => b.trades(&o.pair_kw, dt),
+                None => pairs::match_pairs(b).unwrap_or_default(),
+            },
+            None => proposed,
         };
         if let Some(o) = &p2p_o {
             apply(&mut p2p, o, dt);
@@ -348,15 +420,26 @@ pub(super) fn run(
         let reason = p2p_o.as_ref().map(StepOutcome::reason).unwrap_or_default();
         let mut booked = Vec::with_capacity(proposed.len());
         for (k, trade) in proposed.into_iter().enumerate() {
-            let x = p2p_o.as_ref().map_or(1.0, |o| o.executed[k]);
+            let x = match (&p2p_o, joint) {
+                (Some(o), None) => o.executed[k],
+                _ => 1.0,
+            };
             let executed_kwh = x * trade.kwh;
-            let (sn, bn) = (
-                c.prosumers[trade.seller].node,
-                c.prosumers[trade.buyer].node,
-            );
-            let network_charge =
-                st.charges
-                    .charge(&c.grid, &st.topo, p2p_o.as_ref(), sn, bn, executed_kwh);
+            let (sn, bn) = (node(trade.seller), node(trade.buyer));
+            // The charge is the one that entered the bids when it did; billed after the fact
+            // otherwise.
+            let network_charge = match &book {
+                Some(b) => b.charge_per_kwh(trade.seller, trade.buyer) * executed_kwh,
+                None => st.charges.charge(
+                    &c.grid,
+                    &st.topo,
+                    p2p_o.as_ref(),
+                    pre_market.as_ref(),
+                    sn,
+                    bn,
+                    executed_kwh,
+                ),
+            };
             booked.push(Booked {
                 seller: trade.seller,
                 buyer: trade.buyer,

@@ -31,7 +31,7 @@ pub mod plan;
 use crate::error::{Error, Result};
 use crate::market::Trade;
 use crate::scenario::community::{self, Community, LoadClass};
-use crate::scenario::{ClearingMode, Preset, Scenario};
+use crate::scenario::{ClearingMode, MarketDesign, Preset, Scenario};
 use crate::settlement::{self, Account, Rules};
 use crate::storage::StorageModel;
 use kpi::Kpis;
@@ -229,6 +229,43 @@ pub struct Comparisons {
     /// The paper's study next to its corrected version (paper presets).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paper: Option<paper::Comparison>,
+    /// The three market designs on the same day (`--compare-designs`), in
+    /// [`MarketDesign::ALL`]'s order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub market_designs: Option<Vec<DesignResult>>,
+}
+
+/// One market design's P2P case ([`Comparisons::market_designs`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct DesignResult {
+    /// The design.
+    pub design: MarketDesign,
+    /// Energy the market proposed, kWh.
+    pub proposed_kwh: f64,
+    /// Gains from trade net of network charges: `Σ (bid − ask)·executed − charges`.
+    pub net_trade_surplus: f64,
+    /// The P2P case's KPIs (its baseline is the study's).
+    pub p2p: Kpis,
+}
+
+impl DesignResult {
+    /// The record of a day run under `design`.
+    pub fn of(design: MarketDesign, day: &DayResult) -> DesignResult {
+        let proposed_kwh = day.trades.iter().map(|t| t.trade.kwh).sum();
+        let net_trade_surplus = day
+            .trades
+            .iter()
+            .map(|t| {
+                (t.trade.bid_per_kwh - t.trade.ask_per_kwh) * t.executed_kwh - t.network_charge
+            })
+            .sum();
+        DesignResult {
+            design,
+            proposed_kwh,
+            net_trade_surplus,
+            p2p: day.p2p.kpis.clone(),
+        }
+    }
 }
 
 /// Everything a study produces.
@@ -350,6 +387,21 @@ pub fn run_with_progress(
             paper: paper_variant,
             corrected,
         });
+    }
+    if s.market.compare_designs && s.storage.clearing != ClearingMode::Central {
+        let mut rows = Vec::with_capacity(MarketDesign::ALL.len());
+        for design in MarketDesign::ALL {
+            if design == s.market.design {
+                rows.push(DesignResult::of(design, &day));
+                continue;
+            }
+            let mut sd = s.clone();
+            sd.market.design = design;
+            let (b, p) = plans(&c, &sd, sd.storage.model);
+            let d = day_with(&c, &sd, b, p, &mut |_, _| {}, &mut failed)?;
+            rows.push(DesignResult::of(design, &d));
+        }
+        comparisons.market_designs = Some(rows);
     }
     Ok(StudyResult {
         scenario: s.clone(),
