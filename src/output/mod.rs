@@ -111,6 +111,10 @@ pub struct Summary<'a> {
     /// re-chained ledger is caught (`netclear ledger verify`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ledger_head: Option<String>,
+    /// A multi-day study's days with their own KPIs and comparisons; the KPIs above are the
+    /// whole period's ([`crate::study::period`]).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub days: &'a [crate::study::period::DaySummary],
 }
 
 /// How the batteries were dispatched (P2P case).
@@ -143,7 +147,7 @@ pub struct NetworkFacts {
     pub prosumers: usize,
     /// Prosumers with PV.
     pub prosumers_with_pv: usize,
-    /// Steps in the day.
+    /// Steps in the study (the day, or a multi-day study's period).
     pub steps: usize,
     /// Step length, minutes.
     pub step_minutes: u32,
@@ -207,6 +211,7 @@ pub fn summary_json_with_head(r: &StudyResult, ledger_head: Option<String>) -> R
         market_designs: cmp.market_designs.as_deref(),
         failed_optimisations: r.failed.iter().map(|f| f.label.clone()).collect(),
         ledger_head,
+        days: &r.days,
     };
     let mut v = serde_json::to_value(&s).map_err(|e| Error::Numerical(e.to_string()))?;
     clean_negative_zero(&mut v);

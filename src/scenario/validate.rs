@@ -268,11 +268,29 @@ impl Scenario {
             "> 0",
         )?;
         check(
-            [5, 15, 60].contains(&self.step_minutes),
+            valid_step(self.step_minutes),
             "step_minutes",
             self.step_minutes as f64,
-            "5, 15 or 60",
+            "a divisor of 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60)",
         )?;
+        if self.days.is_some() {
+            self.dates()?;
+            let refuse = |why: &str| {
+                Err(Error::invalid(
+                    loc("days"),
+                    format!("a multi-day study cannot {why}"),
+                ))
+            };
+            if self.preset.is_some() {
+                return refuse("start from a preset (the paper studies one typical day)");
+            }
+            if self.import.is_some() {
+                return refuse("use `import` (a workbook holds its own day)");
+            }
+            if self.storage.clearing == ClearingMode::Central {
+                return refuse("use central clearing yet (it optimises one day); use `auction`");
+            }
+        }
         let t = &self.tariff;
         check(
             t.retail_per_kwh >= t.feed_in_per_kwh,
