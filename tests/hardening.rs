@@ -167,6 +167,19 @@ fn data_loss_output_overlapping_an_input_is_refused() {
         ),
         "overlaps the input",
     );
+    // A time series per load is an input.
+    fs::write(d.join("series.csv"), "timestamp,x_kw\n").unwrap();
+    refused(
+        &nc(
+            d,
+            &["run", "--load-series", "series.csv", "--out", "series.csv"],
+        ),
+        "overlaps the input",
+    );
+    assert_eq!(
+        fs::read_to_string(d.join("series.csv")).unwrap(),
+        "timestamp,x_kw\n"
+    );
     // A scenario file is an input.
     fs::write(d.join("s.toml"), "seed = 1\n").unwrap();
     refused(

@@ -306,6 +306,8 @@ pub fn input_paths(s: &crate::scenario::Scenario, a: &RunArgs) -> Vec<PathBuf> {
         Some(s.profiles.commercial.as_str()),
         Some(s.profiles.pv.as_str()),
         Some(s.retailer.wholesale_file.as_str()),
+        s.profiles.load_series.as_deref(),
+        s.profiles.pv_series.as_deref(),
     ];
     for n in named.into_iter().flatten() {
         if n.starts_with("builtin:") {
