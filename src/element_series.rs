@@ -101,10 +101,10 @@ fn parsed(path: &str) -> Result<Parsed> {
     if let Some(hit) = cache.lock().map_err(|_| poisoned())?.get(path) {
         return Ok(hit.clone());
     }
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-        path: path.into(),
-        source: e,
-    })?;
+    let text = crate::util::limits::read_text(
+        std::path::Path::new(path),
+        crate::util::limits::MAX_DATA_BYTES,
+    )?;
     let table = Table::parse(path, &text)?;
     let header = table.header().to_vec();
     let time_col = match header.first().map(String::as_str) {

@@ -10,9 +10,13 @@
 //! * PV per prosumer, kW: `P1..PN`, or loosely `pv1`, `PV_1`, `prosumer1`;
 //! * load per prosumer, kW: `Load1..LoadN`; a missing load column means no load.
 //!
-//! Anything ambiguous (two price columns, both `P1` and `pv1`) or missing (no time, no PV) is an
-//! error that lists the columns found. Every value is checked (number, finite) with its row and
-//! column named; the time axis must be regular and cover exactly one day.
+//! Anything ambiguous (two price columns, both `P1` and `pv1`, two `Load1`) or missing (no time,
+//! no PV, a prosumer number skipped, `P0`) is an error that lists the columns found. Every value is
+//! checked (number, finite; PV and load >= 0) with its row and column named; the time axis must
+//! be regular and cover exactly one day. Sizes are bounded before anything is allocated
+//! ([`crate::util::limits`]): the file's bytes, the sheet's cells and rows (read as a stream, so a
+//! tiny workbook that claims a million-by-16,000 sheet is refused, not allocated), and the
+//! number of prosumers a column name can ask for.
 
 use crate::error::{Error, Location, Result};
 use std::path::Path;
@@ -52,71 +56,287 @@ pub fn read(path: &Path) -> Result<ImportedDay> {
         .extension()
         .map(|e| e.to_string_lossy().to_lowercase())
         .unwrap_or_default();
-    let (header, rows): (Vec<String>, Vec<Vec<Cell>>) = if ext == "csv" {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-            path: path.to_path_buf(),
-            source: e,
+    let bytes = crate::util::limits::read_bytes(path, crate::util::limits::MAX_DATA_BYTES)?;
+    from_bytes(&file, &ext, bytes)
+}
+
+/// [`read`] on a file's bytes in memory (`ext`: `csv`, `xlsx`, `xls`, `ods`, …).
+pub fn from_bytes(file: &str, ext: &str, bytes: Vec<u8>) -> Result<ImportedDay> {
+    let (header, rows) = if ext == "csv" {
+        let text = String::from_utf8(bytes).map_err(|e| Error::Malformed {
+            loc: Location::file(file),
+            msg: format!("not UTF-8 text: {e}"),
         })?;
-        let t = crate::table::Table::parse(&file, &text)?;
-        let header = t.header().to_vec();
-        let rows = t
-            .rows()
-            .map(|r| {
-                header
-                    .iter()
-                    .map(|h| match r.raw(h).unwrap_or("") {
-                        "" => Cell::Empty,
-                        s => s
-                            .parse::<f64>()
-                            .map(Cell::Num)
-                            .unwrap_or_else(|_| Cell::Text(s.to_string())),
-                    })
-                    .collect()
-            })
-            .collect();
-        (header, rows)
+        csv_cells(file, &text)?
+    } else if ext == "xlsx" || ext == "xlsm" {
+        xlsx_cells(file, bytes)?
     } else {
-        use calamine::{open_workbook_auto, Data, Reader};
-        let mut wb = open_workbook_auto(path).map_err(|e| Error::Malformed {
-            loc: Location::file(&file),
+        other_cells(file, bytes)?
+    };
+    from_cells(file, &header, &rows)
+}
+
+type Sheet = (Vec<String>, Vec<Vec<Cell>>);
+
+fn text_cell(s: &str) -> Cell {
+    match s.trim() {
+        "" => Cell::Empty,
+        t => t
+            .parse::<f64>()
+            .map(Cell::Num)
+            .unwrap_or_else(|_| Cell::Text(t.to_string())),
+    }
+}
+
+fn csv_cells(file: &str, text: &str) -> Result<Sheet> {
+    let t = crate::table::Table::parse(file, text)?;
+    let header = t.header().to_vec();
+    let rows = t
+        .rows()
+        .map(|r| {
+            header
+                .iter()
+                .map(|h| text_cell(r.raw(h).unwrap_or("")))
+                .collect()
+        })
+        .collect();
+    Ok((header, rows))
+}
+
+fn too_big(file: &str, what: &str, v: u64, limit: u64) -> Error {
+    crate::util::limits::exceeded(Location::file(file), what, v, limit)
+}
+
+/// The first sheet of an `.xlsx` workbook, streamed cell by cell with the size limits checked
+/// before any row is allocated.
+fn xlsx_cells(file: &str, bytes: Vec<u8>) -> Result<Sheet> {
+    use crate::util::limits::{MAX_IMPORT_CELLS, MAX_IMPORT_ROWS, MAX_PROSUMERS};
+    use calamine::{DataRef, Reader, Xlsx};
+    let malformed = |e: &dyn std::fmt::Display| Error::Malformed {
+        loc: Location::file(file),
+        msg: format!("cannot read workbook: {e}"),
+    };
+    check_xlsx_references(file, &bytes)?;
+    let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| malformed(&e))?;
+    let name = wb
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| Error::invalid(Location::file(file), "the workbook has no sheet"))?;
+    let mut reader = wb
+        .worksheet_cells_reader(&name)
+        .map_err(|e| malformed(&e))?;
+    let max_cols = 2 * MAX_PROSUMERS as u32 + 16;
+    let mut grid: Vec<Vec<Cell>> = Vec::new();
+    let mut cells = 0u64;
+    while let Some(c) = reader.next_cell().map_err(|e| malformed(&e))? {
+        let (r, col) = c.get_position();
+        if r >= MAX_IMPORT_ROWS {
+            return Err(too_big(
+                file,
+                "the sheet's row number",
+                u64::from(r) + 1,
+                u64::from(MAX_IMPORT_ROWS),
+            ));
+        }
+        if col >= max_cols {
+            return Err(too_big(
+                file,
+                "the sheet's column number",
+                u64::from(col) + 1,
+                u64::from(max_cols),
+            ));
+        }
+        let cell = match c.get_value() {
+            DataRef::Int(i) => Cell::Num(*i as f64),
+            DataRef::Float(f) => Cell::Num(*f),
+            DataRef::DateTime(d) => Cell::Num(d.as_f64()),
+            DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => text_cell(s),
+            DataRef::SharedString(s) => text_cell(s),
+            DataRef::Bool(b) => Cell::Text(b.to_string()),
+            DataRef::Error(e) => Cell::Text(format!("#{e:?}")),
+            DataRef::Empty => Cell::Empty,
+        };
+        if cell == Cell::Empty {
+            continue;
+        }
+        let (r, col) = (r as usize, col as usize);
+        if grid.len() <= r {
+            grid.resize_with(r + 1, Vec::new);
+        }
+        let row = &mut grid[r];
+        if row.len() <= col {
+            cells += (col + 1 - row.len()) as u64;
+            if cells > MAX_IMPORT_CELLS {
+                return Err(too_big(
+                    file,
+                    "the sheet's number of cells",
+                    cells,
+                    MAX_IMPORT_CELLS,
+                ));
+            }
+            row.resize(col + 1, Cell::Empty);
+        }
+        row[col] = cell;
+    }
+    sheet_from_grid(file, grid)
+}
+
+/// Excel's largest sheet is `XFD1048576`: column letters at most 3, row digits at most 7.
+const MAX_REF_LETTERS: usize = 3;
+const MAX_REF_DIGITS: usize = 7;
+
+/// Checks every worksheet of an `.xlsx` before calamine reads it: each entry must decompress
+/// (with its CRC) within the size limit, and every cell reference (`r="…"`, `ref="…"`) must be
+/// within Excel's sheet. calamine 0.35 accumulates a reference's column and row in a `u32`
+/// unchecked (`A99999999999` overflows: a panic with overflow checks, a wrapped position without),
+/// so such a reference must never reach it.
+fn check_xlsx_references(file: &str, bytes: &[u8]) -> Result<()> {
+    use std::io::Read;
+    let malformed = |e: &dyn std::fmt::Display| Error::Malformed {
+        loc: Location::file(file),
+        msg: format!("cannot read workbook: {e}"),
+    };
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| malformed(&e))?;
+    for i in 0..z.len() {
+        let mut e = z.by_index(i).map_err(|e| malformed(&e))?;
+        let name = e.name().to_string();
+        if !name.starts_with("xl/worksheets/") {
+            continue;
+        }
+        let limit = crate::util::limits::MAX_DATA_BYTES;
+        let mut xml = Vec::new();
+        (&mut e)
+            .take(limit + 1)
+            .read_to_end(&mut xml)
+            .map_err(|e| malformed(&e))?;
+        if xml.len() as u64 > limit {
+            return Err(too_big(
+                file,
+                &format!("the bytes of {name}"),
+                xml.len() as u64,
+                limit,
+            ));
+        }
+        if let Some(bad) = oversized_reference(&xml) {
+            return Err(Error::invalid(
+                Location::file(file).field(name),
+                format!("cell reference `{bad}` is outside an Excel sheet (at most XFD1048576)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The first attribute `r` or `ref` whose value holds a reference part (letters then digits)
+/// longer than Excel allows.
+fn oversized_reference(xml: &[u8]) -> Option<String> {
+    let mut i = 0;
+    while i < xml.len() {
+        let starts = |name: &[u8]| {
+            i > 0
+                && xml[i - 1].is_ascii_whitespace()
+                && xml[i..].starts_with(name)
+                && xml
+                    .get(i + name.len())
+                    .is_some_and(|c| c.is_ascii_whitespace() || *c == b'=')
+        };
+        let name_len = if starts(b"ref") {
+            3
+        } else if starts(b"r") {
+            1
+        } else {
+            i += 1;
+            continue;
+        };
+        let mut j = i + name_len;
+        while xml.get(j).is_some_and(u8::is_ascii_whitespace) {
+            j += 1;
+        }
+        if xml.get(j) != Some(&b'=') {
+            i += 1;
+            continue;
+        }
+        j += 1;
+        while xml.get(j).is_some_and(u8::is_ascii_whitespace) {
+            j += 1;
+        }
+        let Some(&q) = xml.get(j).filter(|c| **c == b'"' || **c == b'\'') else {
+            i += 1;
+            continue;
+        };
+        let start = j + 1;
+        let end = xml[start..]
+            .iter()
+            .position(|c| *c == q)
+            .map_or(xml.len(), |p| start + p);
+        let value = &xml[start..end];
+        for part in value.split(|c| *c == b':') {
+            let letters = part.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+            let digits = part[letters..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            if letters > MAX_REF_LETTERS || digits > MAX_REF_DIGITS {
+                return Some(String::from_utf8_lossy(value).chars().take(40).collect());
+            }
+        }
+        i = end;
+    }
+    None
+}
+
+/// `.xls`/`.ods` (and anything else calamine opens): read whole; the file-size limit bounds them.
+fn other_cells(file: &str, bytes: Vec<u8>) -> Result<Sheet> {
+    use calamine::{open_workbook_auto_from_rs, Data, Reader};
+    let mut wb =
+        open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).map_err(|e| Error::Malformed {
+            loc: Location::file(file),
             msg: format!("cannot open workbook: {e}"),
         })?;
-        let range = wb
-            .worksheet_range_at(0)
-            .ok_or_else(|| Error::invalid(Location::file(&file), "the workbook has no sheet"))?
-            .map_err(|e| Error::Malformed {
-                loc: Location::file(&file),
-                msg: e.to_string(),
-            })?;
-        let mut it = range.rows();
-        let header: Vec<String> = it
-            .next()
-            .ok_or_else(|| Error::invalid(Location::file(&file), "the first sheet is empty"))?
-            .iter()
-            .map(|c| c.to_string().trim().to_string())
-            .collect();
-        let rows = it
-            .map(|r| {
-                r.iter()
-                    .map(|c| match c {
-                        Data::Int(i) => Cell::Num(*i as f64),
-                        Data::Float(f) => Cell::Num(*f),
-                        Data::DateTime(d) => Cell::Num(d.as_f64()),
-                        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s
-                            .trim()
-                            .parse::<f64>()
-                            .map(Cell::Num)
-                            .unwrap_or_else(|_| Cell::Text(s.trim().to_string())),
-                        Data::Bool(b) => Cell::Text(b.to_string()),
-                        Data::Error(e) => Cell::Text(format!("#{e:?}")),
-                        Data::Empty => Cell::Empty,
-                    })
-                    .collect()
-            })
-            .collect();
-        (header, rows)
-    };
-    from_cells(&file, &header, &rows)
+    let range = wb
+        .worksheet_range_at(0)
+        .ok_or_else(|| Error::invalid(Location::file(file), "the workbook has no sheet"))?
+        .map_err(|e| Error::Malformed {
+            loc: Location::file(file),
+            msg: e.to_string(),
+        })?;
+    let grid = range
+        .rows()
+        .map(|r| {
+            r.iter()
+                .map(|c| match c {
+                    Data::Int(i) => Cell::Num(*i as f64),
+                    Data::Float(f) => Cell::Num(*f),
+                    Data::DateTime(d) => Cell::Num(d.as_f64()),
+                    Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => text_cell(s),
+                    Data::Bool(b) => Cell::Text(b.to_string()),
+                    Data::Error(e) => Cell::Text(format!("#{e:?}")),
+                    Data::Empty => Cell::Empty,
+                })
+                .collect()
+        })
+        .collect();
+    sheet_from_grid(file, grid)
+}
+
+fn sheet_from_grid(file: &str, mut grid: Vec<Vec<Cell>>) -> Result<Sheet> {
+    if grid.is_empty() {
+        return Err(Error::invalid(
+            Location::file(file),
+            "the first sheet is empty",
+        ));
+    }
+    let head = grid.remove(0);
+    let header = head
+        .iter()
+        .map(|c| match c {
+            Cell::Num(v) => crate::fmt_f64(*v),
+            Cell::Text(t) => t.trim().to_string(),
+            Cell::Empty => String::new(),
+        })
+        .collect();
+    Ok((header, grid))
 }
 
 fn norm(s: &str) -> String {
@@ -140,8 +360,9 @@ fn indexed(name: &str) -> Option<(String, usize)> {
     if digits.is_empty() || digits.len() == n.len() {
         return None;
     }
-    let idx: usize = digits.parse().ok()?;
-    Some((n[..n.len() - digits.len()].to_string(), idx))
+    // An index too long to be a prosumer number still names a (refused) prosumer.
+    let idx: usize = digits.parse().unwrap_or(usize::MAX);
+    Some((n.get(..n.len() - digits.len())?.to_string(), idx))
 }
 
 /// Minutes of the day of a time cell: Excel serial (fraction of a day), or `HH:MM[:SS]`, or a
@@ -216,6 +437,17 @@ pub fn from_cells(file: &str, header: &[String], rows: &[Vec<Cell>]) -> Result<I
     let mut load_cols: Vec<(usize, usize)> = Vec::new();
     for (i, h) in header.iter().enumerate() {
         if let Some((stem, k)) = indexed(h) {
+            if matches!(stem.as_str(), "p" | "pv" | "prosumer" | "load")
+                && (k == 0 || k > crate::util::limits::MAX_PROSUMERS)
+            {
+                return Err(Error::invalid(
+                    loc().field(h.clone()),
+                    format!(
+                        "prosumers are numbered 1 to at most {} (netclear's limit)",
+                        crate::util::limits::MAX_PROSUMERS
+                    ),
+                ));
+            }
             match stem.as_str() {
                 "p" | "pv" | "prosumer" => {
                     if let Some(&(_, other)) = pv_cols.iter().find(|(kk, _)| *kk == k) {
@@ -230,7 +462,19 @@ pub fn from_cells(file: &str, header: &[String], rows: &[Vec<Cell>]) -> Result<I
                     }
                     pv_cols.push((k, i));
                 }
-                "load" => load_cols.push((k, i)),
+                "load" => {
+                    if let Some(&(_, other)) = load_cols.iter().find(|(kk, _)| *kk == k) {
+                        return Err(Error::invalid(
+                            loc().field(h.clone()),
+                            format!(
+                                "ambiguous load for prosumer {k}: `{}` and `{h}`; found: {}",
+                                header[other],
+                                found()
+                            ),
+                        ));
+                    }
+                    load_cols.push((k, i));
+                }
                 _ => {}
             }
         }
@@ -250,21 +494,27 @@ pub fn from_cells(file: &str, header: &[String], rows: &[Vec<Cell>]) -> Result<I
         .map(|(k, _)| *k)
         .max()
         .unwrap_or(0);
+    if let Some(k) = (1..=n).find(|k| !pv_cols.iter().chain(&load_cols).any(|(kk, _)| kk == k)) {
+        return Err(Error::invalid(
+            loc(),
+            format!("prosumer {k} has neither a PV nor a load column (prosumers are numbered 1..{n} without gaps); found: {}", found()),
+        ));
+    }
     // Values.
+    let field = |c: usize| header.get(c).cloned().unwrap_or_default();
     let num = |r: usize, c: usize| -> Result<f64> {
-        let cell = rows[r].get(c).unwrap_or(&Cell::Empty);
+        let cell = rows
+            .get(r)
+            .and_then(|row| row.get(c))
+            .unwrap_or(&Cell::Empty);
         match cell {
             Cell::Num(v) if v.is_finite() => Ok(*v),
             Cell::Num(v) => Err(Error::NotFinite {
-                loc: Location::file(file)
-                    .row(r as u64 + 2)
-                    .field(header[c].clone()),
+                loc: Location::file(file).row(r as u64 + 2).field(field(c)),
                 value: *v,
             }),
             other => Err(Error::Parse {
-                loc: Location::file(file)
-                    .row(r as u64 + 2)
-                    .field(header[c].clone()),
+                loc: Location::file(file).row(r as u64 + 2).field(field(c)),
                 value: match other {
                     Cell::Text(t) => t.clone(),
                     _ => String::new(),
@@ -312,7 +562,20 @@ pub fn from_cells(file: &str, header: &[String], rows: &[Vec<Cell>]) -> Result<I
     }
     let series = |cols: &[(usize, usize)], k: usize| -> Result<Vec<f64>> {
         match cols.iter().find(|(kk, _)| *kk == k) {
-            Some(&(_, c)) => rows_used.iter().map(|&r| num(r, c)).collect(),
+            Some(&(_, c)) => rows_used
+                .iter()
+                .map(|&r| {
+                    let v = num(r, c)?;
+                    if v < 0.0 {
+                        return Err(Error::OutOfRange {
+                            loc: Location::file(file).row(r as u64 + 2).field(field(c)),
+                            value: v,
+                            requirement: ">= 0 (PV and load are kW drawn or produced)",
+                        });
+                    }
+                    Ok(v)
+                })
+                .collect(),
             None => Ok(vec![0.0; rows_used.len()]),
         }
     };

@@ -29,6 +29,17 @@
 //!
 //! **Credits** (SolarCoin): one credit per kWh a seller delivered to another prosumer. Balances
 //! also carry each prosumer's net P2P money (received − paid).
+//!
+//! # What `verify` proves, and the published head
+//!
+//! [`verify_with`] checks the chain (every hash, every Merkle root, heights, canonical bytes), the
+//! sanity of every trade (known, distinct prosumers; positive, finite energy; delivered ≤ sent;
+//! finite, non-negative money) and **recomputes every closing balance from the chained trades**,
+//! so a forged balance is caught even when its block was re-hashed. A hash chain alone cannot catch
+//! a ledger recomputed from scratch (every hash redone): that needs the head — the last block's
+//! hash — to be known independently. `run --ledger` publishes it in `summary.json` as
+//! `ledger_head`; `verify` compares against the summary beside the ledger (or `--run DIR`), or
+//! against `--expect-head HASH` taken from wherever the community publishes it.
 
 use crate::error::{Error, Location, Result};
 use serde::{Deserialize, Serialize};
@@ -112,7 +123,9 @@ pub struct Block {
     pub hash: String,
 }
 
-fn trade_leaf(t: &LedgerTrade) -> String {
+/// The `leaf` of a trade: SHA-256 of the trade without its `leaf` (anyone can recompute it: that
+/// is why a re-chained ledger needs a published head to be caught).
+pub fn trade_leaf(t: &LedgerTrade) -> String {
     let mut c = t.clone();
     c.leaf = String::new();
     hex(&sha(serde_json::to_string(&c)
@@ -149,7 +162,8 @@ pub fn merkle_root(leaves: &[String]) -> String {
     hex(&level[0])
 }
 
-fn block_hash(b: &Block) -> String {
+/// The `hash` of a block: SHA-256 of the block without its `hash`.
+pub fn block_hash(b: &Block) -> String {
     let mut c = b.clone();
     c.hash = String::new();
     hex(&sha(serde_json::to_string(&c)
@@ -264,9 +278,115 @@ pub fn build(
     out
 }
 
-/// Verifies a ledger's text; returns the closing balances, or an error naming the first block
-/// (line) and trade that do not check.
+/// The head (the last block's hash) of a ledger's text, as [`build`] wrote it.
+pub fn head(text: &str) -> Option<String> {
+    let last = text.lines().last()?;
+    serde_json::from_str::<Block>(last).ok().map(|b| b.hash)
+}
+
+/// What a ledger is checked against besides itself: the run's prosumers and a published head.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Context {
+    /// The run's prosumers as `(id, bus)`, in id order, when known.
+    pub prosumers: Option<Vec<(usize, i64)>>,
+    /// The head hash the chain must end in, and where it was published.
+    pub head: Option<(String, String)>,
+}
+
+impl Context {
+    /// The context of a run folder: `run` (must hold summary.json) or else `beside` (the ledger's
+    /// own folder, used when it holds a summary.json); `expect_head` overrides the published head.
+    pub fn from_run_folder(
+        beside: Option<&std::path::Path>,
+        run: Option<&std::path::Path>,
+        expect_head: Option<String>,
+    ) -> Result<Context> {
+        let mut ctx = Context::default();
+        let dir = match (run, beside) {
+            (Some(r), _) => Some(r.to_path_buf()),
+            (None, Some(b)) if b.join("summary.json").is_file() => Some(b.to_path_buf()),
+            (None, Some(b))
+                if b.as_os_str().is_empty() && std::path::Path::new("summary.json").is_file() =>
+            {
+                Some(std::path::PathBuf::from("."))
+            }
+            _ => None,
+        };
+        if let Some(dir) = dir {
+            let sp = dir.join("summary.json");
+            let label = sp.display().to_string();
+            let text = crate::util::limits::read_text(&sp, crate::util::limits::MAX_DATA_BYTES)?;
+            let v: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| Error::Malformed {
+                    loc: Location::file(&label),
+                    msg: e.to_string(),
+                })?;
+            if let Some(h) = v.get("ledger_head").and_then(|h| h.as_str()) {
+                ctx.head = Some((h.to_string(), label.clone()));
+            }
+            let pp = dir.join("prosumers.csv");
+            if pp.is_file() {
+                let plabel = pp.display().to_string();
+                let t = crate::table::Table::parse(
+                    &plabel,
+                    &crate::util::limits::read_text(&pp, crate::util::limits::MAX_DATA_BYTES)?,
+                )?;
+                t.require_columns(&["prosumer", "bus"])?;
+                let mut list = Vec::with_capacity(t.len());
+                for (i, row) in t.rows().enumerate() {
+                    let id = row.int("prosumer")?;
+                    if id != i as i64 {
+                        return Err(Error::invalid(
+                            row.loc("prosumer"),
+                            format!("expected prosumer {i}, found {id}"),
+                        ));
+                    }
+                    list.push((i, row.int("bus")?));
+                }
+                ctx.prosumers = Some(list);
+            }
+        }
+        if let Some(h) = expect_head {
+            let ok = h.len() == 64
+                && h.bytes()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase());
+            if !ok {
+                return Err(Error::Parse {
+                    loc: Location::file("--expect-head"),
+                    value: h,
+                    expected: "a SHA-256 hash: 64 lower-case hex digits",
+                });
+            }
+            ctx.head = Some((h, "--expect-head".into()));
+        }
+        Ok(ctx)
+    }
+}
+
+/// A verified ledger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified {
+    /// The closing balances (each recomputed from the trades and found equal).
+    pub balances: Vec<Balance>,
+    /// The last block's hash.
+    pub head: String,
+    /// Where the head it matched was published, if it was checked against one.
+    pub head_checked_against: Option<String>,
+}
+
+/// Verifies a ledger's text on its own (no published head, prosumers from its closing block);
+/// returns the closing balances, or an error naming the first block (line) and trade that do not
+/// check.
 pub fn verify(file: &str, text: &str) -> Result<Vec<Balance>> {
+    verify_with(file, text, &Context::default()).map(|v| v.balances)
+}
+
+fn same(a: f64, b: f64) -> bool {
+    a == b || (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
+}
+
+/// Verifies a ledger's text against a [`Context`] (see the module docs).
+pub fn verify_with(file: &str, text: &str, ctx: &Context) -> Result<Verified> {
     let bad = |line: usize, field: &str, msg: String| {
         Error::invalid(Location::file(file).row(line as u64).field(field), msg)
     };
@@ -279,9 +399,10 @@ pub fn verify(file: &str, text: &str) -> Result<Vec<Balance>> {
     }
     let mut prev = "0".repeat(64);
     let mut balances = None;
+    let mut all_trades: Vec<(usize, Vec<LedgerTrade>)> = Vec::new();
     let lines: Vec<&str> = text.split('\n').collect();
-    let n = lines.len() - 1; // after the final newline
-    for (i, line) in lines[..n].iter().enumerate() {
+    let n = lines.len().saturating_sub(1); // after the final newline
+    for (i, line) in lines.iter().take(n).enumerate() {
         let ln = i + 1;
         let b: Block = serde_json::from_str(line)
             .map_err(|e| bad(ln, "", format!("block {i} does not parse: {e}")))?;
@@ -307,6 +428,41 @@ pub fn verify(file: &str, text: &str) -> Result<Vec<Balance>> {
                 ln,
                 "prev_hash",
                 format!("block {i} does not chain to block {}", i.saturating_sub(1)),
+            ));
+        }
+        let expected_kind = if i == 0 {
+            "genesis"
+        } else if i + 1 == n {
+            "closing"
+        } else {
+            "step"
+        };
+        if b.kind != expected_kind {
+            return Err(bad(
+                ln,
+                "kind",
+                format!(
+                    "block {i} is a `{}` block, expected `{expected_kind}` (blocks removed, added or reordered)",
+                    b.kind
+                ),
+            ));
+        }
+        let shape_ok = match expected_kind {
+            "genesis" => b.meta.is_some() && b.trades.is_none() && b.balances.is_none(),
+            "step" => {
+                b.trades.is_some()
+                    && b.merkle_root.is_some()
+                    && b.step == Some(i - 1)
+                    && b.balances.is_none()
+                    && b.meta.is_none()
+            }
+            _ => b.balances.is_some() && b.trades.is_none() && b.meta.is_none(),
+        };
+        if !shape_ok {
+            return Err(bad(
+                ln,
+                "kind",
+                format!("block {i} does not have the fields of a `{expected_kind}` block"),
             ));
         }
         if let Some(trades) = &b.trades {
@@ -337,13 +493,115 @@ pub fn verify(file: &str, text: &str) -> Result<Vec<Balance>> {
         if block_hash(&b) != b.hash {
             return Err(bad(ln, "hash", format!("block {i} was altered")));
         }
+        if let Some(trades) = &b.trades {
+            all_trades.push((ln, trades.clone()));
+        }
         if b.kind == "closing" {
-            if i + 1 != n {
-                return Err(bad(ln, "kind", "blocks after the closing block".into()));
-            }
-            balances = b.balances.clone();
+            balances = b.balances.clone().map(|v| (ln, v));
         }
         prev = b.hash;
     }
-    balances.ok_or_else(|| bad(n.max(1), "kind", "no closing block (truncated)".into()))
+    let Some((closing_line, balances)) = balances else {
+        return Err(bad(n.max(1), "kind", "no closing block (truncated)".into()));
+    };
+    // The prosumers: the run's when known, else the closing block's (which must be 0..N).
+    for (k, bal) in balances.iter().enumerate() {
+        if bal.prosumer != k {
+            return Err(bad(
+                closing_line,
+                "balances",
+                format!(
+                    "balance {k} is for prosumer {} (prosumers must be 0..N in order)",
+                    bal.prosumer
+                ),
+            ));
+        }
+        if !(bal.credits.is_finite() && bal.p2p_money.is_finite()) {
+            return Err(bad(
+                closing_line,
+                "balances",
+                format!("prosumer {k}: balance is not finite"),
+            ));
+        }
+    }
+    if let Some(ps) = &ctx.prosumers {
+        let mine: Vec<(usize, i64)> = balances.iter().map(|b| (b.prosumer, b.bus)).collect();
+        if mine != *ps {
+            return Err(bad(
+                closing_line,
+                "balances",
+                format!(
+                    "the balances are for {} prosumers that do not match the run's {} (id and bus)",
+                    mine.len(),
+                    ps.len()
+                ),
+            ));
+        }
+    }
+    let np = balances.len();
+    let mut credits = vec![0.0; np];
+    let mut money = vec![0.0; np];
+    for (ln, trades) in &all_trades {
+        for (k, t) in trades.iter().enumerate() {
+            let fail = |m: String| bad(*ln, "trades", format!("block {}: trade {k}: {m}", ln - 1));
+            if t.seller >= np || t.buyer >= np {
+                return Err(fail(format!(
+                    "prosumer {} or {} is not one of the {np} prosumers",
+                    t.seller, t.buyer
+                )));
+            }
+            if t.seller == t.buyer {
+                return Err(fail(format!("prosumer {} trades with itself", t.seller)));
+            }
+            if !(t.kwh.is_finite() && t.kwh > 0.0) {
+                return Err(fail(format!("energy {} kWh must be finite and > 0", t.kwh)));
+            }
+            if !(t.delivered_kwh.is_finite()
+                && t.delivered_kwh > 0.0
+                && t.delivered_kwh <= t.kwh * (1.0 + 1e-12))
+            {
+                return Err(fail(format!(
+                    "delivered {} kWh must be finite, > 0 and at most the {} kWh sent",
+                    t.delivered_kwh, t.kwh
+                )));
+            }
+            if !(t.paid.is_finite() && t.paid >= 0.0 && t.received.is_finite() && t.received >= 0.0)
+            {
+                return Err(fail("payments must be finite and >= 0".into()));
+            }
+            credits[t.seller] += t.delivered_kwh;
+            money[t.seller] += t.received;
+            money[t.buyer] -= t.paid;
+        }
+    }
+    for (k, bal) in balances.iter().enumerate() {
+        if !same(bal.credits, credits[k]) || !same(bal.p2p_money, money[k]) {
+            return Err(bad(
+                closing_line,
+                "balances",
+                format!(
+                    "prosumer {k}: closing balance ({} credits, {} money) does not equal the sum of its chained trades ({} credits, {} money)",
+                    bal.credits, bal.p2p_money, credits[k], money[k]
+                ),
+            ));
+        }
+    }
+    let head_checked_against = match &ctx.head {
+        Some((h, src)) if *h != prev => {
+            return Err(bad(
+                closing_line,
+                "hash",
+                format!(
+                    "the chain ends in {prev}, not in the head {h} published in {src} (the ledger was re-chained or replaced)"
+                ),
+            ))
+        }
+        Some((_, src)) => Some(src.clone()),
+        None => None,
+    };
+    Ok(Verified {
+        balances,
+        head: prev,
+        head_checked_against,
+    })
 }

@@ -301,62 +301,64 @@ struct Stamp {
     offset_min: i64,
 }
 
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
-}
-
+/// Parses `YYYY-MM-DDTHH:MM[:00][Z|±HH:MM]` (a space for the `T` is accepted). Works on bytes:
+/// any non-ASCII byte simply fails to match, so no slicing can land inside a character. The date
+/// must be a real calendar date ([`crate::util::dates::parse`]); offsets are within ±18:00.
 fn parse_timestamp(s: &str) -> Option<Stamp> {
-    // YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]
     let b = s.as_bytes();
-    if b.len() < 16
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !(b[10] == b'T' || b[10] == b' ')
-        || b[13] != b':'
-    {
+    if b.len() < 16 || !b.is_ascii() || !(b[10] == b'T' || b[10] == b' ') || b[13] != b':' {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, mo, d, h, mi) = (
-        num(0..4)?,
-        num(5..7)?,
-        num(8..10)?,
-        num(11..13)?,
-        num(14..16)?,
-    );
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 {
+    let day = crate::util::dates::parse(s.get(..10)?)?;
+    let two = |i: usize| -> Option<i64> {
+        let (x, y) = (*b.get(i)?, *b.get(i + 1)?);
+        (x.is_ascii_digit() && y.is_ascii_digit())
+            .then(|| i64::from(x - b'0') * 10 + i64::from(y - b'0'))
+    };
+    let (h, mi) = (two(11)?, two(14)?);
+    if h > 23 || mi > 59 {
         return None;
     }
-    let mut rest = &s[16..];
-    if rest.starts_with(':') {
-        let sec: i64 = rest.get(1..3)?.parse().ok()?;
-        if sec != 0 {
+    let mut rest = &b[16..];
+    if rest.first() == Some(&b':') {
+        if rest.get(1..3)? != b"00" {
             return None;
         }
         rest = &rest[3..];
     }
     let offset_min = match rest {
-        "" | "Z" => 0,
-        r if (r.starts_with('+') || r.starts_with('-')) && r.len() == 6 && &r[3..4] == ":" => {
-            let sign = if r.starts_with('-') { -1 } else { 1 };
-            sign * (r[1..3].parse::<i64>().ok()? * 60 + r[4..6].parse::<i64>().ok()?)
+        [] | [b'Z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let d = |c: &u8| c.is_ascii_digit().then(|| i64::from(c - b'0'));
+            let (oh, om) = (d(h1)? * 10 + d(h2)?, d(m1)? * 10 + d(m2)?);
+            if oh > 18 || om > 59 {
+                return None;
+            }
+            (if *sign == b'-' { -1 } else { 1 }) * (oh * 60 + om)
         }
         _ => return None,
     };
     Some(Stamp {
-        local_min: days_from_civil(y, mo, d) * 1440 + h * 60 + mi,
+        local_min: day * 1440 + h * 60 + mi,
         offset_min,
     })
 }
 
 fn parse_time_of_day(s: &str) -> Option<i64> {
-    let (h, m) = s.split_once(':')?;
-    let (h, m): (i64, i64) = (h.parse().ok()?, m.get(..2)?.parse().ok()?);
+    // HH:MM, optionally :00 seconds; ASCII digits only.
+    let b = s.as_bytes();
+    let digits = |r: &[u8]| r.iter().all(u8::is_ascii_digit);
+    let (hh, rest) = (b.get(..2)?, b.get(2..)?);
+    let mm = match rest {
+        [b':', m1, m2] => [*m1, *m2],
+        [b':', m1, m2, b':', b'0', b'0'] => [*m1, *m2],
+        _ => return None,
+    };
+    if !digits(hh) || !digits(&mm) {
+        return None;
+    }
+    let h = i64::from(hh[0] - b'0') * 10 + i64::from(hh[1] - b'0');
+    let m = i64::from(mm[0] - b'0') * 10 + i64::from(mm[1] - b'0');
     (h < 24 && m < 60).then_some(h * 60 + m)
 }
 
@@ -391,7 +393,7 @@ impl SeriesFile {
             }
         };
         let mut series_cols = Vec::new();
-        for h in &header[1..] {
+        for h in header.iter().skip(1) {
             if matches!(h.as_str(), "interval_end" | "weekday") {
                 continue;
             }
@@ -408,7 +410,8 @@ impl SeriesFile {
         let mut days: std::collections::HashMap<i64, Vec<usize>> = std::collections::HashMap::new();
         let mut clock: Vec<(u32, i32)> = Vec::new();
         for (i, row) in table.rows().enumerate() {
-            let raw = row.str(&first)?;
+            // The time axis is the first column.
+            let raw = row.cell(0).unwrap_or_default();
             let (instant, local_day) = if typical {
                 let m = parse_time_of_day(raw).ok_or_else(|| Error::Parse {
                     loc: row.loc(&first),
@@ -450,6 +453,18 @@ impl SeriesFile {
             prev = Some(instant);
             days.entry(local_day).or_default().push(i);
         }
+        if table.is_empty() {
+            return Err(Error::invalid(
+                Location::file(file),
+                "the file has a header but no rows",
+            ));
+        }
+        if series_cols.is_empty() {
+            return Err(Error::invalid(
+                Location::file(file).row(1),
+                "no series columns (`_kw`, `_kw_per_kwp`, `_per_mwh`, `_per_kwh`)",
+            ));
+        }
         let step = step.unwrap_or(60);
         if !(1..=1440).contains(&step) || 1440 % step != 0 {
             return Err(Error::invalid(
@@ -483,7 +498,13 @@ impl SeriesFile {
                     Location::file(file).field(*c),
                     format!(
                         "no such series; the file has: {}",
-                        self.table.header()[1..].join(", ")
+                        self.table
+                            .header()
+                            .iter()
+                            .skip(1)
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 ));
             }
@@ -492,13 +513,11 @@ impl SeriesFile {
             0
         } else {
             let d = date.unwrap_or_default();
-            parse_timestamp(&format!("{d}T00:00"))
-                .map(|s| s.local_min / 1440)
-                .ok_or_else(|| Error::Parse {
-                    loc: Location::file(file).field("date"),
-                    value: d.to_string(),
-                    expected: "a date YYYY-MM-DD",
-                })?
+            crate::util::dates::parse(d).ok_or_else(|| Error::Parse {
+                loc: Location::file(file).field("date"),
+                value: d.to_string(),
+                expected: "a date YYYY-MM-DD",
+            })?
         };
         let per_day = (1440 / self.step) as usize;
         let rows: &[usize] = if self.typical {
@@ -534,7 +553,9 @@ impl SeriesFile {
             }
             let mut values = Vec::with_capacity(per_day);
             for &i in rows {
-                let row = self.table.row_at(i).expect("indexed row exists");
+                let row = self.table.row_at(i).ok_or_else(|| {
+                    Error::Numerical(format!("{file}: indexed row {i} is missing"))
+                })?;
                 values.push(row.f64(name)?);
             }
             series.push(Series {
@@ -592,9 +613,7 @@ pub fn cached(spec: &str) -> Result<std::sync::Arc<SeriesFile>> {
 
 /// Weekday (0 = Monday) of a `YYYY-MM-DD` date.
 pub fn weekday(date: &str) -> Option<u32> {
-    let d = parse_timestamp(&format!("{date}T00:00"))?.local_min / 1440;
-    // 1970-01-01 was a Thursday (3).
-    Some(((d + 3).rem_euclid(7)) as u32)
+    crate::util::dates::parse(date).map(crate::util::dates::weekday)
 }
 
 /// Profiles compiled into the binary from `profiles/` (names usable as `builtin:NAME`).
@@ -647,9 +666,9 @@ pub fn source_text(spec: &str) -> Result<(String, std::borrow::Cow<'static, str>
                 )
             });
     }
-    let text = std::fs::read_to_string(spec).map_err(|e| Error::Io {
-        path: spec.into(),
-        source: e,
-    })?;
+    let text = crate::util::limits::read_text(
+        std::path::Path::new(spec),
+        crate::util::limits::MAX_DATA_BYTES,
+    )?;
     Ok((spec.to_string(), std::borrow::Cow::Owned(text)))
 }

@@ -72,6 +72,40 @@ enum Value {
 }
 
 impl Grid {
+    /// Parses a grid file (TOML with the lists of [`Grid`]).
+    pub fn from_toml(file: &str, text: &str) -> Result<Grid> {
+        toml::from_str(text).map_err(|e| Error::Malformed {
+            loc: Location::file(file),
+            msg: e.to_string(),
+        })
+    }
+
+    /// Checks every value of every dimension that no scenario field checks for it: battery sizes
+    /// and price caps must be finite and >= 0 (a negative size or a NaN cap would otherwise mean
+    /// "none" silently), seeds must fit the scenario's TOML integers.
+    pub fn check_values(&self) -> Result<()> {
+        let loc = |f: &str| Location::file("--grid").field(f);
+        for (name, vals) in [
+            ("battery_kwh", &self.battery_kwh),
+            ("price_caps", &self.price_caps),
+        ] {
+            if let Some(v) = vals.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
+                return Err(Error::OutOfRange {
+                    loc: loc(name),
+                    value: *v,
+                    requirement: "finite and >= 0",
+                });
+            }
+        }
+        if let Some(v) = self.seeds.iter().find(|v| **v > i64::MAX as u64) {
+            return Err(Error::invalid(
+                loc("seeds"),
+                format!("{v} is too large: seeds go up to {}", i64::MAX),
+            ));
+        }
+        Ok(())
+    }
+
     /// The dimensions in grid order: (name, values as text for `results.csv`, values).
     fn dims(&self) -> Vec<(&'static str, Vec<Value>)> {
         let txt = |v: &[String]| v.iter().cloned().map(Value::Text).collect();
@@ -114,6 +148,7 @@ impl Sweep {
             .dims()
             .iter()
             .try_fold(1usize, |n, (_, v)| n.checked_mul(v.len().max(1)))
+            .filter(|n| *n <= crate::util::limits::MAX_GRID_POINTS)
     }
 
     /// Whether the grid is empty (it never is: an empty grid is the base scenario alone).
@@ -128,10 +163,7 @@ impl Sweep {
         if k >= self.len()? {
             return None;
         }
-        let mut layer = crate::scenario::Layer {
-            source: format!("sweep grid point {k}"),
-            table: toml::Table::new(),
-        };
+        let mut layer = crate::scenario::Layer::new(format!("sweep grid point {k}"));
         let mut rest = k;
         let mut picks: Vec<(&str, Option<Value>)> = Vec::new();
         for (name, values) in dims.iter().rev() {
@@ -163,7 +195,15 @@ impl Sweep {
                 ("network_model", Value::Text(t)) => layer.set("clearing.model", t),
                 (key, Value::Text(t)) => layer.set(key, t),
                 (key, Value::Number(x)) => layer.set(key, x),
-                (key, Value::Int(x)) => layer.set(key, x.min(i64::MAX as u64) as i64),
+                (key, Value::Int(x)) => match i64::try_from(x) {
+                    Ok(x) => layer.set(key, x),
+                    Err(_) => {
+                        return Some(Err(Error::invalid(
+                            Location::file(&layer.source).field(key),
+                            format!("{x} is too large: seeds go up to {}", i64::MAX),
+                        )))
+                    }
+                },
             }
         }
         Some(
@@ -182,19 +222,15 @@ impl Sweep {
                 loc: Location::file(&layer.source),
                 msg: e.to_string(),
             })?;
-        s.validate()?;
+        s.validate_layers(std::slice::from_ref(layer))?;
         Ok(s)
     }
 
     /// Checks every value of every dimension (each over the base scenario), without building the
     /// whole grid.
     pub fn validate(&self) -> Result<()> {
-        self.len().ok_or_else(|| {
-            Error::invalid(
-                Location::file("--grid"),
-                "the grid has more scenarios than this machine can count",
-            )
-        })?;
+        self.grid.check_values()?;
+        self.len().ok_or_else(too_many)?;
         let dims = self.grid.dims();
         let sizes: Vec<usize> = dims.iter().map(|(_, v)| v.len().max(1)).collect();
         for d in 0..dims.len() {
@@ -215,6 +251,16 @@ impl Sweep {
             .filter_map(|k| self.point(k))
             .collect()
     }
+}
+
+fn too_many() -> Error {
+    Error::invalid(
+        Location::file("--grid"),
+        format!(
+            "the grid has more than {} scenarios (netclear's limit, see README, Limits); split it",
+            crate::util::limits::MAX_GRID_POINTS
+        ),
+    )
 }
 
 /// Columns of `results.csv`: the scenario's parameters, then every KPI of both cases.
@@ -269,10 +315,10 @@ pub fn row(p: &Point) -> RowText {
     row_with_outputs(p, None)
 }
 
-/// [`row`], also writing the scenario's full run files into `outputs/<index>/` when given.
-pub fn row_with_outputs(p: &Point, outputs: Option<&Path>) -> RowText {
+/// The parameter cells of a point's row (the first [`PARAMS`] but `status`).
+fn param_cells(p: &Point) -> Vec<String> {
     let s = &p.scenario;
-    let mut cells = vec![
+    vec![
         p.index.to_string(),
         s.network.clone(),
         crate::fmt_f64(s.pv_share_percent),
@@ -289,7 +335,13 @@ pub fn row_with_outputs(p: &Point, outputs: Option<&Path>) -> RowText {
         crate::util::serde_name(&s.clearing.model),
         s.day.clone(),
         s.seed.to_string(),
-    ];
+    ]
+}
+
+/// [`row`], also writing the scenario's full run files into `outputs/<index>/` when given.
+pub fn row_with_outputs(p: &Point, outputs: Option<&Path>) -> RowText {
+    let s = &p.scenario;
+    let mut cells = param_cells(p);
     let names = kpi_names();
     let result = crate::study::run(s).and_then(|r| {
         if let Some(dir) = outputs {
@@ -392,7 +444,7 @@ pub fn run_with(
             format!("shard {i}/{n}: need 1 ≤ I ≤ N"),
         ));
     }
-    std::fs::create_dir_all(dir.join("rows")).map_err(io(dir))?;
+    prepare_folder(dir)?;
     let grid_json =
         serde_json::to_string_pretty(sweep).map_err(|e| Error::Numerical(e.to_string()))? + "\n";
     let gpath = dir.join("grid.json");
@@ -406,20 +458,22 @@ pub fn run_with(
         Ok(_) => {}
         Err(_) => write_atomic(&gpath, grid_json.as_bytes())?,
     }
-    let total = sweep.len().ok_or_else(|| {
-        Error::invalid(
-            Location::file("--grid"),
-            "the grid has more scenarios than this machine can count",
-        )
-    })?;
+    let total = sweep.len().ok_or_else(too_many)?;
     let points: Vec<Point> = (i - 1..total)
         .step_by(n)
         .filter_map(|k| sweep.point(k))
         .collect::<Result<_>>()?;
-    let todo: Vec<&Point> = points
-        .iter()
-        .filter(|p| !dir.join("rows").join(format!("{}.csv", p.index)).is_file())
-        .collect();
+    let mut todo: Vec<&Point> = Vec::new();
+    for p in &points {
+        let rp = dir.join("rows").join(format!("{}.csv", p.index));
+        match std::fs::symlink_metadata(&rp) {
+            Err(_) => todo.push(p),
+            Ok(_) => {
+                let text = read_row_file(&rp)?;
+                check_row(&rp.display().to_string(), &text, Some(p))?;
+            }
+        }
+    }
     let resumed = points.len() - todo.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -467,7 +521,9 @@ fn assemble(dir: &Path, indices: &[usize], out: &Path) -> Result<()> {
     let mut s = header();
     for k in indices {
         let p = dir.join("rows").join(format!("{k}.csv"));
-        s += &std::fs::read_to_string(&p).map_err(io(&p))?;
+        let text = read_row_file(&p)?;
+        check_row(&p.display().to_string(), &text, None)?;
+        s += &text;
     }
     write_atomic(out, s.as_bytes())
 }
@@ -475,14 +531,14 @@ fn assemble(dir: &Path, indices: &[usize], out: &Path) -> Result<()> {
 /// Merges shard folders into one `results.csv`: every shard must hold the same grid, and
 /// together they must cover it.
 pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<usize> {
-    let mut grid: Option<String> = None;
-    let mut rows: std::collections::BTreeMap<usize, String> = std::collections::BTreeMap::new();
+    let mut grid: Option<(String, PathBuf)> = None;
+    let mut files: std::collections::BTreeMap<usize, PathBuf> = std::collections::BTreeMap::new();
     for d in dirs {
         let gp = d.join("grid.json");
-        let g = std::fs::read_to_string(&gp).map_err(io(&gp))?;
+        let g = crate::util::limits::read_text(&gp, crate::util::limits::MAX_CONFIG_BYTES)?;
         match &grid {
-            None => grid = Some(g),
-            Some(first) if *first != g => {
+            None => grid = Some((g, gp.clone())),
+            Some((first, _)) if *first != g => {
                 return Err(Error::invalid(
                     Location::file(gp.display().to_string()),
                     "a different sweep than the first folder",
@@ -491,37 +547,275 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<usize> {
             _ => {}
         }
         let rd = d.join("rows");
-        for e in std::fs::read_dir(&rd).map_err(io(&rd))?.flatten() {
+        for e in std::fs::read_dir(&rd).map_err(io(&rd))? {
+            let e = e.map_err(io(&rd))?;
             let name = e.file_name().to_string_lossy().to_string();
-            if let Some(k) = name
+            if name.starts_with('.') {
+                continue; // a temporary file of an interrupted write
+            }
+            let k = name
                 .strip_suffix(".csv")
-                .and_then(|k| k.parse::<usize>().ok())
-            {
-                rows.insert(k, std::fs::read_to_string(e.path()).map_err(io(&e.path()))?);
+                .and_then(|k| k.parse::<usize>().ok().filter(|n| n.to_string() == k))
+                .ok_or_else(|| {
+                    Error::invalid(
+                        Location::file(e.path().display().to_string()),
+                        "not a row file of a sweep (rows/<scenario>.csv); remove it",
+                    )
+                })?;
+            if let Some(prev) = files.insert(k, e.path()) {
+                // The same scenario in two shards: both must hold the same row.
+                let (a, b) = (read_row_file(&prev)?, read_row_file(&e.path())?);
+                if a != b {
+                    return Err(Error::invalid(
+                        Location::file(e.path().display().to_string()),
+                        format!("scenario {k} conflicts with {}", prev.display()),
+                    ));
+                }
             }
         }
     }
-    let sweep: Sweep =
-        serde_json::from_str(grid.as_deref().unwrap_or("")).map_err(|e| Error::Malformed {
-            loc: Location::file("grid.json"),
-            msg: e.to_string(),
-        })?;
-    let total = sweep.len().unwrap_or(usize::MAX);
-    let missing: Vec<usize> = (0..total).filter(|k| !rows.contains_key(k)).collect();
-    if !missing.is_empty() {
+    let Some((grid, gp)) = grid else {
+        return Err(Error::invalid(
+            Location::file(out.display().to_string()),
+            "no shard folders to merge",
+        ));
+    };
+    let glabel = gp.display().to_string();
+    let sweep: Sweep = serde_json::from_str(&grid).map_err(|e| Error::Malformed {
+        loc: Location::file(&glabel),
+        msg: e.to_string(),
+    })?;
+    sweep
+        .validate()
+        .map_err(|e| Error::invalid(Location::file(&glabel), e.to_string()))?;
+    let total = sweep.len().ok_or_else(too_many)?;
+    if let Some((&k, p)) = files.range(total..).next() {
+        return Err(Error::invalid(
+            Location::file(p.display().to_string()),
+            format!("scenario {k} is not in the grid of {total} scenarios"),
+        ));
+    }
+    if files.len() < total {
+        let first: Vec<usize> = (0..total)
+            .filter(|k| !files.contains_key(k))
+            .take(5)
+            .collect();
         return Err(Error::invalid(
             Location::file(out.display().to_string()),
             format!(
-                "{} of {total} scenarios are missing (first: {:?}); run the missing shards",
-                missing.len(),
-                &missing[..missing.len().min(5)]
+                "{} of {total} scenarios are missing (first: {first:?}); run the missing shards",
+                total - files.len(),
             ),
         ));
     }
     let mut s = header();
-    for r in rows.values() {
-        s += r;
+    for (&k, p) in &files {
+        let text = read_row_file(p)?;
+        let point = sweep
+            .point(k)
+            .ok_or_else(too_many)?
+            .map_err(|e| Error::invalid(Location::file(&glabel), e.to_string()))?;
+        check_row(&p.display().to_string(), &text, Some(&point))?;
+        s += &text;
     }
-    write_atomic(out, s.as_bytes())?;
+    let head = header();
+    crate::util::atomic::write_owned(out, s.as_bytes(), &|old| old.starts_with(head.as_bytes()))?;
     Ok(total)
+}
+
+/// Creates a sweep folder, or checks that an existing one is a sweep folder netclear wrote (or
+/// empty): `sweep --out` never writes into a folder of someone else's files.
+fn prepare_folder(dir: &Path) -> Result<()> {
+    use crate::util::atomic::MARKER;
+    match std::fs::symlink_metadata(dir) {
+        Ok(m) if !m.is_dir() => {
+            return Err(Error::invalid(
+                Location::file(dir.display().to_string()),
+                "the sweep folder exists and is not a folder (a file, link or device)",
+            ))
+        }
+        Ok(_) => {
+            let empty = std::fs::read_dir(dir).map_err(io(dir))?.next().is_none();
+            if !empty && !dir.join(MARKER).is_file() {
+                return Err(Error::invalid(
+                    Location::file(dir.display().to_string()),
+                    "the sweep folder holds files netclear did not write; choose another --out",
+                ));
+            }
+        }
+        Err(_) => {}
+    }
+    std::fs::create_dir_all(dir.join("rows")).map_err(io(dir))?;
+    if !dir.join(MARKER).is_file() {
+        crate::util::atomic::write_file(
+            &dir.join(MARKER),
+            b"a sweep folder written by netclear\n",
+            false,
+        )?;
+    }
+    Ok(())
+}
+
+fn read_row_file(p: &Path) -> Result<String> {
+    // One row is a few kB; anything much larger is not a row.
+    crate::util::limits::read_text(p, 1 << 20)
+}
+
+/// Checks one row file (`rows/<k>.csv`): exactly one complete CSV record ending in a newline, with
+/// the header's number of fields, a status of `ok` or `error: …`, numbers (or empty cells) for
+/// every KPI, and — when the grid point is known — the parameters of that point.
+pub fn check_row(file: &str, text: &str, point: Option<&Point>) -> Result<()> {
+    let bad =
+        |field: &str, msg: String| Error::invalid(Location::file(file).row(1).field(field), msg);
+    if !text.ends_with('\n') {
+        return Err(bad(
+            "",
+            "the row does not end with a newline (truncated)".into(),
+        ));
+    }
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut records = rdr.records();
+    let rec = match records.next() {
+        Some(Ok(r)) => r,
+        Some(Err(e)) => return Err(bad("", format!("not a CSV row: {e}"))),
+        None => return Err(bad("", "empty row file".into())),
+    };
+    if let Some(next) = records.next() {
+        return Err(bad(
+            "",
+            match next {
+                Ok(_) => "more than one row in a row file (rows fused or appended)".into(),
+                Err(e) => format!("not a CSV row: {e}"),
+            },
+        ));
+    }
+    let names: Vec<String> = header().trim_end().split(',').map(str::to_string).collect();
+    if rec.len() != names.len() {
+        return Err(bad(
+            "",
+            format!("{} fields, the header has {}", rec.len(), names.len()),
+        ));
+    }
+    let cell = |i: usize| rec.get(i).unwrap_or("");
+    let index = cell(0)
+        .parse::<usize>()
+        .ok()
+        .filter(|k| k.to_string() == cell(0))
+        .ok_or_else(|| {
+            bad(
+                "scenario",
+                format!("`{}` is not a scenario number", cell(0)),
+            )
+        })?;
+    let status = cell(PARAMS.len() - 1);
+    let ok = status == "ok";
+    if !ok && !status.starts_with("error: ") {
+        return Err(bad(
+            "status",
+            format!("`{status}` is neither `ok` nor `error: …`"),
+        ));
+    }
+    for (i, name) in names.iter().enumerate().skip(PARAMS.len()) {
+        let c = cell(i);
+        let fine = if ok {
+            c.is_empty() || c.parse::<f64>().is_ok_and(f64::is_finite)
+        } else {
+            c.is_empty()
+        };
+        if !fine {
+            return Err(bad(name, format!("`{c}` is not a number")));
+        }
+    }
+    if let Some(p) = point {
+        if index != p.index {
+            return Err(bad(
+                "scenario",
+                format!(
+                    "the row is for scenario {index}, the file for scenario {}",
+                    p.index
+                ),
+            ));
+        }
+        for (i, want) in param_cells(p).iter().enumerate().skip(1) {
+            if cell(i) != want {
+                return Err(bad(
+                    PARAMS[i],
+                    format!(
+                        "`{}` is not this grid point's `{want}` (a row of another sweep)",
+                        cell(i)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks a `results.csv` (a sweep's or a merge's): netclear's header, then rows that each check
+/// ([`check_row`]) in increasing scenario order. Returns the number of rows.
+pub fn check_results(file: &str, text: &str) -> Result<usize> {
+    let head = header();
+    let Some(body) = text.strip_prefix(head.as_str()) else {
+        return Err(Error::invalid(
+            Location::file(file).row(1),
+            "not a netclear results.csv (its header differs)",
+        ));
+    };
+    let mut last: Option<usize> = None;
+    let mut n = 0;
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(body.as_bytes());
+    let mut start = 0usize;
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| Error::Malformed {
+            loc: Location::file(file).row(n as u64 + 2),
+            msg: e.to_string(),
+        })?;
+        let end = rec.position().map(|p| p.byte() as usize).unwrap_or(start);
+        let _ = end;
+        let mut line = String::new();
+        {
+            let mut w = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(Vec::new());
+            w.write_record(&rec)
+                .map_err(|e| Error::Numerical(e.to_string()))?;
+            line.push_str(&String::from_utf8_lossy(
+                &w.into_inner()
+                    .map_err(|e| Error::Numerical(e.to_string()))?,
+            ));
+        }
+        check_row(file, &line, None).map_err(|e| match e {
+            Error::Invalid { mut loc, msg } => {
+                loc.row = Some(n as u64 + 2);
+                Error::Invalid { loc, msg }
+            }
+            e => e,
+        })?;
+        let k = rec
+            .get(0)
+            .and_then(|c| c.parse::<usize>().ok())
+            .unwrap_or(0);
+        if last.is_some_and(|l| k <= l) {
+            return Err(Error::invalid(
+                Location::file(file).row(n as u64 + 2).field("scenario"),
+                "scenarios out of order or repeated",
+            ));
+        }
+        last = Some(k);
+        n += 1;
+        start = end;
+    }
+    if !text.ends_with('\n') {
+        return Err(Error::invalid(
+            Location::file(file),
+            "does not end with a newline (truncated)",
+        ));
+    }
+    Ok(n)
 }

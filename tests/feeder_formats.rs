@@ -552,6 +552,22 @@ fn export_is_atomic_and_refuses_to_replace() {
         .map(|e| e.file_name().to_string_lossy().to_string())
         .collect();
     assert!(left.iter().all(|n| !n.contains("tmp")), "{left:?}");
+    // Issue 11: even when asked to replace, a link or a device is never replaced.
+    std::fs::write(tmp.path().join("precious.txt"), "keep").unwrap();
+    let link = tmp.path().join("link.json");
+    std::os::unix::fs::symlink(tmp.path().join("precious.txt"), &link).unwrap();
+    for p in [link.as_path(), Path::new("/dev/null")] {
+        let e = export_with(&net, Format::PandapowerJson, p, Overwrite::Replace).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+    }
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("precious.txt")).unwrap(),
+        "keep"
+    );
     assert!("pandapower-json".parse::<Format>().is_ok());
     assert!("xlsx".parse::<Format>().is_err());
 }

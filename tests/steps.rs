@@ -76,7 +76,8 @@ fn prices_of_any_step_keep_their_time_weighted_mean() {
     for step in [5u32, 10, 15, 20, 30, 60] {
         let mut s = scenario("village80", step);
         s.retailer.pricing = netclear::tariff::PricingMode::WholesalePass;
-        s.retailer.wholesale_pass.floor_per_kwh = -1e9; // retail = wholesale + markup
+        // No floor in effect (retail = wholesale + markup); prices are bounded by ±1e6 $/kWh.
+        s.retailer.wholesale_pass.floor_per_kwh = -1e6;
         let c = netclear::scenario::community::build(&s).unwrap();
         let mean = c.retail_per_kwh.iter().sum::<f64>() / c.n_steps() as f64;
         // The published NSW1 daily mean on 2 Jan 2020 is 57.8 $/MWh; markup 0.08 $/kWh.

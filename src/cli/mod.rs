@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 /// netclear — peer-to-peer energy markets cleared on real LV feeders, with the physics.
 #[derive(Debug, Parser)]
-#[command(name = "netclear", version, about, long_about = None)]
+#[command(name = "netclear", version, about, long_about = None, allow_negative_numbers = true)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -68,6 +68,14 @@ pub enum LedgerCmd {
     Verify {
         /// The ledger file.
         file: PathBuf,
+        /// The head hash the chain must end in (as published in the run's summary.json under
+        /// `ledger_head`); by default the summary.json beside the ledger is used when present.
+        #[arg(long, value_name = "HASH")]
+        expect_head: Option<String>,
+        /// The run folder whose summary.json (prosumers, head hash) the ledger is checked
+        /// against (default: the ledger's own folder).
+        #[arg(long, value_name = "DIR")]
+        run: Option<PathBuf>,
     },
     /// Print the closing balances (after verifying).
     Show {
@@ -86,22 +94,40 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Run(args) => run::run_cmd(&args, &mut out),
         Command::Sweep(args) => sweep::sweep_cmd(&args, &mut out),
         Command::Report { dir, out: file } => {
+            check_report_folder(&dir)?;
             let html = crate::output::html::render(&dir)?;
             let file = file.unwrap_or_else(|| dir.join("report.html"));
-            crate::util::atomic::write_file(&file, html.as_bytes(), true)?;
+            crate::util::atomic::write_owned(&file, html.as_bytes(), &is_report)?;
             w(&mut out, format!("wrote {}\n", file.display()))
         }
         Command::Ledger(cmd) => {
-            let (LedgerCmd::Verify { file } | LedgerCmd::Show { file }) = &cmd;
-            let text = read(file)?;
-            let balances = crate::ledger::verify(&file.display().to_string(), &text)?;
+            let (LedgerCmd::Verify { file, .. } | LedgerCmd::Show { file, .. }) = &cmd;
+            let text = crate::util::limits::read_text(file, crate::util::limits::MAX_DATA_BYTES)?;
+            let (expect_head, run_dir) = match &cmd {
+                LedgerCmd::Verify {
+                    expect_head, run, ..
+                } => (expect_head.clone(), run.clone()),
+                LedgerCmd::Show { .. } => (None, None),
+            };
+            let ctx = crate::ledger::Context::from_run_folder(
+                file.parent().filter(|_| run_dir.is_none()),
+                run_dir.as_deref(),
+                expect_head,
+            )?;
+            let checked = crate::ledger::verify_with(&file.display().to_string(), &text, &ctx)?;
+            let balances = checked.balances;
             match cmd {
                 LedgerCmd::Verify { .. } => w(
                     &mut out,
                     format!(
-                        "ok: {} verified ({} blocks)\n",
+                        "ok: {} verified ({} blocks, balances recomputed from the trades; head {}{})\n",
                         file.display(),
-                        text.lines().count()
+                        text.lines().count(),
+                        checked.head,
+                        match checked.head_checked_against {
+                            Some(src) => format!(", matches {src}"),
+                            None => ", not checked against a published head (none found)".into(),
+                        }
                     ),
                 ),
                 LedgerCmd::Show { .. } => {
@@ -120,6 +146,20 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Merge { dirs, out: file } => {
+            let inputs: Vec<PathBuf> = dirs
+                .iter()
+                .flat_map(|d| {
+                    [
+                        d.join("rows"),
+                        d.join("grid.json"),
+                        d.join(crate::util::atomic::MARKER),
+                    ]
+                })
+                .collect();
+            crate::util::atomic::check_not_input(
+                &file,
+                &inputs.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
+            )?;
             let n = crate::sweep::merge(&dirs, &file)?;
             w(
                 &mut out,
@@ -137,12 +177,81 @@ fn w(out: &mut dyn Write, s: String) -> Result<()> {
     })
 }
 
-/// Reads a text file the user named.
+/// Reads a settings file the user named (TOML), within [`crate::util::limits::MAX_CONFIG_BYTES`].
 fn read(p: &Path) -> Result<String> {
-    std::fs::read_to_string(p).map_err(|e| crate::Error::Io {
-        path: p.to_path_buf(),
-        source: e,
-    })
+    crate::util::limits::read_text(p, crate::util::limits::MAX_CONFIG_BYTES)
+}
+
+/// Whether an existing file is a report netclear wrote (it may be replaced by a new one).
+fn is_report(head: &[u8]) -> bool {
+    head.starts_with(b"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
+        && head.windows(21).any(|w| w == b"Generated by netclear")
+}
+
+/// Refuses to render a report from a folder netclear did not write or whose files do not hold
+/// what netclear writes: a run folder needs the marker and a summary.json with a valid scenario
+/// and both cases' KPIs as finite numbers; a sweep folder a results.csv whose rows check.
+fn check_report_folder(dir: &Path) -> Result<()> {
+    use crate::error::{Error, Location};
+    let summary = dir.join("summary.json");
+    let results = dir.join("results.csv");
+    if !dir.join(crate::util::atomic::MARKER).is_file() {
+        return Err(Error::invalid(
+            Location::file(dir.display().to_string()),
+            "not a folder netclear wrote (no .netclear marker)",
+        ));
+    }
+    if summary.is_file() {
+        let label = summary.display().to_string();
+        let text = crate::util::limits::read_text(&summary, crate::util::limits::MAX_DATA_BYTES)?;
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Malformed {
+            loc: Location::file(&label),
+            msg: e.to_string(),
+        })?;
+        let scenario = v.get("scenario").cloned().unwrap_or_default();
+        let s: crate::scenario::Scenario =
+            serde_json::from_value(scenario).map_err(|e| Error::Malformed {
+                loc: Location::file(&label).field("scenario"),
+                msg: e.to_string(),
+            })?;
+        s.validate()
+            .map_err(|e| Error::invalid(Location::file(&label).field("scenario"), e.to_string()))?;
+        for case in ["baseline", "p2p"] {
+            let Some(k) = v.get(case).and_then(|k| k.as_object()) else {
+                return Err(Error::invalid(
+                    Location::file(&label).field(case),
+                    "missing or not an object of KPIs",
+                ));
+            };
+            // Every KPI netclear writes, with the type it writes (a number may be null).
+            let want = serde_json::to_value(crate::study::kpi::Kpis::empty()).unwrap_or_default();
+            for (name, w) in want.as_object().into_iter().flatten() {
+                let x = k.get(name).unwrap_or(&serde_json::Value::Null);
+                let numeric = |v: &serde_json::Value| v.is_number() || v.is_null();
+                let ok = if numeric(w) {
+                    numeric(x)
+                } else {
+                    std::mem::discriminant(w) == std::mem::discriminant(x)
+                };
+                if !ok || (!k.contains_key(name) && !w.is_null()) {
+                    return Err(Error::invalid(
+                        Location::file(&label).field(format!("{case}.{name}")),
+                        format!("`{x}` is not what netclear writes there"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    } else if results.is_file() {
+        let label = results.display().to_string();
+        let text = crate::util::limits::read_text(&results, crate::util::limits::MAX_DATA_BYTES)?;
+        crate::sweep::check_results(&label, &text).map(|_| ())
+    } else {
+        Err(Error::invalid(
+            Location::file(dir.display().to_string()),
+            "neither a run folder (summary.json) nor a sweep folder (results.csv)",
+        ))
+    }
 }
 
 fn to_json<T: Serialize>(v: &T) -> Result<String> {

@@ -29,6 +29,7 @@ pub enum NetworkCmd {
         path: String,
     },
     /// Write a synthetic feeder: COPIES copies of a base feeder under one MV bus.
+    #[command(allow_negative_numbers = true)]
     Generate {
         /// Base feeder.
         #[arg(long, default_value = "village80")]
@@ -36,9 +37,13 @@ pub enum NetworkCmd {
         /// Number of copies.
         #[arg(long)]
         copies: usize,
-        /// Output folder (replaced atomically).
+        /// Output folder: new or empty, or a feeder netclear generated (replaced, atomically,
+        /// only with --force).
         #[arg(long)]
         out: PathBuf,
+        /// Replace a feeder folder netclear generated before.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -199,10 +204,20 @@ pub fn network_cmd(cmd: NetworkCmd, out: &mut dyn Write) -> Result<()> {
             base,
             copies,
             out: dir,
+            force,
         } => {
+            let base_path = PathBuf::from(&base);
+            let inputs: Vec<&std::path::Path> = if base_path.exists() {
+                vec![base_path.as_path()]
+            } else {
+                Vec::new()
+            };
+            crate::util::atomic::check_not_input(&dir, &inputs)?;
+            crate::util::atomic::recover(&dir)?;
+            crate::util::atomic::check_destination(&dir, force)?;
             let base = registry::resolve(&base)?;
             let net = crate::network::synthetic::replicate(&base, copies)?;
-            crate::network::io::write_dir(&net, &dir)?;
+            crate::network::io::write_dir(&net, &dir, force)?;
             w(
                 out,
                 format!(

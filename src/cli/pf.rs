@@ -13,6 +13,7 @@ use std::path::PathBuf;
 
 /// `netclear pf …`
 #[derive(Debug, Parser)]
+#[command(allow_negative_numbers = true)]
 pub struct PfArgs {
     /// A shipped name (cigre44, village80, …) or a feeder folder.
     #[arg(long, default_value = "cigre44")]
@@ -40,7 +41,11 @@ pub fn power_flow(args: &PfArgs) -> Result<PfReport> {
     }
     let grid = Grid::from_network(&net)?;
     let inj = match &args.injections {
-        Some(p) => crate::pf::read_injections(p, &grid, &net)?,
+        Some(p) => {
+            let file = p.display().to_string();
+            let text = crate::util::limits::read_text(p, crate::util::limits::MAX_DATA_BYTES)?;
+            crate::pf::parse_injections(&file, &text, &grid, &net)?
+        }
         None => grid.default_injections(&net),
     };
     Ok(match args.model {

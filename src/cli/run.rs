@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 /// `netclear run …`: scenario flags override the scenario file, which overrides the preset.
 #[derive(Debug, Parser)]
+#[command(allow_negative_numbers = true)]
 pub struct RunArgs {
     /// Scenario file (TOML); see `--print-scenario` for every field.
     #[arg(long)]
@@ -198,24 +199,25 @@ pub struct RunArgs {
 
 /// The flags as a scenario layer: each flag sets the scenario key it names.
 pub fn flags_layer(a: &RunArgs) -> Result<Layer> {
-    let mut l = Layer {
-        source: "command line".into(),
-        table: toml::Table::new(),
-    };
+    let mut l = Layer::new("command line");
     fn val<T: serde::Serialize>(v: T) -> Result<toml::Value> {
         toml::Value::try_from(v).map_err(|e| crate::Error::Numerical(e.to_string()))
+    }
+    // The flag of a field: `a.pv_share` → `--pv-share`.
+    fn flag_name(field: &str) -> String {
+        format!("--{}", field.trim_start_matches("a.").replace('_', "-"))
     }
     macro_rules! opt {
         ($field:expr, $key:literal) => {
             if let Some(v) = &$field {
-                l.set($key, val(v)?);
+                l.set_by($key, val(v)?, &flag_name(stringify!($field)));
             }
         };
     }
     macro_rules! flag {
         ($field:expr, $key:literal, $v:expr) => {
             if $field {
-                l.set($key, val($v)?);
+                l.set_by($key, val($v)?, &flag_name(stringify!($field)));
             }
         };
     }
@@ -230,7 +232,7 @@ pub fn flags_layer(a: &RunArgs) -> Result<Layer> {
                 format!("{seed} is too large: seeds go up to {}", i64::MAX),
             )
         })?;
-        l.set("seed", seed);
+        l.set_by("seed", seed, "--seed");
     }
     opt!(a.pv_share, "pv_share_percent");
     opt!(a.pv_kwp, "pv_kwp_per_household");
@@ -247,8 +249,16 @@ pub fn flags_layer(a: &RunArgs) -> Result<Layer> {
     opt!(a.market_design, "market.design");
     flag!(a.compare_designs, "market.compare_designs", true);
     if a.planning_band {
-        l.set("clearing.vmin_pu", crate::clearing::PLANNING_BAND_PU.0);
-        l.set("clearing.vmax_pu", crate::clearing::PLANNING_BAND_PU.1);
+        l.set_by(
+            "clearing.vmin_pu",
+            crate::clearing::PLANNING_BAND_PU.0,
+            "--planning-band",
+        );
+        l.set_by(
+            "clearing.vmax_pu",
+            crate::clearing::PLANNING_BAND_PU.1,
+            "--planning-band",
+        );
     }
     opt!(a.vmin, "clearing.vmin_pu");
     opt!(a.vmax, "clearing.vmax_pu");
@@ -269,8 +279,8 @@ pub fn flags_layer(a: &RunArgs) -> Result<Layer> {
     opt!(a.battery_kw, "storage.battery.p_discharge_kw");
     flag!(a.vpp, "storage.vpp", true);
     if let Some(b) = a.vpp_bus {
-        l.set("storage.vpp", true);
-        l.set("storage.vpp_bus", b);
+        l.set_by("storage.vpp", true, "--vpp-bus");
+        l.set_by("storage.vpp_bus", b, "--vpp-bus");
     }
     opt!(a.storage_model, "storage.model");
     opt!(a.clearing, "storage.clearing");
@@ -306,9 +316,32 @@ pub fn resolve_scenario(a: &RunArgs) -> Result<crate::scenario::Scenario> {
         )?);
     }
     layers.push(flags_layer(a)?);
-    let s = crate::scenario::resolve_layers(a.preset, &layers)?;
-    s.validate()?;
-    Ok(s)
+    crate::scenario::resolve_layers(a.preset, &layers)
+}
+
+/// Every file or folder a scenario reads (the output folder must not overlap any of them).
+pub fn input_paths(s: &crate::scenario::Scenario, a: &RunArgs) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = a.scenario.iter().cloned().collect();
+    let named = [
+        Some(s.network.as_str()),
+        s.import.as_deref(),
+        Some(s.profiles.households.as_str()),
+        Some(s.profiles.commercial.as_str()),
+        Some(s.profiles.pv.as_str()),
+        Some(s.retailer.wholesale_file.as_str()),
+        s.profiles.load_series.as_deref(),
+        s.profiles.pv_series.as_deref(),
+    ];
+    for n in named.into_iter().flatten() {
+        if n.starts_with("builtin:") {
+            continue;
+        }
+        let p = PathBuf::from(n);
+        if p.exists() {
+            v.push(p);
+        }
+    }
+    v
 }
 
 /// Runs `run`.
@@ -318,6 +351,11 @@ pub fn run_cmd(a: &RunArgs, out: &mut dyn Write) -> Result<()> {
         return w(out, s.to_toml());
     }
     if !a.no_out {
+        let inputs = input_paths(&s, a);
+        crate::util::atomic::check_not_input(
+            &a.out,
+            &inputs.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
+        )?;
         crate::util::atomic::recover(&a.out)?;
         crate::util::atomic::check_destination(&a.out, a.force)?;
     }

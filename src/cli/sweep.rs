@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 /// `netclear sweep …`: every list flag is one dimension of the grid.
 #[derive(Debug, Parser)]
+#[command(allow_negative_numbers = true)]
 pub struct SweepArgs {
     /// Base scenario (TOML); the grid varies it.
     #[arg(long)]
@@ -91,10 +92,7 @@ pub fn sweep_cmd(a: &SweepArgs, out: &mut dyn Write) -> Result<()> {
         None => crate::scenario::Scenario::default(),
     };
     let mut grid: crate::sweep::Grid = match &a.grid {
-        Some(p) => toml::from_str(&super::read(p)?).map_err(|e| crate::Error::Malformed {
-            loc: crate::Location::file(p.display().to_string()),
-            msg: e.to_string(),
-        })?,
+        Some(p) => crate::sweep::Grid::from_toml(&p.display().to_string(), &super::read(p)?)?,
         None => Default::default(),
     };
     macro_rules! set {
@@ -124,6 +122,20 @@ pub fn sweep_cmd(a: &SweepArgs, out: &mut dyn Write) -> Result<()> {
     }
     let sweep = crate::sweep::Sweep { base, grid };
     sweep.validate()?;
+    let mut inputs: Vec<PathBuf> = a.scenario.iter().chain(&a.grid).cloned().collect();
+    inputs.extend(
+        sweep
+            .grid
+            .networks
+            .iter()
+            .chain(std::iter::once(&sweep.base.network))
+            .map(PathBuf::from)
+            .filter(|p| p.exists()),
+    );
+    crate::util::atomic::check_not_input(
+        &a.out,
+        &inputs.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
+    )?;
     let shard = a
         .shard
         .split_once('/')

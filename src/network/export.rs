@@ -40,7 +40,7 @@ use super::{Network, SwitchElement, TapSide};
 use crate::error::{Error, Location, Result};
 use serde_json::{json, Map, Value};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// An export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,40 +95,17 @@ pub fn export_with(net: &Network, format: Format, path: &Path, overwrite: Overwr
         });
     }
     match format {
-        Format::Folder => super::io::write_dir(net, path),
+        Format::Folder => super::io::write_dir(net, path, overwrite == Overwrite::Replace),
         Format::PandapowerJson => write_atomic(path, &to_pandapower_json(net)?, overwrite),
         Format::Matpower => write_atomic(path, &to_matpower(net)?, overwrite),
     }
 }
 
-fn io_err(path: &Path, e: std::io::Error) -> Error {
-    Error::Io {
-        path: path.to_path_buf(),
-        source: e,
-    }
-}
-
-/// Writes `text` to a temporary file beside `path`, then moves it into place.
+/// Writes `text` through the crate's one atomic writer: a synced temporary file renamed into
+/// place; an existing path is replaced only with [`Overwrite::Replace`] and only when it is a
+/// regular file (never a link, device or folder).
 fn write_atomic(path: &Path, text: &str, overwrite: Overwrite) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|s| s.to_string_lossy().to_string())
-        .ok_or_else(|| io_err(path, std::io::Error::other("no file name")))?;
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        std::fs::write(&tmp, text).map_err(|e| io_err(&tmp, e))?;
-        match overwrite {
-            Overwrite::Replace => std::fs::rename(&tmp, path).map_err(|e| io_err(path, e)),
-            // A hard link fails when the target exists: no replacement, even in a race.
-            Overwrite::Refuse => std::fs::hard_link(&tmp, path).map_err(|e| io_err(path, e)),
-        }
-    })();
-    let _ = std::fs::remove_file(&tmp);
-    result
+    crate::util::atomic::write_file(path, text.as_bytes(), overwrite == Overwrite::Replace)
 }
 
 /// A pandas DataFrame in pandapower's JSON encoding (`split` orient inside a string).

@@ -28,10 +28,12 @@ impl FileSource for DirSource<'_> {
     }
     fn read(&self, file: &str) -> Result<Option<String>> {
         let p = self.0.join(file);
-        match std::fs::read_to_string(&p) {
-            Ok(s) => Ok(Some(s)),
+        match std::fs::metadata(&p) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::Io { path: p, source: e }),
+            Ok(_) => {
+                crate::util::limits::read_text(&p, crate::util::limits::MAX_DATA_BYTES).map(Some)
+            }
         }
     }
 }
@@ -62,6 +64,13 @@ fn table(src: &dyn FileSource, file: &str, required: bool) -> Result<Option<Tabl
     }
 }
 
+fn required(src: &dyn FileSource, file: &str) -> Result<Table> {
+    table(src, file, true)?.ok_or_else(|| Error::Io {
+        path: src.label(file).into(),
+        source: std::io::Error::new(std::io::ErrorKind::NotFound, "required file missing"),
+    })
+}
+
 /// Reads and validates a feeder from any [`FileSource`].
 pub fn load(src: &dyn FileSource, default_name: &str) -> Result<Network> {
     let manifest = match src.read("network.toml")? {
@@ -90,7 +99,7 @@ pub fn load(src: &dyn FileSource, default_name: &str) -> Result<Network> {
         None => Manifest::named(default_name),
     };
 
-    let buses_t = table(src, "buses.csv", true)?.expect("required");
+    let buses_t = required(src, "buses.csv")?;
     let buses = read_buses(&buses_t)?;
     let bus_ids: HashSet<BusId> = buses.iter().map(|b| b.id).collect();
     let check_bus = |row: &Row, field: &str| -> Result<BusId> {
@@ -270,7 +279,7 @@ pub fn load(src: &dyn FileSource, default_name: &str) -> Result<Network> {
         }
     }
 
-    let eg_t = table(src, "ext_grid.csv", true)?.expect("required");
+    let eg_t = required(src, "ext_grid.csv")?;
     eg_t.require_columns(&["id", "bus"])?;
     let mut ext_grids = Vec::new();
     {
@@ -424,6 +433,14 @@ fn read_buses(t: &Table) -> Result<Vec<Bus>> {
     if t.is_empty() {
         return Err(Error::invalid(t.loc(), "no buses"));
     }
+    if t.len() > crate::util::limits::MAX_BUSES {
+        return Err(crate::util::limits::exceeded(
+            t.loc(),
+            "the number of buses",
+            t.len(),
+            crate::util::limits::MAX_BUSES,
+        ));
+    }
     let mut seen = HashSet::new();
     let mut buses = Vec::with_capacity(t.len());
     for row in t.rows() {
@@ -501,30 +518,17 @@ fn parallel(row: &Row) -> Result<u32> {
     Ok(v as u32)
 }
 
-/// Writes a feeder folder in the native format (used by the synthetic feeder generator).
-/// Files are written to a temporary folder next to `dir` and renamed into place, so a failure
-/// never leaves a half-written feeder.
-pub fn write_dir(net: &Network, dir: &Path) -> Result<()> {
-    let io = |p: &Path, e: std::io::Error| Error::Io {
-        path: p.to_path_buf(),
-        source: e,
-    };
-    let parent = dir.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
-    let tmp = parent.join(format!(
-        ".{}.tmp-{}",
-        dir.file_name()
-            .map(|s| s.to_string_lossy())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(|e| io(&tmp, e))?;
+/// Writes a feeder folder in the native format (used by the synthetic feeder generator) through
+/// [`crate::util::atomic::Stage`]: staged, synced and swapped in, so a failure never leaves a
+/// half-written feeder, and an existing folder is replaced only when netclear wrote it and `force`
+/// is set.
+pub fn write_dir(net: &Network, dir: &Path, force: bool) -> Result<()> {
+    let stage = crate::util::atomic::Stage::new(dir, force)?;
     let fmt = crate::fmt_f64;
     let b = |v: bool| if v { "1" } else { "0" };
 
     let manifest = toml::to_string(&net.manifest).map_err(|e| Error::Numerical(e.to_string()))?;
-    std::fs::write(tmp.join("network.toml"), manifest).map_err(|e| io(&tmp, e))?;
+    stage.write("network.toml", manifest.as_bytes())?;
 
     let mut s = String::from("id,name,vn_kv,type,zone,in_service,x,y\n");
     for bus in &net.buses {
@@ -541,7 +545,7 @@ pub fn write_dir(net: &Network, dir: &Path) -> Result<()> {
             y
         );
     }
-    std::fs::write(tmp.join("buses.csv"), s).map_err(|e| io(&tmp, e))?;
+    stage.write("buses.csv", s.as_bytes())?;
 
     // pandapower's own rating, where the feeder replaced it (cigre44), as an extra column.
     let pp_rating = net.lines.iter().any(|l| l.max_i_ka_pandapower.is_some());
@@ -576,7 +580,7 @@ pub fn write_dir(net: &Network, dir: &Path) -> Result<()> {
         }
         s += "\n";
     }
-    std::fs::write(tmp.join("lines.csv"), s).map_err(|e| io(&tmp, e))?;
+    stage.write("lines.csv", s.as_bytes())?;
 
     let mut s = String::from("id,name,std_type,hv_bus,lv_bus,sn_mva,vn_hv_kv,vn_lv_kv,vk_percent,vkr_percent,pfe_kw,i0_percent,shift_degree,tap_side,tap_neutral,tap_pos,tap_step_percent,parallel,df,vector_group,in_service\n");
     for t in &net.trafos {
@@ -609,7 +613,7 @@ pub fn write_dir(net: &Network, dir: &Path) -> Result<()> {
             b(t.in_service)
         );
     }
-    std::fs::write(tmp.join("trafos.csv"), s).map_err(|e| io(&tmp, e))?;
+    stage.write("trafos.csv", s.as_bytes())?;
 
     let mut s = String::from("id,name,bus,vm_pu,va_degree,in_service\n");
     for e in &net.ext_grids {
@@ -623,7 +627,7 @@ pub fn write_dir(net: &Network, dir: &Path) -> Result<()> {
             b(e.in_service)
         );
     }
-    std::fs::write(tmp.join("ext_grid.csv"), s).map_err(|e| io(&tmp, e))?;
+    stage.write("ext_grid.csv", s.as_bytes())?;
 
     for (file, els) in [("loads.csv", &net.loads), ("sgen.csv", &net.sgens)] {
         let mut s = String::from("id,name,bus,p_mw,q_mvar,scaling,in_service\n");
@@ -639,7 +643,7 @@ pub fn write_dir(net: &Network, dir: &Path) -> Result<()> {
                 b(e.in_service)
             );
         }
-        std::fs::write(tmp.join(file), s).map_err(|e| io(&tmp, e))?;
+        stage.write(file, s.as_bytes())?;
     }
 
     if !net.switches.is_empty() {
@@ -661,14 +665,10 @@ pub fn write_dir(net: &Network, dir: &Path) -> Result<()> {
                 fmt(sw.z_ohm)
             );
         }
-        std::fs::write(tmp.join("switches.csv"), s).map_err(|e| io(&tmp, e))?;
+        stage.write("switches.csv", s.as_bytes())?;
     }
 
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).map_err(|e| io(dir, e))?;
-    }
-    std::fs::rename(&tmp, dir).map_err(|e| io(dir, e))?;
-    Ok(())
+    stage.commit()
 }
 
 /// Quotes a text cell for CSV when it needs it.

@@ -68,10 +68,7 @@ pub const NO_LIMIT_KA: f64 = 99_999.0;
 
 /// Reads a MATPOWER case file.
 pub fn load_case(path: &Path) -> Result<Network> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
+    let text = crate::util::limits::read_text(path, crate::util::limits::MAX_DATA_BYTES)?;
     let name = path
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())

@@ -106,10 +106,7 @@ const UNSUPPORTED: &[(&str, &str)] = &[
 
 /// Reads a pandapower JSON file.
 pub fn load_json(path: &Path) -> Result<Network> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
+    let text = crate::util::limits::read_text(path, crate::util::limits::MAX_DATA_BYTES)?;
     let name = path
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())

@@ -291,9 +291,7 @@ pub fn resolve(name_or_path: &str) -> Result<Network> {
         }
         if let Some((base, k)) = name_or_path.rsplit_once('x') {
             if let (Ok(k), Some(net)) = (k.parse::<usize>(), load_shipped(base)?) {
-                if (1..=10_000).contains(&k) {
-                    return super::synthetic::replicate(&net, k);
-                }
+                return super::synthetic::replicate(&net, k);
             }
         }
     }

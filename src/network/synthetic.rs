@@ -19,6 +19,25 @@ pub fn replicate(base: &Network, copies: usize) -> Result<Network> {
             "need at least one copy",
         ));
     }
+    let buses = copies
+        .checked_mul(base.buses.len().saturating_sub(1))
+        .and_then(|n| n.checked_add(1));
+    match buses {
+        Some(n) if n <= crate::util::limits::MAX_BUSES => {}
+        _ => {
+            return Err(crate::util::limits::exceeded(
+                Location::file("--copies"),
+                &format!(
+                    "the synthetic feeder's bus count ({copies} copies of {} buses)",
+                    base.buses.len().saturating_sub(1)
+                ),
+                buses.map_or("more than this machine can count".to_string(), |n| {
+                    n.to_string()
+                }),
+                crate::util::limits::MAX_BUSES,
+            ))
+        }
+    }
     let eg = base
         .ext_grids
         .iter()
@@ -50,7 +69,9 @@ pub fn replicate(base: &Network, copies: usize) -> Result<Network> {
         .iter()
         .find(|b| b.id == slack)
         .cloned()
-        .expect("validated slack bus exists");
+        .ok_or_else(|| {
+            Error::invalid(Location::file("ext_grid.csv"), "the slack bus is not a bus")
+        })?;
     let mut net = Network {
         manifest: Manifest {
             name: format!("{}x{}", base.manifest.name, copies),

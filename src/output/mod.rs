@@ -111,6 +111,10 @@ pub struct Summary<'a> {
     pub market_designs: Option<&'a [crate::study::DesignResult]>,
     /// Optimisations that did not solve (`--dump-lp` writes them).
     pub failed_optimisations: Vec<String>,
+    /// The head (last block hash) of `ledger.jsonl`, with `--ledger`: published here so a
+    /// re-chained ledger is caught (`netclear ledger verify`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ledger_head: Option<String>,
     /// A multi-day study's days with their own KPIs and comparisons; the KPIs above are the
     /// whole period's ([`crate::study::period`]).
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
@@ -257,6 +261,11 @@ fn storage_facts(r: &StudyResult) -> Option<StorageFacts> {
 
 /// `summary.json` of a study, as text.
 pub fn summary_json(r: &StudyResult) -> Result<String> {
+    summary_json_with_head(r, None)
+}
+
+/// `summary.json` of a study with the ledger's head hash published in it.
+pub fn summary_json_with_head(r: &StudyResult, ledger_head: Option<String>) -> Result<String> {
     let cmp = &r.comparisons;
     let s = Summary {
         netclear_version: env!("CARGO_PKG_VERSION"),
@@ -274,6 +283,7 @@ pub fn summary_json(r: &StudyResult) -> Result<String> {
         paper_comparison: cmp.paper.as_ref(),
         market_designs: cmp.market_designs.as_deref(),
         failed_optimisations: r.failed.iter().map(|f| f.label.clone()).collect(),
+        ledger_head,
         days: &r.days,
     };
     let mut v = serde_json::to_value(&s).map_err(|e| Error::Numerical(e.to_string()))?;
@@ -300,7 +310,9 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
     let stage = Stage::new(dir, opts.force)?;
     let c = &r.community;
     let d = &r.day;
-    stage.write("summary.json", summary_json(r)?.as_bytes())?;
+    let ledger = opts.ledger.then(|| crate::ledger::build(c, d, &r.scenario));
+    let head = ledger.as_deref().and_then(crate::ledger::head);
+    stage.write("summary.json", summary_json_with_head(r, head)?.as_bytes())?;
     let geo = serde_json::to_string(&geometry(c)).map_err(|e| Error::Numerical(e.to_string()))?;
     stage.write("feeder.json", (geo + "\n").as_bytes())?;
     let mut files: Vec<String> = vec!["summary.json".into(), "feeder.json".into()];
@@ -707,11 +719,8 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
         )?;
         files.push(String::from("paper_hourly.csv"));
     }
-    if opts.ledger {
-        stage.write(
-            "ledger.jsonl",
-            crate::ledger::build(c, d, &r.scenario).as_bytes(),
-        )?;
+    if let Some(ledger) = &ledger {
+        stage.write("ledger.jsonl", ledger.as_bytes())?;
         files.push(String::from("ledger.jsonl"));
     }
     if opts.report {
@@ -813,7 +822,16 @@ pub fn geometry(c: &Community) -> FeederGeometry {
 pub fn write_dumps(r: &StudyResult, prefix: &str) -> Result<usize> {
     for f in &r.failed {
         let path = format!("{prefix}.{}.json", f.label);
-        crate::util::atomic::write_file(Path::new(&path), f.problem.to_json().as_bytes(), true)?;
+        let json = f.problem.to_json();
+        // A dump netclear wrote starts with the same first key as every other dump.
+        let key = json
+            .find(':')
+            .map_or("{", |i| &json[..=i])
+            .as_bytes()
+            .to_vec();
+        crate::util::atomic::write_owned(Path::new(&path), json.as_bytes(), &|old| {
+            old.starts_with(&key)
+        })?;
     }
     Ok(r.failed.len())
 }

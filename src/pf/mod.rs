@@ -231,11 +231,48 @@ pub fn read_injections(
     grid: &Grid,
     net: &Network,
 ) -> crate::Result<crate::network::electrical::Injections> {
-    let text = std::fs::read_to_string(path).map_err(|e| crate::Error::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
+    let text = crate::util::limits::read_text(path, crate::util::limits::MAX_DATA_BYTES)?;
     parse_injections(&path.display().to_string(), &text, grid, net)
+}
+
+/// The rules of an injection file beyond its columns: exactly one unit per quantity (`p_mw` or
+/// `p_kw`, `q_mvar` or `q_kvar`: with both, one would be silently ignored), and every value within [`crate::util::limits::MAX_INJECTION_MW`] so that no sum of
+/// them overflows.
+fn check_injections(t: &crate::table::Table) -> crate::Result<()> {
+    use crate::error::Error;
+    for (a, b, scale) in [("p_mw", "p_kw", 1e-3), ("q_mvar", "q_kvar", 1e-3)] {
+        if t.has_column(a) && t.has_column(b) {
+            return Err(Error::invalid(
+                t.loc().row(1).field(b),
+                format!("both `{a}` and `{b}`: give each quantity in one unit only"),
+            ));
+        }
+        for (col, s) in [(a, 1.0), (b, scale)] {
+            if !t.has_column(col) {
+                continue;
+            }
+            for row in t.rows() {
+                if let Some(v) = row.opt_f64(col)? {
+                    if (v * s).abs() > crate::util::limits::MAX_INJECTION_MW {
+                        return Err(Error::OutOfRange {
+                            loc: row.loc(col),
+                            value: v,
+                            requirement: "within ±10,000 MW (netclear's limit for one injection)",
+                        });
+                    }
+                }
+            }
+        }
+    }
+    if t.len() > crate::util::limits::MAX_BUSES * 10 {
+        return Err(crate::util::limits::exceeded(
+            t.loc(),
+            "the number of injection rows",
+            t.len(),
+            crate::util::limits::MAX_BUSES * 10,
+        ));
+    }
+    Ok(())
 }
 
 /// [`read_injections`] on text already in memory (`file` names it in errors).
@@ -248,6 +285,7 @@ pub fn parse_injections(
     use crate::error::Error;
     let t = crate::table::Table::parse(file, text)?;
     t.require_columns(&["bus"])?;
+    check_injections(&t)?;
     let (p_col, p_scale) = if t.has_column("p_mw") {
         ("p_mw", 1.0)
     } else if t.has_column("p_kw") {

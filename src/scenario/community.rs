@@ -247,7 +247,9 @@ pub fn build(s: &Scenario) -> Result<Community> {
         };
         for k in 0..d.pv_kw.len() {
             let pv_kw = rs(&d.pv_kw[k])?;
-            let node = grid.node_of_bus(buses[k]).expect("filtered above");
+            let Some(node) = grid.node_of_bus(buses[k]) else {
+                continue; // unreachable: `buses` holds connected buses only
+            };
             prosumers.push(Prosumer {
                 id: k,
                 name: format!("prosumer {}", k + 1),
@@ -271,6 +273,50 @@ pub fn build(s: &Scenario) -> Result<Community> {
             } else {
                 None
             };
+            let loads: Vec<_> = network
+                .loads
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.in_service)
+                .collect();
+            if loads.len() > crate::util::limits::MAX_PROSUMERS {
+                return Err(crate::util::limits::exceeded(
+                    Location::file(network.name()),
+                    "the number of prosumers (in-service loads)",
+                    loads.len(),
+                    crate::util::limits::MAX_PROSUMERS,
+                ));
+            }
+            // Households per load, checked (each and in total) before any profile is summed.
+            let mut total_units = 0u64;
+            let mut units_of = Vec::with_capacity(loads.len());
+            for (_, l) in &loads {
+                let peak_kw = l.p_mw * l.scaling * 1e3;
+                let n = (peak_kw / s.household_peak_kw).round();
+                let limit = crate::util::limits::MAX_HOUSEHOLDS_PER_PROSUMER;
+                if !(n.is_finite() && n <= limit as f64) {
+                    return Err(crate::util::limits::exceeded(
+                        Location::file(network.name()).field(format!("load {} p_mw", l.id.0)),
+                        &format!(
+                            "the households of load {} ({peak_kw} kW at {} kW per household)",
+                            l.id.0, s.household_peak_kw
+                        ),
+                        n,
+                        limit,
+                    ));
+                }
+                let units = (n as u32).max(1);
+                total_units += u64::from(units);
+                units_of.push(units);
+            }
+            if total_units > crate::util::limits::MAX_HOUSEHOLDS {
+                return Err(crate::util::limits::exceeded(
+                    Location::file(network.name()).field("household_peak_kw"),
+                    "the community's households",
+                    total_units,
+                    crate::util::limits::MAX_HOUSEHOLDS,
+                ));
+            }
             let load_series = match &s.profiles.load_series {
                 Some(path) => Some(element_series::read_day(
                     path,
@@ -281,15 +327,11 @@ pub fn build(s: &Scenario) -> Result<Community> {
                 )?),
                 None => None,
             };
-            for (li, l) in network.loads.iter().enumerate() {
-                if !l.in_service {
-                    continue;
-                }
+            for (&(li, l), &units) in loads.iter().zip(&units_of) {
                 let Some(node) = grid.node_of_bus(l.bus) else {
                     continue; // dropped bus: reported by `network validate`
                 };
                 let peak_kw = l.p_mw * l.scaling * 1e3;
-                let units = ((peak_kw / s.household_peak_kw).round() as u32).max(1);
                 let id = prosumers.len();
                 let (class, load_kw, profile) =
                     if let (true, Some(c)) = (is_commercial(&l.name), &commercial) {

@@ -43,6 +43,7 @@
 //! silently ignores a flag.
 
 pub mod community;
+mod validate;
 
 use crate::error::{Error, Location, Result};
 use crate::market::strategy::Strategy;
@@ -595,7 +596,7 @@ impl Scenario {
             for key in self.unused_keys() {
                 if l.sets(key) && get(&mine, key) != get(&theirs, key) {
                     return Err(Error::invalid(
-                        Location::file(&l.source).field(*key),
+                        l.location_of(key),
                         format!(
                             "is not used by this scenario (placement `{}`{}); remove it",
                             crate::util::serde_name(&self.placement),
@@ -634,236 +635,6 @@ impl Scenario {
         }
         Ok((a..=b).map(crate::util::dates::format).collect())
     }
-
-    /// Checks ranges; errors name the field.
-    pub fn validate(&self) -> Result<()> {
-        let loc = |f: &str| Location::file("scenario").field(f);
-        let check = |ok: bool, f: &str, v: f64, req: &'static str| -> Result<()> {
-            if ok && v.is_finite() {
-                Ok(())
-            } else {
-                Err(Error::OutOfRange {
-                    loc: loc(f),
-                    value: v,
-                    requirement: req,
-                })
-            }
-        };
-        check(
-            (0.0..=100.0).contains(&self.pv_share_percent),
-            "pv_share_percent",
-            self.pv_share_percent,
-            "in [0, 100]",
-        )?;
-        if self.placement == Placement::PaperLeaves {
-            check(
-                self.pv_share_percent <= 50.0,
-                "pv_share_percent",
-                self.pv_share_percent,
-                "<= 50 with the paper's placement (PV only on every other leaf bus)",
-            )?;
-        }
-        check(
-            self.pv_kwp_per_household >= 0.0,
-            "pv_kwp_per_household",
-            self.pv_kwp_per_household,
-            ">= 0",
-        )?;
-        check(
-            self.household_peak_kw > 0.0,
-            "household_peak_kw",
-            self.household_peak_kw,
-            "> 0",
-        )?;
-        check(
-            self.load_power_factor > 0.0 && self.load_power_factor <= 1.0,
-            "load_power_factor",
-            self.load_power_factor,
-            "in (0, 1]",
-        )?;
-        check(
-            self.profiles.pv_column_kwp > 0.0,
-            "profiles.pv_column_kwp",
-            self.profiles.pv_column_kwp,
-            "> 0",
-        )?;
-        check(
-            valid_step(self.step_minutes),
-            "step_minutes",
-            self.step_minutes as f64,
-            "a divisor of 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60)",
-        )?;
-        if self.days.is_some() {
-            self.dates()?;
-            let refuse = |why: &str| {
-                Err(Error::invalid(
-                    loc("days"),
-                    format!("a multi-day study cannot {why}"),
-                ))
-            };
-            if self.preset.is_some() {
-                return refuse("start from a preset (the paper studies one typical day)");
-            }
-            if self.import.is_some() {
-                return refuse("use `import` (a workbook holds its own day)");
-            }
-            if self.storage.clearing == ClearingMode::Central {
-                return refuse("use central clearing yet (it optimises one day); use `auction`");
-            }
-        }
-        let t = &self.tariff;
-        check(
-            t.retail_per_kwh >= t.feed_in_per_kwh,
-            "tariff.retail_per_kwh",
-            t.retail_per_kwh,
-            ">= tariff.feed_in_per_kwh",
-        )?;
-        check(
-            t.feed_in_per_kwh.is_finite(),
-            "tariff.feed_in_per_kwh",
-            t.feed_in_per_kwh,
-            "finite",
-        )?;
-        check(
-            self.market.bid_per_kwh.is_finite(),
-            "market.bid_per_kwh",
-            self.market.bid_per_kwh,
-            "finite",
-        )?;
-        check(
-            self.market.ask_per_kwh.is_finite(),
-            "market.ask_per_kwh",
-            self.market.ask_per_kwh,
-            "finite",
-        )?;
-        check(
-            self.line_eta > 0.0 && self.line_eta <= 1.0,
-            "line_eta",
-            self.line_eta,
-            "in (0, 1]",
-        )?;
-        check(
-            (0.0..=100.0).contains(&self.storage.battery_share_percent),
-            "storage.battery_share_percent",
-            self.storage.battery_share_percent,
-            "in [0, 100]",
-        )?;
-        if self.storage.per_prosumer_kw.len() != self.storage.per_prosumer_kwh.len()
-            || self
-                .storage
-                .per_prosumer_kwh
-                .iter()
-                .chain(&self.storage.per_prosumer_kw)
-                .any(|v| !(v.is_finite() && *v >= 0.0))
-        {
-            return Err(Error::invalid(
-                loc("storage.per_prosumer_kwh"),
-                "per_prosumer_kwh and per_prosumer_kw need the same length and finite values >= 0",
-            ));
-        }
-        for (name, b) in [
-            ("storage.battery", &self.storage.battery),
-            ("storage.vpp_battery", &self.storage.vpp_battery),
-        ] {
-            b.validate().map_err(|m| Error::invalid(loc(name), m))?;
-        }
-        check(
-            self.retailer.daily_fixed_charge >= 0.0,
-            "retailer.daily_fixed_charge",
-            self.retailer.daily_fixed_charge,
-            ">= 0",
-        )?;
-        let pol = &self.retailer.policy;
-        check(
-            pol.local_renewable_bonus_per_kwh >= 0.0,
-            "retailer.policy.local_renewable_bonus_per_kwh",
-            pol.local_renewable_bonus_per_kwh,
-            ">= 0",
-        )?;
-        check(
-            pol.grid_purchase_penalty_per_kwh >= 0.0,
-            "retailer.policy.grid_purchase_penalty_per_kwh",
-            pol.grid_purchase_penalty_per_kwh,
-            ">= 0",
-        )?;
-        let cl = &self.clearing;
-        check(
-            cl.vmin_pu >= 0.0 && cl.vmin_pu < cl.vmax_pu,
-            "clearing.vmin_pu",
-            cl.vmin_pu,
-            ">= 0 and < clearing.vmax_pu",
-        )?;
-        check(cl.vmax_pu > 0.0, "clearing.vmax_pu", cl.vmax_pu, "> 0")?;
-        check(
-            cl.voll_per_kwh >= 0.0,
-            "clearing.voll_per_kwh",
-            cl.voll_per_kwh,
-            ">= 0",
-        )?;
-        check(
-            cl.ac_feedback_rounds <= 10,
-            "clearing.ac_feedback_rounds",
-            cl.ac_feedback_rounds as f64,
-            "<= 10",
-        )?;
-        check(
-            cl.distance_rate_per_kwh_km >= 0.0,
-            "clearing.distance_rate_per_kwh_km",
-            cl.distance_rate_per_kwh_km,
-            ">= 0",
-        )?;
-        check(
-            cl.uniform_rate_per_kwh >= 0.0,
-            "clearing.uniform_rate_per_kwh",
-            cl.uniform_rate_per_kwh,
-            ">= 0",
-        )?;
-        check(
-            (0.0..=100.0).contains(&self.ev.share_percent),
-            "ev.share_percent",
-            self.ev.share_percent,
-            "in [0, 100]",
-        )?;
-        for (k, ev) in self.ev.fleet.iter().enumerate() {
-            ev.validate(&loc(&format!("ev.fleet[{k}]")))?;
-        }
-        check(
-            (0.0..=100.0).contains(&self.flex.share_percent),
-            "flex.share_percent",
-            self.flex.share_percent,
-            "in [0, 100]",
-        )?;
-        self.flex.params().validate("scenario", "flex")?;
-        if self.days.is_some()
-            && (self.ev.share_percent > 0.0
-                || !self.ev.fleet.is_empty()
-                || self.flex.share_percent > 0.0)
-        {
-            return Err(Error::invalid(
-                loc("days"),
-                "EVs and shiftable loads are single-day for now: remove `days` or the flexibility",
-            ));
-        }
-        if self.storage.clearing == ClearingMode::Central
-            && (self.ev.share_percent > 0.0
-                || !self.ev.fleet.is_empty()
-                || self.flex.share_percent > 0.0)
-        {
-            return Err(Error::invalid(
-                loc("storage.clearing"),
-                "central clearing does not model EVs or shiftable loads yet: use the auction",
-            ));
-        }
-        if cl.model == crate::clearing::NetworkModel::None
-            && cl.network_charges == crate::clearing::ChargeRule::Dlmp
-        {
-            return Err(Error::invalid(
-                loc("clearing.network_charges"),
-                "dlmp charges need nodal prices: choose a network model (dc, lindistflow or socp)",
-            ));
-        }
-        Ok(())
-    }
 }
 
 /// The longest multi-day study, days (ten years).
@@ -883,19 +654,79 @@ pub struct Layer {
     pub source: String,
     /// The keys.
     pub table: toml::Table,
+    /// Where in the source each dotted key was set (a file's line, a flag), for messages.
+    pub origins: std::collections::BTreeMap<String, Origin>,
+}
+
+/// Where a layer set one key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A line of the layer's file (1-based).
+    Line(u64),
+    /// A command-line flag (`--seed`).
+    Flag(String),
 }
 
 impl Layer {
-    /// A layer parsed from a TOML file's text.
+    /// An empty layer from `source`.
+    pub fn new(source: impl Into<String>) -> Layer {
+        Layer {
+            source: source.into(),
+            table: toml::Table::new(),
+            origins: Default::default(),
+        }
+    }
+
+    /// A layer parsed from a TOML file's text; each key's line is kept for messages.
     pub fn from_toml(file: &str, text: &str) -> Result<Layer> {
         let table: toml::Table = toml::from_str(text).map_err(|e| Error::Malformed {
             loc: Location::file(file),
             msg: e.to_string(),
         })?;
+        let mut origins = std::collections::BTreeMap::new();
+        if let Ok(doc) = toml::de::DeTable::parse(text) {
+            fn walk(
+                t: &toml::de::DeTable<'_>,
+                prefix: &str,
+                text: &str,
+                out: &mut std::collections::BTreeMap<String, Origin>,
+            ) {
+                for (k, v) in t {
+                    let key = format!("{prefix}{}", k.get_ref());
+                    let at = k.span().start.min(text.len());
+                    let line = 1 + text.as_bytes()[..at]
+                        .iter()
+                        .filter(|&&b| b == b'\n')
+                        .count();
+                    out.entry(key.clone()).or_insert(Origin::Line(line as u64));
+                    if let toml::de::DeValue::Table(inner) = v.get_ref() {
+                        walk(inner, &format!("{key}."), text, out);
+                    }
+                }
+            }
+            walk(doc.get_ref(), "", text, &mut origins);
+        }
         Ok(Layer {
             source: file.to_string(),
             table,
+            origins,
         })
+    }
+
+    /// Where this layer set `dotted.key`, as a location (file and line, or the flag).
+    pub fn location_of(&self, key: &str) -> Location {
+        match self.origins.get(key) {
+            Some(Origin::Line(n)) => Location::file(&self.source).row(*n).field(key),
+            Some(Origin::Flag(f)) => Location::file(f.clone()).field(key),
+            None => Location::file(&self.source).field(key),
+        }
+    }
+
+    /// Sets `dotted.key = value` in the layer, remembering the flag that set it.
+    pub fn set_by(&mut self, key: &str, value: impl Into<toml::Value>, flag: &str) {
+        self.origins
+            .insert(key.to_string(), Origin::Flag(flag.to_string()));
+        self.set(key, value);
     }
 
     /// Sets `dotted.key = value` in the layer.
@@ -983,6 +814,7 @@ pub fn resolve_layers(preset: Option<Preset>, layers: &[Layer]) -> Result<Scenar
             msg: e.to_string(),
         })?;
     s.check_honoured(&base, layers)?;
+    s.validate_layers(layers)?;
     Ok(s)
 }
 

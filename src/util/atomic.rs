@@ -11,7 +11,16 @@
 //!   only with `force`. The swap renames the old folder to `.NAME.old-PID`, renames the staging
 //!   folder into place and then deletes the old one; if the process dies between the two renames,
 //!   the next run finds `.NAME.old-PID` without `NAME` and puts it back before doing anything else
-//!   ([`recover`]). Stale staging folders of dead runs are removed.
+//!   ([`recover`]). Stale staging folders of dead runs are removed. On Linux the swap is one
+//!   `renameat2(RENAME_EXCHANGE)`, atomic: the old results end up under the staging name and are
+//!   deleted (or, after a crash, cleaned by the next run as a stale staging folder); the two
+//!   renames are the fallback where the file system refuses the exchange.
+//! * **Inputs and the working directory** ([`check_not_input`]): an output path that is, contains
+//!   or lies inside one of the command's inputs, or that is or contains the working directory, is
+//!   refused before anything is written.
+//! * **Files a command owns** ([`write_owned`]): a single output file (a report, a merged
+//!   `results.csv`, an optimisation dump) replaces an existing file only when that file is a
+//!   regular file this command wrote before, recognised by its content.
 
 use crate::error::{Error, Location, Result};
 use std::fs::{self, File};
@@ -55,6 +64,51 @@ fn sync_dir(d: &Path) {
 /// Writes `bytes` to `path` atomically. An existing `path` must be a regular file and is replaced
 /// only with `force`.
 pub fn write_file(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
+    write_checked(path, bytes, &|_| force, "pass --force to replace it")
+}
+
+/// Writes `bytes` to `path` atomically, replacing an existing regular file only when `is_ours`
+/// recognises its content (its first 64 KiB) as a file this command wrote.
+pub fn write_owned(path: &Path, bytes: &[u8], is_ours: &dyn Fn(&[u8]) -> bool) -> Result<()> {
+    let ours = |p: &Path| -> bool {
+        use std::io::Read;
+        let mut head = Vec::new();
+        File::open(p)
+            .and_then(|f| f.take(64 << 10).read_to_end(&mut head))
+            .is_ok()
+            && is_ours(&head)
+    };
+    let owned = ours(path);
+    write_checked(
+        path,
+        bytes,
+        &|_| owned,
+        "it was not written by this netclear command; choose another output path",
+    )
+}
+
+fn clean_stale_temps(dir: &Path, name: &str) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{name}.tmp-");
+    for e in entries.flatten() {
+        let f = e.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = f.strip_prefix(&prefix).and_then(|p| p.parse::<u32>().ok()) {
+            if pid != std::process::id() && !pid_alive(pid) {
+                let _ = fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+fn write_checked(
+    path: &Path,
+    bytes: &[u8],
+    may_replace: &dyn Fn(&Path) -> bool,
+    refusal: &str,
+) -> Result<()> {
+    let force = may_replace(path);
     match fs::symlink_metadata(path) {
         Ok(m) if !m.file_type().is_file() => {
             return Err(refuse(
@@ -63,21 +117,22 @@ pub fn write_file(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
                  netclear will not replace it",
             ))
         }
-        Ok(_) if !force => {
-            return Err(refuse(
-                path,
-                "the output file exists; pass --force to replace it",
-            ))
-        }
+        Ok(_) if !force => return Err(refuse(path, format!("the output file exists; {refusal}"))),
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io(path)(e)),
     }
     let dir = parent_of(path);
     let name = file_name(path)?;
+    clean_stale_temps(&dir, &name);
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let _ = fs::remove_file(&tmp);
     let result = (|| -> Result<()> {
-        let mut f = File::create(&tmp).map_err(io(&tmp))?;
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(io(&tmp))?;
         f.write_all(bytes).map_err(io(&tmp))?;
         f.sync_all().map_err(io(&tmp))?;
         fs::rename(&tmp, path).map_err(io(path))
@@ -87,6 +142,93 @@ pub fn write_file(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
     }
     result?;
     sync_dir(&dir);
+    Ok(())
+}
+
+/// Swaps two paths atomically (Linux `renameat2(RENAME_EXCHANGE)`); `false` where unsupported.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> bool {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let (Ok(ca), Ok(cb)) = (
+        CString::new(a.as_os_str().as_bytes()),
+        CString::new(b.as_os_str().as_bytes()),
+    ) else {
+        return false;
+    };
+    // SAFETY: both arguments are valid NUL-terminated paths that live across the call; the
+    // syscall takes no other pointers.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    rc == 0
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> bool {
+    false
+}
+
+/// The absolute form of `p` with symlinks resolved as far as the path exists (the rest appended),
+/// so a folder that does not exist yet can be compared with existing ones.
+fn resolved(p: &Path) -> PathBuf {
+    let abs = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(p)
+    };
+    let mut rest = Vec::new();
+    let mut cur = abs.as_path();
+    loop {
+        if let Ok(c) = fs::canonicalize(cur) {
+            let mut out = c;
+            for r in rest.iter().rev() {
+                out.push(r);
+            }
+            return out;
+        }
+        match (cur.parent(), cur.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                cur = parent;
+            }
+            _ => return abs,
+        }
+    }
+}
+
+/// Refuses an output path that is, contains or lies inside one of `inputs` (files or folders the
+/// command reads), or that is or contains the working directory.
+pub fn check_not_input(out: &Path, inputs: &[&Path]) -> Result<()> {
+    let o = resolved(out);
+    if let Ok(cwd) = std::env::current_dir() {
+        let cwd = resolved(&cwd);
+        if cwd.starts_with(&o) {
+            return Err(refuse(
+                out,
+                "the output path is or contains the working directory; choose a folder of its own",
+            ));
+        }
+    }
+    for i in inputs {
+        let r = resolved(i);
+        if r.starts_with(&o) || o.starts_with(&r) {
+            return Err(refuse(
+                out,
+                format!(
+                    "the output path overlaps the input {}; netclear never writes over its inputs",
+                    i.display()
+                ),
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -146,14 +288,7 @@ pub fn check_destination(dir: &Path, force: bool) -> Result<()> {
             "the output path exists and is not a folder (a file, link or device); netclear will not replace it",
         ));
     }
-    if let Ok(cwd) = std::env::current_dir() {
-        if fs::canonicalize(dir).ok() == fs::canonicalize(&cwd).ok() {
-            return Err(refuse(
-                dir,
-                "the output folder is the working directory; choose a folder of its own",
-            ));
-        }
-    }
+    check_not_input(dir, &[])?;
     let mut entries = fs::read_dir(dir).map_err(io(dir))?;
     if entries.next().is_none() {
         return Ok(());
@@ -240,7 +375,11 @@ impl Stage {
         check_destination(&self.dir, self.force)?;
         let parent = parent_of(&self.dir);
         let name = file_name(&self.dir)?;
-        if fs::symlink_metadata(&self.dir).is_ok() {
+        if fs::symlink_metadata(&self.dir).is_ok() && exchange(&self.stage, &self.dir) {
+            // The new results are in place; the old ones are under the staging name.
+            sync_dir(&parent);
+            let _ = fs::remove_dir_all(&self.stage);
+        } else if fs::symlink_metadata(&self.dir).is_ok() {
             let old = parent.join(format!(".{name}.old-{}", std::process::id()));
             let _ = fs::remove_dir_all(&old);
             fs::rename(&self.dir, &old).map_err(io(&self.dir))?;

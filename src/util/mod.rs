@@ -4,6 +4,8 @@
 
 pub mod atomic;
 pub mod dates;
+pub mod fuzz;
+pub mod limits;
 pub mod rng;
 
 /// The serde name of a unit enum variant (`"primal_infeasible"`, `"pay-as-ask"`, …): the one
