@@ -52,9 +52,9 @@ fn sync_dir(d: &Path) {
     }
 }
 
-/// Writes `bytes` to `path` atomically. An existing `path` must be a regular file and is replaced
-/// only with `force`.
-pub fn write_file(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
+/// The rule for an output file: a new path, or an existing regular file with `force` (checked
+/// before any work is done, and again by [`write_file`]).
+pub fn check_file(path: &Path, force: bool) -> Result<()> {
     match fs::symlink_metadata(path) {
         Ok(m) if !m.file_type().is_file() => {
             return Err(refuse(
@@ -73,6 +73,13 @@ pub fn write_file(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io(path)(e)),
     }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` atomically. An existing `path` must be a regular file and is replaced
+/// only with `force` ([`check_file`]).
+pub fn write_file(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
+    check_file(path, force)?;
     let dir = parent_of(path);
     let name = file_name(path)?;
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
