@@ -418,3 +418,96 @@ fn scenario_paths_are_relative_to_the_scenario_file() {
     );
     assert!(text.contains("network = \"village80\""));
 }
+
+/// Binding limits are their own long table (one row per limit, with its dual), agreeing with
+/// clearing.csv's list; batteries are one tidy table that holds the seed's per-battery files.
+#[test]
+fn binding_limits_and_batteries_are_long_tables() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("o");
+    let (code, _, err) = netclear(&[
+        "run",
+        "--network",
+        "village80",
+        "--pv-share",
+        "100",
+        "--pv-kwp",
+        "12",
+        "--vmax",
+        "1.01",
+        "--enforce-limits",
+        "--battery-share",
+        "30",
+        "--vpp",
+        "-q",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let read = |n: &str| {
+        let text = std::fs::read_to_string(dir.join(n)).unwrap();
+        let mut r = csv::Reader::from_reader(text.as_bytes());
+        let h = r.headers().unwrap().clone();
+        let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+        (h, rows)
+    };
+    let (h, bind) = read("binding_limits.csv");
+    assert_eq!(
+        h.iter().collect::<Vec<_>>(),
+        ["case", "step", "time", "kind", "element", "dual"]
+    );
+    assert!(!bind.is_empty(), "PV voltage rise at a 1.01 pu limit binds");
+    let (ch, clr) = read("clearing.csv");
+    let bcol = ch.iter().position(|x| x == "binding").unwrap();
+    let mut from_clearing: Vec<String> = Vec::new();
+    for r in &clr {
+        if r[bcol].starts_with("solver") {
+            continue;
+        }
+        for name in r[bcol].split("; ").filter(|s| !s.is_empty()) {
+            from_clearing.push(format!("{},{},{name}", &r[0], &r[1]));
+        }
+    }
+    let from_table: Vec<String> = bind
+        .iter()
+        .map(|r| format!("{},{},{} {}", &r[0], &r[1], &r[3], &r[4]))
+        .collect();
+    assert_eq!(from_table, from_clearing);
+    assert!(bind.iter().all(|r| r[5].parse::<f64>().unwrap() >= 0.0));
+    let (h, bat) = read("batteries.csv");
+    assert_eq!(
+        &h.iter().take(7).collect::<Vec<_>>(),
+        &["case", "step", "time", "prosumer", "bus", "kind", "soc_kwh"]
+    );
+    let seed_files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("battery_P"))
+        .collect();
+    assert!(!seed_files.is_empty());
+    for f in &seed_files {
+        let i: String = f
+            .trim_start_matches("battery_P")
+            .trim_end_matches(".csv")
+            .into();
+        let (_, seed) = read(f);
+        let tidy: Vec<&csv::StringRecord> = bat
+            .iter()
+            .filter(|r| &r[0] == "p2p" && r[3] == *i)
+            .collect();
+        assert_eq!(tidy.len(), seed.len(), "{f}");
+        for (a, b) in tidy.iter().zip(&seed) {
+            assert_eq!(
+                (&a[1], &a[6], &a[7], &a[8]),
+                (&b[0], &b[2], &b[3], &b[4]),
+                "{f}"
+            );
+        }
+    }
+    assert!(bat.iter().any(|r| &r[5] == "community") && bat.iter().any(|r| &r[0] == "baseline"));
+    // No `-0` in any money or energy cell.
+    for r in bat.iter().chain(&bind) {
+        assert!(r.iter().all(|c| c != "-0"), "{r:?}");
+    }
+}
