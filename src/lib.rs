@@ -40,7 +40,7 @@
 //! | module | role |
 //! |---|---|
 //! | [`util`] | dates, seeded randomness, display names, the one atomic writer |
-//! | [`network`], [`table`], [`profiles`], [`import`], [`tariff`] | the model: feeder tables and readers (folders, pandapower JSON, MATPOWER), the electrical model and topology, time series, retailer prices |
+//! | [`network`], [`table`], [`profiles`], [`element_series`], [`import`], [`tariff`] | the model: feeder tables and readers (folders, pandapower JSON, MATPOWER), the electrical model and topology, time series (shared curves, and per load and generator), retailer prices |
 //! | [`scenario`] | what to run: specs with their defaults, layers (defaults → preset → file → flags), validation, community building (no dispatch) |
 //! | [`pf`] | power flow: DC, PTDF, AC |
 //! | [`opt`] | a solver-agnostic problem with typed handles, the Clarabel backend, branch and bound over complementarity pairs |
@@ -58,6 +58,7 @@
 
 pub mod clearing;
 pub mod cli;
+pub mod element_series;
 pub mod error;
 pub mod formulation;
 pub mod import;

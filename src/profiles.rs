@@ -1,5 +1,5 @@
 //! Time series: wide CSV files with units in the headers, one day at a time, and
-//! energy-conserving resampling between 5-minute, 15-minute and hourly steps.
+//! energy-conserving resampling between any steps that divide a day (5, 10, 15, 30, 60 min, …).
 //!
 //! # Format
 //!
@@ -22,7 +22,10 @@
 //! # Days
 //!
 //! A day is selected by its *local* date (the label's date). A day on which the clocks change has
-//! 23 or 25 hours and is refused with a clear error. Resampling needs the steps to divide each
+//! 23 or 25 hours in local time, and that is what it is read as: its steps keep their local
+//! clock ([`Day::local_minutes`], labels with the UTC offset); a 24-hour series (prices, a
+//! weekly profile) meets it by local time of day ([`Day::on_clock_of`]). Any other row count is
+//! an incomplete day and refused. Resampling needs the steps to divide each
 //! other (5 ↔ 15 ↔ 60 minutes).
 
 use crate::error::{Error, Location, Result};
@@ -92,6 +95,11 @@ pub struct Day {
     pub date: String,
     /// Step length, minutes.
     pub step_minutes: u32,
+    /// Local wall-clock start of each step, minutes after midnight (on a day the clocks change,
+    /// an hour is missing or repeated).
+    pub local_minutes: Vec<u32>,
+    /// UTC offset of each step, minutes, when the file gives offsets.
+    pub utc_offsets_min: Option<Vec<i32>>,
     /// The series.
     pub series: Vec<Series>,
 }
@@ -138,16 +146,111 @@ impl Day {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        // The clock of the new steps: each old step's start split into the common divisor of
+        // the steps, then every `to/g`-th sub-step start (the rule of [`resample`]).
+        let g = gcd(self.step_minutes, step_minutes);
+        let (hold, mean) = (
+            (self.step_minutes / g) as usize,
+            (step_minutes / g) as usize,
+        );
+        let sub = |k: usize| (k / hold, (k % hold) as u32 * g);
+        let n_new = self.local_minutes.len() * hold / mean;
+        let local_minutes = (0..n_new)
+            .map(|j| {
+                let (i, m) = sub(j * mean);
+                self.local_minutes[i] + m
+            })
+            .collect();
+        let utc_offsets_min = self
+            .utc_offsets_min
+            .as_ref()
+            .map(|o| (0..n_new).map(|j| o[sub(j * mean).0]).collect());
         Ok(Day {
             series,
             step_minutes,
+            local_minutes,
+            utc_offsets_min,
+            ..self.clone()
+        })
+    }
+
+    /// Whether the clocks change on this day (its UTC offset is not constant).
+    pub fn clocks_change(&self) -> bool {
+        self.utc_offsets_min
+            .as_ref()
+            .is_some_and(|o| o.windows(2).any(|w| w[0] != w[1]))
+    }
+
+    /// Label of step `t`: `HH:MM`, with the UTC offset (`02:00+01:00`) on a day the clocks
+    /// change, so that a repeated hour is told apart.
+    pub fn label(&self, t: usize) -> String {
+        let m = self.local_minutes.get(t).copied().unwrap_or(0);
+        let hm = format!("{:02}:{:02}", m / 60, m % 60);
+        match (&self.utc_offsets_min, self.clocks_change()) {
+            (Some(o), true) => {
+                let off = o[t];
+                let sign = if off < 0 { '-' } else { '+' };
+                format!("{hm}{sign}{:02}:{:02}", off.abs() / 60, off.abs() % 60)
+            }
+            _ => hm,
+        }
+    }
+
+    /// This day's series on the local clock of `clock` (a day at the same step): step `t` takes
+    /// the value of this day's step with the same local start time. That is how a series of a
+    /// 24-hour day (a price day, a weekly commercial profile, a time-of-use tariff) meets a day
+    /// on which the clocks change: the missing hour is skipped, the repeated one repeated.
+    /// Identical clocks return the day unchanged.
+    pub fn on_clock_of(&self, clock: &Day) -> Result<Day> {
+        if self.local_minutes == clock.local_minutes {
+            return Ok(self.clone());
+        }
+        if self.step_minutes != clock.step_minutes {
+            return Err(Error::Numerical(format!(
+                "{}: cannot align {}-min steps to {}-min steps",
+                self.file, self.step_minutes, clock.step_minutes
+            )));
+        }
+        let mut idx = Vec::with_capacity(clock.local_minutes.len());
+        for &m in &clock.local_minutes {
+            let i = self
+                .local_minutes
+                .iter()
+                .position(|&x| x == m)
+                .ok_or_else(|| {
+                    Error::invalid(
+                        Location::file(&self.file),
+                        format!(
+                            "{} has no step at local time {:02}:{:02}",
+                            self.date,
+                            m / 60,
+                            m % 60
+                        ),
+                    )
+                })?;
+            idx.push(i);
+        }
+        Ok(Day {
+            series: self
+                .series
+                .iter()
+                .map(|s| Series {
+                    values: idx.iter().map(|&i| s.values[i]).collect(),
+                    ..s.clone()
+                })
+                .collect(),
+            local_minutes: clock.local_minutes.clone(),
+            utc_offsets_min: clock.utc_offsets_min.clone(),
             ..self.clone()
         })
     }
 }
 
-/// Resamples average-power-like values between steps that divide each other: a mean over
-/// sub-intervals when coarsening, a hold when refining. Both conserve `Σ value·Δt`.
+/// Resamples average-power-like values between any two steps: each value is held over the
+/// common divisor `g = gcd(from, to)` of the steps, then averaged over the `to/g` sub-intervals
+/// of each new step. Refining (60 → 20) is a pure hold, coarsening (15 → 60) a pure mean, and
+/// steps that do not divide each other (15 → 10) go through `g` (5 min). Both stages conserve
+/// `Σ value·Δt` exactly; the only requirement is that the values fill whole new steps.
 pub fn resample(
     values: &[f64],
     from_min: u32,
@@ -159,34 +262,35 @@ pub fn resample(
     if from_min == to_min {
         return Ok(values.to_vec());
     }
-    if to_min > from_min {
-        if to_min % from_min != 0 {
-            return Err(format!(
-                "cannot resample {from_min}-min data to {to_min} min (not a multiple)"
-            ));
+    let g = gcd(from_min, to_min);
+    let (hold, mean) = ((from_min / g) as usize, (to_min / g) as usize);
+    if (values.len() * hold) % mean != 0 {
+        return Err(format!(
+            "{} values of {from_min} min do not fill whole {to_min}-min steps",
+            values.len()
+        ));
+    }
+    let mut out = Vec::with_capacity(values.len() * hold / mean);
+    let (mut acc, mut k) = (0.0, 0);
+    for &v in values {
+        for _ in 0..hold {
+            acc += v;
+            k += 1;
+            if k == mean {
+                out.push(acc / mean as f64);
+                (acc, k) = (0.0, 0);
+            }
         }
-        let k = (to_min / from_min) as usize;
-        if values.len() % k != 0 {
-            return Err(format!(
-                "{} values do not fill whole {to_min}-min steps",
-                values.len()
-            ));
-        }
-        Ok(values
-            .chunks(k)
-            .map(|c| c.iter().sum::<f64>() / k as f64)
-            .collect())
+    }
+    Ok(out)
+}
+
+/// Greatest common divisor.
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 {
+        a
     } else {
-        if from_min % to_min != 0 {
-            return Err(format!(
-                "cannot resample {from_min}-min data to {to_min} min (not a divisor)"
-            ));
-        }
-        let k = (from_min / to_min) as usize;
-        Ok(values
-            .iter()
-            .flat_map(|&v| std::iter::repeat_n(v, k))
-            .collect())
+        gcd(b, a % b)
     }
 }
 
@@ -266,6 +370,8 @@ pub struct SeriesFile {
     step: i64,
     series_cols: Vec<(String, Unit)>,
     days: std::collections::HashMap<i64, Vec<usize>>,
+    /// Per row: local start minute of the day and UTC offset, minutes.
+    clock: Vec<(u32, i32)>,
 }
 
 impl SeriesFile {
@@ -300,6 +406,7 @@ impl SeriesFile {
         let mut step: Option<i64> = None;
         let mut prev: Option<i64> = None;
         let mut days: std::collections::HashMap<i64, Vec<usize>> = std::collections::HashMap::new();
+        let mut clock: Vec<(u32, i32)> = Vec::new();
         for (i, row) in table.rows().enumerate() {
             let raw = row.str(&first)?;
             let (instant, local_day) = if typical {
@@ -308,6 +415,7 @@ impl SeriesFile {
                     value: raw.to_string(),
                     expected: "a time of day HH:MM",
                 })?;
+                clock.push((m as u32, 0));
                 (m, 0)
             } else {
                 let s = parse_timestamp(raw).ok_or_else(|| Error::Parse {
@@ -315,6 +423,7 @@ impl SeriesFile {
                     value: raw.to_string(),
                     expected: "an ISO 8601 timestamp YYYY-MM-DDTHH:MM[:00][±HH:MM]",
                 })?;
+                clock.push((s.local_min.rem_euclid(1440) as u32, s.offset_min as i32));
                 (s.local_min - s.offset_min, s.local_min.div_euclid(1440))
             };
             if let Some(p) = prev {
@@ -355,6 +464,7 @@ impl SeriesFile {
             step,
             series_cols,
             days,
+            clock,
         })
     }
 
@@ -401,11 +511,16 @@ impl SeriesFile {
                 )
             })?
         };
-        if rows.len() != per_day {
+        // A day on which the clocks change has an hour fewer or more, in local time.
+        let changes = rows
+            .windows(2)
+            .any(|w| self.clock[w[0]].1 != self.clock[w[1]].1);
+        let dst_ok = changes && rows.len().abs_diff(per_day) == (60 / self.step.min(60)) as usize;
+        if rows.len() != per_day && !dst_ok {
             return Err(Error::invalid(
                 Location::file(file).field(self.first.clone()),
                 format!(
-                    "{} has {} rows of {} min, a day needs {per_day} (a DST change or an incomplete day)",
+                    "{} has {} rows of {} min, a day needs {per_day} (an incomplete day)",
                     date.unwrap_or("the file"),
                     rows.len(),
                     self.step
@@ -436,6 +551,9 @@ impl SeriesFile {
                 date.unwrap_or_default().to_string()
             },
             step_minutes: self.step as u32,
+            local_minutes: rows.iter().map(|&i| self.clock[i].0).collect(),
+            utc_offsets_min: (!self.typical)
+                .then(|| rows.iter().map(|&i| self.clock[i].1).collect()),
             series,
         })
     }

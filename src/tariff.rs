@@ -56,9 +56,19 @@ impl Default for TimeOfUse {
 impl TimeOfUse {
     /// Retail price of each step of a day with `step_minutes` steps.
     pub fn prices(&self, step_minutes: u32) -> Vec<f64> {
-        (0..1440 / step_minutes)
-            .map(|t| {
-                let h = t * step_minutes / 60;
+        let starts: Vec<u32> = (0..1440 / step_minutes.max(1))
+            .map(|t| t * step_minutes)
+            .collect();
+        self.prices_at(&starts)
+    }
+
+    /// Retail price of steps starting at these local times (minutes after midnight): the
+    /// periods are local clock hours, also on a day the clocks change.
+    pub fn prices_at(&self, local_minutes: &[u32]) -> Vec<f64> {
+        local_minutes
+            .iter()
+            .map(|&m| {
+                let h = m / 60;
                 let within = |(a, b): (u32, u32)| {
                     if a <= b {
                         h >= a && h < b

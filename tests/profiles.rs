@@ -120,12 +120,49 @@ fn bad_files_are_clear_errors() {
 }
 
 #[test]
-fn dst_change_days_are_refused_not_mangled() {
+fn dst_change_days_are_read_in_local_time_and_incomplete_days_refused() {
     let (label, text) = source_text("builtin:households").unwrap();
-    let e = read_day(&label, &text, Some("2016-03-27"), &[])
+    // 2016-03-27: clocks go from 02:00 to 03:00 (CET → CEST): 23 hours, 92 quarter-hours.
+    let d = read_day(&label, &text, Some("2016-03-27"), &[]).unwrap();
+    assert_eq!(d.len(), 92);
+    assert!(d.clocks_change());
+    assert!(!d.local_minutes.iter().any(|m| (120..180).contains(m)));
+    assert_eq!(
+        (d.label(7), d.label(8)),
+        ("01:45+01:00".into(), "03:00+02:00".into())
+    );
+    // Its energy is the file's rows' (and resampling keeps it).
+    let h = d.resampled(60).unwrap();
+    assert_eq!(h.len(), 23);
+    for (a, b) in d.series.iter().zip(&h.series) {
+        let (ea, eb) = (
+            a.values.iter().sum::<f64>() * 0.25,
+            b.values.iter().sum::<f64>(),
+        );
+        assert!((ea - eb).abs() < 1e-9);
+    }
+    // 2016-10-30: 25 hours, the repeated hour told apart by its offset.
+    let d = read_day(&label, &text, Some("2016-10-30"), &[]).unwrap();
+    assert_eq!(d.len(), 100);
+    assert_eq!(
+        (d.label(8), d.label(12)),
+        ("02:00+02:00".into(), "02:00+01:00".into())
+    );
+    // A row missing inside the file is a gap; a file that stops mid-day an incomplete day.
+    let cut: String = text
+        .lines()
+        .filter(|l| !l.starts_with("2016-06-15T12:00"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let e = netclear::profiles::SeriesFile::parse(&label, &cut)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("DST") || e.contains("needs 96"), "{e}");
+    assert!(e.contains("gap"), "{e}");
+    let head: String = text.lines().take(50).map(|l| format!("{l}\n")).collect();
+    let e = read_day(&label, &head, Some("2016-01-01"), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("49 rows") && e.contains("incomplete"), "{e}");
     // Offsets make the DST switch regular on UTC instants: the file as a whole is valid.
     assert!(read_day(&label, &text, Some("2016-03-28"), &[]).is_ok());
 }

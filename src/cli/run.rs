@@ -25,7 +25,17 @@ pub struct RunArgs {
     /// Study day (YYYY-MM-DD in the profile files).
     #[arg(long, help_heading = "Scenario")]
     pub day: Option<String>,
-    /// Step length in minutes: 60, 15 or 5.
+    /// A multi-day study, FROM..TO (YYYY-MM-DD, both included): batteries carry their state
+    /// across midnight; KPIs per day and for the period.
+    #[arg(
+        long,
+        value_name = "FROM..TO",
+        help_heading = "Scenario",
+        conflicts_with = "day"
+    )]
+    pub days: Option<String>,
+    /// Step length in minutes: any divisor of 60 (5, 10, 15, 30, 60, …); profiles are resampled
+    /// energy-conserving.
     #[arg(long, help_heading = "Scenario")]
     pub step_minutes: Option<u32>,
     /// Seed for every random choice (PV placement, household profiles, zi prices).
@@ -94,6 +104,14 @@ pub struct RunArgs {
     /// Import prosumers and prices from a workbook (.xlsx) or CSV (columns as in the README).
     #[arg(long, value_name = "FILE", help_heading = "Scenario")]
     pub import: Option<String>,
+    /// A time series per load (wide `timestamp,<load>_kw,…` or long `timestamp,name,p_kw` CSV):
+    /// the loads it names follow it instead of drawn household curves.
+    #[arg(long, value_name = "FILE")]
+    pub load_series: Option<String>,
+    /// A time series per static generator of the feeder (same formats): these generators are
+    /// the PV, replacing --pv-share.
+    #[arg(long, value_name = "FILE")]
+    pub pv_series: Option<String>,
     /// Share of prosumers with a home battery, %.
     #[arg(long, help_heading = "Storage")]
     pub battery_share: Option<f64>,
@@ -196,6 +214,7 @@ pub fn flags_layer(a: &RunArgs) -> Result<Layer> {
     }
     opt!(a.network, "network");
     opt!(a.day, "day");
+    opt!(a.days, "days");
     opt!(a.step_minutes, "step_minutes");
     if let Some(seed) = a.seed {
         let seed = i64::try_from(seed).map_err(|_| {
@@ -234,6 +253,8 @@ pub fn flags_layer(a: &RunArgs) -> Result<Layer> {
     flag!(a.no_ac_check, "clearing.ac_check", false);
     opt!(a.dump_lp, "dump_lp");
     opt!(a.import, "import");
+    opt!(a.load_series, "profiles.load_series");
+    opt!(a.pv_series, "profiles.pv_series");
     opt!(a.battery_share, "storage.battery_share_percent");
     opt!(a.battery_placement, "storage.placement");
     opt!(a.battery_kwh, "storage.battery.e_kwh");
@@ -285,7 +306,7 @@ pub fn run_cmd(a: &RunArgs, out: &mut dyn Write) -> Result<()> {
         crate::util::atomic::check_destination(&a.out, a.force)?;
     }
     let started = std::time::Instant::now();
-    let line = progress_line(!a.quiet, "steps");
+    let line = progress_line(!a.quiet, if s.days.is_some() { "days" } else { "steps" });
     let res = crate::study::run_with_progress(&s, &mut |t, n| line(t, n))?;
     if let Some(prefix) = &s.dump_lp {
         crate::output::write_dumps(&res, prefix)?;

@@ -73,7 +73,11 @@ pub fn solve(p: &Problem, settings: &Settings) -> Solution {
         b.push(rhs);
         *m += 1;
     };
-    let n_eq = p.rows.iter().filter(|r| r.sense == Sense::Eq).count();
+    // A variable fixed by its bounds (lb = ub, as branch and bound fixes them) is one equality,
+    // not two opposite inequalities (which leave an interior-point method no interior).
+    let fixed = |j: usize| p.lb[j].is_finite() && p.lb[j] == p.ub[j];
+    let n_eq = p.rows.iter().filter(|r| r.sense == Sense::Eq).count()
+        + (0..n).filter(|&j| fixed(j)).count();
     for (k, r) in p
         .rows
         .iter()
@@ -82,6 +86,9 @@ pub fn solve(p: &Problem, settings: &Settings) -> Solution {
     {
         dual_row[k] = m;
         push_row(&r.terms, r.rhs, &mut m);
+    }
+    for j in (0..n).filter(|&j| fixed(j)) {
+        push_row(&[(VarId(j as u32), 1.0)], p.lb[j], &mut m);
     }
     if n_eq > 0 {
         cones.push(SupportedConeT::ZeroConeT(n_eq));
@@ -101,6 +108,9 @@ pub fn solve(p: &Problem, settings: &Settings) -> Solution {
             return fail(format!("variable `{}` has lb > ub", p.var_tags[j]));
         }
         let v = VarId(j as u32);
+        if fixed(j) {
+            continue;
+        }
         if p.ub[j].is_finite() {
             push_row(&[(v, 1.0)], p.ub[j], &mut m);
         }

@@ -109,6 +109,10 @@ pub struct Summary<'a> {
     pub market_designs: Option<&'a [crate::study::DesignResult]>,
     /// Optimisations that did not solve (`--dump-lp` writes them).
     pub failed_optimisations: Vec<String>,
+    /// A multi-day study's days with their own KPIs and comparisons; the KPIs above are the
+    /// whole period's ([`crate::study::period`]).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub days: &'a [crate::study::period::DaySummary],
 }
 
 /// How the batteries were dispatched (P2P case).
@@ -141,7 +145,7 @@ pub struct NetworkFacts {
     pub prosumers: usize,
     /// Prosumers with PV.
     pub prosumers_with_pv: usize,
-    /// Steps in the day.
+    /// Steps in the study (the day, or a multi-day study's period).
     pub steps: usize,
     /// Step length, minutes.
     pub step_minutes: u32,
@@ -199,6 +203,7 @@ pub fn summary_json(r: &StudyResult) -> Result<String> {
         paper_comparison: cmp.paper.as_ref(),
         market_designs: cmp.market_designs.as_deref(),
         failed_optimisations: r.failed.iter().map(|f| f.label.clone()).collect(),
+        days: &r.days,
     };
     let mut v = serde_json::to_value(&s).map_err(|e| Error::Numerical(e.to_string()))?;
     clean_negative_zero(&mut v);

@@ -3,6 +3,7 @@
 //! profiles and places assets; it never dispatches or optimises anything (that is the study's
 //! storage stage, [`crate::study::plan`]).
 
+use crate::element_series;
 use crate::error::{Error, Location, Result};
 use crate::network::electrical::Grid;
 use crate::network::topology::{leaf_buses_graph_order, Topology};
@@ -82,12 +83,15 @@ pub struct Community {
     pub load_tan_phi: f64,
     /// Daily fixed charge per prosumer, $.
     pub daily_fixed_charge: f64,
+    /// Label of each step's start: `HH:MM` in a single-day study, local ISO 8601 date and time
+    /// (`2016-06-14T13:30`) over a multi-day study's period.
+    pub times: Vec<String>,
 }
 
 impl Community {
-    /// Number of steps in the day.
+    /// Number of steps (of the day, or of a multi-day study's period).
     pub fn n_steps(&self) -> usize {
-        (1440 / self.step_minutes) as usize
+        self.retail_per_kwh.len()
     }
     /// Step length, hours.
     pub fn dt_h(&self) -> f64 {
@@ -108,10 +112,43 @@ impl Community {
         c
     }
 
-    /// `HH:MM` label of a step's start.
+    /// Label of a step's start ([`Community::times`]).
     pub fn step_label(&self, t: usize) -> String {
-        let m = t as u32 * self.step_minutes;
-        format!("{:02}:{:02}", m / 60, m % 60)
+        self.times.get(t).cloned().unwrap_or_default()
+    }
+
+    /// The same community with every step label prefixed by `date` (`YYYY-MM-DDTHH:MM`), for
+    /// the days of a period.
+    pub fn dated(mut self, date: &str) -> Community {
+        for t in &mut self.times {
+            *t = format!("{date}T{t}");
+        }
+        self
+    }
+
+    /// The period of consecutive days: `days[0]` with every per-step series (loads, PV,
+    /// prices, labels) of the following days appended. The days must be the same community
+    /// (one scenario on different dates): same prosumers in the same order.
+    pub fn concat(days: &[Community]) -> Result<Community> {
+        let Some(first) = days.first() else {
+            return Err(Error::Numerical("a period needs at least one day".into()));
+        };
+        let mut c = first.clone();
+        for d in &days[1..] {
+            if d.prosumers.len() != c.prosumers.len() || d.step_minutes != c.step_minutes {
+                return Err(Error::Numerical(
+                    "the days of a period must have the same prosumers and step".into(),
+                ));
+            }
+            for (p, q) in c.prosumers.iter_mut().zip(&d.prosumers) {
+                p.load_kw.extend_from_slice(&q.load_kw);
+                p.pv_kw.extend_from_slice(&q.pv_kw);
+            }
+            c.retail_per_kwh.extend_from_slice(&d.retail_per_kwh);
+            c.feed_in_per_kwh.extend_from_slice(&d.feed_in_per_kwh);
+            c.times.extend_from_slice(&d.times);
+        }
+        Ok(c)
     }
 }
 
@@ -130,8 +167,9 @@ pub fn build(s: &Scenario) -> Result<Community> {
     }
     let grid = Grid::from_network(&network)?;
     let step = s.step_minutes;
-    let n_steps = (1440 / step) as usize;
 
+    // The household file's day is the study's clock (23 or 25 hours when the clocks change);
+    // every other series meets it by local time of day.
     let households = load_day(
         &s.profiles.households,
         &s.day,
@@ -149,12 +187,14 @@ pub fn build(s: &Scenario) -> Result<Community> {
             "no load (_kw) columns for households",
         ));
     }
+    let n_steps = households.len();
     let pv = load_day(
         &s.profiles.pv,
         &s.day,
         std::slice::from_ref(&s.profiles.pv_column),
         step,
-    )?;
+    )?
+    .on_clock_of(&households)?;
     let pv_series = pv.get(&s.profiles.pv_column)?;
     if !matches!(pv_series.unit, Unit::Kw | Unit::KwPerKwp) {
         return Err(Error::invalid(
@@ -223,11 +263,24 @@ pub fn build(s: &Scenario) -> Result<Community> {
         _ if imported.is_some() => {}
         Placement::LoadBuses => {
             let commercial = if network.loads.iter().any(|l| is_commercial(&l.name)) {
-                Some(commercial_day(s, step)?)
+                Some(commercial_day(s, step, &households)?)
             } else {
                 None
             };
-            for l in network.loads.iter().filter(|l| l.in_service) {
+            let load_series = match &s.profiles.load_series {
+                Some(path) => Some(element_series::read_day(
+                    path,
+                    element_series::Kind::Load,
+                    &network.loads,
+                    &households,
+                    step,
+                )?),
+                None => None,
+            };
+            for (li, l) in network.loads.iter().enumerate() {
+                if !l.in_service {
+                    continue;
+                }
                 let Some(node) = grid.node_of_bus(l.bus) else {
                     continue; // dropped bus: reported by `network validate`
                 };
@@ -260,6 +313,15 @@ pub fn build(s: &Scenario) -> Result<Community> {
                         }
                         (LoadClass::Residential, load, summarize_profiles(&used))
                     };
+                // The load's own series, when the researcher gives one (the draws above still
+                // happen, so the other loads' curves do not depend on which loads have one).
+                let (load_kw, profile) = match load_series
+                    .as_ref()
+                    .and_then(|x| x.by_element.get(&li).map(|v| (v, &x.file)))
+                {
+                    Some((v, file)) => (v.clone(), format!("series {file}")),
+                    None => (load_kw, profile),
+                };
                 prosumers.push(Prosumer {
                     id,
                     name: if l.name.is_empty() {
@@ -278,11 +340,63 @@ pub fn build(s: &Scenario) -> Result<Community> {
                     battery: None,
                 });
             }
-            // PV on a seeded share of the prosumers.
-            for i in seeded_share(prosumers.len(), s.pv_share_percent, s.seed, 7) {
-                let p = &mut prosumers[i];
-                p.pv_kwp = p.households as f64 * s.pv_kwp_per_household;
-                p.pv_kw = pv_per_kwp.iter().map(|v| v * p.pv_kwp).collect();
+            if let Some(path) = &s.profiles.pv_series {
+                // The feeder's static generators with their own series replace the seeded PV:
+                // each behind the meter of the first prosumer at its bus, or a PV-only agent.
+                let pv = element_series::read_day(
+                    path,
+                    element_series::Kind::Sgen,
+                    &network.sgens,
+                    &households,
+                    step,
+                )?;
+                for (&gi, values) in &pv.by_element {
+                    let g = &network.sgens[gi];
+                    let Some(node) = grid.node_of_bus(g.bus) else {
+                        continue;
+                    };
+                    let rated_kw = g.p_mw * g.scaling * 1e3;
+                    let kwp = if rated_kw > 0.0 {
+                        rated_kw
+                    } else {
+                        values.iter().copied().fold(0.0, f64::max)
+                    };
+                    let k = match prosumers.iter().position(|p| p.bus == g.bus) {
+                        Some(k) => k,
+                        None => {
+                            prosumers.push(Prosumer {
+                                id: prosumers.len(),
+                                name: if g.name.is_empty() {
+                                    format!("sgen {}", g.id.0)
+                                } else {
+                                    g.name.clone()
+                                },
+                                bus: g.bus,
+                                node,
+                                class: LoadClass::PvOnly,
+                                households: 0,
+                                profile: String::new(),
+                                pv_kwp: 0.0,
+                                load_kw: vec![0.0; n_steps],
+                                pv_kw: vec![0.0; n_steps],
+                                battery: None,
+                            });
+                            prosumers.len() - 1
+                        }
+                    };
+                    let p = &mut prosumers[k];
+                    p.pv_kwp += kwp;
+                    for (a, v) in p.pv_kw.iter_mut().zip(values) {
+                        *a += v;
+                    }
+                }
+            } else {
+                // PV on a seeded share of the prosumers.
+                for i in seeded_share(prosumers.len(), s.pv_share_percent, s.seed, 7) {
+                    let p = &mut prosumers[i];
+                    p.pv_kwp = p.households as f64 * s.pv_kwp_per_household;
+                    p.pv_kw = pv_per_kwp.iter().map(|v| v * p.pv_kwp).collect();
+                }
             }
         }
         Placement::PaperLeaves => {
@@ -362,7 +476,7 @@ pub fn build(s: &Scenario) -> Result<Community> {
                 .map_err(|m| Error::invalid(Location::file(&d.file), m))?;
             s.retailer.wholesale_pass.prices(&w)
         }
-        _ => retail_prices(s, n_steps)?,
+        _ => retail_prices(s, &households)?,
     };
     let tan_phi = (1.0 / (s.load_power_factor * s.load_power_factor) - 1.0)
         .max(0.0)
@@ -376,6 +490,7 @@ pub fn build(s: &Scenario) -> Result<Community> {
         feed_in_per_kwh: fit,
         load_tan_phi: tan_phi,
         daily_fixed_charge: s.retailer.daily_fixed_charge,
+        times: (0..n_steps).map(|t| households.label(t)).collect(),
     })
 }
 
@@ -398,8 +513,8 @@ fn summarize_profiles(used: &[String]) -> String {
         .join("+")
 }
 
-/// Commercial candidates: (column, weekly peak kW, the study day's values kW).
-fn commercial_day(s: &Scenario, step: u32) -> Result<Vec<(String, f64, Vec<f64>)>> {
+/// Commercial candidates: (column, weekly peak kW, the study day's values kW on `clock`).
+fn commercial_day(s: &Scenario, step: u32, clock: &Day) -> Result<Vec<(String, f64, Vec<f64>)>> {
     let (label, text) = profiles::source_text(&s.profiles.commercial)?;
     let cols: Vec<&str> = s
         .profiles
@@ -412,10 +527,16 @@ fn commercial_day(s: &Scenario, step: u32) -> Result<Vec<(String, f64, Vec<f64>)
     let first = probe.header().first().cloned().unwrap_or_default();
     let mut out = Vec::new();
     if first == "time_of_day" {
-        let day = profiles::read_day(&label, &text, None, &cols)?.resampled(step)?;
-        for se in day.series.into_iter().filter(|x| x.unit == Unit::Kw) {
+        // The peak is the file's own (at its native step), so the scaling, and with it the
+        // day's energy, does not depend on the study's step.
+        let day = profiles::read_day(&label, &text, None, &cols)?;
+        let resampled = day.resampled(step)?.on_clock_of(clock)?;
+        for (se, rs) in day.series.iter().zip(resampled.series) {
+            if se.unit != Unit::Kw {
+                continue;
+            }
             let peak = se.values.iter().copied().fold(0.0, f64::max);
-            out.push((se.name, peak, se.values));
+            out.push((rs.name, peak, rs.values));
         }
         return Ok(out);
     }
@@ -427,17 +548,16 @@ fn commercial_day(s: &Scenario, step: u32) -> Result<Vec<(String, f64, Vec<f64>)
         .collect();
     dates.dedup();
     for d in &dates {
-        week.push(
-            profiles::cached(&s.profiles.commercial)?
-                .day(Some(d), &cols)?
-                .resampled(step)?,
-        );
+        week.push(profiles::cached(&s.profiles.commercial)?.day(Some(d), &cols)?);
     }
     let pick = dates
         .iter()
         .position(|d| profiles::weekday(d) == Some(wd))
         .unwrap_or(0);
-    for (ci, se) in week[pick].series.iter().enumerate() {
+    // The weekly peak at the file's own step, so the scaling (and the day's energy) does not
+    // depend on the study's step.
+    let day = week[pick].resampled(step)?.on_clock_of(clock)?;
+    for (ci, se) in day.series.iter().enumerate() {
         if se.unit != Unit::Kw {
             continue;
         }
@@ -545,15 +665,16 @@ fn assign_batteries(
     Ok(())
 }
 
-/// Retail and feed-in prices per step.
-fn retail_prices(s: &Scenario, n_steps: usize) -> Result<(Vec<f64>, Vec<f64>)> {
+/// Retail and feed-in prices per step of the day `clock` (by local time of day).
+fn retail_prices(s: &Scenario, clock: &Day) -> Result<(Vec<f64>, Vec<f64>)> {
+    let n_steps = clock.len();
     match s.retailer.pricing {
         PricingMode::Fixed => Ok((
             vec![s.tariff.retail_per_kwh; n_steps],
             vec![s.tariff.feed_in_per_kwh; n_steps],
         )),
         PricingMode::TimeOfUse => Ok((
-            s.retailer.time_of_use.prices(s.step_minutes),
+            s.retailer.time_of_use.prices_at(&clock.local_minutes),
             vec![s.tariff.feed_in_per_kwh; n_steps],
         )),
         PricingMode::WholesalePass => {
@@ -561,7 +682,8 @@ fn retail_prices(s: &Scenario, n_steps: usize) -> Result<(Vec<f64>, Vec<f64>)> {
             let (label, text) = crate::profiles::source_text(&r.wholesale_file)?;
             let day = (r.wholesale_day != "typical").then_some(r.wholesale_day.as_str());
             let d = crate::profiles::read_day(&label, &text, day, &[r.wholesale_column.as_str()])?
-                .resampled(s.step_minutes)?;
+                .resampled(s.step_minutes)?
+                .on_clock_of(clock)?;
             let w = d.get(&r.wholesale_column)?;
             if !matches!(
                 w.unit,

@@ -14,7 +14,8 @@
 //! * Residential: the sum of `N` household profiles, each drawn (by the seed) from the household
 //!   file's columns (5 SimBench H0 households by default, 1.5–3.7 MWh/a each).
 //! * Non-residential: one commercial profile (drawn by the seed), on the same weekday as the
-//!   study day, scaled so its weekly peak equals the load's design peak.
+//!   study day, scaled so its weekly peak (at the file's own step, so that the scaling does not
+//!   depend on the study's step) equals the load's design peak.
 //! * PV: `--pv-share P` puts PV on `ceil(P/100 · n)` of the `n` prosumers, chosen by a seeded
 //!   shuffle; each gets `N · pv_kwp_per_household` kWp (3 kWp by default) following the PV
 //!   profile column (kW per kWp).
@@ -118,6 +119,14 @@ pub struct Profiles {
     pub pv_column: String,
     /// kWp the PV column describes (1 for `_kw_per_kwp` columns; the paper's are 3 kWp systems).
     pub pv_column_kwp: f64,
+    /// A time series per load (wide or long CSV, [`crate::element_series`]): the loads it names
+    /// follow it instead of drawn household curves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_series: Option<String>,
+    /// A time series per static generator of the feeder: these generators are the PV (at their
+    /// buses), replacing the seeded PV share.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pv_series: Option<String>,
 }
 
 impl Default for Profiles {
@@ -136,6 +145,8 @@ impl Default for Profiles {
             pv: "builtin:pv".into(),
             pv_column: "pv3_kw_per_kwp".into(),
             pv_column_kwp: 1.0,
+            load_series: None,
+            pv_series: None,
         }
     }
 }
@@ -229,7 +240,12 @@ pub struct Scenario {
     pub network: String,
     /// Study day (`YYYY-MM-DD`, local date of the profile files).
     pub day: String,
-    /// Step length, minutes (60, 15 or 5).
+    /// A multi-day study: `FROM..TO` (both included, `YYYY-MM-DD`), run day by day with every
+    /// battery's state carried across midnight ([`crate::study::period`]); replaces `day`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days: Option<String>,
+    /// Step length, minutes: any divisor of 60 ([`valid_step`]); profiles at other steps are
+    /// resampled energy-conserving ([`crate::profiles::resample`]).
     pub step_minutes: u32,
     /// Seed for every random choice.
     pub seed: u64,
@@ -393,6 +409,7 @@ impl Default for Scenario {
             preset: None,
             network: "cigre44".into(),
             day: "2016-06-15".into(),
+            days: None,
             step_minutes: 60,
             seed: 1,
             pv_share_percent: 30.0,
@@ -434,6 +451,8 @@ impl Scenario {
                 pv: "builtin:paper2024".into(),
                 pv_column: "pv3kwp_cluster_1_kw".into(),
                 pv_column_kwp: 3.0,
+                load_series: None,
+                pv_series: None,
             },
             tariff: Tariff {
                 retail_per_kwh: 0.20,
@@ -484,6 +503,8 @@ impl Scenario {
                 "household_peak_kw",
                 "profiles.commercial",
                 "profiles.commercial_columns",
+                "profiles.load_series",
+                "profiles.pv_series",
                 "import",
             ],
             (Placement::LoadBuses, true) => &[
@@ -530,6 +551,29 @@ impl Scenario {
             }
         }
         Ok(())
+    }
+
+    /// The study's dates: every day of `days = "FROM..TO"` (both included), or the one `day`.
+    pub fn dates(&self) -> Result<Vec<String>> {
+        let Some(range) = &self.days else {
+            return Ok(vec![self.day.clone()]);
+        };
+        let loc = || Location::file("scenario").field("days");
+        let bad = |msg: &str| Error::invalid(loc(), format!("`{range}`: {msg}"));
+        let (from, to) = range
+            .split_once("..")
+            .ok_or_else(|| bad("expected FROM..TO, e.g. 2016-06-14..2016-06-20"))?;
+        let parse = |d: &str| {
+            crate::util::dates::parse(d.trim()).ok_or_else(|| bad("dates are YYYY-MM-DD"))
+        };
+        let (a, b) = (parse(from)?, parse(to)?);
+        if b < a {
+            return Err(bad("TO is before FROM"));
+        }
+        if b - a >= MAX_DAYS {
+            return Err(bad(&format!("at most {MAX_DAYS} days")));
+        }
+        Ok((a..=b).map(crate::util::dates::format).collect())
     }
 
     /// Checks ranges; errors name the field.
@@ -585,11 +629,29 @@ impl Scenario {
             "> 0",
         )?;
         check(
-            [5, 15, 60].contains(&self.step_minutes),
+            valid_step(self.step_minutes),
             "step_minutes",
             self.step_minutes as f64,
-            "5, 15 or 60",
+            "a divisor of 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60)",
         )?;
+        if self.days.is_some() {
+            self.dates()?;
+            let refuse = |why: &str| {
+                Err(Error::invalid(
+                    loc("days"),
+                    format!("a multi-day study cannot {why}"),
+                ))
+            };
+            if self.preset.is_some() {
+                return refuse("start from a preset (the paper studies one typical day)");
+            }
+            if self.import.is_some() {
+                return refuse("use `import` (a workbook holds its own day)");
+            }
+            if self.storage.clearing == ClearingMode::Central {
+                return refuse("use central clearing yet (it optimises one day); use `auction`");
+            }
+        }
         let t = &self.tariff;
         check(
             t.retail_per_kwh >= t.feed_in_per_kwh,
@@ -707,6 +769,15 @@ impl Scenario {
         }
         Ok(())
     }
+}
+
+/// The longest multi-day study, days (ten years).
+pub const MAX_DAYS: i64 = 3660;
+
+/// Whether a step length is one a study runs at: a divisor of the hour, so that every step lies
+/// within one clock hour (time-of-use periods, hourly prices) and a day has whole steps.
+pub fn valid_step(step_minutes: u32) -> bool {
+    step_minutes > 0 && 60 % step_minutes == 0
 }
 
 /// One layer of a scenario: a TOML table of keys to set, and where it came from (a file's path,

@@ -2,7 +2,7 @@
 //! dispatch, [`super::dispatch`]; the central optimisation of the whole community).
 //!
 //! ```text
-//!   soc_t = soc_{t−1} + η_c·c_t·Δt − d_t·Δt/η_d,          soc_{−1} = soc0·E
+//!   soc_t = soc_{t−1} + η_c·c_t·Δt − d_t·Δt/η_d,          soc_{−1} = soc0·E (or the carried SOC)
 //!   soc_min·E + m ≤ soc_t ≤ soc_max·E − m,   0 ≤ c_t ≤ P_c,   0 ≤ d_t ≤ P_d
 //!   end of day: soc_T = soc0·E (return), ≥ soc0·E (at least), or free
 //!   cost: w·(c_t + d_t)·Δt   (w = [`WEAR_PER_KWH`], a tie-break: never burn energy for nothing)
@@ -76,7 +76,7 @@ pub fn add(p: &mut Problem, b: &Battery, id: usize, n: usize, dt_h: f64) -> Batt
                 terms.push((prev, -1.0));
                 0.0
             }
-            None => b.soc0 * e,
+            None => b.start_soc_kwh(),
         };
         p.row(Tag::at2("soc", id, t), Sense::Eq, terms, rhs);
         v.charge.push(c);
@@ -90,7 +90,7 @@ pub fn add(p: &mut Problem, b: &Battery, id: usize, n: usize, dt_h: f64) -> Batt
                     Tag::at("end soc", id),
                     Sense::Eq,
                     vec![(last, 1.0)],
-                    b.soc0 * e,
+                    b.end_target_kwh(),
                 );
             }
             EndRule::AtLeastInitial => {
@@ -98,7 +98,7 @@ pub fn add(p: &mut Problem, b: &Battery, id: usize, n: usize, dt_h: f64) -> Batt
                     Tag::at("end soc", id),
                     Sense::Le,
                     vec![(last, -1.0)],
-                    -b.soc0 * e,
+                    -b.end_target_kwh(),
                 );
             }
             EndRule::Free => {}
@@ -117,7 +117,7 @@ pub fn polish(b: &Battery, dt_h: f64, charge_kw: &mut [f64], discharge_kw: &mut 
         discharge_kw[t] = discharge_kw[t].clamp(0.0, b.p_discharge_kw);
     }
     let chain = |c: &[f64], d: &[f64]| -> Vec<f64> {
-        let mut soc = b.soc0 * b.e_kwh;
+        let mut soc = b.start_soc_kwh();
         c.iter()
             .zip(d)
             .map(|(c, d)| {
@@ -130,7 +130,7 @@ pub fn polish(b: &Battery, dt_h: f64, charge_kw: &mut [f64], discharge_kw: &mut 
     if n == 0 {
         return soc;
     }
-    let target = b.soc0 * b.e_kwh;
+    let target = b.end_target_kwh();
     let err = soc[n - 1] - target;
     let fix = matches!(b.end_rule, EndRule::ReturnToInitial)
         || (b.end_rule == EndRule::AtLeastInitial && err < 0.0);

@@ -76,6 +76,11 @@ pub struct Battery {
     pub soc0: f64,
     /// End-of-day rule.
     pub end_rule: EndRule,
+    /// SOC at the start of the day, kWh, when it is carried over from the previous day of a
+    /// multi-day study ([`crate::study::period`]); `None`: `soc0 · e_kwh`. The end rule still
+    /// targets `soc0 · e_kwh`. Set by the study, never by a scenario.
+    #[serde(skip)]
+    pub start_kwh: Option<f64>,
 }
 
 impl Default for Battery {
@@ -90,6 +95,7 @@ impl Default for Battery {
             soc_max: 0.9,
             soc0: 0.5,
             end_rule: EndRule::ReturnToInitial,
+            start_kwh: None,
         }
     }
 }
@@ -103,6 +109,16 @@ impl Battery {
             p_discharge_kw: 10.0,
             ..Battery::default()
         }
+    }
+
+    /// SOC at the start of the day, kWh: the carried state of a multi-day study, or `soc0 · E`.
+    pub fn start_soc_kwh(&self) -> f64 {
+        self.start_kwh.unwrap_or(self.soc0 * self.e_kwh)
+    }
+
+    /// The SOC the end rule targets, kWh: `soc0 · E`.
+    pub fn end_target_kwh(&self) -> f64 {
+        self.soc0 * self.e_kwh
     }
 
     /// Checks the parameters; the message names the field.
@@ -229,6 +245,67 @@ pub struct Dispatch {
     pub lp_simultaneous_steps: usize,
     /// LPs solved.
     pub nodes: usize,
+}
+
+impl Dispatch {
+    /// The first `inp.load_kw.len()` steps of a dispatch planned over a longer horizon (a day of
+    /// a multi-day study planned with the next day in view, [`crate::study::period`]): powers,
+    /// curtailment and SOC cut there, import, export, cost and objective recomputed for those
+    /// steps from `inp` (the same day's inputs, cut to the same steps). The gap stays the
+    /// horizon problem's; the bound, which was on the horizon's objective, becomes NaN.
+    pub fn first_steps(&self, inp: &DayInput, pool: Option<&Pool>) -> Dispatch {
+        let n = inp.load_kw.len().min(self.charge_kw.len());
+        let cut = |v: &[f64]| v[..n].to_vec();
+        let mut d = Dispatch {
+            charge_kw: cut(&self.charge_kw),
+            discharge_kw: cut(&self.discharge_kw),
+            soc_kwh: cut(&self.soc_kwh),
+            import_kw: vec![0.0; n],
+            export_kw: vec![0.0; n],
+            curtail_kw: cut(&self.curtail_kw),
+            lower_bound: f64::NAN,
+            ..self.clone()
+        };
+        if self.status.is_ok() {
+            settle_dispatch(inp, pool, &mut d);
+            if self.method == Method::Greedy {
+                d.objective = d.cost;
+            }
+        }
+        d
+    }
+
+    /// Appends the next day's dispatch (a multi-day study's whole period): every series
+    /// extended, costs, objectives, bounds and counts summed, the worst status and gap kept,
+    /// the method of the hardest day (branch and bound over fixing over an exact LP).
+    pub fn append(&mut self, next: &Dispatch) {
+        self.charge_kw.extend_from_slice(&next.charge_kw);
+        self.discharge_kw.extend_from_slice(&next.discharge_kw);
+        self.soc_kwh.extend_from_slice(&next.soc_kwh);
+        self.import_kw.extend_from_slice(&next.import_kw);
+        self.export_kw.extend_from_slice(&next.export_kw);
+        self.curtail_kw.extend_from_slice(&next.curtail_kw);
+        self.cost += next.cost;
+        self.objective += next.objective;
+        self.lower_bound += next.lower_bound;
+        self.lp_simultaneous_steps += next.lp_simultaneous_steps;
+        self.nodes += next.nodes;
+        if self.status.is_ok() && !next.status.is_ok() {
+            self.status = next.status;
+        }
+        if !(self.gap >= next.gap) {
+            self.gap = next.gap;
+        }
+        let rank = |m: Method| match m {
+            Method::LpExact => 0,
+            Method::FixSmaller => 1,
+            Method::BranchAndBound => 2,
+            Method::Lp | Method::Greedy => 3,
+        };
+        if rank(next.method) > rank(self.method) {
+            self.method = next.method;
+        }
+    }
 }
 
 /// Dispatches one battery over the day against its owner's prices.
@@ -409,7 +486,7 @@ fn finish(
             method: Method::Lp,
             charge_kw: z.clone(),
             discharge_kw: z.clone(),
-            soc_kwh: vec![b.soc0 * b.e_kwh; n],
+            soc_kwh: vec![b.start_soc_kwh(); n],
             import_kw: inp
                 .load_kw
                 .iter()
@@ -490,7 +567,7 @@ pub fn greedy(b: &Battery, inp: &DayInput, pool: Option<&Pool>) -> Dispatch {
     let n = inp.load_kw.len();
     let dt = inp.dt_h;
     let (emin, emax) = (b.soc_min * b.e_kwh, b.soc_max * b.e_kwh);
-    let mut soc = b.soc0 * b.e_kwh;
+    let mut soc = b.start_soc_kwh();
     let (mut c, mut dis) = (vec![0.0; n], vec![0.0; n]);
     for t in 0..n {
         let net = inp.pv_kw[t] - inp.load_kw[t];
@@ -538,9 +615,9 @@ fn end_rule_fixup(b: &Battery, dt: f64, c: &mut [f64], d: &mut [f64]) {
         return;
     }
     let (emin, emax) = (b.soc_min * b.e_kwh, b.soc_max * b.e_kwh);
-    let target = b.soc0 * b.e_kwh;
+    let target = b.end_target_kwh();
     let socs = |c: &[f64], d: &[f64]| -> Vec<f64> {
-        let mut s = b.soc0 * b.e_kwh;
+        let mut s = b.start_soc_kwh();
         c.iter()
             .zip(d)
             .map(|(c, d)| {

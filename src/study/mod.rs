@@ -26,6 +26,7 @@ mod day;
 pub mod kpi;
 pub mod network;
 pub mod paper;
+pub mod period;
 pub mod plan;
 
 use crate::error::{Error, Result};
@@ -36,7 +37,7 @@ use crate::settlement::{self, Account, Rules};
 use crate::storage::StorageModel;
 use kpi::Kpis;
 use network::{BranchPeak, StepNetwork};
-use plan::Plan;
+use plan::{Carry, Plan};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -283,6 +284,9 @@ pub struct StudyResult {
     pub comparisons: Comparisons,
     /// Optimisations that did not solve.
     pub failed: Vec<FailedProblem>,
+    /// A multi-day study's days, each with its own KPIs and comparisons (empty for one day;
+    /// then `day` and `community` are the whole period, [`period`]).
+    pub days: Vec<period::DaySummary>,
 }
 
 impl StudyResult {
@@ -303,9 +307,23 @@ pub fn run_with_progress(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<StudyResult> {
     s.validate()?;
+    if s.days.is_some() {
+        return period::run(s, progress);
+    }
     let c = community::build(s)?;
+    run_community(s, c, &Carry::default(), progress)
+}
+
+/// The study of one built community (one day), its batteries starting from `carry`'s SOC and
+/// planned with its look-ahead day ([`plan::plan_horizon`]).
+fn run_community(
+    s: &Scenario,
+    c: Community,
+    carry: &Carry,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<StudyResult> {
     let mut failed = Vec::new();
-    let (base_plan, p2p_plan) = plans(&c, s, s.storage.model);
+    let (base_plan, p2p_plan) = plans(&c, s, s.storage.model, carry);
     let auction = day_with(&c, s, base_plan, p2p_plan, progress, &mut failed)?;
     let mut comparisons = Comparisons::default();
     let mut central_result = None;
@@ -324,7 +342,7 @@ pub fn run_with_progress(
             )));
         }
         let central_day = central_day(&c, s, &auction.baseline, &cr)?;
-        let (gb, gp) = plans(&c, s, StorageModel::Greedy);
+        let (gb, gp) = plans(&c, s, StorageModel::Greedy, carry);
         let greedy = day_with(&c, s, gb, gp, &mut |_, _| {}, &mut failed)?;
         let voll = s.clearing.voll_per_kwh;
         let auction_cost = grid_cost(&auction.p2p, voll);
@@ -345,7 +363,7 @@ pub fn run_with_progress(
     let has_storage = c.prosumers.iter().any(|p| p.battery.is_some());
     if has_storage {
         let c0 = c.restricted(false, false);
-        let (b, p) = plans(&c0, s, StorageModel::None);
+        let (b, p) = plans(&c0, s, StorageModel::None, carry);
         let d0 = day_with(&c0, s, b, p, &mut |_, _| {}, &mut failed)?;
         comparisons.without_storage = Some(Variant {
             baseline: d0.baseline.kpis,
@@ -358,13 +376,18 @@ pub fn run_with_progress(
         .any(|p| p.battery.is_some() && p.class != LoadClass::Vpp);
     let has_vpp = c.prosumers.iter().any(|p| p.class == LoadClass::Vpp);
     if has_home && has_vpp {
-        let kpis = |c2: &Community, failed: &mut Vec<FailedProblem>| -> Result<Kpis> {
-            let (b, p) = plans(c2, s, s.storage.model);
-            Ok(day_with(c2, s, b, p, &mut |_, _| {}, failed)?.p2p.kpis)
+        let kpis = |homes: bool, vpp: bool, failed: &mut Vec<FailedProblem>| -> Result<Kpis> {
+            let c2 = c.restricted(homes, vpp);
+            let carry2 = Carry {
+                next: carry.next.as_ref().map(|x| x.restricted(homes, vpp)),
+                ..carry.clone()
+            };
+            let (b, p) = plans(&c2, s, s.storage.model, &carry2);
+            Ok(day_with(&c2, s, b, p, &mut |_, _| {}, failed)?.p2p.kpis)
         };
         comparisons.battery_kinds = Some(BatteryKinds {
-            individual: kpis(&c.restricted(true, false), &mut failed)?,
-            community: kpis(&c.restricted(false, true), &mut failed)?,
+            individual: kpis(true, false, &mut failed)?,
+            community: kpis(false, true, &mut failed)?,
             both: day.p2p.kpis.clone(),
         });
     }
@@ -377,7 +400,7 @@ pub fn run_with_progress(
                 ..Scenario::preset(Preset::Paper2024)
             };
             let pc = community::build(&ps)?;
-            let (b, q) = plans(&pc, &ps, ps.storage.model);
+            let (b, q) = plans(&pc, &ps, ps.storage.model, &Carry::default());
             let pd = day_with(&pc, &ps, b, q, &mut |_, _| {}, &mut failed)?;
             paper::variant("paper2024", &pc, &pd)
         };
@@ -397,7 +420,7 @@ pub fn run_with_progress(
             }
             let mut sd = s.clone();
             sd.market.design = design;
-            let (b, p) = plans(&c, &sd, sd.storage.model);
+            let (b, p) = plans(&c, &sd, sd.storage.model, carry);
             let d = day_with(&c, &sd, b, p, &mut |_, _| {}, &mut failed)?;
             rows.push(DesignResult::of(design, &d));
         }
@@ -410,19 +433,20 @@ pub fn run_with_progress(
         central: central_result,
         comparisons,
         failed,
+        days: Vec::new(),
     })
 }
 
 /// The storage plans of both cases (the P2P plan is the baseline's when nothing in it responds
 /// to the market).
-fn plans(c: &Community, s: &Scenario, model: StorageModel) -> (Plan, Plan) {
-    let base = plan::plan(c, s, Case::Baseline, model);
+fn plans(c: &Community, s: &Scenario, model: StorageModel, carry: &Carry) -> (Plan, Plan) {
+    let base = plan::plan_horizon(c, carry, s, Case::Baseline, model);
     let market_responds = s.storage.settlement == crate::scenario::SettlementMode::Coupled
         || c.prosumers
             .iter()
             .any(|p| p.class == LoadClass::Vpp && p.battery.is_some());
     let p2p = if market_responds && model != StorageModel::None {
-        plan::plan(c, s, Case::P2p, model)
+        plan::plan_horizon(c, carry, s, Case::P2p, model)
     } else {
         base.clone()
     };
@@ -432,7 +456,7 @@ fn plans(c: &Community, s: &Scenario, model: StorageModel) -> (Plan, Plan) {
 /// Runs the auction-mode day of a built community with its storage plans (the day loop of
 /// [`run`], for tests and benchmarks that build their own community).
 pub fn run_day(c: &Community, s: &Scenario) -> Result<DayResult> {
-    let (b, p) = plans(c, s, s.storage.model);
+    let (b, p) = plans(c, s, s.storage.model, &Carry::default());
     day_with(c, s, b, p, &mut |_, _| {}, &mut Vec::new())
 }
 

@@ -83,20 +83,81 @@ pub fn internal_price(s: &Scenario, retail: &[f64], fit: &[f64]) -> Vec<f64> {
 
 /// Plans every battery of the community for `case` with storage model `model`.
 pub fn plan(c: &Community, s: &Scenario, case: Case, model: StorageModel) -> Plan {
+    plan_horizon(c, &Carry::default(), s, case, model)
+}
+
+/// What a day of a multi-day study inherits and sees ([`super::period`]).
+#[derive(Debug, Clone, Default)]
+pub struct Carry {
+    /// SOC at the start of the day per prosumer, kWh, per case (`[baseline, p2p]`): the end of
+    /// the previous day. Empty or `None`: the battery's `soc0`.
+    pub start_kwh: [Vec<Option<f64>>; 2],
+    /// The next day, planned as a look-ahead: every battery is dispatched over this day and the
+    /// next, its end rule applied at the end of the next day, and only this day's steps kept.
+    /// `None` on the last day of a period (and in single-day studies): the end rule applies at
+    /// this day's end.
+    pub next: Option<Community>,
+}
+
+impl Carry {
+    /// The start SOC of prosumer `i` in `case`.
+    pub fn start(&self, case: Case, i: usize) -> Option<f64> {
+        let k = usize::from(case == Case::P2p);
+        self.start_kwh[k].get(i).copied().flatten()
+    }
+}
+
+/// [`plan`] for one day of a multi-day study: batteries start from the carried SOC and, when
+/// `carry.next` is given, are planned over this day and the next (a one-day look-ahead, so that
+/// a battery does not empty itself at midnight for want of a tomorrow), keeping this day.
+pub fn plan_horizon(
+    c: &Community,
+    carry: &Carry,
+    s: &Scenario,
+    case: Case,
+    model: StorageModel,
+) -> Plan {
     let np = c.prosumers.len();
     if model == StorageModel::None {
         return Plan::none(np);
     }
     let dt = c.dt_h();
-    let n = c.n_steps();
+    let n_day = c.n_steps();
+    let next = carry
+        .next
+        .as_ref()
+        .filter(|x| x.prosumers.len() == np && x.step_minutes == c.step_minutes);
+    let cat = |a: &[f64], b: Option<&[f64]>| -> Vec<f64> {
+        a.iter().chain(b.unwrap_or(&[])).copied().collect()
+    };
+    let retail = cat(&c.retail_per_kwh, next.map(|x| x.retail_per_kwh.as_slice()));
+    let fit = cat(
+        &c.feed_in_per_kwh,
+        next.map(|x| x.feed_in_per_kwh.as_slice()),
+    );
+    let loads: Vec<Vec<f64>> = (0..np)
+        .map(|i| {
+            cat(
+                &c.prosumers[i].load_kw,
+                next.map(|x| x.prosumers[i].load_kw.as_slice()),
+            )
+        })
+        .collect();
+    let pvs: Vec<Vec<f64>> = (0..np)
+        .map(|i| {
+            cat(
+                &c.prosumers[i].pv_kw,
+                next.map(|x| x.prosumers[i].pv_kw.as_slice()),
+            )
+        })
+        .collect();
+    let n = retail.len();
     let settings = MilpSettings::default();
     let zero = vec![0.0; n];
-    let p_int = internal_price(s, &c.retail_per_kwh, &c.feed_in_per_kwh);
+    let p_int = internal_price(s, &retail, &fit);
     // Net import per prosumer and step, updated as batteries are dispatched.
-    let mut net: Vec<Vec<f64>> = c
-        .prosumers
-        .iter()
-        .map(|p| (0..n).map(|t| p.load_kw[t] - p.pv_kw[t]).collect())
+    let mut net: Vec<Vec<f64>> = (0..np)
+        .map(|i| (0..n).map(|t| loads[i][t] - pvs[i][t]).collect())
         .collect();
     let totals = |net: &[Vec<f64>], skip: usize| -> (Vec<f64>, Vec<f64>) {
         let (mut sur, mut def) = (vec![0.0; n], vec![0.0; n]);
@@ -121,6 +182,10 @@ pub fn plan(c: &Community, s: &Scenario, case: Case, model: StorageModel) -> Pla
     for i in order {
         let p = &c.prosumers[i];
         let Some(b) = &p.battery else { continue };
+        let b = &crate::storage::Battery {
+            start_kwh: carry.start(case, i).or(b.start_kwh),
+            ..*b
+        };
         let vpp = p.class == LoadClass::Vpp;
         let sees_pool = case == Case::P2p && coupled && !vpp;
         let for_community = case == Case::P2p && vpp;
@@ -135,18 +200,19 @@ pub fn plan(c: &Community, s: &Scenario, case: Case, model: StorageModel) -> Pla
                 dt_h: dt,
                 load_kw: &def,
                 pv_kw: &sur,
-                import_per_kwh: &c.retail_per_kwh,
-                export_per_kwh: &c.feed_in_per_kwh,
+                import_per_kwh: &retail,
+                export_per_kwh: &fit,
                 allow_curtailment: false,
             };
-            dispatch_in(b, &inp, None, model, &settings)
+            let d = dispatch_in(b, &inp, None, model, &settings);
+            (d, inp, None)
         } else {
             let inp = DayInput {
                 dt_h: dt,
-                load_kw: if vpp { &zero } else { &p.load_kw },
-                pv_kw: if vpp { &zero } else { &p.pv_kw },
-                import_per_kwh: &c.retail_per_kwh,
-                export_per_kwh: &c.feed_in_per_kwh,
+                load_kw: if vpp { &zero } else { &loads[i] },
+                pv_kw: if vpp { &zero } else { &pvs[i] },
+                import_per_kwh: &retail,
+                export_per_kwh: &fit,
                 allow_curtailment: !vpp,
             };
             let pool = Pool {
@@ -154,8 +220,11 @@ pub fn plan(c: &Community, s: &Scenario, case: Case, model: StorageModel) -> Pla
                 import_cap_kw: &sur,
                 export_cap_kw: &def,
             };
-            dispatch_in(b, &inp, sees_pool.then_some(&pool), model, &settings)
+            let pool = sees_pool.then_some(pool);
+            let d = dispatch_in(b, &inp, pool.as_ref(), model, &settings);
+            (d, inp, pool)
         };
+        let (d, inp, pool) = d;
         for t in 0..n {
             // The battery's own meter: the community battery draws only what it charges.
             net[i][t] = if vpp {
@@ -164,7 +233,24 @@ pub fn plan(c: &Community, s: &Scenario, case: Case, model: StorageModel) -> Pla
                 d.import_kw[t] - d.export_kw[t]
             };
         }
-        out.dispatch[i] = Some(d);
+        out.dispatch[i] = Some(if n > n_day {
+            // Keep this day of the look-ahead horizon.
+            let day = DayInput {
+                load_kw: &inp.load_kw[..n_day],
+                pv_kw: &inp.pv_kw[..n_day],
+                import_per_kwh: &inp.import_per_kwh[..n_day],
+                export_per_kwh: &inp.export_per_kwh[..n_day],
+                ..inp
+            };
+            let pool = pool.map(|pl| Pool {
+                price_per_kwh: &pl.price_per_kwh[..n_day],
+                import_cap_kw: &pl.import_cap_kw[..n_day],
+                export_cap_kw: &pl.export_cap_kw[..n_day],
+            });
+            d.first_steps(&day, pool.as_ref())
+        } else {
+            d
+        });
     }
     out
 }

@@ -81,7 +81,7 @@ sinfo
 
 cd "$ROOT"
 cargo build --locked --release --quiet
-export NETCLEAR="$ROOT/target/release/netclear"
+export NETCLEAR="${CARGO_TARGET_DIR:-$ROOT/target}/release/netclear"
 export OUT="$WORK/array"
 export SWEEP_ARGS="--networks rural_1,village80 --pv-shares 10,50 --network-models dc --days 2016-06-15,2016-06-16,2016-03-27"
 mkdir -p "$OUT"
