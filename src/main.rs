@@ -1,10 +1,8 @@
 //! The `netclear` binary: parse arguments, run, map errors to exit codes (0 ok, 2 bad input,
 //! 1 internal failure). Everything else lives in the library.
 
-use clap::Parser;
-
 fn main() {
-    let cli = netclear::cli::Cli::parse();
+    let cli = netclear::cli::parse();
     match netclear::cli::run(cli) {
         Ok(()) => {}
         Err(e) => {

@@ -20,7 +20,8 @@ pub enum PricingMode {
     Fixed,
     /// Wholesale plus markup, with a floor; feed-in a share of wholesale, capped.
     WholesalePass,
-    /// Time-of-use retail prices by hour of day ([`TimeOfUse`]); feed-in from `tariff`.
+    /// Time-of-use retail prices by hour of day (off-peak, shoulder, peak); feed-in from the
+    /// fixed tariff.
     TimeOfUse,
 }
 

@@ -304,26 +304,16 @@ fn community_battery_counterfactual_is_its_own() {
 /// retailer-only dispatch whatever the mode, and the coupled P2P case is no dearer than it.
 #[test]
 fn coupled_dispatch_sees_the_pool_only_where_it_exists() {
-    let s = netclear::scenario::resolve(
+    // The file's own path: its workbook path is relative to it.
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scenarios/seed_vpp.toml");
+    let mut s = netclear::scenario::resolve(
         None,
         Some((
-            "seed_vpp.toml",
-            &std::fs::read_to_string(
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scenarios/seed_vpp.toml"),
-            )
-            .unwrap(),
+            &file.display().to_string(),
+            &std::fs::read_to_string(&file).unwrap(),
         )),
     )
     .unwrap();
-    let mut s = Scenario {
-        import: s.import.as_ref().map(|p| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join(p)
-                .display()
-                .to_string()
-        }),
-        ..s
-    };
     let only = run(&s);
     s.storage.settlement = SettlementMode::Coupled;
     let coupled = run(&s);

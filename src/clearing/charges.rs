@@ -68,7 +68,7 @@ pub enum GridFeeTime {
     /// Germany's §14a EnWG "module 3" time-variable network charge (BNetzA BK8-22/010-A, from
     /// April 2025): a low level of 10–40 % of the standard rate and a high level above it, in
     /// windows the DSO publishes. netclear's windows are an example: low 00–06 h at 40 %, high
-    /// 17–21 h at 150 %, standard otherwise ([`enwg14a_factor`]).
+    /// 17–21 h at 150 %, standard otherwise.
     Enwg14a,
 }
 

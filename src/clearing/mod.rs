@@ -80,7 +80,7 @@ pub enum ChargeRule {
     Uniform,
     /// Cost-reflective network usage charge, known before matching: losses (marginal loss
     /// factors), congestion and voltage (pre-market nodal prices), and an investment part by
-    /// usage and distance ([`charges`]).
+    /// usage and distance.
     Nuc,
 }
 

@@ -8,7 +8,7 @@ mod sweep;
 
 pub use network::{summarize, NetworkCmd, NetworkSummary};
 pub use pf::{power_flow, PfArgs};
-pub use run::{flags_layer, resolve_scenario, RunArgs};
+pub use run::{flags_layer, resolve_scenario, scenario_defaults, RunArgs};
 pub use sweep::{date_range, SweepArgs};
 
 use crate::error::Result;
@@ -19,7 +19,14 @@ use std::path::{Path, PathBuf};
 
 /// netclear — peer-to-peer energy markets cleared on real LV feeders, with the physics.
 #[derive(Debug, Parser)]
-#[command(name = "netclear", version, about, long_about = None, allow_negative_numbers = true)]
+#[command(
+    name = "netclear",
+    version,
+    about,
+    long_about = None,
+    allow_negative_numbers = true,
+    after_help = "Start here:\n  netclear run --network cigre44 --pv-share 30     a day of P2P trading → out/\n  netclear network list                            the shipped feeders\n  netclear run --help                              every flag, grouped by topic, with defaults\n  netclear completions bash | netclear man         shell completion, man page"
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -45,9 +52,12 @@ pub enum Command {
     Report {
         /// The run or sweep folder.
         dir: PathBuf,
-        /// Output file (default DIR/report.html).
+        /// Output file [default: DIR/report.html].
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Replace an existing report file.
+        #[arg(long)]
+        force: bool,
     },
     /// Merge shard folders of one sweep into results.csv.
     Merge {
@@ -57,7 +67,33 @@ pub enum Command {
         /// Output file.
         #[arg(long, default_value = "results.csv")]
         out: PathBuf,
+        /// Replace an existing output file.
+        #[arg(long)]
+        force: bool,
     },
+    /// Print a shell completion script, e.g. `netclear completions bash > ~/.local/share/bash-completion/completions/netclear`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): of netclear, or of one command (`netclear man run | man -l -`).
+    Man {
+        /// A command (run, sweep, pf, network, report, merge, ledger, …).
+        command: Option<String>,
+    },
+}
+
+/// The one clap definition of the command line (help, completions and man pages come from it).
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command().mut_subcommand("run", run::with_scenario_defaults)
+}
+
+/// Parses the process's arguments with [`command`] (clap's errors and `--help` exit here).
+pub fn parse() -> Cli {
+    use clap::FromArgMatches;
+    let m = command().get_matches();
+    Cli::from_arg_matches(&m).unwrap_or_else(|e| e.exit())
 }
 
 /// `netclear ledger …`
@@ -93,12 +129,49 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Pf(args) => pf::pf_cmd(&args, &mut out),
         Command::Run(args) => run::run_cmd(&args, &mut out),
         Command::Sweep(args) => sweep::sweep_cmd(&args, &mut out),
-        Command::Report { dir, out: file } => {
+        Command::Report {
+            dir,
+            out: file,
+            force,
+        } => {
+            let file = file.unwrap_or_else(|| dir.join("report.html"));
+            // An existing file is replaced only with --force, and only if it is a report.
+            crate::util::atomic::check_file(&file, force)?;
             check_report_folder(&dir)?;
             let html = crate::output::html::render(&dir)?;
-            let file = file.unwrap_or_else(|| dir.join("report.html"));
             crate::util::atomic::write_owned(&file, html.as_bytes(), &is_report)?;
             w(&mut out, format!("wrote {}\n", file.display()))
+        }
+        Command::Completions { shell } => {
+            let mut cmd = command();
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "netclear", &mut buf);
+            w(&mut out, String::from_utf8_lossy(&buf).into_owned())
+        }
+        Command::Man { command: which } => {
+            let mut cmd = command();
+            cmd.build();
+            let page = match &which {
+                None => cmd,
+                Some(name) => cmd
+                    .get_subcommands()
+                    .find(|c| c.get_name() == name)
+                    .cloned()
+                    .ok_or_else(|| {
+                        crate::Error::invalid(
+                            crate::Location::file("netclear man"),
+                            format!("no command `{name}`"),
+                        )
+                    })?,
+            };
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(page)
+                .render(&mut buf)
+                .map_err(|e| crate::Error::Io {
+                    path: "<stdout>".into(),
+                    source: e,
+                })?;
+            w(&mut out, String::from_utf8_lossy(&buf).into_owned())
         }
         Command::Ledger(cmd) => {
             let (LedgerCmd::Verify { file, .. } | LedgerCmd::Show { file, .. }) = &cmd;
@@ -145,7 +218,12 @@ pub fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Command::Merge { dirs, out: file } => {
+        Command::Merge {
+            dirs,
+            out: file,
+            force,
+        } => {
+            crate::util::atomic::check_file(&file, force)?;
             let inputs: Vec<PathBuf> = dirs
                 .iter()
                 .flat_map(|d| {

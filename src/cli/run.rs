@@ -8,95 +8,101 @@ use clap::Parser;
 use std::io::Write;
 use std::path::PathBuf;
 
-/// `netclear run …`: scenario flags override the scenario file, which overrides the preset.
+/// Run a day of P2P trading on a feeder against a no-P2P baseline. Flags override the scenario
+/// file, which overrides the preset; unset values take the scenario defaults shown.
 #[derive(Debug, Parser)]
 #[command(allow_negative_numbers = true)]
 pub struct RunArgs {
     /// Scenario file (TOML); see `--print-scenario` for every field.
-    #[arg(long)]
+    #[arg(long, help_heading = "Scenario")]
     pub scenario: Option<PathBuf>,
     /// Start from a preset: the 2024 paper as coded, or corrected (shown beside the original).
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, help_heading = "Scenario")]
     pub preset: Option<crate::scenario::Preset>,
     /// Feeder: shipped name or folder.
-    #[arg(long)]
+    #[arg(long, help_heading = "Scenario")]
     pub network: Option<String>,
     /// Study day (YYYY-MM-DD in the profile files).
-    #[arg(long)]
+    #[arg(long, help_heading = "Scenario")]
     pub day: Option<String>,
     /// A multi-day study, FROM..TO (YYYY-MM-DD, both included): batteries carry their state
     /// across midnight; KPIs per day and for the period.
-    #[arg(long, value_name = "FROM..TO")]
+    #[arg(
+        long,
+        value_name = "FROM..TO",
+        help_heading = "Scenario",
+        conflicts_with = "day"
+    )]
     pub days: Option<String>,
     /// Step length in minutes: any divisor of 60 (5, 10, 15, 30, 60, …); profiles are resampled
     /// energy-conserving.
-    #[arg(long)]
+    #[arg(long, help_heading = "Scenario")]
     pub step_minutes: Option<u32>,
     /// Seed for every random choice (PV placement, household profiles, zi prices).
-    #[arg(long)]
+    #[arg(long, help_heading = "Scenario")]
     pub seed: Option<u64>,
     /// Share of prosumers with PV, %.
-    #[arg(long)]
+    #[arg(long, help_heading = "Community")]
     pub pv_share: Option<f64>,
     /// PV per household, kWp.
-    #[arg(long)]
+    #[arg(long, help_heading = "Community")]
     pub pv_kwp: Option<f64>,
     /// Market mechanism.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, help_heading = "Market")]
     pub mechanism: Option<crate::market::Mechanism>,
     /// Price strategy.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, help_heading = "Market")]
     pub strategy: Option<crate::market::strategy::Strategy>,
     /// Bid of the fixed strategy, $/kWh.
-    #[arg(long)]
+    #[arg(long, help_heading = "Market")]
     pub bid: Option<f64>,
     /// Ask of the fixed strategy, $/kWh.
-    #[arg(long)]
+    #[arg(long, help_heading = "Market")]
     pub ask: Option<f64>,
     /// Retail price, $/kWh.
-    #[arg(long)]
+    #[arg(long, help_heading = "Tariffs and regulator")]
     pub retail: Option<f64>,
     /// Feed-in tariff, $/kWh.
-    #[arg(long)]
+    #[arg(long, help_heading = "Tariffs and regulator")]
     pub feed_in: Option<f64>,
     /// Use pandapower's line ratings.
-    #[arg(long)]
+    #[arg(long, help_heading = "Network")]
     pub pandapower_ratings: bool,
-    /// Network model that corrects the trades (default lindistflow: on LV feeders voltage rise
-    /// binds first, and DC cannot see it).
-    #[arg(long, value_enum)]
+    /// Network model that corrects the trades: on LV feeders voltage rise binds first, and DC
+    /// cannot see it.
+    #[arg(long, value_enum, help_heading = "Network")]
     pub network_model: Option<crate::clearing::NetworkModel>,
     /// Network charges on trades, paid by buyers (`nuc`: cost-reflective usage charge, known
     /// before matching).
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, help_heading = "Network")]
     pub network_charges: Option<crate::clearing::ChargeRule>,
     /// Time variation of the usage part of the `nuc` grid fee.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, help_heading = "Network")]
     pub grid_fee_time: Option<crate::clearing::charges::GridFeeTime>,
-    /// How the market and the network meet (default auction-then-correct).
-    #[arg(long, value_enum)]
+    /// How the market and the network meet.
+    #[arg(long, value_enum, help_heading = "Market")]
     pub market_design: Option<crate::scenario::MarketDesign>,
     /// Also run the other two market designs on the same day and compare the three.
-    #[arg(long)]
+    #[arg(long, help_heading = "Market")]
     pub compare_designs: bool,
-    /// Lowest allowed voltage, p.u. (default 0.90, EN 50160).
-    #[arg(long)]
+    /// Lowest allowed voltage, p.u. (EN 50160).
+    #[arg(long, help_heading = "Network")]
     pub vmin: Option<f64>,
-    /// Highest allowed voltage, p.u. (default 1.10, EN 50160).
-    #[arg(long)]
+    /// Highest allowed voltage, p.u. (EN 50160).
+    #[arg(long, help_heading = "Network")]
     pub vmax: Option<f64>,
     /// Use the planning band 0.95–1.05 pu instead of EN 50160's 0.90–1.10.
-    #[arg(long)]
+    #[arg(long, help_heading = "Network", conflicts_with_all = ["vmin", "vmax"])]
     pub planning_band: bool,
     /// Bring violations that exist without P2P within the limits (least-cost PV curtailment, and
     /// load shedding at VOLL), in both cases alike; by default they are reported, not corrected.
-    #[arg(long)]
+    #[arg(long, help_heading = "Network")]
     pub enforce_limits: bool,
     /// Skip the AC power flow of every cleared step.
-    #[arg(long)]
+    #[arg(long, help_heading = "Network")]
     pub no_ac_check: bool,
-    /// Import prosumers and prices from a workbook (.xlsx) or CSV (see `netclear::import`).
-    #[arg(long, value_name = "FILE")]
+    /// Import prosumers and prices from a workbook (.xlsx) or CSV (columns as in the README).
+    #[arg(long, value_name = "FILE", help_heading = "Scenario")]
     pub import: Option<String>,
     /// A time series per load (wide `timestamp,<load>_kw,…` or long `timestamp,name,p_kw` CSV):
     /// the loads it names follow it instead of drawn household curves.
@@ -107,49 +113,49 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub pv_series: Option<String>,
     /// Share of prosumers with a home battery, %.
-    #[arg(long)]
+    #[arg(long, help_heading = "Storage")]
     pub battery_share: Option<f64>,
-    /// Who gets the home batteries: pv-first (default) or independent of PV.
-    #[arg(long, value_enum)]
+    /// Who gets the home batteries: pv-first or independent of PV.
+    #[arg(long, value_enum, help_heading = "Storage")]
     pub battery_placement: Option<crate::scenario::BatteryPlacement>,
-    /// Home battery capacity per household, kWh (default 10).
-    #[arg(long)]
+    /// Home battery capacity per household, kWh.
+    #[arg(long, help_heading = "Storage")]
     pub battery_kwh: Option<f64>,
-    /// Home battery charge/discharge power per household, kW (default 5).
-    #[arg(long)]
+    /// Home battery charge/discharge power per household, kW.
+    #[arg(long, help_heading = "Storage")]
     pub battery_kw: Option<f64>,
     /// Add the community (VPP) battery (50 kWh, 10 kW).
-    #[arg(long)]
+    #[arg(long, help_heading = "Storage")]
     pub vpp: bool,
     /// Bus of the community battery (default: the transformer's LV busbar).
-    #[arg(long)]
+    #[arg(long, help_heading = "Storage")]
     pub vpp_bus: Option<i64>,
     /// Battery dispatch: none, lp (relaxed), milp (no simultaneous charge/discharge), greedy.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, help_heading = "Storage")]
     pub storage_model: Option<crate::storage::StorageModel>,
     /// Clearing: auction (batteries, then auction, then network) or central (one optimisation).
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, help_heading = "Storage")]
     pub clearing: Option<crate::scenario::ClearingMode>,
     /// Whether battery dispatch sees the internal P2P price.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, help_heading = "Storage")]
     pub settlement: Option<crate::scenario::SettlementMode>,
     /// Retailer pricing: fixed (--retail/--feed-in) or wholesale-pass (AEMO prices + markup).
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, help_heading = "Tariffs and regulator")]
     pub pricing: Option<crate::tariff::PricingMode>,
     /// Wholesale price column of the wholesale file (e.g. tas1_rrp_aud_per_mwh).
-    #[arg(long)]
+    #[arg(long, help_heading = "Tariffs and regulator")]
     pub wholesale_column: Option<String>,
     /// Daily fixed charge per prosumer, $/day (the seed's retailer: 0.9).
-    #[arg(long)]
+    #[arg(long, help_heading = "Tariffs and regulator")]
     pub daily_charge: Option<f64>,
     /// Regulator bonus per kWh of local renewable energy consumed, $/kWh.
-    #[arg(long)]
+    #[arg(long, help_heading = "Tariffs and regulator")]
     pub renewable_bonus: Option<f64>,
     /// Regulator penalty per kWh bought from the grid, $/kWh.
-    #[arg(long)]
+    #[arg(long, help_heading = "Tariffs and regulator")]
     pub grid_penalty: Option<f64>,
-    /// P2P delivery factor η: buyers pay a loss fee of (1/η − 1) × the price (default 1).
-    #[arg(long)]
+    /// P2P delivery factor η: buyers pay a loss fee of (1/η − 1) × the price.
+    #[arg(long, help_heading = "Market")]
     pub line_eta: Option<f64>,
     /// Share of households with an EV, % (seeded; distributions in `netclear::storage::ev`).
     #[arg(long)]
@@ -169,31 +175,34 @@ pub struct RunArgs {
     #[arg(long, value_enum)]
     pub flex_pricing: Option<crate::scenario::FlexPricing>,
     /// Write every failing optimisation problem as JSON to `FILE.<case>.step<N>.json`.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Network")]
     pub dump_lp: Option<String>,
     /// Output folder.
-    #[arg(long, default_value = "out")]
+    #[arg(long, default_value = "out", help_heading = "Output")]
     pub out: PathBuf,
     /// Replace results already in the output folder.
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub force: bool,
     /// Write no files.
-    #[arg(long)]
+    #[arg(long, help_heading = "Output", conflicts_with_all = ["out", "force", "report", "ledger"])]
     pub no_out: bool,
-    /// Print nothing but errors.
-    #[arg(long)]
+    /// Print nothing but errors (with --json: the JSON only).
+    #[arg(short, long, help_heading = "Output", conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Also print the files written and the time taken.
+    #[arg(short, long, help_heading = "Output")]
+    pub verbose: bool,
     /// Also write report.html (self-contained HTML with charts and the feeder map).
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub report: bool,
     /// Also write the settlement ledger (ledger.jsonl: SHA-256 hash chain, Merkle roots).
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub ledger: bool,
     /// Print summary.json to stdout instead of the table.
-    #[arg(long)]
+    #[arg(long, help_heading = "Output", conflicts_with = "print_scenario")]
     pub json: bool,
     /// Print the resolved scenario (TOML) and exit.
-    #[arg(long)]
+    #[arg(long, help_heading = "Scenario")]
     pub print_scenario: bool,
 }
 
@@ -310,10 +319,7 @@ pub fn flags_layer(a: &RunArgs) -> Result<Layer> {
 pub fn resolve_scenario(a: &RunArgs) -> Result<crate::scenario::Scenario> {
     let mut layers = Vec::new();
     if let Some(p) = &a.scenario {
-        layers.push(Layer::from_toml(
-            &p.display().to_string(),
-            &super::read(p)?,
-        )?);
+        layers.push(Layer::from_file(p, &super::read(p)?)?);
     }
     layers.push(flags_layer(a)?);
     crate::scenario::resolve_layers(a.preset, &layers)
@@ -359,6 +365,7 @@ pub fn run_cmd(a: &RunArgs, out: &mut dyn Write) -> Result<()> {
         crate::util::atomic::recover(&a.out)?;
         crate::util::atomic::check_destination(&a.out, a.force)?;
     }
+    let started = std::time::Instant::now();
     let line = progress_line(!a.quiet, if s.days.is_some() { "days" } else { "steps" });
     let res = crate::study::run_with_progress(&s, &mut |t, n| line(t, n))?;
     if let Some(prefix) = &s.dump_lp {
@@ -376,15 +383,103 @@ pub fn run_cmd(a: &RunArgs, out: &mut dyn Write) -> Result<()> {
             },
         )?;
     }
-    if a.quiet {
-        return Ok(());
-    }
+    // --json prints the JSON even with --quiet (quiet silences the table and progress).
     if a.json {
         return w(out, crate::output::summary_json(&res)?);
+    }
+    if a.quiet {
+        return Ok(());
     }
     let mut t = crate::output::table::table(&res);
     if !a.no_out {
         t += &format!("\nwrote {files} files to {}\n", a.out.display());
+        if a.verbose {
+            let mut names: Vec<String> = std::fs::read_dir(&a.out)
+                .map(|d| {
+                    d.flatten()
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .filter(|n| !n.starts_with('.'))
+                        .collect()
+                })
+                .unwrap_or_default();
+            names.sort();
+            t += &format!("files: {}\n", names.join(", "));
+        }
+    }
+    if a.verbose {
+        t += &format!("took {:.2} s\n", started.elapsed().as_secs_f64());
     }
     w(out, t)
+}
+
+/// The scenario defaults `run --help` shows beside each flag that sets a scenario key, read from
+/// [`crate::scenario::Scenario::default`] (the one source of every default; a preset or a
+/// scenario file may change them).
+pub fn scenario_defaults() -> Vec<(&'static str, String)> {
+    let s = crate::scenario::Scenario::default();
+    let f = crate::util::fmt_f64;
+    fn n<T: serde::Serialize>(v: &T) -> String {
+        crate::util::serde_name(v)
+    }
+    vec![
+        ("network", s.network.clone()),
+        ("day", s.day.clone()),
+        ("step_minutes", s.step_minutes.to_string()),
+        ("seed", s.seed.to_string()),
+        ("pv_share", f(s.pv_share_percent)),
+        ("pv_kwp", f(s.pv_kwp_per_household)),
+        ("mechanism", n(&s.market.mechanism)),
+        ("strategy", n(&s.market.strategy)),
+        ("bid", f(s.market.bid_per_kwh)),
+        ("ask", f(s.market.ask_per_kwh)),
+        ("market_design", n(&s.market.design)),
+        ("line_eta", f(s.line_eta)),
+        ("retail", f(s.tariff.retail_per_kwh)),
+        ("feed_in", f(s.tariff.feed_in_per_kwh)),
+        ("pricing", n(&s.retailer.pricing)),
+        ("wholesale_column", s.retailer.wholesale_column.clone()),
+        ("daily_charge", f(s.retailer.daily_fixed_charge)),
+        (
+            "renewable_bonus",
+            f(s.retailer.policy.local_renewable_bonus_per_kwh),
+        ),
+        (
+            "grid_penalty",
+            f(s.retailer.policy.grid_purchase_penalty_per_kwh),
+        ),
+        ("network_model", n(&s.clearing.model)),
+        ("network_charges", n(&s.clearing.network_charges)),
+        ("grid_fee_time", n(&s.clearing.grid_fee_time)),
+        ("vmin", f(s.clearing.vmin_pu)),
+        ("vmax", f(s.clearing.vmax_pu)),
+        ("battery_share", f(s.storage.battery_share_percent)),
+        ("battery_placement", n(&s.storage.placement)),
+        ("battery_kwh", f(s.storage.battery.e_kwh)),
+        ("battery_kw", f(s.storage.battery.p_charge_kw)),
+        ("storage_model", n(&s.storage.model)),
+        ("clearing", n(&s.storage.clearing)),
+        ("settlement", n(&s.storage.settlement)),
+    ]
+}
+
+/// `run`'s arguments with the scenario defaults in their help (every argument is visited in its
+/// order, so the help keeps the definition's order of topics).
+pub fn with_scenario_defaults(mut cmd: clap::Command) -> clap::Command {
+    let defaults: std::collections::HashMap<&str, String> =
+        scenario_defaults().into_iter().collect();
+    let ids: Vec<String> = cmd
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .collect();
+    for id in ids {
+        let v = defaults.get(id.as_str()).cloned();
+        cmd = cmd.mut_arg(id, |a| match v {
+            Some(v) => {
+                let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+                a.help(format!("{help} [default: {v}]"))
+            }
+            None => a,
+        });
+    }
+    cmd
 }

@@ -6,60 +6,60 @@ use clap::Parser;
 use std::io::Write;
 use std::path::PathBuf;
 
-/// `netclear sweep …`: every list flag is one dimension of the grid.
+/// Run a grid of scenarios: every list flag is one dimension of the grid.
 #[derive(Debug, Parser)]
 #[command(allow_negative_numbers = true)]
 pub struct SweepArgs {
     /// Base scenario (TOML); the grid varies it.
-    #[arg(long)]
+    #[arg(long, help_heading = "Input")]
     pub scenario: Option<PathBuf>,
     /// Grid file (TOML with the lists below); flags add to / override it.
-    #[arg(long)]
+    #[arg(long, help_heading = "Input")]
     pub grid: Option<PathBuf>,
     /// Feeders, comma-separated.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', help_heading = "Grid")]
     pub networks: Vec<String>,
     /// PV shares, %.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', help_heading = "Grid")]
     pub pv_shares: Vec<f64>,
     /// Home battery sizes per household, kWh (0 = none).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', help_heading = "Grid")]
     pub battery_kwh: Vec<f64>,
     /// P2P price caps, $/kWh.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', help_heading = "Grid")]
     pub price_caps: Vec<f64>,
     /// Mechanisms.
-    #[arg(long, value_delimiter = ',', value_enum)]
+    #[arg(long, value_delimiter = ',', value_enum, help_heading = "Grid")]
     pub mechanisms: Vec<crate::market::Mechanism>,
     /// Network models.
-    #[arg(long, value_delimiter = ',', value_enum)]
+    #[arg(long, value_delimiter = ',', value_enum, help_heading = "Grid")]
     pub network_models: Vec<crate::clearing::NetworkModel>,
     /// Days, comma-separated YYYY-MM-DD.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', help_heading = "Grid", conflicts_with_all = ["days_from", "days_to"])]
     pub days: Vec<String>,
     /// First day of a range (with --days-to).
-    #[arg(long)]
+    #[arg(long, help_heading = "Grid", requires = "days_to")]
     pub days_from: Option<String>,
     /// Last day of a range, inclusive.
-    #[arg(long)]
+    #[arg(long, help_heading = "Grid", requires = "days_from")]
     pub days_to: Option<String>,
     /// Seeds.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', help_heading = "Grid")]
     pub seeds: Vec<u64>,
     /// Sweep folder (rows/, grid.json, results.csv).
-    #[arg(long, default_value = "sweep")]
+    #[arg(long, default_value = "sweep", help_heading = "Output")]
     pub out: PathBuf,
     /// Run the I-th of N deterministic slices of the grid, e.g. 2/8.
-    #[arg(long, default_value = "1/1")]
+    #[arg(long, default_value = "1/1", help_heading = "Execution")]
     pub shard: String,
     /// Worker threads (default: all cores).
-    #[arg(long)]
+    #[arg(long, help_heading = "Execution")]
     pub jobs: Option<usize>,
     /// Also keep every scenario's full run outputs in `OUT/outputs/<scenario>/`.
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub keep_outputs: bool,
     /// Print nothing but errors.
-    #[arg(long)]
+    #[arg(short, long, help_heading = "Output")]
     pub quiet: bool,
 }
 

@@ -15,6 +15,8 @@
 //! | `lines.csv` | case × branch: peak loading |
 //! | `line_loading.csv`, `bus_voltages.csv` | case × step × branch / bus |
 //! | `nodal_prices.csv`, `clearing.csv` | case × step (× bus): the network correction |
+//! | `binding_limits.csv` | case × step × binding limit: kind, element, dual (long form; when a limit binds) |
+//! | `batteries.csv` | case × step × battery: SOC, charge, discharge (one tidy table) |
 //! | `battery_P{i}.csv`, `vpp.csv`, `p2p_vpp_summary.csv` | the seed's storage files (P2P case) |
 //! | `evs.csv`, `flex_loads.csv` | case × step × EV / shiftable load (when there are any) |
 //! | `feeder.json` | bus coordinates and branch ends, for the report |
@@ -584,6 +586,62 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
         )?;
         files.push(String::from("nodal_prices.csv"));
         files.push(String::from("clearing.csv"));
+        // Written when a limit binds somewhere (no empty files).
+        if cases.iter().any(|case| {
+            case.clearing
+                .iter()
+                .any(|cl| !cl.outcome.binding.is_empty())
+        }) {
+            csv_file(
+                &stage,
+                "binding_limits.csv",
+                cases.iter().flat_map(|case| {
+                    case.clearing.iter().enumerate().flat_map(move |(t, cl)| {
+                        cl.outcome.binding.iter().map(move |b| BindingRow {
+                            case: case_name(case),
+                            step: t,
+                            time: c.step_label(t),
+                            kind: b.limit.kind.as_str().to_string(),
+                            element: crate::formulation::element_name(grid, b.limit.element),
+                            dual: b.shadow_price.into(),
+                        })
+                    })
+                }),
+            )?;
+            files.push(String::from("binding_limits.csv"));
+        }
+    }
+
+    // One tidy battery table, both cases.
+    if cases.iter().any(|case| case.plan.any()) {
+        csv_file(
+            &stage,
+            "batteries.csv",
+            cases.iter().flat_map(|case| {
+                c.prosumers.iter().flat_map(move |p| {
+                    let dp = case.plan.dispatch.get(p.id).and_then(Option::as_ref);
+                    dp.into_iter().flat_map(move |dp| {
+                        (0..c.n_steps()).map(move |t| BatteriesRow {
+                            case: case_name(case),
+                            step: t,
+                            time: c.step_label(t),
+                            prosumer: p.id,
+                            bus: p.bus.0,
+                            kind: if p.class == LoadClass::Vpp {
+                                "community".into()
+                            } else {
+                                "home".into()
+                            },
+                            soc_kwh: dp.soc_kwh[t].into(),
+                            charge_kw: dp.charge_kw[t].into(),
+                            discharge_kw: dp.discharge_kw[t].into(),
+                            curtail_kw: dp.curtail_kw[t].into(),
+                        })
+                    })
+                })
+            }),
+        )?;
+        files.push(String::from("batteries.csv"));
     }
 
     // EVs and shiftable loads, both cases.

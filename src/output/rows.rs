@@ -243,6 +243,51 @@ pub struct ClearingRow {
     pub p_error_kw: OptNum,
 }
 
+/// `binding_limits.csv`: one row per limit that binds in a case-step's network correction (the
+/// long form of `clearing.csv`'s `binding`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BindingRow {
+    /// Case.
+    pub case: String,
+    /// Step.
+    pub step: usize,
+    /// Step start.
+    pub time: String,
+    /// `thermal`, `vmax` or `vmin`.
+    pub kind: String,
+    /// `line 3`, `trafo 0`, `bus 12`.
+    pub element: String,
+    /// Shadow price (≥ 0): cost saved per unit the limit is relaxed, $ per kW·h of flow or per
+    /// p.u.² of voltage over the step.
+    pub dual: Num,
+}
+
+/// `batteries.csv`: every battery's day in one tidy table (both cases; the seed's
+/// `battery_P{i}.csv` and `vpp.csv` stay beside it for the P2P case).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatteriesRow {
+    /// Case.
+    pub case: String,
+    /// Step.
+    pub step: usize,
+    /// Step start.
+    pub time: String,
+    /// Prosumer index (the community battery is a prosumer of class `vpp`).
+    pub prosumer: usize,
+    /// Its bus.
+    pub bus: i64,
+    /// `home` or `community`.
+    pub kind: String,
+    /// SOC at the end of the step, kWh.
+    pub soc_kwh: Num,
+    /// Charge, kW.
+    pub charge_kw: Num,
+    /// Discharge, kW.
+    pub discharge_kw: Num,
+    /// PV curtailed by the battery's owner, kW.
+    pub curtail_kw: Num,
+}
+
 /// `network.csv`: the one network result of each case-step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NetworkRow {

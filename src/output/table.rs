@@ -2,8 +2,214 @@
 
 use crate::study::StudyResult;
 
-fn opt(v: Option<f64>) -> String {
-    v.map(crate::util::fmt_f64).unwrap_or_default()
+/// When a KPI row is shown (the terminal, the report and every other KPI table follow it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// Always.
+    Always,
+    /// When the study has batteries.
+    Storage,
+    /// When a regulator bonus or penalty was paid.
+    Policy,
+    /// When P2P deliveries carry a loss fee (`line_eta < 1`).
+    LossFees,
+    /// When a network model corrects the trades.
+    Network,
+    /// When the study has EVs.
+    Evs,
+    /// When the study has shiftable loads.
+    Shiftables,
+}
+
+/// One KPI as every table shows it: the `summary.json` key, its label and unit, and how it is
+/// printed. [`KPIS`] is the one list (the terminal's order); the HTML report reads it too.
+#[derive(Debug, Clone, Copy)]
+pub struct KpiDef {
+    /// Field of [`crate::study::kpi::Kpis`] (and key in `summary.json`).
+    pub key: &'static str,
+    /// Label.
+    pub label: &'static str,
+    /// Unit of the shown value (empty for counts).
+    pub unit: &'static str,
+    /// Shown value = stored value × scale (e.g. a fraction shown in %).
+    pub scale: f64,
+    /// Decimals shown.
+    pub decimals: usize,
+    /// When the row is shown.
+    pub when: When,
+    /// Only the P2P case has the KPI (the baseline shows `-`).
+    pub p2p_only: bool,
+    /// A missing value (`null`) is shown as 0 rather than leaving the row out.
+    pub null_is_zero: bool,
+}
+
+impl KpiDef {
+    const fn new(
+        key: &'static str,
+        label: &'static str,
+        unit: &'static str,
+        decimals: usize,
+    ) -> Self {
+        KpiDef {
+            key,
+            label,
+            unit,
+            scale: 1.0,
+            decimals,
+            when: When::Always,
+            p2p_only: false,
+            null_is_zero: false,
+        }
+    }
+    const fn scale(mut self, s: f64) -> Self {
+        self.scale = s;
+        self
+    }
+    const fn when(mut self, w: When) -> Self {
+        self.when = w;
+        self
+    }
+    const fn p2p_only(mut self) -> Self {
+        self.p2p_only = true;
+        self
+    }
+    const fn null_is_zero(mut self) -> Self {
+        self.null_is_zero = true;
+        self
+    }
+    /// `label (unit)`, or the label alone for a count.
+    pub fn heading(&self) -> String {
+        if self.unit.is_empty() {
+            self.label.to_string()
+        } else {
+            format!("{} ({})", self.label, self.unit)
+        }
+    }
+    /// The shown value from a case's KPIs as JSON (`None` when absent and not zero).
+    pub fn value(&self, kpis: &serde_json::Value) -> Option<f64> {
+        match kpis.get(self.key) {
+            Some(v) if v.is_number() => v.as_f64().map(|v| v * self.scale),
+            _ if self.null_is_zero => Some(0.0),
+            _ => None,
+        }
+    }
+}
+
+/// Every KPI row, in the terminal's order.
+pub const KPIS: &[KpiDef] = &[
+    KpiDef::new("load_kwh", "load", "kWh", 2),
+    KpiDef::new("pv_kwh", "PV", "kWh", 2),
+    KpiDef::new("p2p_kwh", "P2P traded", "kWh", 2),
+    KpiDef::new("grid_import_kwh", "grid import", "kWh", 2),
+    KpiDef::new("grid_export_kwh", "grid export", "kWh", 2),
+    KpiDef::new("self_sufficiency", "self-sufficiency", "%", 2).scale(100.0),
+    KpiDef::new("self_consumption", "self-consumption", "%", 2)
+        .scale(100.0)
+        .null_is_zero(),
+    KpiDef::new("p2p_share_of_load", "P2P share of load", "%", 2).scale(100.0),
+    KpiDef::new("community_cost", "community cost", "$", 2),
+    KpiDef::new("savings_min", "saving per prosumer, min", "$", 3),
+    KpiDef::new("savings_median", "saving per prosumer, median", "$", 3),
+    KpiDef::new("savings_max", "saving per prosumer, max", "$", 3),
+    KpiDef::new("n_trades", "trades", "", 0),
+    KpiDef::new("peak_import_kw", "peak import", "kW", 2),
+    KpiDef::new("peak_export_kw", "peak export", "kW", 2),
+    KpiDef::new("max_line_loading_percent", "max line loading", "%", 1),
+    KpiDef::new("max_trafo_loading_percent", "max trafo loading", "%", 1),
+    KpiDef::new("ev_needed_kwh", "EV energy needed", "kWh", 2).when(When::Evs),
+    KpiDef::new("ev_delivered_kwh", "EV energy delivered", "kWh", 2).when(When::Evs),
+    KpiDef::new("ev_unmet_kwh", "EV energy unmet", "kWh", 2).when(When::Evs),
+    KpiDef::new("ev_discharge_kwh", "EV V2G discharge", "kWh", 2).when(When::Evs),
+    KpiDef::new("flex_shifted_kwh", "load shifted", "kWh", 2).when(When::Shiftables),
+    KpiDef::new("battery_discharge_kwh", "battery discharge", "kWh", 2).when(When::Storage),
+    KpiDef::new("battery_cycles", "battery cycles", "equivalent full", 2).when(When::Storage),
+    KpiDef::new("policy_bonus", "regulator bonus", "$", 2).when(When::Policy),
+    KpiDef::new("policy_penalty", "regulator penalty", "$", 2).when(When::Policy),
+    KpiDef::new("loss_fees", "P2P loss fees", "$", 2).when(When::LossFees),
+    KpiDef::new("p2p_curtailed_kwh", "P2P curtailed by network", "kWh", 2).when(When::Network),
+    KpiDef::new("load_shed_kwh", "load shed by network", "kWh", 2).when(When::Network),
+    KpiDef::new("pv_curtailed_kwh", "PV curtailed by network", "kWh", 2).when(When::Network),
+    KpiDef::new(
+        "steps_with_binding_limits",
+        "steps with binding limits",
+        "",
+        0,
+    )
+    .when(When::Network),
+    KpiDef::new("network_charges", "network charges", "$", 3).when(When::Network),
+    KpiDef::new("ac_vmax_pu", "AC max voltage", "pu", 4).when(When::Network),
+    KpiDef::new("ac_vmin_pu", "AC min voltage", "pu", 4).when(When::Network),
+    KpiDef::new("ac_violation_steps", "AC steps violating a limit", "", 0).when(When::Network),
+    KpiDef::new("savings_gini", "Gini of savings", "", 3).p2p_only(),
+    KpiDef::new("avg_p2p_price_per_kwh", "average P2P price", "$/kWh", 4).p2p_only(),
+];
+
+/// Which conditional rows a study shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Shown {
+    /// Batteries exist.
+    pub storage: bool,
+    /// A regulator bonus or penalty was paid.
+    pub policy: bool,
+    /// Loss fees apply.
+    pub loss_fees: bool,
+    /// A network model corrects the trades.
+    pub network: bool,
+    /// EVs exist.
+    pub evs: bool,
+    /// Shiftable loads exist.
+    pub shiftables: bool,
+}
+
+impl Shown {
+    /// Whether a row is shown.
+    pub fn shows(&self, w: When) -> bool {
+        match w {
+            When::Always => true,
+            When::Storage => self.storage,
+            When::Policy => self.policy,
+            When::LossFees => self.loss_fees,
+            When::Network => self.network,
+            When::Evs => self.evs,
+            When::Shiftables => self.shiftables,
+        }
+    }
+    fn of_study(res: &StudyResult) -> Shown {
+        let (b, p) = (&res.day.baseline.kpis, &res.day.p2p.kpis);
+        Shown {
+            storage: res.day.p2p.plan.any() || res.day.baseline.plan.any(),
+            policy: b.policy_bonus + p.policy_bonus + b.policy_penalty + p.policy_penalty > 0.0,
+            loss_fees: res.scenario.line_eta < 1.0,
+            network: res.scenario.clearing.model != crate::clearing::NetworkModel::None,
+            evs: !res.community.evs.is_empty(),
+            shiftables: !res.community.shiftables.is_empty(),
+        }
+    }
+    /// The same rule read back from `summary.json` (the report has nothing else).
+    pub fn of_summary(summary: &serde_json::Value) -> Shown {
+        let f = |case: &str, k: &str| summary[case][k].as_f64().unwrap_or(0.0);
+        Shown {
+            storage: summary.get("storage").is_some_and(|s| !s.is_null()),
+            policy: ["baseline", "p2p"]
+                .iter()
+                .map(|c| f(c, "policy_bonus") + f(c, "policy_penalty"))
+                .sum::<f64>()
+                > 0.0,
+            loss_fees: summary["scenario"]["line_eta"].as_f64().unwrap_or(1.0) < 1.0,
+            network: summary["scenario"]["clearing"]["model"]
+                .as_str()
+                .is_some_and(|m| m != "none"),
+            evs: summary["flexibility"]["evs"].as_u64().unwrap_or(0) > 0,
+            shiftables: summary["flexibility"]["shiftable_loads"]
+                .as_u64()
+                .unwrap_or(0)
+                > 0,
+        }
+    }
+}
+
+fn kpi_json(k: &crate::study::kpi::Kpis) -> serde_json::Value {
+    serde_json::to_value(k).unwrap_or_default()
 }
 
 /// The compact terminal table.
@@ -28,186 +234,36 @@ pub fn table(res: &StudyResult) -> String {
         "{:<30} {:>12} {:>12} {:>12}\n",
         "", "baseline", "p2p", "change"
     );
-    let mut row = |name: &str, x: f64, y: f64, prec: usize| {
-        t += &format!(
-            "{:<30} {:>12.p$} {:>12.p$} {:>+12.p$}\n",
-            name,
-            clean(x, prec),
-            clean(y, prec),
-            clean(y - x, prec),
-            p = prec
-        );
-    };
-    row("load (kWh)", b.load_kwh, p.load_kwh, 2);
-    row("PV (kWh)", b.pv_kwh, p.pv_kwh, 2);
-    row("P2P traded (kWh)", b.p2p_kwh, p.p2p_kwh, 2);
-    row("grid import (kWh)", b.grid_import_kwh, p.grid_import_kwh, 2);
-    row("grid export (kWh)", b.grid_export_kwh, p.grid_export_kwh, 2);
-    row(
-        "self-sufficiency (%)",
-        100.0 * b.self_sufficiency,
-        100.0 * p.self_sufficiency,
-        2,
-    );
-    row(
-        "self-consumption (%)",
-        100.0 * b.self_consumption.unwrap_or(0.0),
-        100.0 * p.self_consumption.unwrap_or(0.0),
-        2,
-    );
-    row(
-        "P2P share of load (%)",
-        100.0 * b.p2p_share_of_load,
-        100.0 * p.p2p_share_of_load,
-        2,
-    );
-    row("community cost ($)", b.community_cost, p.community_cost, 2);
-    if !c.evs.is_empty() {
-        row(
-            "EV energy needed (kWh)",
-            b.ev_needed_kwh,
-            p.ev_needed_kwh,
-            2,
-        );
-        row(
-            "EV energy delivered (kWh)",
-            b.ev_delivered_kwh,
-            p.ev_delivered_kwh,
-            2,
-        );
-        row("EV energy unmet (kWh)", b.ev_unmet_kwh, p.ev_unmet_kwh, 2);
-        row(
-            "EV V2G discharge (kWh)",
-            b.ev_discharge_kwh,
-            p.ev_discharge_kwh,
-            2,
-        );
-    }
-    if !c.shiftables.is_empty() {
-        row(
-            "load shifted (kWh)",
-            b.flex_shifted_kwh,
-            p.flex_shifted_kwh,
-            2,
-        );
-    }
-    row(
-        "saving per prosumer, min ($)",
-        b.savings_min,
-        p.savings_min,
-        3,
-    );
-    row(
-        "saving per prosumer, median ($)",
-        b.savings_median,
-        p.savings_median,
-        3,
-    );
-    row(
-        "saving per prosumer, max ($)",
-        b.savings_max,
-        p.savings_max,
-        3,
-    );
-    row("trades", b.n_trades as f64, p.n_trades as f64, 0);
-    row("peak import (kW)", b.peak_import_kw, p.peak_import_kw, 2);
-    row("peak export (kW)", b.peak_export_kw, p.peak_export_kw, 2);
-    row(
-        "max line loading (%)",
-        b.max_line_loading_percent,
-        p.max_line_loading_percent,
-        1,
-    );
-    row(
-        "max trafo loading (%)",
-        b.max_trafo_loading_percent,
-        p.max_trafo_loading_percent,
-        1,
-    );
-    if r.p2p.plan.any() || r.baseline.plan.any() {
-        row(
-            "battery discharge (kWh)",
-            b.battery_discharge_kwh,
-            p.battery_discharge_kwh,
-            2,
-        );
-        row(
-            "battery cycles (equivalent full)",
-            b.battery_cycles,
-            p.battery_cycles,
-            2,
-        );
-    }
-    if b.policy_bonus + p.policy_bonus + b.policy_penalty + p.policy_penalty > 0.0 {
-        row("regulator bonus ($)", b.policy_bonus, p.policy_bonus, 2);
-        row(
-            "regulator penalty ($)",
-            b.policy_penalty,
-            p.policy_penalty,
-            2,
-        );
-    }
-    if s.line_eta < 1.0 {
-        row("P2P loss fees ($)", b.loss_fees, p.loss_fees, 2);
-    }
-    if s.clearing.model != crate::clearing::NetworkModel::None {
-        row(
-            "P2P curtailed by network (kWh)",
-            b.p2p_curtailed_kwh,
-            p.p2p_curtailed_kwh,
-            2,
-        );
-        row(
-            "load shed by network (kWh)",
-            b.load_shed_kwh,
-            p.load_shed_kwh,
-            2,
-        );
-        row(
-            "PV curtailed by network (kWh)",
-            b.pv_curtailed_kwh,
-            p.pv_curtailed_kwh,
-            2,
-        );
-        row(
-            "steps with binding limits",
-            b.steps_with_binding_limits as f64,
-            p.steps_with_binding_limits as f64,
-            0,
-        );
-        row(
-            "network charges ($)",
-            b.network_charges,
-            p.network_charges,
-            3,
-        );
-        if let (Some(x), Some(y)) = (b.ac_vmax_pu, p.ac_vmax_pu) {
-            row("AC max voltage (pu)", x, y, 4);
+    let (bv, pv) = (kpi_json(b), kpi_json(p));
+    let show = Shown::of_study(res);
+    for k in KPIS.iter().filter(|k| show.shows(k.when)) {
+        let (Some(y), x) = (k.value(&pv), k.value(&bv)) else {
+            continue;
+        };
+        let name = k.heading();
+        let prec = k.decimals;
+        match x {
+            Some(x) if !k.p2p_only => {
+                t += &format!(
+                    "{:<30} {:>12.p$} {:>12.p$} {:>+12.p$}\n",
+                    name,
+                    clean(x, prec),
+                    clean(y, prec),
+                    clean(y - x, prec),
+                    p = prec
+                )
+            }
+            _ => {
+                t += &format!(
+                    "{:<30} {:>12} {:>12.p$}\n",
+                    name,
+                    "-",
+                    clean(y, prec),
+                    p = prec
+                )
+            }
         }
-        if let (Some(x), Some(y)) = (b.ac_vmin_pu, p.ac_vmin_pu) {
-            row("AC min voltage (pu)", x, y, 4);
-        }
-        row(
-            "AC steps violating a limit",
-            b.ac_violation_steps as f64,
-            p.ac_violation_steps as f64,
-            0,
-        );
     }
-    t += &format!(
-        "{:<30} {:>12} {:>12}\n",
-        "Gini of savings",
-        "-",
-        p.savings_gini
-            .map(|g| format!("{g:.3}"))
-            .unwrap_or_else(|| "-".into())
-    );
-    t += &format!(
-        "{:<30} {:>12} {:>12}\n",
-        "average P2P price ($/kWh)",
-        "-",
-        opt(p.avg_p2p_price_per_kwh.map(|v| (v * 1e4).round() / 1e4))
-    );
     if !p.overloaded_branches.is_empty() || !b.overloaded_branches.is_empty() {
         t += &format!(
             "\nover their thermal limit: baseline {:?}; p2p {:?}\n",

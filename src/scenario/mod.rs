@@ -74,6 +74,34 @@ pub enum Preset {
     Paper2024Corrected,
 }
 
+/// The scenario keys that hold a path. In a scenario file a relative path is relative to the
+/// file's folder (the one rule, applied by [`Layer::from_file`]); `builtin:NAME` sources and a
+/// shipped feeder's name (`network` without a `/` and without a `.json`/`.m` extension) are not
+/// paths. On the command line paths are relative to the working directory, as usual.
+pub const PATH_KEYS: &[&str] = &[
+    "network",
+    "import",
+    "dump_lp",
+    "profiles.households",
+    "profiles.commercial",
+    "profiles.pv",
+    "retailer.wholesale_file",
+];
+
+/// `v` resolved against `dir` when it is a relative path (see [`PATH_KEYS`]).
+fn rebase(key: &str, v: &str, dir: &std::path::Path) -> Option<String> {
+    let p = std::path::Path::new(v);
+    if v.is_empty() || v.starts_with("builtin:") || p.is_absolute() || dir.as_os_str().is_empty() {
+        return None;
+    }
+    let looks_like_path =
+        v.contains('/') || v.contains('\\') || v.ends_with(".json") || v.ends_with(".m");
+    if key == "network" && !looks_like_path {
+        return None;
+    }
+    Some(dir.join(p).display().to_string())
+}
+
 /// Profile sources (`builtin:NAME` or a CSV path) and columns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -363,7 +391,7 @@ pub enum SettlementMode {
     /// Home batteries see only the retailer's prices; the internal price only splits money.
     SettlementOnly,
     /// In the P2P case, home batteries see the internal price for the energy the pool can
-    /// actually supply or absorb, retail and feed-in beyond ([`crate::storage::Pool`]). The
+    /// actually supply or absorb, retail and feed-in beyond. The
     /// baseline always dispatches against the retailer alone.
     Coupled,
 }
@@ -729,6 +757,33 @@ impl Layer {
         self.set(key, value);
     }
 
+    /// A layer read from a scenario file: its text parsed, and every relative path in it
+    /// resolved against the file's folder ([`PATH_KEYS`]), so a scenario file means the same
+    /// thing from any working directory.
+    pub fn from_file(path: &std::path::Path, text: &str) -> Result<Layer> {
+        let mut l = Layer::from_toml(&path.display().to_string(), text)?;
+        let dir = path.parent().unwrap_or(std::path::Path::new(""));
+        for key in PATH_KEYS {
+            let mut t = &mut l.table;
+            let mut parts = key.split('.').peekable();
+            while let Some(k) = parts.next() {
+                if parts.peek().is_some() {
+                    match t.get_mut(k).and_then(toml::Value::as_table_mut) {
+                        Some(next) => t = next,
+                        None => break,
+                    }
+                    continue;
+                }
+                if let Some(toml::Value::String(v)) = t.get_mut(k) {
+                    if let Some(rebased) = rebase(key, v, dir) {
+                        *v = rebased;
+                    }
+                }
+            }
+        }
+        Ok(l)
+    }
+
     /// Sets `dotted.key = value` in the layer.
     pub fn set(&mut self, key: &str, value: impl Into<toml::Value>) {
         let mut t = &mut self.table;
@@ -818,10 +873,11 @@ pub fn resolve_layers(preset: Option<Preset>, layers: &[Layer]) -> Result<Scenar
     Ok(s)
 }
 
-/// Resolves a scenario from a preset and an optional file (`(name, text)`).
+/// Resolves a scenario from a preset and an optional file (`(path, text)`; relative paths in it
+/// are relative to the file, [`Layer::from_file`]).
 pub fn resolve(preset: Option<Preset>, file: Option<(&str, &str)>) -> Result<Scenario> {
     let layers = match file {
-        Some((name, text)) => vec![Layer::from_toml(name, text)?],
+        Some((name, text)) => vec![Layer::from_file(std::path::Path::new(name), text)?],
         None => Vec::new(),
     };
     resolve_layers(preset, &layers)

@@ -87,6 +87,25 @@ pub fn write_owned(path: &Path, bytes: &[u8], is_ours: &dyn Fn(&[u8]) -> bool) -
     )
 }
 
+/// The rule for an output file, checked before any work is done: a new path, or an existing
+/// regular file with `force` ([`write_file`] and [`write_owned`] check again when they write).
+pub fn check_file(path: &Path, force: bool) -> Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if !m.file_type().is_file() => Err(refuse(
+            path,
+            "the output path exists and is not a regular file (a folder, link or device); \
+             netclear will not replace it",
+        )),
+        Ok(_) if !force => Err(refuse(
+            path,
+            "the output file exists; pass --force to replace it",
+        )),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io(path)(e)),
+    }
+}
+
 fn clean_stale_temps(dir: &Path, name: &str) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
