@@ -157,22 +157,22 @@ pub struct RunArgs {
     /// P2P delivery factor η: buyers pay a loss fee of (1/η − 1) × the price.
     #[arg(long, help_heading = "Market")]
     pub line_eta: Option<f64>,
-    /// Share of households with an EV, % (seeded; distributions in `netclear::storage::ev`).
-    #[arg(long)]
+    /// Share of households with an EV, % (seeded draws of capacity, charger, times and need).
+    #[arg(long, help_heading = "Flexibility")]
     pub ev_share: Option<f64>,
     /// EV charging: uncontrolled (full power on arrival), smart (least cost in the window),
     /// v2g (may also discharge to the home and the pool).
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, help_heading = "Flexibility")]
     pub ev_charging: Option<crate::storage::ev::EvCharging>,
     /// Share of households with a shiftable load, %.
-    #[arg(long)]
+    #[arg(long, help_heading = "Flexibility")]
     pub flex_share: Option<f64>,
-    /// Fraction of a household's consumption in the window that can be shifted (default 0.1).
-    #[arg(long)]
+    /// Fraction of a household's consumption in the window that can be shifted.
+    #[arg(long, help_heading = "Flexibility")]
     pub flex_fraction: Option<f64>,
-    /// What EVs and shiftable loads respond to in the P2P case: the pool (default: P2P changes
-    /// physical flows) or the retailer only (their dispatch is the baseline's).
-    #[arg(long, value_enum)]
+    /// What EVs and shiftable loads respond to in the P2P case: the pool (P2P changes physical
+    /// flows) or the retailer only (their dispatch is the baseline's).
+    #[arg(long, value_enum, help_heading = "Flexibility")]
     pub flex_pricing: Option<crate::scenario::FlexPricing>,
     /// Write every failing optimisation problem as JSON to `FILE.<case>.step<N>.json`.
     #[arg(long, value_name = "FILE", help_heading = "Network")]
@@ -459,6 +459,11 @@ pub fn scenario_defaults() -> Vec<(&'static str, String)> {
         ("storage_model", n(&s.storage.model)),
         ("clearing", n(&s.storage.clearing)),
         ("settlement", n(&s.storage.settlement)),
+        ("ev_share", f(s.ev.share_percent)),
+        ("ev_charging", n(&s.ev.charging)),
+        ("flex_share", f(s.flex.share_percent)),
+        ("flex_fraction", f(s.flex.fraction)),
+        ("flex_pricing", n(&s.flex.pricing)),
     ]
 }
 

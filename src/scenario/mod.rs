@@ -298,8 +298,8 @@ pub struct Scenario {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum FlexPricing {
-    /// The P2P pool for what it can absorb or supply, at the internal price
-    /// ([`crate::storage::Pool`]), retail and feed-in beyond: P2P changes physical flows.
+    /// The P2P pool for what it can absorb or supply, at the internal price, retail and feed-in
+    /// beyond (as a coupled home battery sees it): P2P changes physical flows.
     #[default]
     Pool,
     /// The retailer's prices only: the P2P case's flexibility is the baseline's.
