@@ -331,24 +331,33 @@ fn report_and_merge_replace_a_file_only_with_force() {
         sw.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
-    let res = t.path().join("merged.csv");
-    std::fs::write(&res, "keep me\n").unwrap();
-    let (code, _, err) = netclear(&[
-        "merge",
-        sw.to_str().unwrap(),
-        "--out",
-        res.to_str().unwrap(),
-    ]);
+    let merge = |out: &std::path::Path, force: bool| {
+        let mut a = vec![
+            "merge",
+            sw.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if force {
+            a.push("--force");
+        }
+        netclear(&a)
+    };
+    // A file netclear did not write: refused, even with --force (issue 11).
+    let foreign = t.path().join("foreign.csv");
+    std::fs::write(&foreign, "keep me\n").unwrap();
+    let (code, _, err) = merge(&foreign, false);
     assert_eq!(code, 2);
     assert!(err.contains("--force"), "{err}");
-    assert_eq!(std::fs::read_to_string(&res).unwrap(), "keep me\n");
-    let (code, _, err) = netclear(&[
-        "merge",
-        sw.to_str().unwrap(),
-        "--out",
-        res.to_str().unwrap(),
-        "--force",
-    ]);
+    assert_eq!(merge(&foreign, true).0, 2);
+    assert_eq!(std::fs::read_to_string(&foreign).unwrap(), "keep me\n");
+    // Its own merged file: replaced only with --force.
+    let res = t.path().join("merged.csv");
+    assert_eq!(merge(&res, false).0, 0);
+    let (code, _, err) = merge(&res, false);
+    assert_eq!(code, 2);
+    assert!(err.contains("--force"), "{err}");
+    let (code, _, err) = merge(&res, true);
     assert_eq!(code, 0, "{err}");
     assert!(std::fs::read_to_string(&res)
         .unwrap()

@@ -209,9 +209,10 @@ fn data_loss_single_output_files_never_replace_links_devices_or_foreign_files() 
         .unwrap()
         .file_type()
         .is_symlink());
-    // Its own report is replaced.
+    // Its own report is replaced, with --force (issue 16: --force wherever a file is replaced).
     assert_eq!(nc(d, &["report", "r"]).0, 0);
-    assert_eq!(nc(d, &["report", "r"]).0, 0);
+    refused(&nc(d, &["report", "r"]), "--force");
+    assert_eq!(nc(d, &["report", "r", "--force"]).0, 0);
     // merge: a foreign file or a device is not replaced.
     assert_eq!(
         nc(
@@ -237,8 +238,16 @@ fn data_loss_single_output_files_never_replace_links_devices_or_foreign_files() 
         assert_eq!(r.0, 2, "merge --out {out}: {}", r.2);
     }
     assert_eq!(fs::read_to_string(d.join("precious.txt")).unwrap(), "keep");
+    // Even --force never replaces a file netclear did not write.
+    let r = nc(d, &["merge", "sw", "--out", "precious.txt", "--force"]);
+    assert_eq!(r.0, 2, "{}", r.2);
+    assert_eq!(fs::read_to_string(d.join("precious.txt")).unwrap(), "keep");
     assert_eq!(nc(d, &["merge", "sw", "--out", "merged.csv"]).0, 0);
-    assert_eq!(nc(d, &["merge", "sw", "--out", "merged.csv"]).0, 0);
+    refused(&nc(d, &["merge", "sw", "--out", "merged.csv"]), "--force");
+    assert_eq!(
+        nc(d, &["merge", "sw", "--out", "merged.csv", "--force"]).0,
+        0
+    );
 }
 
 #[test]
