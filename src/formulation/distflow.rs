@@ -256,3 +256,14 @@ pub(super) fn rating_cone(
         },
     });
 }
+
+/// The branch-flow formulations hold only on radial feeders (their tree recursion has no loops).
+pub(super) fn require_radial(f: &Feeder, name: &str) -> Result<(), String> {
+    if f.topo.is_radial() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name} needs a radial feeder; use --network-model dc"
+        ))
+    }
+}

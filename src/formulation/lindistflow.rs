@@ -34,11 +34,7 @@ impl NetworkFormulation for LinDistFlow {
     }
 
     fn supports(&self, f: &Feeder) -> Result<(), String> {
-        if f.topo.is_radial() {
-            Ok(())
-        } else {
-            Err("lindistflow needs a radial feeder; use --network-model dc".into())
-        }
+        distflow::require_radial(f, "lindistflow")
     }
 
     fn add_step(

@@ -38,11 +38,7 @@ impl NetworkFormulation for Socp {
     }
 
     fn supports(&self, f: &Feeder) -> Result<(), String> {
-        if f.topo.is_radial() {
-            Ok(())
-        } else {
-            Err("socp needs a radial feeder; use --network-model dc".into())
-        }
+        distflow::require_radial(f, "socp")
     }
 
     fn add_step(
