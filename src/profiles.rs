@@ -611,6 +611,105 @@ pub fn cached(spec: &str) -> Result<std::sync::Arc<SeriesFile>> {
     Ok(parsed)
 }
 
+/// One day of a series file (`spec` = `builtin:NAME` or a path; `date` as in
+/// [`SeriesFile::day`]), the way every study reads its profiles.
+///
+/// The built-in files are year-long 15-minute series (35 000 rows, 4 MB) of which a day needs
+/// 96 rows: parsing all of them was 90 % of a small day's process. Their rows are therefore
+/// indexed by the date prefix of each line (one `memchr` pass over the text, no parse), and only
+/// the requested day's lines (with the header) go through [`SeriesFile::parse`] — the same
+/// parser and checks, so the day is the one the whole file gives (the test
+/// `builtin_days_match_the_whole_file` compares every day of every built-in file). Anything
+/// unusual (a path, a `time_of_day` file, a date the index does not hold, a day the sub-parse
+/// refuses) goes through the whole-file path, so errors are the whole file's errors.
+pub fn day_of(spec: &str, date: Option<&str>, columns: &[&str]) -> Result<Day> {
+    if let (Some(d), Some(sub)) = (date, builtin_day_file(spec, date)) {
+        if let Ok(day) = sub.day(Some(d), columns) {
+            return Ok(day);
+        }
+    }
+    cached(spec)?.day(date, columns)
+}
+
+/// The header and the lines of one local date of a built-in `timestamp` file, by line prefix.
+#[derive(Debug)]
+struct DayIndex {
+    /// The header line, with its newline.
+    header: &'static str,
+    /// Date (`YYYY-MM-DD`) → byte range of its (contiguous) lines in the text.
+    days: std::collections::HashMap<&'static str, (usize, usize)>,
+}
+
+impl DayIndex {
+    /// Indexes `text` by the first 10 bytes of each line; `None` unless the first column is
+    /// `timestamp` and every date's lines are contiguous (the file is in time order).
+    fn build(text: &'static str) -> Option<DayIndex> {
+        let mut lines = text.split_inclusive('\n');
+        let header = lines.next()?;
+        if !header.trim_start_matches('\u{feff}').starts_with("timestamp,") {
+            return None;
+        }
+        let mut days = std::collections::HashMap::new();
+        let mut pos = header.len();
+        let mut run: Option<(&'static str, usize)> = None;
+        for line in lines {
+            let start = pos;
+            pos += line.len();
+            if line.trim().is_empty() {
+                continue;
+            }
+            let date = line.get(..10)?;
+            match run {
+                Some((d, _)) if d == date => {}
+                _ => {
+                    if let Some((d, s)) = run {
+                        if days.insert(d, (s, start)).is_some() {
+                            return None;
+                        }
+                    }
+                    run = Some((date, start));
+                }
+            }
+        }
+        if let Some((d, s)) = run {
+            if days.insert(d, (s, pos)).is_some() {
+                return None;
+            }
+        }
+        Some(DayIndex { header, days })
+    }
+}
+
+/// The parsed one-day sub-file of a built-in profile (cached per file and date), `None` when the
+/// fast path does not apply (see [`day_of`]).
+fn builtin_day_file(spec: &str, date: Option<&str>) -> Option<std::sync::Arc<SeriesFile>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    let name = spec.strip_prefix("builtin:")?;
+    let date = date?;
+    let k = BUILTIN.iter().position(|(n, _, _)| *n == name)?;
+    static INDEX: OnceLock<Vec<OnceLock<Option<DayIndex>>>> = OnceLock::new();
+    let index = INDEX.get_or_init(|| BUILTIN.iter().map(|_| OnceLock::new()).collect());
+    let idx = index[k].get_or_init(|| DayIndex::build(BUILTIN[k].2)).as_ref()?;
+    type DayFiles = Mutex<HashMap<(usize, String), Arc<SeriesFile>>>;
+    static DAYS: OnceLock<DayFiles> = OnceLock::new();
+    let cache = DAYS.get_or_init(Default::default);
+    let key = (k, date.to_string());
+    if let Some(f) = cache.lock().ok()?.get(&key) {
+        return Some(f.clone());
+    }
+    let &(a, b) = idx.days.get(date)?;
+    let mut text = String::with_capacity(idx.header.len() + 1 + (b - a));
+    text.push_str(idx.header);
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&BUILTIN[k].2[a..b]);
+    let parsed = Arc::new(SeriesFile::parse(BUILTIN[k].1, &text).ok()?);
+    cache.lock().ok()?.insert(key, parsed.clone());
+    Some(parsed)
+}
+
 /// Weekday (0 = Monday) of a `YYYY-MM-DD` date.
 pub fn weekday(date: &str) -> Option<u32> {
     crate::util::dates::parse(date).map(crate::util::dates::weekday)

@@ -798,34 +798,47 @@ fn settlement_csv(stage: &Stage, c: &Community, cases: &[&CaseResult]) -> Result
         path: stage.path(name),
         source: e.into(),
     };
-    let fields: Vec<String> = match serde_json::to_value(crate::settlement::Account::default()) {
-        Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
-        _ => Vec::new(),
-    };
+    // The columns are the account's fields, in its order (one list: the struct).
+    let mut fields = Vec::new();
+    let mut values = Vec::new();
+    account_fields(
+        &crate::settlement::Account::default(),
+        Some(&mut fields),
+        &mut values,
+    );
     let mut w = csv::Writer::from_writer(stage.create(name)?);
-    let mut header: Vec<String> = ["case", "step", "time", "prosumer", "bus"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    header.extend(fields.iter().cloned());
-    header.push("bill".into());
+    let mut header: Vec<&str> = vec!["case", "step", "time", "prosumer", "bus"];
+    header.extend(fields.iter().copied());
+    header.push("bill");
     w.write_record(&header).map_err(io)?;
+    // Cells are written straight from reused buffers: this table is case × step × prosumer
+    // (12 million cells at 10⁵ buses).
+    let mut num = crate::util::F64Text::new();
+    let mut int = String::new();
+    let mut cell_int = |w: &mut csv::Writer<_>, v: i64| {
+        use std::fmt::Write as _;
+        int.clear();
+        let _ = write!(int, "{v}");
+        w.write_field(int.as_bytes())
+    };
     for case in cases {
+        let case_label = case_name(case);
         for (t, step) in case.accounts.iter().enumerate() {
+            let time = c.step_label(t);
             for (i, a) in step.iter().enumerate() {
-                let v = serde_json::to_value(a).map_err(|e| Error::Numerical(e.to_string()))?;
-                let mut rec = vec![
-                    case_name(case),
-                    t.to_string(),
-                    c.step_label(t),
-                    i.to_string(),
-                    c.prosumers[i].bus.0.to_string(),
-                ];
-                for f in &fields {
-                    rec.push(v[f].as_f64().map(fmt_f64).unwrap_or_default());
+                account_fields(a, None, &mut values);
+                w.write_field(case_label.as_bytes()).map_err(io)?;
+                cell_int(&mut w, t as i64).map_err(io)?;
+                w.write_field(time.as_bytes()).map_err(io)?;
+                cell_int(&mut w, i as i64).map_err(io)?;
+                cell_int(&mut w, c.prosumers[i].bus.0).map_err(io)?;
+                for &v in &values {
+                    // A non-finite value has no JSON number: an empty cell, as always.
+                    let cell = if v.is_finite() { num.format(v) } else { "" };
+                    w.write_field(cell).map_err(io)?;
                 }
-                rec.push(fmt_f64(a.bill()));
-                w.write_record(&rec).map_err(io)?;
+                w.write_field(num.format(a.bill())).map_err(io)?;
+                w.write_record(None::<&[u8]>).map_err(io)?;
             }
         }
     }
@@ -834,6 +847,187 @@ fn settlement_csv(stage: &Stage, c: &Community, cases: &[&CaseResult]) -> Result
         source: e.into_error(),
     })?;
     stage.finish_file(name, f)
+}
+
+/// The `f64` fields of an account, in the struct's order, through its `Serialize` (so the
+/// struct stays the one list of columns): names into `names` when given, values into `values`.
+fn account_fields(
+    a: &crate::settlement::Account,
+    names: Option<&mut Vec<&'static str>>,
+    values: &mut Vec<f64>,
+) {
+    values.clear();
+    let _ = a.serialize(fields::Fields { names, values });
+}
+
+/// A serde serializer that takes a flat struct of numbers apart into field names and values.
+mod fields {
+    use serde::ser::{self, Impossible, Serialize};
+
+    #[derive(Debug)]
+    pub struct Unsupported;
+    impl std::fmt::Display for Unsupported {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("only a flat struct of numbers")
+        }
+    }
+    impl std::error::Error for Unsupported {}
+    impl ser::Error for Unsupported {
+        fn custom<T: std::fmt::Display>(_: T) -> Self {
+            Unsupported
+        }
+    }
+
+    /// The struct level.
+    pub struct Fields<'a> {
+        pub names: Option<&'a mut Vec<&'static str>>,
+        pub values: &'a mut Vec<f64>,
+    }
+
+    /// A field's value: a number, or `NaN` (written as an empty cell) for anything else.
+    struct Value<'a>(&'a mut Vec<f64>);
+
+    macro_rules! refuse {
+        ($($f:ident($($t:ty),*)),* $(,)?) => {
+            $(fn $f(self, $(_: $t),*) -> Result<Self::Ok, Self::Error> { Err(Unsupported) })*
+        };
+    }
+    macro_rules! compound {
+        () => {
+            type SerializeSeq = Impossible<(), Unsupported>;
+            type SerializeTuple = Impossible<(), Unsupported>;
+            type SerializeTupleStruct = Impossible<(), Unsupported>;
+            type SerializeTupleVariant = Impossible<(), Unsupported>;
+            type SerializeMap = Impossible<(), Unsupported>;
+            type SerializeStructVariant = Impossible<(), Unsupported>;
+            fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Unsupported> {
+                Err(Unsupported)
+            }
+            fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Unsupported> {
+                Err(Unsupported)
+            }
+            fn serialize_tuple_struct(
+                self,
+                _: &'static str,
+                _: usize,
+            ) -> Result<Self::SerializeTupleStruct, Unsupported> {
+                Err(Unsupported)
+            }
+            fn serialize_tuple_variant(
+                self,
+                _: &'static str,
+                _: u32,
+                _: &'static str,
+                _: usize,
+            ) -> Result<Self::SerializeTupleVariant, Unsupported> {
+                Err(Unsupported)
+            }
+            fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Unsupported> {
+                Err(Unsupported)
+            }
+            fn serialize_struct_variant(
+                self,
+                _: &'static str,
+                _: u32,
+                _: &'static str,
+                _: usize,
+            ) -> Result<Self::SerializeStructVariant, Unsupported> {
+                Err(Unsupported)
+            }
+            fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<(), Unsupported> {
+                Err(Unsupported)
+            }
+            fn serialize_newtype_struct<T: ?Sized + Serialize>(
+                self,
+                _: &'static str,
+                _: &T,
+            ) -> Result<(), Unsupported> {
+                Err(Unsupported)
+            }
+            fn serialize_newtype_variant<T: ?Sized + Serialize>(
+                self,
+                _: &'static str,
+                _: u32,
+                _: &'static str,
+                _: &T,
+            ) -> Result<(), Unsupported> {
+                Err(Unsupported)
+            }
+            refuse!(
+                serialize_bool(bool),
+                serialize_i8(i8),
+                serialize_i16(i16),
+                serialize_i32(i32),
+                serialize_i64(i64),
+                serialize_u8(u8),
+                serialize_u16(u16),
+                serialize_u32(u32),
+                serialize_u64(u64),
+                serialize_f32(f32),
+                serialize_char(char),
+                serialize_str(&str),
+                serialize_bytes(&[u8]),
+                serialize_none(),
+                serialize_unit(),
+                serialize_unit_struct(&'static str),
+                serialize_unit_variant(&'static str, u32, &'static str),
+            );
+        };
+    }
+
+    impl<'a> ser::Serializer for Value<'a> {
+        type Ok = ();
+        type Error = Unsupported;
+        type SerializeStruct = Impossible<(), Unsupported>;
+        compound!();
+        fn serialize_f64(self, v: f64) -> Result<(), Unsupported> {
+            self.0.push(v);
+            Ok(())
+        }
+        fn serialize_struct(
+            self,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeStruct, Unsupported> {
+            Err(Unsupported)
+        }
+    }
+
+    impl<'a> ser::Serializer for Fields<'a> {
+        type Ok = ();
+        type Error = Unsupported;
+        type SerializeStruct = Self;
+        compound!();
+        fn serialize_f64(self, _: f64) -> Result<(), Unsupported> {
+            Err(Unsupported)
+        }
+        fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self, Unsupported> {
+            Ok(self)
+        }
+    }
+
+    impl<'a> ser::SerializeStruct for Fields<'a> {
+        type Ok = ();
+        type Error = Unsupported;
+        fn serialize_field<T: ?Sized + Serialize>(
+            &mut self,
+            key: &'static str,
+            value: &T,
+        ) -> Result<(), Unsupported> {
+            if let Some(n) = self.names.as_deref_mut() {
+                n.push(key);
+            }
+            let before = self.values.len();
+            if value.serialize(Value(self.values)).is_err() {
+                self.values.truncate(before);
+                self.values.push(f64::NAN);
+            }
+            Ok(())
+        }
+        fn end(self) -> Result<(), Unsupported> {
+            Ok(())
+        }
+    }
 }
 
 /// The feeder drawing of a community (`feeder.json`).

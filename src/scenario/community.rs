@@ -159,7 +159,7 @@ impl Community {
 fn load_day(spec: &str, day: &str, columns: &[String], step: u32) -> Result<Day> {
     let cols: Vec<&str> = columns.iter().map(String::as_str).collect();
     let date = (day != "typical").then_some(day);
-    profiles::cached(spec)?.day(date, &cols)?.resampled(step)
+    profiles::day_of(spec, date, &cols)?.resampled(step)
 }
 
 /// Builds the community a scenario describes.
@@ -669,7 +669,7 @@ fn commercial_day(s: &Scenario, step: u32, clock: &Day) -> Result<Vec<(String, f
         .collect();
     dates.dedup();
     for d in &dates {
-        week.push(profiles::cached(&s.profiles.commercial)?.day(Some(d), &cols)?);
+        week.push(profiles::day_of(&s.profiles.commercial, Some(d), &cols)?);
     }
     let pick = dates
         .iter()
