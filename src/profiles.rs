@@ -615,9 +615,9 @@ pub fn cached(spec: &str) -> Result<std::sync::Arc<SeriesFile>> {
 /// [`SeriesFile::day`]), the way every study reads its profiles.
 ///
 /// The built-in files are year-long 15-minute series (35 000 rows, 4 MB) of which a day needs
-/// 96 rows: parsing all of them was 90 % of a small day's process. Their rows are therefore
-/// indexed by the date prefix of each line (one `memchr` pass over the text, no parse), and only
-/// the requested day's lines (with the header) go through [`SeriesFile::parse`] — the same
+/// 96 rows: parsing all of them was 90 % of a small day's process. The day's lines are
+/// therefore found by binary search on the date prefix of the lines (the file is in time
+/// order), and only they (with the header) go through [`SeriesFile::parse`] — the same
 /// parser and checks, so the day is the one the whole file gives (the test
 /// `builtin_days_match_the_whole_file` compares every day of every built-in file). Anything
 /// unusual (a path, a `time_of_day` file, a date the index does not hold, a day the sub-parse
@@ -631,53 +631,48 @@ pub fn day_of(spec: &str, date: Option<&str>, columns: &[&str]) -> Result<Day> {
     cached(spec)?.day(date, columns)
 }
 
-/// The header and the lines of one local date of a built-in `timestamp` file, by line prefix.
-#[derive(Debug)]
-struct DayIndex {
-    /// The header line, with its newline.
-    header: &'static str,
-    /// Date (`YYYY-MM-DD`) → byte range of its (contiguous) lines in the text.
-    days: std::collections::HashMap<&'static str, (usize, usize)>,
-}
-
-impl DayIndex {
-    /// Indexes `text` by the first 10 bytes of each line; `None` unless the first column is
-    /// `timestamp` and every date's lines are contiguous (the file is in time order).
-    fn build(text: &'static str) -> Option<DayIndex> {
-        let mut lines = text.split_inclusive('\n');
-        let header = lines.next()?;
-        if !header.trim_start_matches('\u{feff}').starts_with("timestamp,") {
-            return None;
+/// The byte range of the lines of local date `date` in a `timestamp` file whose lines are in
+/// time order (so in `YYYY-MM-DD` order): two binary searches over byte offsets, each probe
+/// reading the date prefix of the next line, so no line is read except the ~2·log₂(rows) probed.
+fn date_lines(text: &str, body: usize, date: &str) -> (usize, usize) {
+    let b = text.as_bytes();
+    // The start of the first line at or after byte `at` (`at` itself when it starts a line).
+    let line_at = |at: usize| -> usize {
+        if at <= body || b[at - 1] == b'\n' {
+            return at.max(body);
         }
-        let mut days = std::collections::HashMap::new();
-        let mut pos = header.len();
-        let mut run: Option<(&'static str, usize)> = None;
-        for line in lines {
-            let start = pos;
-            pos += line.len();
-            if line.trim().is_empty() {
-                continue;
+        b[at..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(b.len(), |i| at + i + 1)
+    };
+    let next_line = |at: usize| line_at(at + 1);
+    let key = |at: usize| b.get(at..at + 10).unwrap_or(&b[at..]);
+    // First line whose date prefix is not before `d` (`strictly_after`: after `d`).
+    let bound = |d: &[u8], strictly_after: bool| -> usize {
+        let before = |at: usize| {
+            let k = key(at);
+            if strictly_after {
+                k <= d
+            } else {
+                k < d
             }
-            let date = line.get(..10)?;
-            match run {
-                Some((d, _)) if d == date => {}
-                _ => {
-                    if let Some((d, s)) = run {
-                        if days.insert(d, (s, start)).is_some() {
-                            return None;
-                        }
-                    }
-                    run = Some((date, start));
-                }
-            }
-        }
-        if let Some((d, s)) = run {
-            if days.insert(d, (s, pos)).is_some() {
-                return None;
+        };
+        let (mut lo, mut hi) = (body, b.len());
+        // Invariant: `lo` starts a line, every line before it is before the bound; `hi` starts
+        // a line (or is the end) and every line from it on is not.
+        while lo < hi {
+            let mid = line_at(lo + (hi - lo) / 2);
+            let probe = if mid < hi { mid } else { lo };
+            if before(probe) {
+                lo = next_line(probe);
+            } else {
+                hi = probe;
             }
         }
-        Some(DayIndex { header, days })
-    }
+        lo
+    };
+    (bound(date.as_bytes(), false), bound(date.as_bytes(), true))
 }
 
 /// The parsed one-day sub-file of a built-in profile (cached per file and date), `None` when the
@@ -688,9 +683,11 @@ fn builtin_day_file(spec: &str, date: Option<&str>) -> Option<std::sync::Arc<Ser
     let name = spec.strip_prefix("builtin:")?;
     let date = date?;
     let k = BUILTIN.iter().position(|(n, _, _)| *n == name)?;
-    static INDEX: OnceLock<Vec<OnceLock<Option<DayIndex>>>> = OnceLock::new();
-    let index = INDEX.get_or_init(|| BUILTIN.iter().map(|_| OnceLock::new()).collect());
-    let idx = index[k].get_or_init(|| DayIndex::build(BUILTIN[k].2)).as_ref()?;
+    let (_, label, full) = BUILTIN[k];
+    let header = full.split_inclusive('\n').next()?;
+    if !header.starts_with("timestamp,") || date.len() != 10 {
+        return None;
+    }
     type DayFiles = Mutex<HashMap<(usize, String), Arc<SeriesFile>>>;
     static DAYS: OnceLock<DayFiles> = OnceLock::new();
     let cache = DAYS.get_or_init(Default::default);
@@ -698,14 +695,17 @@ fn builtin_day_file(spec: &str, date: Option<&str>) -> Option<std::sync::Arc<Ser
     if let Some(f) = cache.lock().ok()?.get(&key) {
         return Some(f.clone());
     }
-    let &(a, b) = idx.days.get(date)?;
-    let mut text = String::with_capacity(idx.header.len() + 1 + (b - a));
-    text.push_str(idx.header);
+    let (a, b) = date_lines(full, header.len(), date);
+    if a >= b {
+        return None;
+    }
+    let mut text = String::with_capacity(header.len() + 1 + (b - a));
+    text.push_str(header);
     if !text.ends_with('\n') {
         text.push('\n');
     }
-    text.push_str(&BUILTIN[k].2[a..b]);
-    let parsed = Arc::new(SeriesFile::parse(BUILTIN[k].1, &text).ok()?);
+    text.push_str(&full[a..b]);
+    let parsed = Arc::new(SeriesFile::parse(label, &text).ok()?);
     cache.lock().ok()?.insert(key, parsed.clone());
     Some(parsed)
 }

@@ -69,16 +69,17 @@ impl F64Text {
                 "-inf"
             };
         }
-        // Ryū writes `d.ddd`, `ddd.d`, `0.000ddd` or `d.ddde±x`: take the significant digits
-        // and the position of the decimal point.
-        let s = self.ryu.format_finite(v).as_bytes();
-        let (neg, s) = match s.split_first() {
+        // Ryū writes `ddd.ddd`, `0.000ddd` or `d.ddde±x`: take the significant digits and the
+        // position of the decimal point.
+        let s = self.ryu.format_finite(v);
+        let sb = s.as_bytes();
+        let (neg, sb) = match sb.split_first() {
             Some((b'-', rest)) => (true, rest),
-            _ => (false, s),
+            _ => (false, sb),
         };
-        let (mant, exp) = match s.iter().position(|&c| c == b'e' || c == b'E') {
-            Some(i) => (&s[..i], parse_exp(&s[i + 1..])),
-            None => (s, 0),
+        let (mant, exp) = match sb.iter().position(|&c| c == b'e' || c == b'E') {
+            Some(i) => (&sb[..i], parse_exp(&sb[i + 1..])),
+            None => (sb, 0),
         };
         let mut digits = [0u8; 24];
         let (mut n, mut point) = (0usize, None);
@@ -97,6 +98,18 @@ impl F64Text {
         point -= lead as i32;
         while let Some((b'0', rest)) = d.split_last() {
             d = rest;
+        }
+        if may_tie(v, d.len()) {
+            // Two shortest decimals may be equally close: Ryū breaks the tie to even, `{}`
+            // otherwise (156181910319945.625: `.62` vs `.63`), so `{}` writes these.
+            let mut rest = &mut self.out[..];
+            let _ = std::io::Write::write_fmt(&mut rest, format_args!("{v}"));
+            let k = 352 - rest.len();
+            return std::str::from_utf8(&self.out[..k]).unwrap_or("NaN");
+        }
+        if exp == 0 {
+            // Positional already (`0.00012`, `45.14`, `3.0`): `{}` writes no `.0`.
+            return s.strip_suffix(".0").unwrap_or(s);
         }
         let out = &mut self.out;
         let mut k = 0;
@@ -130,6 +143,57 @@ impl F64Text {
         // Only ASCII digits, `-` and `.` were written.
         std::str::from_utf8(&self.out[..k]).unwrap_or("NaN")
     }
+}
+
+/// Whether two shortest decimals of `v` (whose shortest form has `n` significant digits) can be
+/// equally close to it. A tie needs the exact value — `m·2^e` with `m` odd, whose decimal
+/// expansion is `m·5^-e` at `e` < 0 and the integer itself otherwise — to have exactly one
+/// significant digit more than the shortest form, so at most 18; anything with a longer exact
+/// expansion, or an exact one no longer than `n`, has a unique closest shortest form.
+fn may_tie(v: f64, n: usize) -> bool {
+    let bits = v.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    let frac = bits & ((1u64 << 52) - 1);
+    let (mut m, mut e) = if biased == 0 {
+        (frac, -1074)
+    } else {
+        (frac | (1u64 << 52), biased - 1075)
+    };
+    if m == 0 {
+        return false;
+    }
+    let tz = m.trailing_zeros();
+    m >>= tz;
+    e += tz as i32;
+    const TEN18: u128 = 1_000_000_000_000_000_000;
+    let exact: u128 = if e < 0 {
+        let k = e.unsigned_abs();
+        if k > 26 {
+            // 5^27 > 10^18 already.
+            return false;
+        }
+        u128::from(m) * 5u128.pow(k)
+    } else {
+        if e > 70 {
+            // Beyond 2^70 (10^21): rare enough to leave to `{}` whatever it is.
+            return true;
+        }
+        let mut x = u128::from(m) << e;
+        while x % 10 == 0 {
+            x /= 10;
+        }
+        x
+    };
+    if exact >= TEN18 {
+        return false;
+    }
+    let mut len = 1;
+    let mut x = exact;
+    while x >= 10 {
+        x /= 10;
+        len += 1;
+    }
+    len > n
 }
 
 /// The exponent after Ryū's `e` (`-7`, `22`).
@@ -179,13 +243,32 @@ mod tests {
             x ^= x << 17;
             x
         };
-        for _ in 0..1_000_000 {
+        for _ in 0..400_000 {
             let v = f64::from_bits(next());
             check(v);
             let m = (next() % 100_000_000) as f64;
             let e = (next() % 24) as i32 - 12;
             check(m * 10f64.powi(e));
             check(m / 10f64.powi(-e));
+            // Around the tie threshold: values with a few fraction bits (x.25, x.125, …).
+            let big = (next() % (1u64 << 60)) as f64 / 8.0;
+            check(big);
+            check(big + 0.25);
+            check(-(big / 2.0 + 0.125));
+        }
+        // Few significant bits at every scale: where ties live.
+        for _ in 0..200_000 {
+            let m = (next() % 4096) as f64;
+            let e = (next() % 140) as i32 - 70;
+            check(m * 2f64.powi(e));
+            check(-(m + 0.5) * 2f64.powi(e));
+        }
+        for k in 40..70 {
+            for j in 0..2000u64 {
+                let v = (1u64 << k) as f64 + j as f64 * 0.125;
+                check(v);
+                check(-v);
+            }
         }
     }
 }
