@@ -180,7 +180,10 @@ fn builtin_days_match_the_whole_file() {
         let mut dates: Vec<&str> = text.lines().skip(1).filter_map(|l| l.get(..10)).collect();
         dates.dedup();
         if text.starts_with("time_of_day") {
-            assert_eq!(day_of(&spec, None, &[]).unwrap(), whole.day(None, &[]).unwrap());
+            assert_eq!(
+                day_of(&spec, None, &[]).unwrap(),
+                whole.day(None, &[]).unwrap()
+            );
             continue;
         }
         let first_col = text.lines().next().unwrap().split(',').nth(1).unwrap();

@@ -307,6 +307,23 @@ fn clean_negative_zero(v: &mut serde_json::Value) {
     }
 }
 
+/// Whether a file is a case × step × element table (left out with `outputs = summary`).
+fn per_step_element_table(name: &str) -> bool {
+    matches!(
+        name,
+        "trades.csv"
+            | "settlement.csv"
+            | "line_loading.csv"
+            | "bus_voltages.csv"
+            | "nodal_prices.csv"
+            | "binding_limits.csv"
+            | "batteries.csv"
+            | "evs.csv"
+            | "flex_loads.csv"
+            | "vpp.csv"
+    ) || (name.starts_with("battery_P") && name.ends_with(".csv"))
+}
+
 /// Writes a study's results folder (see the module docs); returns the number of files.
 pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usize> {
     let stage = Stage::new(dir, opts.force)?;
@@ -319,6 +336,9 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
     stage.write("feeder.json", (geo + "\n").as_bytes())?;
     let mut files: Vec<String> = vec!["summary.json".into(), "feeder.json".into()];
     let cases = [&d.baseline, &d.p2p];
+    // `outputs = summary` leaves out the case × step × element tables.
+    let summary_only = r.scenario.outputs == crate::scenario::Outputs::Summary;
+    let keep = |name: &str| !summary_only || !per_step_element_table(name);
 
     csv_file(
         &stage,
@@ -371,33 +391,35 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
     )?;
     files.push(String::from("hourly.csv"));
 
-    csv_file(
-        &stage,
-        "trades.csv",
-        d.trades.iter().map(|x| {
-            let t = &x.trade;
-            TradeRow {
-                step: x.step,
-                time: c.step_label(x.step),
-                seller: t.seller,
-                seller_bus: c.prosumers[t.seller].bus.0,
-                buyer: t.buyer,
-                buyer_bus: c.prosumers[t.buyer].bus.0,
-                kwh: t.kwh.into(),
-                bid_per_kwh: t.bid_per_kwh.into(),
-                ask_per_kwh: t.ask_per_kwh.into(),
-                buyer_price_per_kwh: t.buyer_price_per_kwh.into(),
-                seller_price_per_kwh: t.seller_price_per_kwh.into(),
-                buyer_pays: (x.executed_kwh * t.buyer_price_per_kwh).into(),
-                seller_receives: (x.executed_kwh * t.seller_price_per_kwh).into(),
-                executed_kwh: x.executed_kwh.into(),
-                curtailed_kwh: (t.kwh - x.executed_kwh).into(),
-                curtailment_reason: x.curtailment_reason.clone(),
-                network_charge: x.network_charge.into(),
-            }
-        }),
-    )?;
-    files.push(String::from("trades.csv"));
+    if keep("trades.csv") {
+        csv_file(
+            &stage,
+            "trades.csv",
+            d.trades.iter().map(|x| {
+                let t = &x.trade;
+                TradeRow {
+                    step: x.step,
+                    time: c.step_label(x.step),
+                    seller: t.seller,
+                    seller_bus: c.prosumers[t.seller].bus.0,
+                    buyer: t.buyer,
+                    buyer_bus: c.prosumers[t.buyer].bus.0,
+                    kwh: t.kwh.into(),
+                    bid_per_kwh: t.bid_per_kwh.into(),
+                    ask_per_kwh: t.ask_per_kwh.into(),
+                    buyer_price_per_kwh: t.buyer_price_per_kwh.into(),
+                    seller_price_per_kwh: t.seller_price_per_kwh.into(),
+                    buyer_pays: (x.executed_kwh * t.buyer_price_per_kwh).into(),
+                    seller_receives: (x.executed_kwh * t.seller_price_per_kwh).into(),
+                    executed_kwh: x.executed_kwh.into(),
+                    curtailed_kwh: (t.kwh - x.executed_kwh).into(),
+                    curtailment_reason: x.curtailment_reason.clone(),
+                    network_charge: x.network_charge.into(),
+                }
+            }),
+        )?;
+        files.push(String::from("trades.csv"));
+    }
 
     csv_file(
         &stage,
@@ -429,8 +451,10 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
     )?;
     files.push(String::from("prosumers.csv"));
 
-    settlement_csv(&stage, c, &cases)?;
-    files.push(String::from("settlement.csv"));
+    if keep("settlement.csv") {
+        settlement_csv(&stage, c, &cases)?;
+        files.push(String::from("settlement.csv"));
+    }
 
     csv_file(
         &stage,
@@ -481,30 +505,33 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
     files.push(String::from("network.csv"));
 
     let grid = &c.grid;
-    csv_file(
-        &stage,
-        "line_loading.csv",
-        cases.iter().flat_map(|case| {
-            case.network.iter().enumerate().flat_map(move |(t, n)| {
-                grid.branches
-                    .iter()
-                    .enumerate()
-                    .map(move |(l, br)| LoadingRow {
-                        case: case_name(case),
-                        step: t,
-                        element: br.element.to_string(),
-                        p_from_kw: n.p_from_kw[l].into(),
-                        loading_percent: n.loading_percent[l].into(),
-                        model: serde_name(&n.model),
-                    })
-            })
-        }),
-    )?;
-    files.push(String::from("line_loading.csv"));
+    if keep("line_loading.csv") {
+        csv_file(
+            &stage,
+            "line_loading.csv",
+            cases.iter().flat_map(|case| {
+                case.network.iter().enumerate().flat_map(move |(t, n)| {
+                    grid.branches
+                        .iter()
+                        .enumerate()
+                        .map(move |(l, br)| LoadingRow {
+                            case: case_name(case),
+                            step: t,
+                            element: br.element.to_string(),
+                            p_from_kw: n.p_from_kw[l].into(),
+                            loading_percent: n.loading_percent[l].into(),
+                            model: serde_name(&n.model),
+                        })
+                })
+            }),
+        )?;
+        files.push(String::from("line_loading.csv"));
+    }
 
-    if cases
-        .iter()
-        .any(|case| case.network.iter().any(|n| !n.vm_pu.is_empty()))
+    if keep("bus_voltages.csv")
+        && cases
+            .iter()
+            .any(|case| case.network.iter().any(|n| !n.vm_pu.is_empty()))
     {
         csv_file(
             &stage,
@@ -527,35 +554,44 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
     }
 
     if cases.iter().any(|case| !case.clearing.is_empty()) {
-        csv_file(
-            &stage,
-            "nodal_prices.csv",
-            cases.iter().flat_map(|case| {
-                case.clearing.iter().enumerate().flat_map(move |(t, cl)| {
-                    let o = &cl.outcome;
-                    grid.nodes.iter().enumerate().map(move |(k, node)| {
-                        let f = |v: f64| v.is_finite().then_some(Num(v));
-                        PriceRow {
-                            case: case_name(case),
-                            step: t,
-                            bus: node.buses[0].0,
-                            lmp_per_kwh: f(o.lmp_per_kwh[k]),
-                            energy_per_kwh: f(o.energy_per_kwh),
-                            congestion_per_kwh: f(o.congestion_per_kwh[k]),
-                            voltage_per_kwh: f(o.voltage_per_kwh[k]),
-                            losses_per_kwh: f(o.losses_per_kwh[k]),
-                            q_lmp_per_kvarh: o.reactive.as_ref().and_then(|q| f(q.lmp[k])),
-                            q_congestion_per_kvarh: o
-                                .reactive
-                                .as_ref()
-                                .and_then(|q| f(q.congestion[k])),
-                            q_voltage_per_kvarh: o.reactive.as_ref().and_then(|q| f(q.voltage[k])),
-                            q_losses_per_kvarh: o.reactive.as_ref().and_then(|q| f(q.losses[k])),
-                        }
+        if keep("nodal_prices.csv") {
+            csv_file(
+                &stage,
+                "nodal_prices.csv",
+                cases.iter().flat_map(|case| {
+                    case.clearing.iter().enumerate().flat_map(move |(t, cl)| {
+                        let o = &cl.outcome;
+                        grid.nodes.iter().enumerate().map(move |(k, node)| {
+                            let f = |v: f64| v.is_finite().then_some(Num(v));
+                            PriceRow {
+                                case: case_name(case),
+                                step: t,
+                                bus: node.buses[0].0,
+                                lmp_per_kwh: f(o.lmp_per_kwh[k]),
+                                energy_per_kwh: f(o.energy_per_kwh),
+                                congestion_per_kwh: f(o.congestion_per_kwh[k]),
+                                voltage_per_kwh: f(o.voltage_per_kwh[k]),
+                                losses_per_kwh: f(o.losses_per_kwh[k]),
+                                q_lmp_per_kvarh: o.reactive.as_ref().and_then(|q| f(q.lmp[k])),
+                                q_congestion_per_kvarh: o
+                                    .reactive
+                                    .as_ref()
+                                    .and_then(|q| f(q.congestion[k])),
+                                q_voltage_per_kvarh: o
+                                    .reactive
+                                    .as_ref()
+                                    .and_then(|q| f(q.voltage[k])),
+                                q_losses_per_kvarh: o
+                                    .reactive
+                                    .as_ref()
+                                    .and_then(|q| f(q.losses[k])),
+                            }
+                        })
                     })
-                })
-            }),
-        )?;
+                }),
+            )?;
+            files.push(String::from("nodal_prices.csv"));
+        }
         csv_file(
             &stage,
             "clearing.csv",
@@ -584,14 +620,15 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
                 })
             }),
         )?;
-        files.push(String::from("nodal_prices.csv"));
         files.push(String::from("clearing.csv"));
         // Written when a limit binds somewhere (no empty files).
-        if cases.iter().any(|case| {
-            case.clearing
-                .iter()
-                .any(|cl| !cl.outcome.binding.is_empty())
-        }) {
+        if keep("binding_limits.csv")
+            && cases.iter().any(|case| {
+                case.clearing
+                    .iter()
+                    .any(|cl| !cl.outcome.binding.is_empty())
+            })
+        {
             csv_file(
                 &stage,
                 "binding_limits.csv",
@@ -613,7 +650,7 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
     }
 
     // One tidy battery table, both cases.
-    if cases.iter().any(|case| case.plan.any()) {
+    if keep("batteries.csv") && cases.iter().any(|case| case.plan.any()) {
         csv_file(
             &stage,
             "batteries.csv",
@@ -645,7 +682,7 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
     }
 
     // EVs and shiftable loads, both cases.
-    if cases.iter().any(|k| k.plan.evs().next().is_some()) {
+    if keep("evs.csv") && cases.iter().any(|k| k.plan.evs().next().is_some()) {
         csv_file(
             &stage,
             "evs.csv",
@@ -667,7 +704,7 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
         )?;
         files.push(String::from("evs.csv"));
     }
-    if cases.iter().any(|k| k.plan.shifts().next().is_some()) {
+    if keep("flex_loads.csv") && cases.iter().any(|k| k.plan.shifts().next().is_some()) {
         let n = c.n_steps();
         csv_file(
             &stage,
@@ -702,19 +739,22 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
         } else {
             format!("battery_P{}.csv", p.id)
         };
-        csv_file(
-            &stage,
-            &name,
-            (0..c.n_steps()).map(|t| BatteryRow {
-                step: t,
-                time: c.step_label(t),
-                soc_kwh: dp.soc_kwh[t].into(),
-                charge_kw: dp.charge_kw[t].into(),
-                discharge_kw: dp.discharge_kw[t].into(),
-                curtail_kw: dp.curtail_kw[t].into(),
-            }),
-        )?;
-        files.push(name);
+        if keep(&name) {
+            csv_file(
+                &stage,
+                &name,
+                (0..c.n_steps()).map(|t| BatteryRow {
+                    step: t,
+                    time: c.step_label(t),
+                    soc_kwh: dp.soc_kwh[t].into(),
+                    charge_kw: dp.charge_kw[t].into(),
+                    discharge_kw: dp.discharge_kw[t].into(),
+                    curtail_kw: dp.curtail_kw[t].into(),
+                }),
+            )?;
+            files.push(name);
+        }
+
         any_battery = true;
     }
     if any_battery {

@@ -223,14 +223,42 @@ mod tests {
     fn f64_text_is_std_display() {
         let mut t = F64Text::new();
         let mut check = |v: f64| {
-            let want = if v == 0.0 { "0".to_string() } else { format!("{v}") };
+            let want = if v == 0.0 {
+                "0".to_string()
+            } else {
+                format!("{v}")
+            };
             assert_eq!(t.format(v), want, "bits {:#x}", v.to_bits());
         };
         for v in [
-            1.0, -1.0, 0.1, 0.5, 1e16, 1e15, 1e22, 1e23, 123456.789, 5e-324, -5e-324, 1e-7,
-            1.5e-5, 0.000123, f64::MAX, f64::MIN, f64::MIN_POSITIVE, f64::EPSILON, 0.3,
-            2.0f64.powi(60), 9007199254740993.0, 0.01679375, 45.14, f64::NAN, f64::INFINITY,
-            f64::NEG_INFINITY, -0.0, 0.0,
+            1.0,
+            -1.0,
+            0.1,
+            0.5,
+            1e16,
+            1e15,
+            1e22,
+            1e23,
+            123456.789,
+            5e-324,
+            -5e-324,
+            1e-7,
+            1.5e-5,
+            0.000123,
+            f64::MAX,
+            f64::MIN,
+            f64::MIN_POSITIVE,
+            f64::EPSILON,
+            0.3,
+            2.0f64.powi(60),
+            9007199254740993.0,
+            0.01679375,
+            45.14,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -0.0,
+            0.0,
         ] {
             check(v);
         }
