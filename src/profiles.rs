@@ -124,7 +124,7 @@ impl Day {
 
     /// Number of steps.
     pub fn len(&self) -> usize {
-        self.series.first().map_or(0, |s| s.values.len())
+        self.local_minutes.len()
     }
 
     /// Whether the day has no steps.
@@ -471,6 +471,61 @@ impl SeriesFile {
     /// The file name.
     pub fn file(&self) -> &str {
         self.table.file()
+    }
+
+    /// The step of the file, minutes.
+    pub fn step_minutes(&self) -> u32 {
+        self.step as u32
+    }
+
+    /// Whether this is a `time_of_day` file (one typical day).
+    pub fn is_typical(&self) -> bool {
+        self.typical
+    }
+
+    /// Number of rows of a local date (`YYYY-MM-DD`), `None` when the file has none (or the
+    /// date is malformed); a `time_of_day` file answers for its one day whatever the date.
+    pub fn rows_on(&self, date: &str) -> Option<usize> {
+        if self.typical {
+            return self.days.get(&0).map(Vec::len);
+        }
+        let key = parse_timestamp(&format!("{date}T00:00"))?.local_min / 1440;
+        self.days.get(&key).map(Vec::len)
+    }
+
+    /// The same month and day in a *typical-year* file (every row in one calendar year, as a
+    /// TMY): the date a study day stands for in it. 29 February, which a typical year lacks,
+    /// becomes 28 February. `None` when the file spans several years or is a typical day.
+    pub fn typical_year_date(&self, date: &str) -> Option<String> {
+        if self.typical || date.len() != 10 {
+            return None;
+        }
+        let mut years = self
+            .days
+            .keys()
+            .map(|&k| crate::util::dates::civil_from_days(k).0);
+        let y = years.next()?;
+        if years.any(|x| x != y) {
+            return None;
+        }
+        let md = match &date[4..] {
+            "-02-29" if !crate::util::dates::is_leap(y) => "-02-28",
+            md => md,
+        };
+        Some(format!("{y:04}{md}"))
+    }
+
+    /// Mean of a series column over the whole file (parsed on every call).
+    pub fn column_mean(&self, column: &str) -> Result<f64> {
+        let n = self.table.len();
+        if n == 0 {
+            return Err(Error::invalid(Location::file(self.file()), "no rows"));
+        }
+        let mut sum = 0.0;
+        for i in 0..n {
+            sum += self.table.row_at(i).expect("row exists").f64(column)?;
+        }
+        Ok(sum / n as f64)
     }
 
     /// One day (`date` = local `YYYY-MM-DD`; ignored for `time_of_day` files) of the listed

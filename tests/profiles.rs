@@ -166,3 +166,94 @@ fn dst_change_days_are_read_in_local_time_and_incomplete_days_refused() {
     // Offsets make the DST switch regular on UTC instants: the file as a whole is valid.
     assert!(read_day(&label, &text, Some("2016-03-28"), &[]).is_ok());
 }
+
+/// The stochastic household model: every village80 home its own curve (≥ 30 distinct shapes),
+/// each unit's energy `scale × base-day energy` recomputed here from the file, the same
+/// community for the same seed and another for another seed.
+#[test]
+fn stochastic_households_are_distinct_conserve_energy_and_follow_the_seed() {
+    use netclear::scenario::community::{build, LoadClass};
+    use netclear::scenario::household_model::{HouseholdModel, ANNUAL_KWH_MEAN};
+    use netclear::scenario::Scenario;
+    let mut s = Scenario {
+        network: "village80".into(),
+        step_minutes: 15,
+        ..Scenario::default()
+    };
+    s.profiles.household_model = HouseholdModel::Stochastic;
+    let c = build(&s).unwrap();
+    let homes: Vec<_> = c
+        .prosumers
+        .iter()
+        .filter(|p| p.class == LoadClass::Residential)
+        .collect();
+    assert!(homes.len() >= 30, "{} homes", homes.len());
+    // Distinct shapes (curves divided by their energy), not only distinct scales.
+    let shape = |v: &[f64]| -> Vec<f64> {
+        let e: f64 = v.iter().sum();
+        v.iter().map(|x| x / e).collect()
+    };
+    let shapes: Vec<Vec<f64>> = homes.iter().map(|p| shape(&p.load_kw)).collect();
+    let mut distinct: Vec<&Vec<f64>> = Vec::new();
+    for sh in &shapes {
+        if !distinct
+            .iter()
+            .any(|d| d.iter().zip(sh).all(|(a, b)| (a - b).abs() < 1e-12))
+        {
+            distinct.push(sh);
+        }
+    }
+    assert!(distinct.len() >= 30, "{} distinct shapes", distinct.len());
+    // Conservation, against the file read independently.
+    let (l, t) = netclear::profiles::source_text("builtin:households").unwrap();
+    let mut annual = Vec::new();
+    for p in &homes {
+        assert_eq!(p.draws.len() as u32, p.households);
+        let e_kwh: f64 = p.load_kw.iter().sum::<f64>() * 0.25;
+        let drawn: f64 = p.draws.iter().map(|d| d.day_kwh).sum();
+        assert!((e_kwh - drawn).abs() < 1e-9 * e_kwh.max(1.0), "{}", p.name);
+        for d in &p.draws {
+            let day = netclear::profiles::read_day(&l, &t, Some(&d.date), &[&d.column]).unwrap();
+            let base: f64 = day.series[0].values.iter().sum::<f64>() * 0.25;
+            assert!((d.base_day_kwh - base).abs() < 1e-9, "{d:?}");
+            assert!((d.day_kwh - d.scale * base).abs() < 1e-9, "{d:?}");
+            assert!(d.shift_minutes.abs() <= 60 && d.shift_minutes % 15 == 0);
+            // Same weekday type (2016-06-15 is a Wednesday), within a week.
+            let wd = netclear::profiles::weekday(&d.date).unwrap();
+            assert!(wd < 5, "{}", d.date);
+            assert!(("2016-06-08".."2016-06-23").contains(&d.date.as_str()));
+            annual.push(d.annual_kwh);
+        }
+    }
+    // The draws spread as the fitted lognormal (mean 2,783 kWh/a): the sample mean within
+    // 3 standard errors (CV 0.335).
+    let n = annual.len() as f64;
+    let mean = annual.iter().sum::<f64>() / n;
+    assert!(
+        (mean - ANNUAL_KWH_MEAN).abs() < 3.0 * 0.335 * ANNUAL_KWH_MEAN / n.sqrt(),
+        "mean {mean} of {n}"
+    );
+    // Deterministic with the seed; another seed, another community.
+    let again = build(&s).unwrap();
+    for (a, b) in c.prosumers.iter().zip(&again.prosumers) {
+        assert_eq!(a.load_kw, b.load_kw);
+        assert_eq!(a.draws, b.draws);
+    }
+    let other = build(&Scenario {
+        seed: s.seed + 1,
+        ..s.clone()
+    })
+    .unwrap();
+    assert!(c
+        .prosumers
+        .iter()
+        .zip(&other.prosumers)
+        .any(|(a, b)| a.load_kw != b.load_kw));
+    // The measured model is unchanged: no draws, the file's curves.
+    let measured = build(&Scenario {
+        profiles: netclear::scenario::Profiles::default(),
+        ..s.clone()
+    })
+    .unwrap();
+    assert!(measured.prosumers.iter().all(|p| p.draws.is_empty()));
+}

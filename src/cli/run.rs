@@ -97,6 +97,13 @@ pub struct RunArgs {
     /// Import prosumers and prices from a workbook (.xlsx) or CSV (see `netclear::import`).
     #[arg(long, value_name = "FILE")]
     pub import: Option<String>,
+    /// The workbook sheet to import (default: the first sheet).
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
+    /// How household curves are made: measured (the file's curves as they are, default) or
+    /// stochastic (one scaled, shifted curve of a nearby day per household).
+    #[arg(long, value_enum)]
+    pub household_model: Option<crate::scenario::household_model::HouseholdModel>,
     /// A time series per load (wide `timestamp,<load>_kw,…` or long `timestamp,name,p_kw` CSV):
     /// the loads it names follow it instead of drawn household curves.
     #[arg(long, value_name = "FILE")]
@@ -243,6 +250,8 @@ pub fn flags_layer(a: &RunArgs) -> Result<Layer> {
     flag!(a.no_ac_check, "clearing.ac_check", false);
     opt!(a.dump_lp, "dump_lp");
     opt!(a.import, "import");
+    opt!(a.sheet, "import_sheet");
+    opt!(a.household_model, "profiles.household_model");
     opt!(a.load_series, "profiles.load_series");
     opt!(a.pv_series, "profiles.pv_series");
     opt!(a.battery_share, "storage.battery_share_percent");

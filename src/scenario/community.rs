@@ -9,6 +9,7 @@ use crate::network::electrical::Grid;
 use crate::network::topology::{leaf_buses_graph_order, Topology};
 use crate::network::{registry, BusId, Network};
 use crate::profiles::{self, Day, Unit};
+use crate::scenario::household_model::{HouseholdModel, Model};
 use crate::scenario::{BatteryPlacement, Placement, Scenario};
 use crate::tariff::PricingMode;
 use crate::util::rng::{seeded_share, share_count, shuffled, splitmix64};
@@ -46,6 +47,10 @@ pub struct Prosumer {
     pub households: u32,
     /// Profile columns used (informative).
     pub profile: String,
+    /// Each household unit's draws and energy under the stochastic household model
+    /// ([`crate::scenario::household_model`]); empty otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub draws: Vec<crate::scenario::household_model::HouseholdDraw>,
     /// Installed PV, kWp.
     pub pv_kwp: f64,
     /// Load per step, kW (average over the step).
@@ -168,55 +173,65 @@ pub fn build(s: &Scenario) -> Result<Community> {
     let grid = Grid::from_network(&network)?;
     let step = s.step_minutes;
 
+    let imported = match &s.import {
+        Some(path) => Some(crate::import::read_sheet(
+            std::path::Path::new(path),
+            s.import_sheet.as_deref(),
+        )?),
+        None => None,
+    };
     // The household file's day is the study's clock (23 or 25 hours when the clocks change);
-    // every other series meets it by local time of day.
-    let households = load_day(
-        &s.profiles.households,
-        &s.day,
-        &s.profiles.household_columns,
-        step,
-    )?;
+    // every other series meets it by local time of day. An imported day is its own clock.
+    let households = match &imported {
+        Some(d) => import_clock(d, step)?,
+        None => load_day(
+            &s.profiles.households,
+            &s.day,
+            &s.profiles.household_columns,
+            step,
+        )?,
+    };
     let hh_cols: Vec<&crate::profiles::Series> = households
         .series
         .iter()
         .filter(|x| x.unit == Unit::Kw)
         .collect();
-    if hh_cols.is_empty() {
+    if hh_cols.is_empty() && imported.is_none() {
         return Err(Error::invalid(
             Location::file(&households.file),
             "no load (_kw) columns for households",
         ));
     }
     let n_steps = households.len();
-    let pv = load_day(
-        &s.profiles.pv,
-        &s.day,
-        std::slice::from_ref(&s.profiles.pv_column),
-        step,
-    )?
-    .on_clock_of(&households)?;
-    let pv_series = pv.get(&s.profiles.pv_column)?;
-    if !matches!(pv_series.unit, Unit::Kw | Unit::KwPerKwp) {
-        return Err(Error::invalid(
-            Location::file(&pv.file).field(&s.profiles.pv_column),
-            "the PV column must be in kW or kW per kWp",
-        ));
-    }
-    let pv_per_kwp: Vec<f64> = pv_series
-        .values
-        .iter()
-        .map(|v| (v / s.profiles.pv_column_kwp).max(0.0))
-        .collect();
+    let pv_per_kwp: Vec<f64> = if imported.is_some() {
+        Vec::new()
+    } else {
+        let pv = load_day(
+            &s.profiles.pv,
+            &s.day,
+            std::slice::from_ref(&s.profiles.pv_column),
+            step,
+        )?
+        .on_clock_of(&households)?;
+        let pv_series = pv.get(&s.profiles.pv_column)?;
+        if !matches!(pv_series.unit, Unit::Kw | Unit::KwPerKwp) {
+            return Err(Error::invalid(
+                Location::file(&pv.file).field(&s.profiles.pv_column),
+                "the PV column must be in kW or kW per kWp",
+            ));
+        }
+        pv_series
+            .values
+            .iter()
+            .map(|v| (v / s.profiles.pv_column_kwp).max(0.0))
+            .collect()
+    };
 
     let mut prosumers = Vec::new();
     let mut rng_state = splitmix64(s.seed);
     let mut next = || {
         rng_state = splitmix64(rng_state);
         rng_state
-    };
-    let imported = match &s.import {
-        Some(path) => Some(crate::import::read(std::path::Path::new(path))?),
-        None => None,
     };
     if let Some(d) = &imported {
         // One prosumer per imported column pair, on the feeder's load buses in file order.
@@ -252,6 +267,7 @@ pub fn build(s: &Scenario) -> Result<Community> {
                 class: LoadClass::Residential,
                 households: 1,
                 profile: format!("imported column {}", k + 1),
+                draws: Vec::new(),
                 pv_kwp: pv_kw.iter().copied().fold(0.0, f64::max),
                 load_kw: rs(&d.load_kw[k])?,
                 pv_kw,
@@ -277,6 +293,18 @@ pub fn build(s: &Scenario) -> Result<Community> {
                 )?),
                 None => None,
             };
+            // The stochastic household model draws per unit, numbered in load order.
+            let model = match s.profiles.household_model {
+                HouseholdModel::Measured => None,
+                HouseholdModel::Stochastic => Some(Model::new(
+                    &s.profiles.households,
+                    &hh_cols.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
+                    &s.day,
+                    &households,
+                    step,
+                )?),
+            };
+            let mut n_units = 0usize;
             for (li, l) in network.loads.iter().enumerate() {
                 if !l.in_service {
                     continue;
@@ -287,6 +315,7 @@ pub fn build(s: &Scenario) -> Result<Community> {
                 let peak_kw = l.p_mw * l.scaling * 1e3;
                 let units = ((peak_kw / s.household_peak_kw).round() as u32).max(1);
                 let id = prosumers.len();
+                let mut draws = Vec::new();
                 let (class, load_kw, profile) =
                     if let (true, Some(c)) = (is_commercial(&l.name), &commercial) {
                         let pick = (next() % c.len() as u64) as usize;
@@ -306,9 +335,21 @@ pub fn build(s: &Scenario) -> Result<Community> {
                         let mut used = Vec::new();
                         for _ in 0..units {
                             let pick = (next() % hh_cols.len() as u64) as usize;
-                            for (t, v) in hh_cols[pick].values.iter().enumerate() {
-                                load[t] += v;
+                            match &model {
+                                Some(m) => {
+                                    let (v, d) = m.draw(s.seed, n_units, pick)?;
+                                    for (a, x) in load.iter_mut().zip(&v) {
+                                        *a += x;
+                                    }
+                                    draws.push(d);
+                                }
+                                None => {
+                                    for (t, v) in hh_cols[pick].values.iter().enumerate() {
+                                        load[t] += v;
+                                    }
+                                }
                             }
+                            n_units += 1;
                             used.push(hh_cols[pick].name.trim_end_matches("_load_kw").to_string());
                         }
                         (LoadClass::Residential, load, summarize_profiles(&used))
@@ -319,7 +360,10 @@ pub fn build(s: &Scenario) -> Result<Community> {
                     .as_ref()
                     .and_then(|x| x.by_element.get(&li).map(|v| (v, &x.file)))
                 {
-                    Some((v, file)) => (v.clone(), format!("series {file}")),
+                    Some((v, file)) => {
+                        draws.clear();
+                        (v.clone(), format!("series {file}"))
+                    }
                     None => (load_kw, profile),
                 };
                 prosumers.push(Prosumer {
@@ -334,6 +378,7 @@ pub fn build(s: &Scenario) -> Result<Community> {
                     class,
                     households: units,
                     profile,
+                    draws,
                     pv_kwp: 0.0,
                     load_kw,
                     pv_kw: vec![0.0; n_steps],
@@ -376,6 +421,7 @@ pub fn build(s: &Scenario) -> Result<Community> {
                                 class: LoadClass::PvOnly,
                                 households: 0,
                                 profile: String::new(),
+                                draws: Vec::new(),
                                 pv_kwp: 0.0,
                                 load_kw: vec![0.0; n_steps],
                                 pv_kw: vec![0.0; n_steps],
@@ -434,6 +480,7 @@ pub fn build(s: &Scenario) -> Result<Community> {
                     class: LoadClass::PvOnly,
                     households: 0,
                     profile: s.profiles.pv_column.clone(),
+                    draws: Vec::new(),
                     pv_kwp: kwp,
                     load_kw: vec![0.0; n_steps],
                     pv_kw: pv_per_kwp.iter().map(|v| v * kwp).collect(),
@@ -452,6 +499,7 @@ pub fn build(s: &Scenario) -> Result<Community> {
                     class: LoadClass::Residential,
                     households: 1,
                     profile: load_profile.name.clone(),
+                    draws: Vec::new(),
                     pv_kwp: 0.0,
                     load_kw: load_profile.values.clone(),
                     pv_kw: vec![0.0; n_steps],
@@ -492,6 +540,39 @@ pub fn build(s: &Scenario) -> Result<Community> {
         daily_fixed_charge: s.retailer.daily_fixed_charge,
         times: (0..n_steps).map(|t| households.label(t)).collect(),
     })
+}
+
+/// The clock of an imported day at the study's step: steps from midnight, labelled with the
+/// file's own date (`typical` when it has none), no series.
+fn import_clock(d: &crate::import::ImportedDay, step: u32) -> Result<Day> {
+    let n = profiles::resample(
+        &vec![0.0; d.pv_kw.first().map_or(0, Vec::len)],
+        d.step_minutes,
+        step,
+    )
+    .map_err(|m| Error::invalid(Location::file(&d.file), m))?
+    .len();
+    Ok(Day {
+        file: d.file.clone(),
+        date: d.date.clone().unwrap_or_else(|| "typical".into()),
+        step_minutes: step,
+        local_minutes: (0..n as u32).map(|k| k * step).collect(),
+        utc_offsets_min: None,
+        series: Vec::new(),
+    })
+}
+
+/// The day label of a scenario's imported file: its own date when it carries dates
+/// ([`crate::import`]), `None` when there is no import or the file has times of day only.
+pub fn imported_date(s: &Scenario) -> Result<Option<String>> {
+    match &s.import {
+        Some(path) => Ok(crate::import::read_sheet(
+            std::path::Path::new(path),
+            s.import_sheet.as_deref(),
+        )?
+        .date),
+        None => Ok(None),
+    }
 }
 
 fn is_commercial(name: &str) -> bool {
@@ -656,6 +737,7 @@ fn assign_batteries(
             class: LoadClass::Vpp,
             households: 0,
             profile: String::new(),
+            draws: Vec::new(),
             pv_kwp: 0.0,
             load_kw: vec![0.0; n_steps],
             pv_kw: vec![0.0; n_steps],

@@ -43,6 +43,7 @@
 //! silently ignores a flag.
 
 pub mod community;
+pub mod household_model;
 
 use crate::error::{Error, Location, Result};
 use crate::market::strategy::Strategy;
@@ -81,6 +82,11 @@ pub struct Profiles {
     pub households: String,
     /// Columns households are drawn from (all `_kw` columns when empty).
     pub household_columns: Vec<String>,
+    /// How each household's curve is made from those columns: `measured` (as they are) or
+    /// `stochastic` (a scaled, shifted curve of a nearby day per household,
+    /// [`household_model`]).
+    #[serde(skip_serializing_if = "household_model::HouseholdModel::is_measured")]
+    pub household_model: household_model::HouseholdModel,
     /// Non-residential load file.
     pub commercial: String,
     /// Columns drawn for non-residential loads (all `_kw` columns when empty).
@@ -106,6 +112,7 @@ impl Default for Profiles {
         Profiles {
             households: "builtin:households".into(),
             household_columns: Vec::new(),
+            household_model: Default::default(),
             commercial: "builtin:commercial".into(),
             commercial_columns: vec![
                 "food_production_load_kw".into(),
@@ -250,6 +257,9 @@ pub struct Scenario {
     /// ([`crate::import`]); with `pricing = wholesale-pass` its price is the wholesale price.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub import: Option<String>,
+    /// The workbook sheet to import (the first sheet when unset; see [`crate::import`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub import_sheet: Option<String>,
     /// Batteries.
     pub storage: StorageSpec,
     /// Retailer pricing.
@@ -397,6 +407,7 @@ impl Default for Scenario {
             clearing: crate::clearing::ClearingSpec::default(),
             dump_lp: None,
             import: None,
+            import_sheet: None,
             storage: StorageSpec::default(),
             retailer: RetailerSpec::default(),
             line_eta: 1.0,
@@ -418,6 +429,7 @@ impl Scenario {
             profiles: Profiles {
                 households: "builtin:paper2024".into(),
                 household_columns: vec!["res_cluster_0_load_kw".into()],
+                household_model: Default::default(),
                 commercial: "builtin:paper2024".into(),
                 commercial_columns: vec!["com_cluster_0_load_kw".into()],
                 pv: "builtin:paper2024".into(),
@@ -473,11 +485,13 @@ impl Scenario {
         match (self.placement, self.import.is_some()) {
             (Placement::PaperLeaves, _) => &[
                 "household_peak_kw",
+                "profiles.household_model",
                 "profiles.commercial",
                 "profiles.commercial_columns",
                 "profiles.load_series",
                 "profiles.pv_series",
                 "import",
+                "import_sheet",
             ],
             (Placement::LoadBuses, true) => &[
                 "pv_share_percent",
@@ -486,7 +500,7 @@ impl Scenario {
                 "lv_only",
                 "profiles",
             ],
-            (Placement::LoadBuses, false) => &["lv_only"],
+            (Placement::LoadBuses, false) => &["lv_only", "import_sheet"],
         }
     }
 
