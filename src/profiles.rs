@@ -665,6 +665,11 @@ pub const BUILTIN: &[(&str, &str, &str)] = &[
         include_str!("../profiles/pv_simbench_2016_15min.csv"),
     ),
     (
+        "pv_tmy3",
+        "profiles/pv_pvlib_tmy3_greensboro_hourly.csv",
+        include_str!("../profiles/pv_pvlib_tmy3_greensboro_hourly.csv"),
+    ),
+    (
         "commercial",
         "profiles/commercial_pycity_week_15min.csv",
         include_str!("../profiles/commercial_pycity_week_15min.csv"),

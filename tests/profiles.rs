@@ -257,3 +257,79 @@ fn stochastic_households_are_distinct_conserve_energy_and_follow_the_seed() {
     .unwrap();
     assert!(measured.prosumers.iter().all(|p| p.draws.is_empty()));
 }
+
+/// The shipped TMY3 PV (a typical year, 1990) serves any study date by its month and day, and a
+/// PV column mix gives each PV prosumer one of the columns, drawn by the seed.
+#[test]
+fn tmy3_pv_by_day_of_year_and_a_pv_column_mix() {
+    use netclear::scenario::community::build;
+    use netclear::scenario::Scenario;
+    let mut s = Scenario {
+        network: "village80".into(),
+        step_minutes: 60,
+        pv_share_percent: 100.0,
+        ..Scenario::default()
+    };
+    s.profiles.pv = "builtin:pv_tmy3".into();
+    s.profiles.pv_column = "pv_kw_per_kwp".into();
+    let c = build(&s).unwrap();
+    let (l, t) = source_text("builtin:pv_tmy3").unwrap();
+    let tmy = read_day(&l, &t, Some("1990-06-15"), &["pv_kw_per_kwp"]).unwrap();
+    assert_eq!(tmy.len(), 24);
+    let day_kwh_per_kwp: f64 = tmy.series[0].values.iter().sum();
+    assert!(day_kwh_per_kwp > 1.0, "{day_kwh_per_kwp}");
+    for p in &c.prosumers {
+        assert!(p.pv_kwp > 0.0);
+        for (a, b) in p.pv_kw.iter().zip(&tmy.series[0].values) {
+            assert!((a - p.pv_kwp * b).abs() < 1e-12);
+        }
+    }
+    // 2016-02-29 has no match in the 1990 TMY: 28 February stands in.
+    let feb = build(&Scenario {
+        day: "2016-02-29".into(),
+        ..s.clone()
+    })
+    .unwrap();
+    let tmy = read_day(&l, &t, Some("1990-02-28"), &["pv_kw_per_kwp"]).unwrap();
+    assert_eq!(
+        feb.prosumers[0].pv_kw,
+        tmy.series[0]
+            .values
+            .iter()
+            .map(|v| v * feb.prosumers[0].pv_kwp)
+            .collect::<Vec<_>>()
+    );
+    // A mix of the four SimBench orientations: every column used, each prosumer's PV its own.
+    let cols = [
+        "pv1_kw_per_kwp",
+        "pv3_kw_per_kwp",
+        "pv5_kw_per_kwp",
+        "pv8_kw_per_kwp",
+    ];
+    let mut m = Scenario {
+        network: "village80".into(),
+        step_minutes: 15,
+        pv_share_percent: 100.0,
+        ..Scenario::default()
+    };
+    m.profiles.pv_columns = cols.iter().map(|c| c.to_string()).collect();
+    let c = build(&m).unwrap();
+    let (l, t) = source_text("builtin:pv").unwrap();
+    let pv = read_day(&l, &t, Some("2016-06-15"), &cols).unwrap();
+    let mut used = [0usize; 4];
+    for p in &c.prosumers {
+        let k = cols
+            .iter()
+            .position(|col| p.profile.ends_with(col))
+            .expect("the profile names the PV column");
+        used[k] += 1;
+        for (a, b) in p.pv_kw.iter().zip(&pv.series[k].values) {
+            assert!((a - p.pv_kwp * b).abs() < 1e-12);
+        }
+    }
+    assert!(used.iter().all(|&n| n > 0), "{used:?}");
+    assert_eq!(
+        build(&m).unwrap().prosumers[3].profile,
+        c.prosumers[3].profile
+    );
+}

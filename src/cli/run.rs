@@ -104,6 +104,14 @@ pub struct RunArgs {
     /// stochastic (one scaled, shifted curve of a nearby day per household).
     #[arg(long, value_enum)]
     pub household_model: Option<crate::scenario::household_model::HouseholdModel>,
+    /// PV profile file (`builtin:pv` SimBench 15 min, `builtin:pv_tmy3` NREL TMY3 Greensboro
+    /// hourly, or a path).
+    #[arg(long, value_name = "FILE")]
+    pub pv_profile: Option<String>,
+    /// PV column of the PV profile (e.g. pv_kw_per_kwp for builtin:pv_tmy3); several,
+    /// comma-separated, give each PV prosumer one of them, drawn by the seed.
+    #[arg(long, value_name = "COLUMN[,COLUMN…]", value_delimiter = ',')]
+    pub pv_column: Option<Vec<String>>,
     /// A time series per load (wide `timestamp,<load>_kw,…` or long `timestamp,name,p_kw` CSV):
     /// the loads it names follow it instead of drawn household curves.
     #[arg(long, value_name = "FILE")]
@@ -252,6 +260,12 @@ pub fn flags_layer(a: &RunArgs) -> Result<Layer> {
     opt!(a.import, "import");
     opt!(a.sheet, "import_sheet");
     opt!(a.household_model, "profiles.household_model");
+    opt!(a.pv_profile, "profiles.pv");
+    match a.pv_column.as_deref() {
+        Some([one]) => l.set("profiles.pv_column", one.clone()),
+        Some(many) if !many.is_empty() => l.set("profiles.pv_columns", many.to_vec()),
+        _ => {}
+    }
     opt!(a.load_series, "profiles.load_series");
     opt!(a.pv_series, "profiles.pv_series");
     opt!(a.battery_share, "storage.battery_share_percent");

@@ -157,10 +157,18 @@ impl Community {
     }
 }
 
+/// One day of a profile file at the study's step. A typical-year file (a TMY) that lacks the
+/// study's date serves the same month and day of its year
+/// ([`profiles::SeriesFile::typical_year_date`]).
 fn load_day(spec: &str, day: &str, columns: &[String], step: u32) -> Result<Day> {
     let cols: Vec<&str> = columns.iter().map(String::as_str).collect();
-    let date = (day != "typical").then_some(day);
-    profiles::cached(spec)?.day(date, &cols)?.resampled(step)
+    let file = profiles::cached(spec)?;
+    let date = match day {
+        "typical" => None,
+        d if file.rows_on(d).is_none() => Some(file.typical_year_date(d).unwrap_or(d.to_string())),
+        d => Some(d.to_string()),
+    };
+    file.day(date.as_deref(), &cols)?.resampled(step)
 }
 
 /// Builds the community a scenario describes.
@@ -203,28 +211,34 @@ pub fn build(s: &Scenario) -> Result<Community> {
         ));
     }
     let n_steps = households.len();
-    let pv_per_kwp: Vec<f64> = if imported.is_some() {
+    // PV per kWp of each PV column (the one `pv_column`, or the `pv_columns` mix).
+    let pv_columns: Vec<String> = if s.profiles.pv_columns.is_empty() {
+        vec![s.profiles.pv_column.clone()]
+    } else {
+        s.profiles.pv_columns.clone()
+    };
+    let pv_per_kwp: Vec<(String, Vec<f64>)> = if imported.is_some() {
         Vec::new()
     } else {
-        let pv = load_day(
-            &s.profiles.pv,
-            &s.day,
-            std::slice::from_ref(&s.profiles.pv_column),
-            step,
-        )?
-        .on_clock_of(&households)?;
-        let pv_series = pv.get(&s.profiles.pv_column)?;
-        if !matches!(pv_series.unit, Unit::Kw | Unit::KwPerKwp) {
-            return Err(Error::invalid(
-                Location::file(&pv.file).field(&s.profiles.pv_column),
-                "the PV column must be in kW or kW per kWp",
+        let pv = load_day(&s.profiles.pv, &s.day, &pv_columns, step)?.on_clock_of(&households)?;
+        let mut out = Vec::new();
+        for c in &pv_columns {
+            let se = pv.get(c)?;
+            if !matches!(se.unit, Unit::Kw | Unit::KwPerKwp) {
+                return Err(Error::invalid(
+                    Location::file(&pv.file).field(c.clone()),
+                    "the PV column must be in kW or kW per kWp",
+                ));
+            }
+            out.push((
+                c.clone(),
+                se.values
+                    .iter()
+                    .map(|v| (v / s.profiles.pv_column_kwp).max(0.0))
+                    .collect(),
             ));
         }
-        pv_series
-            .values
-            .iter()
-            .map(|v| (v / s.profiles.pv_column_kwp).max(0.0))
-            .collect()
+        out
     };
 
     let mut prosumers = Vec::new();
@@ -438,10 +452,22 @@ pub fn build(s: &Scenario) -> Result<Community> {
                 }
             } else {
                 // PV on a seeded share of the prosumers.
+                // PV on a seeded share of the prosumers; with a `pv_columns` mix, each draws its
+                // column uniformly (its own seeded stream).
                 for i in seeded_share(prosumers.len(), s.pv_share_percent, s.seed, 7) {
                     let p = &mut prosumers[i];
+                    let pick = if pv_per_kwp.len() > 1 {
+                        let u = crate::util::rng::unit(s.seed, 0, i, PV_COLUMN_STREAM);
+                        ((u * pv_per_kwp.len() as f64) as usize).min(pv_per_kwp.len() - 1)
+                    } else {
+                        0
+                    };
+                    let (col, per_kwp) = &pv_per_kwp[pick];
                     p.pv_kwp = p.households as f64 * s.pv_kwp_per_household;
-                    p.pv_kw = pv_per_kwp.iter().map(|v| v * p.pv_kwp).collect();
+                    p.pv_kw = per_kwp.iter().map(|v| v * p.pv_kwp).collect();
+                    if !s.profiles.pv_columns.is_empty() {
+                        p.profile = format!("{} + {col}", p.profile);
+                    }
                 }
             }
         }
@@ -483,7 +509,7 @@ pub fn build(s: &Scenario) -> Result<Community> {
                     draws: Vec::new(),
                     pv_kwp: kwp,
                     load_kw: vec![0.0; n_steps],
-                    pv_kw: pv_per_kwp.iter().map(|v| v * kwp).collect(),
+                    pv_kw: pv_per_kwp[0].1.iter().map(|v| v * kwp).collect(),
                     battery: None,
                 });
             }
@@ -574,6 +600,9 @@ pub fn imported_date(s: &Scenario) -> Result<Option<String>> {
         None => Ok(None),
     }
 }
+
+/// The seeded stream of the PV column drawn per prosumer from a `pv_columns` mix.
+const PV_COLUMN_STREAM: u64 = 13;
 
 fn is_commercial(name: &str) -> bool {
     name.starts_with("Load I") || name.starts_with("Load C")

@@ -95,6 +95,10 @@ pub struct Profiles {
     pub pv: String,
     /// PV column.
     pub pv_column: String,
+    /// A mix of PV columns (orientations, sites): each PV prosumer follows one, drawn by the
+    /// seed; replaces `pv_column` when not empty (placement `load-buses`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pv_columns: Vec<String>,
     /// kWp the PV column describes (1 for `_kw_per_kwp` columns; the paper's are 3 kWp systems).
     pub pv_column_kwp: f64,
     /// A time series per load (wide or long CSV, [`crate::element_series`]): the loads it names
@@ -123,6 +127,7 @@ impl Default for Profiles {
             ],
             pv: "builtin:pv".into(),
             pv_column: "pv3_kw_per_kwp".into(),
+            pv_columns: Vec::new(),
             pv_column_kwp: 1.0,
             load_series: None,
             pv_series: None,
@@ -434,6 +439,7 @@ impl Scenario {
                 commercial_columns: vec!["com_cluster_0_load_kw".into()],
                 pv: "builtin:paper2024".into(),
                 pv_column: "pv3kwp_cluster_1_kw".into(),
+                pv_columns: Vec::new(),
                 pv_column_kwp: 3.0,
                 load_series: None,
                 pv_series: None,
@@ -486,6 +492,7 @@ impl Scenario {
             (Placement::PaperLeaves, _) => &[
                 "household_peak_kw",
                 "profiles.household_model",
+                "profiles.pv_columns",
                 "profiles.commercial",
                 "profiles.commercial_columns",
                 "profiles.load_series",
