@@ -408,7 +408,8 @@ impl SeriesFile {
         let mut days: std::collections::HashMap<i64, Vec<usize>> = std::collections::HashMap::new();
         let mut clock: Vec<(u32, i32)> = Vec::new();
         for (i, row) in table.rows().enumerate() {
-            let raw = row.str(&first)?;
+            // The time axis is the first column.
+            let raw = row.cell(0).unwrap_or_default();
             let (instant, local_day) = if typical {
                 let m = parse_time_of_day(raw).ok_or_else(|| Error::Parse {
                     loc: row.loc(&first),
