@@ -653,6 +653,11 @@ pub fn weekday(date: &str) -> Option<u32> {
     Some(((d + 3).rem_euclid(7)) as u32)
 }
 
+/// Built-in files that are a *typical* year (a TMY), not a calendar year: a study date reads the
+/// same month and day of them ([`SeriesFile::typical_year_date`]). Every other file must hold
+/// the study's date (SimBench's 2016 is a real year: 2017-03-27 is not in it).
+pub const TYPICAL_YEAR: &[&str] = &["builtin:pv_tmy3"];
+
 /// Profiles compiled into the binary from `profiles/` (names usable as `builtin:NAME`).
 pub const BUILTIN: &[(&str, &str, &str)] = &[
     (

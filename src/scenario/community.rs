@@ -157,15 +157,17 @@ impl Community {
     }
 }
 
-/// One day of a profile file at the study's step. A typical-year file (a TMY) that lacks the
-/// study's date serves the same month and day of its year
-/// ([`profiles::SeriesFile::typical_year_date`]).
+/// One day of a profile file at the study's step. A typical-year file ([`profiles::TYPICAL_YEAR`],
+/// the TMY3 PV) serves the same month and day of its year
+/// ([`profiles::SeriesFile::typical_year_date`]); any other file must have the study's date.
 fn load_day(spec: &str, day: &str, columns: &[String], step: u32) -> Result<Day> {
     let cols: Vec<&str> = columns.iter().map(String::as_str).collect();
     let file = profiles::cached(spec)?;
     let date = match day {
         "typical" => None,
-        d if file.rows_on(d).is_none() => Some(file.typical_year_date(d).unwrap_or(d.to_string())),
+        d if file.rows_on(d).is_none() && profiles::TYPICAL_YEAR.contains(&spec) => {
+            Some(file.typical_year_date(d).unwrap_or(d.to_string()))
+        }
         d => Some(d.to_string()),
     };
     file.day(date.as_deref(), &cols)?.resampled(step)
