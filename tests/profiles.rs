@@ -211,6 +211,7 @@ fn builtin_days_match_the_whole_file() {
     // 366 days of 2016 in households and pv, the TMY3 year (365 days), a week of commercial,
     // one day of AEMO prices.
     assert_eq!(checked, 366 + 366 + 365 + 7 + 1);
+}
 
 /// The stochastic household model: every village80 home its own curve (≥ 30 distinct shapes),
 /// each unit's energy `scale × base-day energy` recomputed here from the file, the same
