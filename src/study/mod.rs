@@ -29,6 +29,7 @@ pub mod network;
 pub mod paper;
 pub mod period;
 pub mod plan;
+pub mod seed_community;
 
 use crate::error::{Error, Result};
 use crate::market::Trade;
