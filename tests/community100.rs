@@ -26,30 +26,45 @@ fn close(a: f64, b: f64, tol: f64, what: &str) {
 const SELL: f64 = 0.12;
 const BUY: f64 = 0.18;
 
+/// (kWh, expected price, what the case shows), each computed by hand.
+type Cases = [(f64, f64, &'static str)];
+
+const ASKS: &Cases = &[
+    // u = 1.5/3 = 0.5: 0.12 + 0.5·0.06 = 0.15, inside [0.1212, 0.171].
+    (1.5, 0.15, "ask u=0.5"),
+    // u = 0.25: 0.12 + 0.015 = 0.135.
+    (0.75, 0.135, "ask u=0.25"),
+    // A full 3 kWh: 0.18 would exceed 0.95·0.18 = 0.171 → the upper clamp.
+    (3.0, 0.171, "ask upper clamp"),
+    // Above the cap the urgency stays 1.
+    (7.0, 0.171, "ask above cap"),
+    // 0.006 kWh: 0.12 + 0.002·0.06 = 0.12012 < 1.01·0.12 = 0.1212 → the lower clamp.
+    (0.006, 0.1212, "ask lower clamp"),
+];
+
+const BIDS: &Cases = &[
+    // u = 0.5: 0.18 − 0.03 = 0.15, inside [0.126, 0.1782].
+    (1.5, 0.15, "bid u=0.5"),
+    // u = 2/3: 0.18 − 0.04 = 0.14.
+    (2.0, 0.14, "bid u=2/3"),
+    // 0.006 kWh: 0.17988 > 0.99·0.18 = 0.1782 → the upper clamp.
+    (0.006, 0.1782, "bid upper clamp"),
+    // A full 3 kWh: 0.12 < 1.05·0.12 = 0.126 → the lower clamp.
+    (3.0, 0.126, "bid lower clamp"),
+];
+
 #[test]
 fn urgency_asks_by_hand_with_both_clamps() {
-    // u = 1.5/3 = 0.5: 0.12 + 0.5·0.06 = 0.15, inside [0.1212, 0.171].
-    close(cap_urgency_ask(1.5, 3.0, SELL, BUY), 0.15, 1e-15, "ask u=0.5");
-    // u = 0.25: 0.12 + 0.015 = 0.135.
-    close(cap_urgency_ask(0.75, 3.0, SELL, BUY), 0.135, 1e-15, "ask u=0.25");
-    // A full 3 kWh: 0.18 would exceed 0.95·0.18 = 0.171 → the upper clamp.
-    close(cap_urgency_ask(3.0, 3.0, SELL, BUY), 0.171, 1e-15, "ask upper clamp");
-    // Above the cap the urgency stays 1.
-    close(cap_urgency_ask(7.0, 3.0, SELL, BUY), 0.171, 1e-15, "ask above cap");
-    // 0.006 kWh: 0.12 + 0.002·0.06 = 0.12012 < 1.01·0.12 = 0.1212 → the lower clamp.
-    close(cap_urgency_ask(0.006, 3.0, SELL, BUY), 0.1212, 1e-15, "ask lower clamp");
+    for &(q, want, what) in ASKS {
+        close(cap_urgency_ask(q, 3.0, SELL, BUY), want, 1e-15, what);
+    }
 }
 
 #[test]
 fn urgency_bids_by_hand_with_both_clamps() {
-    // u = 0.5: 0.18 − 0.03 = 0.15, inside [0.126, 0.1782].
-    close(cap_urgency_bid(1.5, 3.0, SELL, BUY), 0.15, 1e-15, "bid u=0.5");
-    // u = 2/3: 0.18 − 0.04 = 0.14.
-    close(cap_urgency_bid(2.0, 3.0, SELL, BUY), 0.14, 1e-15, "bid u=2/3");
-    // 0.006 kWh: 0.17988 > 0.99·0.18 = 0.1782 → the upper clamp.
-    close(cap_urgency_bid(0.006, 3.0, SELL, BUY), 0.1782, 1e-15, "bid upper clamp");
-    // A full 3 kWh: 0.12 < 1.05·0.12 = 0.126 → the lower clamp.
-    close(cap_urgency_bid(3.0, 3.0, SELL, BUY), 0.126, 1e-15, "bid lower clamp");
+    for &(q, want, what) in BIDS {
+        close(cap_urgency_bid(q, 3.0, SELL, BUY), want, 1e-15, what);
+    }
 }
 
 #[test]
@@ -91,7 +106,10 @@ fn every_logged_order_is_priced_by_the_formula() {
                 continue;
             }
         };
-        assert!(o.desired_kwh <= 3.0 + 1e-12, "orders are capped at MAX_TRADE_CAP");
+        assert!(
+            o.desired_kwh <= 3.0 + 1e-12,
+            "orders are capped at MAX_TRADE_CAP"
+        );
         close(o.price_per_kwh.unwrap(), want, 1e-15, "order price");
         n += 1;
     }
@@ -245,17 +263,27 @@ fn conservation(r: &SeedRun) {
             }
         }
         let acc = &r.accounts[t];
-        close(p2p, acc.iter().map(|a| a.p2p_bought_kwh).sum(), 1e-9, "P2P log");
-        close(p2p, acc.iter().map(|a| a.p2p_sold_kwh).sum(), 1e-9, "P2P log");
-        close(mkt_in, acc.iter().map(|a| a.grid_import_kwh).sum(), 1e-9, "market buys");
-        close(mkt_out, acc.iter().map(|a| a.grid_export_kwh).sum(), 1e-9, "market sales");
+        let sum = |f: fn(&netclear::settlement::Account) -> f64| acc.iter().map(f).sum::<f64>();
+        for (logged, booked, what) in [
+            (p2p, sum(|a| a.p2p_bought_kwh), "P2P log vs bought"),
+            (p2p, sum(|a| a.p2p_sold_kwh), "P2P log vs sold"),
+            (mkt_in, sum(|a| a.grid_import_kwh), "market buys"),
+            (mkt_out, sum(|a| a.grid_export_kwh), "market sales"),
+        ] {
+            close(logged, booked, 1e-9, what);
+        }
     }
     // Metrics are the logs' sums.
     let m = r.metrics();
     assert_eq!(m.p2p_trades, r.trades.iter().filter(|x| x.p2p).count());
     close(
         m.community_profit,
-        r.regulator.last().unwrap().iter().map(|g| g.standing.balance).sum(),
+        r.regulator
+            .last()
+            .unwrap()
+            .iter()
+            .map(|g| g.standing.balance)
+            .sum(),
         1e-9,
         "community profit = Σ balances",
     );
@@ -266,7 +294,10 @@ fn a_full_preset_run_conserves_energy_and_money() {
     let r = run(&preset());
     assert_eq!(r.prosumers.len(), 100);
     let with_battery = r.prosumers.iter().filter(|p| p.battery.is_some()).count();
-    assert!((70..=90).contains(&with_battery), "≈ 80 % batteries: {with_battery}");
+    assert!(
+        (70..=90).contains(&with_battery),
+        "≈ 80 % batteries: {with_battery}"
+    );
     for p in &r.prosumers {
         assert!((2.5..=7.0).contains(&p.pv_kw) && (0.35..=1.5).contains(&p.base_load_kwh));
         if let Some(b) = p.battery {
@@ -301,11 +332,20 @@ fn banned_prosumers_trade_only_with_the_market() {
                 banned_steps += 1;
                 assert_eq!(a.p2p_bought_kwh + a.p2p_sold_kwh, 0.0, "{i} banned at {t}");
                 assert_eq!(a.policy_bonus + a.policy_penalty, 0.0);
-                let o = r.orders.iter().find(|o| o.step == t && o.prosumer == i).unwrap();
+                let o = r
+                    .orders
+                    .iter()
+                    .find(|o| o.step == t && o.prosumer == i)
+                    .unwrap();
                 assert_eq!(o.role, Role::Banned);
                 // Its whole imbalance went to the market.
                 let net = a.pv_kwh + a.battery_out_kwh - a.load_kwh - a.battery_in_kwh;
-                close(a.grid_export_kwh - a.grid_import_kwh, net, 1e-9, "market takes all");
+                close(
+                    a.grid_export_kwh - a.grid_import_kwh,
+                    net,
+                    1e-9,
+                    "market takes all",
+                );
             }
         }
     }
@@ -332,7 +372,12 @@ fn objectives_change_the_transfers_and_the_quantity_scaled_fee_is_the_seeds() {
         for (i, g) in reg.iter().enumerate() {
             let a = &r.accounts[t][i];
             if !g.banned {
-                close(a.policy_bonus, 0.01 * g.conduct.p2p_kwh, 1e-12, "P2P bonus only");
+                close(
+                    a.policy_bonus,
+                    0.01 * g.conduct.p2p_kwh,
+                    1e-12,
+                    "P2P bonus only",
+                );
             }
         }
     }
@@ -384,7 +429,10 @@ fn on_a_feeder_the_slack_carries_the_communitys_market_balance() {
     s.network = "village80".into();
     let r = run(&s);
     conservation(&r);
-    let nets = r.network.as_ref().expect("a feeder run has a network result per step");
+    let nets = r
+        .network
+        .as_ref()
+        .expect("a feeder run has a network result per step");
     assert_eq!(nets.len(), 24);
     assert!(r.prosumers.iter().all(|p| p.bus.is_some()));
     for (t, net) in nets.iter().enumerate() {
@@ -395,7 +443,12 @@ fn on_a_feeder_the_slack_carries_the_communitys_market_balance() {
             .map(|a| a.grid_import_kwh - a.grid_export_kwh)
             .sum();
         close(net.net_import_kw, market, 1e-9, "lossless balance");
-        close(net.slack_import_kw - net.losses_kw, market, 1e-6, "slack less losses");
+        close(
+            net.slack_import_kw - net.losses_kw,
+            market,
+            1e-6,
+            "slack less losses",
+        );
     }
     // The copper plate says it has no network.
     assert!(run(&preset()).network.is_none());

@@ -283,16 +283,26 @@ pub fn table(r: &SeedRun) -> String {
         ("renewable used on site (kWh)".into(), f(m.renewable_kwh, 1)),
         ("energy profit (€)".into(), f(m.energy_profit, 2)),
         ("incentives paid (€)".into(), f(m.incentives_paid, 2)),
-        ("penalties collected (€)".into(), f(m.penalties_collected, 2)),
+        (
+            "penalties collected (€)".into(),
+            f(m.penalties_collected, 2),
+        ),
         ("community profit (€)".into(), f(m.community_profit, 2)),
         ("average balance (€)".into(), f(m.average_balance, 2)),
         ("bans issued".into(), m.bans_issued.to_string()),
-        ("banned prosumers (ever)".into(), m.banned_prosumers.to_string()),
+        (
+            "banned prosumers (ever)".into(),
+            m.banned_prosumers.to_string(),
+        ),
         ("banned at the end".into(), m.banned_at_end.to_string()),
     ];
     let objective = serde_name(&r.spec.regulator.objective);
     rows.insert(3, ("regulator objective".into(), objective));
-    let w = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    let w = rows
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
     let mut s = String::from("seed community (community100)\n");
     for (k, v) in rows {
         s += &format!("  {k:<w$}  {v}\n");

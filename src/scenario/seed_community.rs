@@ -140,7 +140,10 @@ impl SeedCommunity {
                 return bad(f, *x, "values >= 0");
             }
         }
-        for (f, v) in [("load_factors", &self.load_factors), ("price_factors", &self.price_factors)] {
+        for (f, v) in [
+            ("load_factors", &self.load_factors),
+            ("price_factors", &self.price_factors),
+        ] {
             if v.len() != 24 {
                 return bad(f, v.len() as f64, "24 hourly values");
             }
@@ -188,18 +191,33 @@ impl SeedCommunity {
             ("market_fee_per_kwh", self.market_fee_per_kwh),
             ("min_order_kwh", self.min_order_kwh),
             ("balancing_threshold_kwh", self.balancing_threshold_kwh),
-            ("regulator.renewable_bonus_per_kwh", self.regulator.renewable_bonus_per_kwh),
-            ("regulator.p2p_bonus_per_kwh", self.regulator.p2p_bonus_per_kwh),
-            ("regulator.market_penalty_per_kwh", self.regulator.market_penalty_per_kwh),
+            (
+                "regulator.renewable_bonus_per_kwh",
+                self.regulator.renewable_bonus_per_kwh,
+            ),
+            (
+                "regulator.p2p_bonus_per_kwh",
+                self.regulator.p2p_bonus_per_kwh,
+            ),
+            (
+                "regulator.market_penalty_per_kwh",
+                self.regulator.market_penalty_per_kwh,
+            ),
         ] {
             if !nonneg(v) {
                 return bad(f, v, ">= 0");
             }
         }
         for (f, v) in [
-            ("regulator.ban_penalties_above", self.regulator.ban_penalties_above),
+            (
+                "regulator.ban_penalties_above",
+                self.regulator.ban_penalties_above,
+            ),
             ("regulator.ban_bonus_below", self.regulator.ban_bonus_below),
-            ("regulator.ban_balance_below", self.regulator.ban_balance_below),
+            (
+                "regulator.ban_balance_below",
+                self.regulator.ban_balance_below,
+            ),
         ] {
             if !v.is_finite() {
                 return bad(f, v, "finite");

@@ -332,10 +332,9 @@ pub fn market_price(spec: &SeedCommunity, pr: &StepPrices, q: f64, buy: bool) ->
 /// `[seed_community]`, or on a feeder that cannot be loaded.
 pub fn run(s: &Scenario) -> Result<SeedRun> {
     s.validate()?;
-    let spec = s
-        .seed_community
-        .clone()
-        .ok_or_else(|| crate::Error::invalid(crate::Location::file("scenario"), "no [seed_community]"))?;
+    let spec = s.seed_community.clone().ok_or_else(|| {
+        crate::Error::invalid(crate::Location::file("scenario"), "no [seed_community]")
+    })?;
     let mut prosumers = draw_prosumers(&spec, s.seed);
     let n = prosumers.len();
     let rule = PriceRule {
