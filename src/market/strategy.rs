@@ -107,7 +107,9 @@ impl PriceRule {
                 };
                 f + (r - f) * u
             }
-            Strategy::Zi => f + (r - f) * unit(self.seed, s.step, s.agent, 1),
+            Strategy::Zi => {
+                f + (r - f) * unit(self.seed, s.step, s.agent, crate::util::rng::stream::ZI_BID)
+            }
             Strategy::CapUrgency => {
                 cap_urgency_bid((s.load_kwh - s.pv_kwh).max(0.0), self.trade_cap_kwh, f, r)
             }
@@ -126,7 +128,9 @@ impl PriceRule {
                 };
                 r - (r - f) * u
             }
-            Strategy::Zi => f + (r - f) * unit(self.seed, s.step, s.agent, 2),
+            Strategy::Zi => {
+                f + (r - f) * unit(self.seed, s.step, s.agent, crate::util::rng::stream::ZI_ASK)
+            }
             Strategy::CapUrgency => {
                 cap_urgency_ask((s.pv_kwh - s.load_kwh).max(0.0), self.trade_cap_kwh, f, r)
             }

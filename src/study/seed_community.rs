@@ -57,14 +57,10 @@ use crate::util::rng::unit;
 
 use super::network::StepNetwork;
 
-/// Random streams (independent draws for the same seed).
-const S_PV_KW: u64 = 101;
-const S_BASE: u64 = 102;
-const S_HAS_BATTERY: u64 = 103;
-const S_BATTERY_KWH: u64 = 104;
-const S_WEATHER: u64 = 105;
-const S_LOAD: u64 = 106;
-const S_PRICE: u64 = 107;
+use crate::util::rng::stream::{
+    SEED_BASE_LOAD as S_BASE, SEED_BATTERY_KWH as S_BATTERY_KWH, SEED_HAS_BATTERY as S_HAS_BATTERY,
+    SEED_LOAD as S_LOAD, SEED_PRICE as S_PRICE, SEED_PV_KW as S_PV_KW, SEED_WEATHER as S_WEATHER,
+};
 
 /// One prosumer of the seed community.
 #[derive(Debug, Clone, PartialEq)]
