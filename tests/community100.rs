@@ -486,3 +486,69 @@ fn same_seed_same_bytes_other_seed_other_day() {
     assert_eq!(text.lines().count(), 1 + 100 * 24);
     assert!(text.lines().next().unwrap().contains("role,desired_kwh"));
 }
+
+fn netclear(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_netclear"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_cli_runs_the_preset_and_refuses_what_it_does_not_use() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("c100");
+    let (code, stdout, stderr) = netclear(&[
+        "run",
+        "--preset",
+        "community100",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    for f in [
+        "prosumer_energy.csv",
+        "prosumer_trading.csv",
+        "all_trades.csv",
+        "regulator_actions.csv",
+        "community_summary.csv",
+        "summary.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    // The terminal shows the metrics and says there is no network; summary.json holds them.
+    let m = run(&preset()).metrics();
+    assert!(
+        stdout.contains(&format!("P2P trades                    {}", m.p2p_trades)),
+        "{stdout}"
+    );
+    assert!(stdout.contains("copper plate: no power flow, no network correction"));
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(json["metrics"]["market_trades"], m.market_trades);
+    assert_eq!(json["network"]["network"], "none");
+    assert_eq!(json["currency"], "EUR");
+    // A key the seed community does not use, a copper plate without it, a sweep point: exit 2.
+    let (code, _, stderr) = netclear(&[
+        "run",
+        "--preset",
+        "community100",
+        "--pv-share",
+        "50",
+        "--no-out",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--pv-share") && stderr.contains("seed community"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = netclear(&["run", "--network", "none", "--no-out"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("copper plate"), "{stderr}");
+    assert!(netclear::study::run(&preset()).is_err());
+}
