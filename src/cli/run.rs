@@ -128,6 +128,10 @@ pub struct RunArgs {
     /// the PV, replacing --pv-share.
     #[arg(long, value_name = "FILE")]
     pub pv_series: Option<String>,
+    /// Ignore the series a feeder file carries for its loads and generators (SimBench profiles
+    /// in a pandapower JSON; used by default): draw household curves and PV as for any feeder.
+    #[arg(long)]
+    pub ignore_feeder_series: bool,
     /// Share of prosumers with a home battery, %.
     #[arg(long, help_heading = "Storage")]
     pub battery_share: Option<f64>,
@@ -305,6 +309,7 @@ pub fn flags_layer(a: &RunArgs) -> Result<Layer> {
     }
     opt!(a.load_series, "profiles.load_series");
     opt!(a.pv_series, "profiles.pv_series");
+    flag!(a.ignore_feeder_series, "profiles.feeder_series", false);
     opt!(a.battery_share, "storage.battery_share_percent");
     opt!(a.battery_placement, "storage.placement");
     opt!(a.battery_kwh, "storage.battery.e_kwh");

@@ -349,6 +349,13 @@ pub fn build(s: &Scenario) -> Result<Community> {
                     crate::util::limits::MAX_HOUSEHOLDS,
                 ));
             }
+            let own = |f: &Option<std::sync::Arc<element_series::FeederSeries>>,
+                       elements: &[crate::network::PowerElement]| {
+                f.as_ref()
+                    .filter(|_| s.profiles.feeder_series)
+                    .map(|f| f.day(elements, &households, step))
+                    .transpose()
+            };
             let load_series = match &s.profiles.load_series {
                 Some(path) => Some(element_series::read_day(
                     path,
@@ -357,7 +364,7 @@ pub fn build(s: &Scenario) -> Result<Community> {
                     &households,
                     step,
                 )?),
-                None => None,
+                None => own(&network.own_series.loads, &network.loads)?,
             };
             // The stochastic household model draws per unit, numbered in load order.
             let model = match s.profiles.household_model {
@@ -447,16 +454,19 @@ pub fn build(s: &Scenario) -> Result<Community> {
                     battery: None,
                 });
             }
-            if let Some(path) = &s.profiles.pv_series {
-                // The feeder's static generators with their own series replace the seeded PV:
-                // each behind the meter of the first prosumer at its bus, or a PV-only agent.
-                let pv = element_series::read_day(
+            let pv_series = match &s.profiles.pv_series {
+                Some(path) => Some(element_series::read_day(
                     path,
                     element_series::Kind::Sgen,
                     &network.sgens,
                     &households,
                     step,
-                )?;
+                )?),
+                None => own(&network.own_series.sgens, &network.sgens)?,
+            };
+            if let Some(pv) = pv_series {
+                // The feeder's static generators with their own series replace the seeded PV:
+                // each behind the meter of the first prosumer at its bus, or a PV-only agent.
                 for (&gi, values) in &pv.by_element {
                     let g = &network.sgens[gi];
                     let Some(node) = grid.node_of_bus(g.bus) else {

@@ -148,6 +148,15 @@ pub struct Profiles {
     /// buses), replacing the seeded PV share.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pv_series: Option<String>,
+    /// Whether the series a feeder file carries for its own elements (SimBench profiles in a
+    /// pandapower JSON, [`crate::element_series::FeederSeries`]) drive its loads and static
+    /// generators where `load_series`/`pv_series` give none (default `true`).
+    #[serde(skip_serializing_if = "is_true")]
+    pub feeder_series: bool,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl Default for Profiles {
@@ -170,6 +179,7 @@ impl Default for Profiles {
             pv_column_kwp: 1.0,
             load_series: None,
             pv_series: None,
+            feeder_series: true,
         }
     }
 }
@@ -593,6 +603,7 @@ impl Scenario {
                 pv_column_kwp: 3.0,
                 load_series: None,
                 pv_series: None,
+                feeder_series: true,
             },
             tariff: Tariff {
                 retail_per_kwh: 0.20,
@@ -678,6 +689,7 @@ impl Scenario {
                 "profiles.commercial_columns",
                 "profiles.load_series",
                 "profiles.pv_series",
+                "profiles.feeder_series",
                 "import",
                 "import_sheet",
             ],
