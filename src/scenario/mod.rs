@@ -422,6 +422,27 @@ pub struct StorageSpec {
     pub settlement: SettlementMode,
     /// Who gets the home batteries.
     pub placement: BatteryPlacement,
+    /// The community battery is a **shared battery** (seed 003): its capacity and power split
+    /// virtually among the members, each share dispatched by its member as its own battery and
+    /// settled behind the member's meter, physically one device at `vpp_bus`
+    /// ([`crate::scenario::community::SharedBattery`]). Implies the device (`vpp_battery`).
+    pub shared: bool,
+    /// How the shared battery is split among the members.
+    pub shared_split: SharedSplit,
+    /// Also run the battery-kinds comparison with every battery on the greedy rule (the seed's
+    /// greedy-versus-optimal comparison).
+    pub compare_greedy: bool,
+}
+
+/// How a shared battery's capacity and power are split among its members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum SharedSplit {
+    /// Every member the same share, `1/n`.
+    #[default]
+    Equal,
+    /// Shares proportional to each member's consumption over the day.
+    Consumption,
 }
 
 /// Which prosumers get the home batteries of a share.
@@ -448,6 +469,9 @@ impl Default for StorageSpec {
             clearing: ClearingMode::Auction,
             settlement: SettlementMode::SettlementOnly,
             placement: BatteryPlacement::PvFirst,
+            shared: false,
+            shared_split: SharedSplit::Equal,
+            compare_greedy: false,
         }
     }
 }
