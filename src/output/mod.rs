@@ -446,25 +446,22 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
         cases.iter().flat_map(|case| {
             let np = c.prosumers.len();
             let mut balance = vec![0.0; np];
-            case.accounts
-                .iter()
-                .enumerate()
-                .flat_map(move |(t, step)| {
-                    step.iter()
-                        .enumerate()
-                        .map(|(i, a)| {
-                            balance[i] -= a.bill();
-                            WalletRow {
-                                case: case_name(case),
-                                step: t,
-                                time: c.step_label(t),
-                                prosumer: i,
-                                bill: a.bill().into(),
-                                balance: balance[i].into(),
-                            }
-                        })
-                        .collect::<Vec<_>>()
-                })
+            case.accounts.iter().enumerate().flat_map(move |(t, step)| {
+                step.iter()
+                    .enumerate()
+                    .map(|(i, a)| {
+                        balance[i] -= a.bill();
+                        WalletRow {
+                            case: case_name(case),
+                            step: t,
+                            time: c.step_label(t),
+                            prosumer: i,
+                            bill: a.bill().into(),
+                            balance: balance[i].into(),
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            })
         }),
     )?;
     files.push(String::from("wallets.csv"));
@@ -655,40 +652,22 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
             &stage,
             "batteries.csv",
             cases.iter().flat_map(|case| {
-                c.prosumers.iter().flat_map(move |p| {
-                    let dp = case.plan.dispatch.get(p.id).and_then(Option::as_ref);
-                    dp.into_iter().flat_map(move |dp| {
-                        (0..c.n_steps()).map(move |t| BatteriesRow {
-                            case: case_name(case),
-                            step: t,
-                            time: c.step_label(t),
-                            prosumer: p.id,
-                            bus: p.bus.0,
-                            kind: if p.class == LoadClass::Vpp {
-                                "community".into()
-                            } else {
-                                "home".into()
-                            },
-                            soc_kwh: dp.soc_kwh[t].into(),
-                            charge_kw: dp.charge_kw[t].into(),
-                            discharge_kw: dp.discharge_kw[t].into(),
-                            curtail_kw: dp.curtail_kw[t].into(),
-                        })
-                    })
-                })
-                // The shares of the shared battery: each its member's, all at the device's bus
-                // (their sum per step is the device).
-                .chain(c.shared.iter().flat_map(move |sb| {
-                    sb.shares.iter().flat_map(move |&(i, _)| {
-                        let dp = case.plan.share.get(i).and_then(Option::as_ref);
+                c.prosumers
+                    .iter()
+                    .flat_map(move |p| {
+                        let dp = case.plan.dispatch.get(p.id).and_then(Option::as_ref);
                         dp.into_iter().flat_map(move |dp| {
                             (0..c.n_steps()).map(move |t| BatteriesRow {
                                 case: case_name(case),
                                 step: t,
                                 time: c.step_label(t),
-                                prosumer: i,
-                                bus: sb.bus.0,
-                                kind: "share".into(),
+                                prosumer: p.id,
+                                bus: p.bus.0,
+                                kind: if p.class == LoadClass::Vpp {
+                                    "community".into()
+                                } else {
+                                    "home".into()
+                                },
                                 soc_kwh: dp.soc_kwh[t].into(),
                                 charge_kw: dp.charge_kw[t].into(),
                                 discharge_kw: dp.discharge_kw[t].into(),
@@ -696,7 +675,27 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
                             })
                         })
                     })
-                }))
+                    // The shares of the shared battery: each its member's, all at the device's bus
+                    // (their sum per step is the device).
+                    .chain(c.shared.iter().flat_map(move |sb| {
+                        sb.shares.iter().flat_map(move |&(i, _)| {
+                            let dp = case.plan.share.get(i).and_then(Option::as_ref);
+                            dp.into_iter().flat_map(move |dp| {
+                                (0..c.n_steps()).map(move |t| BatteriesRow {
+                                    case: case_name(case),
+                                    step: t,
+                                    time: c.step_label(t),
+                                    prosumer: i,
+                                    bus: sb.bus.0,
+                                    kind: "share".into(),
+                                    soc_kwh: dp.soc_kwh[t].into(),
+                                    charge_kw: dp.charge_kw[t].into(),
+                                    discharge_kw: dp.discharge_kw[t].into(),
+                                    curtail_kw: dp.curtail_kw[t].into(),
+                                })
+                            })
+                        })
+                    }))
             }),
         )?;
         files.push(String::from("batteries.csv"));

@@ -367,7 +367,8 @@ fn comparisons(res: &StudyResult) -> String {
                 k.community_cost,
                 100.0 * k.self_sufficiency,
                 k.peak_import_kw,
-                k.savings_gini.map_or("–".to_string(), |g| format!("{g:.3}"))
+                k.savings_gini
+                    .map_or("–".to_string(), |g| format!("{g:.3}"))
             );
         }
     }

@@ -223,7 +223,8 @@ impl Community {
                 if let Some(k) = c.prosumers.iter().position(|p| p.class == LoadClass::Vpp) {
                     let v = c.prosumers.remove(k);
                     if let Some(b) = v.battery {
-                        c.shared = Some(SharedBattery::split(b, v.bus, v.node, &c.prosumers, split));
+                        c.shared =
+                            Some(SharedBattery::split(b, v.bus, v.node, &c.prosumers, split));
                     }
                 }
             }
@@ -656,9 +657,8 @@ pub fn build(s: &Scenario) -> Result<Community> {
     let shared = match prosumers.iter().position(|p| p.class == LoadClass::Vpp) {
         Some(k) if s.storage.shared => {
             let v = prosumers.remove(k);
-            v.battery.map(|b| {
-                SharedBattery::split(b, v.bus, v.node, &prosumers, s.storage.shared_split)
-            })
+            v.battery
+                .map(|b| SharedBattery::split(b, v.bus, v.node, &prosumers, s.storage.shared_split))
         }
         _ => None,
     };

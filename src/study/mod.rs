@@ -409,7 +409,7 @@ fn run_community(
         }
         for model in models {
             let kpis = |f: &dyn Fn(&Community) -> Community,
-                            failed: &mut Vec<FailedProblem>|
+                        failed: &mut Vec<FailedProblem>|
              -> Result<Kpis> {
                 let c2 = f(&c);
                 let carry2 = Carry {
@@ -419,7 +419,10 @@ fn run_community(
                 let (b, p) = plans(&c2, s, model, &carry2);
                 Ok(day_with(&c2, s, b, p, &mut |_, _| {}, failed)?.p2p.kpis)
             };
-            let both = match (has_home && (has_vpp || has_shared), model == s.storage.model) {
+            let both = match (
+                has_home && (has_vpp || has_shared),
+                model == s.storage.model,
+            ) {
                 (false, _) => None,
                 (true, true) => Some(day.p2p.kpis.clone()),
                 (true, false) => Some(kpis(&|x: &Community| x.clone(), &mut failed)?),

@@ -131,7 +131,10 @@ impl Plan {
     }
     /// The dispatches that exist: every battery's, then every share's.
     pub fn dispatches(&self) -> impl Iterator<Item = &Dispatch> {
-        self.dispatch.iter().flatten().chain(self.share.iter().flatten())
+        self.dispatch
+            .iter()
+            .flatten()
+            .chain(self.share.iter().flatten())
     }
 }
 
