@@ -16,7 +16,8 @@ pub struct RunArgs {
     /// Scenario file (TOML); see `--print-scenario` for every field.
     #[arg(long, help_heading = "Scenario")]
     pub scenario: Option<PathBuf>,
-    /// Start from a preset: the 2024 paper as coded, or corrected (shown beside the original).
+    /// Start from a preset: the 2024 paper as coded, or corrected (shown beside the original);
+    /// the seeds' communities multiagent5 and vpp4 (docs/presets/).
     #[arg(long, value_enum, help_heading = "Scenario")]
     pub preset: Option<crate::scenario::Preset>,
     /// Feeder: shipped name or folder.

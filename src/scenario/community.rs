@@ -359,7 +359,7 @@ pub fn build(s: &Scenario) -> Result<Community> {
         rng_state
     };
     let imported = match &s.import {
-        Some(path) => Some(crate::import::read(std::path::Path::new(path))?),
+        Some(spec) => Some(crate::import::read_source(spec)?),
         None => None,
     };
     if let Some(d) = &imported {

@@ -441,7 +441,7 @@ fn run_community(
             }
         }
     }
-    if let Some(p) = s.preset {
+    if let Some(p) = s.preset.filter(|p| p.is_paper()) {
         let paper_variant = if p == Preset::Paper2024 {
             paper::variant("paper2024", &c, &day)
         } else {
