@@ -72,7 +72,10 @@ pub fn read_source(spec: &str) -> Result<ImportedDay> {
         let known: Vec<String> = BUILTIN.iter().map(|b| format!("builtin:{}", b.0)).collect();
         Error::invalid(
             Location::file(spec),
-            format!("unknown built-in community day; known: {}", known.join(", ")),
+            format!(
+                "unknown built-in community day; known: {}",
+                known.join(", ")
+            ),
         )
     })?;
     let ext = file.rsplit('.').next().unwrap_or_default();
