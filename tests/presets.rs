@@ -206,7 +206,7 @@ fn vpp4_runs_with_the_seeds_parameters_and_writes_its_files() {
         .collect();
     assert_eq!(caps, vec![10.0, 6.0, 0.0, 5.0]);
     // Retail = max(wholesale + 0.08, 0.10); feed-in = min(0.8 · wholesale, 0.12).
-    let imported = netclear::import::read_source("builtin:example_community").unwrap();
+    let imported = netclear::import::read_source("builtin:example_community", None).unwrap();
     let w = imported.price_per_kwh.unwrap();
     for t in 0..288 {
         assert!((c.retail_per_kwh[t] - (w[t] + 0.08).max(0.10)).abs() < 1e-12);
