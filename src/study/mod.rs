@@ -402,7 +402,7 @@ fn run_community(
         .any(|p| p.battery.is_some() && p.class != LoadClass::Vpp);
     let has_vpp = c.prosumers.iter().any(|p| p.class == LoadClass::Vpp);
     let has_shared = c.shared.is_some();
-    if (has_vpp || has_shared) && (has_home || has_shared) {
+    if has_shared || (has_vpp && has_home) {
         let split = s.storage.shared_split;
         // Each kind is a transformation of the built community (the same prosumers, profiles
         // and device), applied to the look-ahead day too.
