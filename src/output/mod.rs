@@ -131,7 +131,7 @@ pub struct Summary<'a> {
 /// How the batteries were dispatched (P2P case).
 #[derive(Debug, Serialize)]
 pub struct StorageFacts {
-    /// Batteries (homes plus the community battery).
+    /// Batteries (homes plus the community battery; each share of a shared battery counted).
     pub batteries: usize,
     /// Dispatch model.
     pub model: crate::storage::StorageModel,

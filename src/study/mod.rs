@@ -386,7 +386,7 @@ fn run_community(
     } else {
         auction
     };
-    let has_storage = c.prosumers.iter().any(|p| p.battery.is_some());
+    let has_storage = c.prosumers.iter().any(|p| p.battery.is_some()) || c.shared.is_some();
     if has_storage {
         let c0 = c.restricted(false, false);
         let (b, p) = plans(&c0, s, StorageModel::None, carry);
