@@ -77,6 +77,39 @@ pub enum Cell {
     Empty,
 }
 
+/// Community days compiled into the binary (`import = "builtin:NAME"`): name, file, bytes.
+pub const BUILTIN: &[(&str, &str, &[u8])] = &[
+    (
+        "example_community",
+        "profiles/example_community_5min.xlsx",
+        include_bytes!("../profiles/example_community_5min.xlsx"),
+    ),
+    (
+        "multiagent5",
+        "profiles/multiagent5_30min.csv",
+        include_bytes!("../profiles/multiagent5_30min.csv"),
+    ),
+];
+
+/// Reads `builtin:NAME` ([`BUILTIN`]) or a file ([`read_sheet`]), sheet `sheet` of a workbook.
+pub fn read_source(spec: &str, sheet: Option<&str>) -> Result<ImportedDay> {
+    let Some(name) = spec.strip_prefix("builtin:") else {
+        return read_sheet(Path::new(spec), sheet);
+    };
+    let (_, file, bytes) = BUILTIN.iter().find(|b| b.0 == name).ok_or_else(|| {
+        let known: Vec<String> = BUILTIN.iter().map(|b| format!("builtin:{}", b.0)).collect();
+        Error::invalid(
+            Location::file(spec),
+            format!(
+                "unknown built-in community day; known: {}",
+                known.join(", ")
+            ),
+        )
+    })?;
+    let ext = file.rsplit('.').next().unwrap_or_default();
+    from_bytes_sheet(file, ext, bytes.to_vec(), sheet)
+}
+
 /// The largest median |price| a per-kWh column may have before it is refused as $/MWh.
 pub const MAX_MEDIAN_PER_KWH: f64 = 5.0;
 

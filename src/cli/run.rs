@@ -17,7 +17,7 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Scenario")]
     pub scenario: Option<PathBuf>,
     /// Start from a preset: the 2024 paper as coded, or corrected (shown beside the original);
-    /// the seed's 100-prosumer community.
+    /// the seeds' communities community100, multiagent5 and vpp4 (docs/presets/).
     #[arg(long, value_enum, help_heading = "Scenario")]
     pub preset: Option<crate::scenario::Preset>,
     /// Feeder: shipped name or folder.
@@ -147,6 +147,16 @@ pub struct RunArgs {
     /// Add the community (VPP) battery (50 kWh, 10 kW).
     #[arg(long, help_heading = "Storage")]
     pub vpp: bool,
+    /// The community battery as a shared battery: split among the members, each share
+    /// dispatched and settled as the member's own battery (one device at its bus).
+    #[arg(long, help_heading = "Storage")]
+    pub shared_battery: bool,
+    /// How the shared battery is split: equal shares or proportional to consumption.
+    #[arg(long, value_enum, help_heading = "Storage")]
+    pub shared_split: Option<crate::scenario::SharedSplit>,
+    /// Also compare the battery kinds with every battery on the greedy rule.
+    #[arg(long, help_heading = "Storage")]
+    pub compare_greedy: bool,
     /// Bus of the community battery (default: the transformer's LV busbar).
     #[arg(long, help_heading = "Storage")]
     pub vpp_bus: Option<i64>,
@@ -323,6 +333,9 @@ pub fn flags_layer(a: &RunArgs) -> Result<Layer> {
         l.set_by("storage.vpp", true, "--vpp-bus");
         l.set_by("storage.vpp_bus", b, "--vpp-bus");
     }
+    flag!(a.shared_battery, "storage.shared", true);
+    opt!(a.shared_split, "storage.shared_split");
+    flag!(a.compare_greedy, "storage.compare_greedy", true);
     opt!(a.storage_model, "storage.model");
     opt!(a.clearing, "storage.clearing");
     opt!(a.settlement, "storage.settlement");

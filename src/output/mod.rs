@@ -17,7 +17,8 @@
 //! | `nodal_prices.csv`, `clearing.csv` | case × step (× bus): the network correction |
 //! | `binding_limits.csv` | case × step × binding limit: kind, element, dual (long form; when a limit binds) |
 //! | `batteries.csv` | case × step × battery: SOC, charge, discharge (one tidy table) |
-//! | `battery_P{i}.csv`, `vpp.csv`, `p2p_vpp_summary.csv` | the seed's storage files (P2P case) |
+//! | `wallets.csv` | case × step × prosumer: the step's bill and the running balance (received − paid) |
+//! | `battery_P{i}.csv`, `vpp.csv`, `p2p_vpp_summary.csv`, `settlements.csv` | the seed's storage files and trade list (P2P case) |
 //! | `evs.csv`, `flex_loads.csv` | case × step × EV / shiftable load (when there are any) |
 //! | `feeder.json` | bus coordinates and branch ends, for the report |
 
@@ -94,9 +95,13 @@ pub struct Summary<'a> {
     /// KPIs of the same day without any battery, when batteries exist.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub without_storage: Option<&'a crate::study::Variant>,
-    /// P2P KPIs with home batteries only, the community battery only, and both.
+    /// P2P KPIs with home batteries only, the community battery only, the shared battery only,
+    /// and both.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub battery_kinds: Option<&'a crate::study::BatteryKinds>,
+    /// The same with every battery on the greedy rule (`storage.compare_greedy`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub battery_kinds_greedy: Option<&'a crate::study::BatteryKinds>,
     /// Central vs decentralised clearing, with `--clearing central`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decentralisation: Option<&'a crate::study::Decentralisation>,
@@ -127,7 +132,7 @@ pub struct Summary<'a> {
 /// How the batteries were dispatched (P2P case).
 #[derive(Debug, Serialize)]
 pub struct StorageFacts {
-    /// Batteries (homes plus the community battery).
+    /// Batteries (homes plus the community battery; each share of a shared battery counted).
     pub batteries: usize,
     /// Dispatch model.
     pub model: crate::storage::StorageModel,
@@ -280,6 +285,7 @@ pub fn summary_json_with_head(r: &StudyResult, ledger_head: Option<String>) -> R
         p2p: &r.day.p2p.kpis,
         without_storage: cmp.without_storage.as_ref(),
         battery_kinds: cmp.battery_kinds.as_ref(),
+        battery_kinds_greedy: cmp.battery_kinds_greedy.as_ref(),
         decentralisation: cmp.decentralisation.as_ref(),
         storage: storage_facts(r),
         flexibility: flex_facts(r),
@@ -456,6 +462,34 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
         settlement_csv(&stage, c, &cases)?;
         files.push(String::from("settlement.csv"));
     }
+
+    // Every prosumer's running wallet (the report's: received − paid since the start), read off
+    // the same accounts as settlement.csv.
+    csv_file(
+        &stage,
+        "wallets.csv",
+        cases.iter().flat_map(|case| {
+            let np = c.prosumers.len();
+            let mut balance = vec![0.0; np];
+            case.accounts.iter().enumerate().flat_map(move |(t, step)| {
+                step.iter()
+                    .enumerate()
+                    .map(|(i, a)| {
+                        balance[i] -= a.bill();
+                        WalletRow {
+                            case: case_name(case),
+                            step: t,
+                            time: c.step_label(t),
+                            prosumer: i,
+                            bill: a.bill().into(),
+                            balance: balance[i].into(),
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            })
+        }),
+    )?;
+    files.push(String::from("wallets.csv"));
 
     csv_file(
         &stage,
@@ -656,27 +690,50 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
             &stage,
             "batteries.csv",
             cases.iter().flat_map(|case| {
-                c.prosumers.iter().flat_map(move |p| {
-                    let dp = case.plan.dispatch.get(p.id).and_then(Option::as_ref);
-                    dp.into_iter().flat_map(move |dp| {
-                        (0..c.n_steps()).map(move |t| BatteriesRow {
-                            case: case_name(case),
-                            step: t,
-                            time: c.step_label(t),
-                            prosumer: p.id,
-                            bus: p.bus.0,
-                            kind: if p.class == LoadClass::Vpp {
-                                "community".into()
-                            } else {
-                                "home".into()
-                            },
-                            soc_kwh: dp.soc_kwh[t].into(),
-                            charge_kw: dp.charge_kw[t].into(),
-                            discharge_kw: dp.discharge_kw[t].into(),
-                            curtail_kw: dp.curtail_kw[t].into(),
+                c.prosumers
+                    .iter()
+                    .flat_map(move |p| {
+                        let dp = case.plan.dispatch.get(p.id).and_then(Option::as_ref);
+                        dp.into_iter().flat_map(move |dp| {
+                            (0..c.n_steps()).map(move |t| BatteriesRow {
+                                case: case_name(case),
+                                step: t,
+                                time: c.step_label(t),
+                                prosumer: p.id,
+                                bus: p.bus.0,
+                                kind: if p.class == LoadClass::Vpp {
+                                    "community".into()
+                                } else {
+                                    "home".into()
+                                },
+                                soc_kwh: dp.soc_kwh[t].into(),
+                                charge_kw: dp.charge_kw[t].into(),
+                                discharge_kw: dp.discharge_kw[t].into(),
+                                curtail_kw: dp.curtail_kw[t].into(),
+                            })
                         })
                     })
-                })
+                    // The shares of the shared battery: each its member's, all at the device's bus
+                    // (their sum per step is the device).
+                    .chain(c.shared.iter().flat_map(move |sb| {
+                        sb.shares.iter().flat_map(move |&(i, _)| {
+                            let dp = case.plan.share.get(i).and_then(Option::as_ref);
+                            dp.into_iter().flat_map(move |dp| {
+                                (0..c.n_steps()).map(move |t| BatteriesRow {
+                                    case: case_name(case),
+                                    step: t,
+                                    time: c.step_label(t),
+                                    prosumer: i,
+                                    bus: sb.bus.0,
+                                    kind: "share".into(),
+                                    soc_kwh: dp.soc_kwh[t].into(),
+                                    charge_kw: dp.charge_kw[t].into(),
+                                    discharge_kw: dp.discharge_kw[t].into(),
+                                    curtail_kw: dp.curtail_kw[t].into(),
+                                })
+                            })
+                        })
+                    }))
             }),
         )?;
         files.push(String::from("batteries.csv"));
@@ -759,6 +816,24 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
         any_battery = true;
     }
     if any_battery {
+        // The seed's trade list: every executed trade (P2P case), from the same trades as
+        // trades.csv.
+        csv_file(
+            &stage,
+            "settlements.csv",
+            d.trades
+                .iter()
+                .filter(|x| x.executed_kwh > 0.0)
+                .map(|x| SettlementsRow {
+                    step: x.step,
+                    time: c.step_label(x.step),
+                    seller: x.trade.seller,
+                    buyer: x.trade.buyer,
+                    energy_kwh: x.executed_kwh.into(),
+                    price_per_kwh: x.trade.buyer_price_per_kwh.into(),
+                }),
+        )?;
+        files.push(String::from("settlements.csv"));
         let vpp = c.prosumers.iter().find(|p| p.class == LoadClass::Vpp);
         let dt = c.dt_h();
         csv_file(

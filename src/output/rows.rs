@@ -276,7 +276,8 @@ pub struct BatteriesRow {
     pub prosumer: usize,
     /// Its bus.
     pub bus: i64,
-    /// `home` or `community`.
+    /// `home`, `community` or `share` (a member's share of the shared battery, at the shared
+    /// battery's bus; the shares of a step sum to the device).
     pub kind: String,
     /// SOC at the end of the step, kWh.
     pub soc_kwh: Num,
@@ -401,6 +402,42 @@ pub struct FlexRow {
     pub load_kw: Num,
     /// Whether the step is in the load's window.
     pub in_window: bool,
+}
+
+/// `wallets.csv`: every prosumer's wallet per case and step (tidy: case × step × prosumer).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WalletRow {
+    /// Case.
+    pub case: String,
+    /// Step.
+    pub step: usize,
+    /// Step start.
+    pub time: String,
+    /// Prosumer.
+    pub prosumer: usize,
+    /// The step's bill (positive = the prosumer pays), in the scenario's currency.
+    pub bill: Num,
+    /// Running balance at the end of the step: what it received minus what it paid since the
+    /// start, `−Σ bill`, in the scenario's currency.
+    pub balance: Num,
+}
+
+/// `settlements.csv`: the seed's list of executed P2P trades (P2P case).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettlementsRow {
+    /// Step.
+    pub step: usize,
+    /// Step start.
+    pub time: String,
+    /// Selling prosumer.
+    pub seller: usize,
+    /// Buying prosumer.
+    pub buyer: usize,
+    /// Energy delivered, kWh.
+    pub energy_kwh: Num,
+    /// Price the buyer pays per kWh (what the seller receives unless the mechanism keeps a
+    /// surplus: trades.csv has both).
+    pub price_per_kwh: Num,
 }
 
 /// `p2p_vpp_summary.csv`: the seed's per-step community summary (P2P case).

@@ -349,18 +349,26 @@ fn comparisons(res: &StudyResult) -> String {
             );
         }
     }
-    if let Some(k) = &cmp.battery_kinds {
-        t += "\nbattery kinds (P2P case):        community cost ($)  self-sufficiency (%)  peak import (kW)\n";
-        for (name, k) in [
-            ("individual only", &k.individual),
-            ("community only", &k.community),
-            ("both", &k.both),
-        ] {
+    for k in cmp.battery_kinds.iter().chain(&cmp.battery_kinds_greedy) {
+        t += &format!(
+            "\nbattery kinds (P2P case, {}):  community cost ($)  self-sufficiency (%)  peak import (kW)  savings Gini\n",
+            crate::util::serde_name(&k.model)
+        );
+        let rows = [
+            ("individual only", Some(&k.individual)),
+            ("community (central) only", Some(&k.community)),
+            ("shared only", Some(&k.shared)),
+            ("both", k.both.as_ref()),
+        ];
+        for (name, k) in rows {
+            let Some(k) = k else { continue };
             t += &format!(
-                "  {name:<28} {:>18.2} {:>21.2} {:>17.2}\n",
+                "  {name:<28} {:>18.2} {:>21.2} {:>17.2} {:>13}\n",
                 k.community_cost,
                 100.0 * k.self_sufficiency,
-                k.peak_import_kw
+                k.peak_import_kw,
+                k.savings_gini
+                    .map_or("–".to_string(), |g| format!("{g:.3}"))
             );
         }
     }

@@ -95,6 +95,101 @@ pub struct Community {
     pub evs: Vec<crate::storage::ev::Ev>,
     /// Shiftable loads (each part of its prosumer's load).
     pub shiftables: Vec<crate::storage::shiftable::Shiftable>,
+    /// The shared battery (`storage.shared`), if any.
+    pub shared: Option<SharedBattery>,
+}
+
+/// A **shared battery** (seed 003): one community-owned device whose energy capacity and power
+/// are split virtually among member households.
+///
+/// # The model
+///
+/// Member `k` holds a share `f_k ≥ 0`, `Σ f_k = 1`, and dispatches it as its own battery
+/// ([`SharedBattery::share_battery`]: capacity `f_k·E`, charge and discharge limits `f_k·P`, the
+/// device's efficiencies, SOC window, start SOC and end rule) against its own residual and
+/// prices, through the one battery block ([`crate::storage::block`]). The share is settled
+/// **behind the member's meter** (virtual ownership: its charge is the member's consumption, its
+/// discharge the member's supply, in the one [`crate::settlement::settle`]); physically every
+/// share is the one device at the community battery's bus, so the network sees the member's
+/// house meter at its bus and the sum of the shares at the device's bus
+/// ([`crate::study::network::injections`]). The laws, each step `t`:
+///
+/// ```text
+///   device charge_t = Σ_k c_kt,   device discharge_t = Σ_k d_kt,   device SOC_t = Σ_k SOC_kt
+///   Σ_k c_kt ≤ Σ_k f_k·P = P,   Σ_k SOC_kt ∈ [soc_min·E, soc_max·E]
+/// ```
+///
+/// The limits of the device hold because every share holds its own scaled limits. Two shares
+/// may run in opposite directions in one step: the device's meter then sees the net, and the
+/// SOC books each share's own conversion losses (the virtual accounting; a converter netting
+/// the two would lose less — a conservative book, stated rather than hidden).
+///
+/// Splits ([`crate::scenario::SharedSplit`]): `equal` (`f_k = 1/n`, the default: seed 003's
+/// households are alike and pay alike for the device) or `consumption` (`f_k = E_k / Σ E`, the
+/// member's load over the day). Members: every prosumer with consumption (households and
+/// businesses; not PV-only buses).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SharedBattery {
+    /// The device (its capacity and power are the sums of the shares').
+    pub battery: crate::storage::Battery,
+    /// Its bus.
+    pub bus: BusId,
+    /// Its electrical node.
+    #[serde(skip)]
+    pub node: usize,
+    /// `(prosumer, share)` of every member, in prosumer order; the shares sum to 1.
+    pub shares: Vec<(usize, f64)>,
+}
+
+impl SharedBattery {
+    /// The shared battery of `battery` at `node` split among `prosumers` by `split`.
+    pub fn split(
+        battery: crate::storage::Battery,
+        bus: BusId,
+        node: usize,
+        prosumers: &[Prosumer],
+        split: crate::scenario::SharedSplit,
+    ) -> SharedBattery {
+        let energy = |p: &Prosumer| p.load_kw.iter().sum::<f64>();
+        let members: Vec<usize> = prosumers
+            .iter()
+            .filter(|p| p.class != LoadClass::Vpp && energy(p) > 0.0)
+            .map(|p| p.id)
+            .collect();
+        let weights: Vec<f64> = match split {
+            crate::scenario::SharedSplit::Equal => vec![1.0; members.len()],
+            crate::scenario::SharedSplit::Consumption => {
+                members.iter().map(|&i| energy(&prosumers[i])).collect()
+            }
+        };
+        let total: f64 = weights.iter().sum();
+        SharedBattery {
+            battery,
+            bus,
+            node,
+            shares: members
+                .into_iter()
+                .zip(weights)
+                .map(|(i, w)| (i, w / total))
+                .collect(),
+        }
+    }
+    /// Member `i`'s share, if it is a member.
+    pub fn share_of(&self, i: usize) -> Option<f64> {
+        self.shares.iter().find(|(k, _)| *k == i).map(|s| s.1)
+    }
+    /// Member `i`'s share as a battery of its own (scaled capacity and power, the device's
+    /// efficiencies, window and end rule).
+    pub fn share_battery(&self, i: usize) -> Option<crate::storage::Battery> {
+        let f = self.share_of(i)?;
+        let b = &self.battery;
+        Some(crate::storage::Battery {
+            e_kwh: b.e_kwh * f,
+            p_charge_kw: b.p_charge_kw * f,
+            p_discharge_kw: b.p_discharge_kw * f,
+            ..*b
+        })
+    }
 }
 
 impl Community {
@@ -112,10 +207,55 @@ impl Community {
         let mut c = self.clone();
         if !vpp {
             c.prosumers.retain(|p| p.class != LoadClass::Vpp);
+            c.shared = None;
         }
         if !homes {
             for p in c.prosumers.iter_mut().filter(|p| p.class != LoadClass::Vpp) {
                 p.battery = None;
+            }
+        }
+        c
+    }
+
+    /// The same community with its community battery operated the other way: the central
+    /// community battery (an agent of class `vpp` at its bus) becomes a shared battery split by
+    /// `split` (`shared = true`), or the shared battery becomes the central one (`false`). The
+    /// device is the same; nothing else changes.
+    pub fn device_as(&self, shared: bool, split: crate::scenario::SharedSplit) -> Community {
+        let mut c = self.clone();
+        match (shared, c.shared.take()) {
+            (true, None) => {
+                if let Some(k) = c.prosumers.iter().position(|p| p.class == LoadClass::Vpp) {
+                    let v = c.prosumers.remove(k);
+                    if let Some(b) = v.battery {
+                        c.shared =
+                            Some(SharedBattery::split(b, v.bus, v.node, &c.prosumers, split));
+                    }
+                }
+            }
+            (false, Some(sb)) => {
+                let n = c.n_steps();
+                c.prosumers.push(community_battery_agent(
+                    c.prosumers.len(),
+                    sb.bus,
+                    sb.node,
+                    n,
+                    sb.battery,
+                ));
+            }
+            (_, keep) => c.shared = keep,
+        }
+        c
+    }
+
+    /// The same community with the shared battery's shares installed at the members' own
+    /// buses as home batteries (a member's own home battery, if any, is replaced): the
+    /// "individual batteries" of the same total capacity.
+    pub fn shares_at_home(&self) -> Community {
+        let mut c = self.clone();
+        if let Some(sb) = c.shared.take() {
+            for &(i, _) in &sb.shares {
+                c.prosumers[i].battery = sb.share_battery(i);
             }
         }
         c
@@ -192,10 +332,7 @@ pub fn build(s: &Scenario) -> Result<Community> {
     let step = s.step_minutes;
 
     let imported = match &s.import {
-        Some(path) => Some(crate::import::read_sheet(
-            std::path::Path::new(path),
-            s.import_sheet.as_deref(),
-        )?),
+        Some(spec) => Some(crate::import::read_source(spec, s.import_sheet.as_deref())?),
         None => None,
     };
     // The household file's day is the study's clock (23 or 25 hours when the clocks change);
@@ -608,6 +745,15 @@ pub fn build(s: &Scenario) -> Result<Community> {
         ));
     }
     assign_batteries(s, &grid, &network, &mut prosumers)?;
+    // The community battery as a shared battery: the device leaves the agents and is split.
+    let shared = match prosumers.iter().position(|p| p.class == LoadClass::Vpp) {
+        Some(k) if s.storage.shared => {
+            let v = prosumers.remove(k);
+            v.battery
+                .map(|b| SharedBattery::split(b, v.bus, v.node, &prosumers, s.storage.shared_split))
+        }
+        _ => None,
+    };
     let (evs, shiftables) = assign_flexibility(s, &prosumers)?;
     let (retail, fit) = match imported
         .as_ref()
@@ -635,6 +781,7 @@ pub fn build(s: &Scenario) -> Result<Community> {
         times: (0..n_steps).map(|t| households.label(t)).collect(),
         evs,
         shiftables,
+        shared,
     })
 }
 
@@ -734,11 +881,7 @@ fn import_clock(d: &crate::import::ImportedDay, step: u32) -> Result<Day> {
 /// ([`crate::import`]), `None` when there is no import or the file has times of day only.
 pub fn imported_date(s: &Scenario) -> Result<Option<String>> {
     match &s.import {
-        Some(path) => Ok(crate::import::read_sheet(
-            std::path::Path::new(path),
-            s.import_sheet.as_deref(),
-        )?
-        .date),
+        Some(spec) => Ok(crate::import::read_source(spec, s.import_sheet.as_deref())?.date),
         None => Ok(None),
     }
 }
@@ -879,7 +1022,7 @@ fn assign_batteries(
             ..st.battery
         });
     }
-    if st.vpp {
+    if st.vpp || st.shared {
         let node = match st.vpp_bus {
             Some(b) => grid.node_of_bus(BusId(b)).ok_or_else(|| {
                 Error::invalid(
@@ -897,22 +1040,40 @@ fn assign_batteries(
             }
         };
         let n_steps = prosumers.first().map_or(24, |p| p.load_kw.len());
-        prosumers.push(Prosumer {
-            id: prosumers.len(),
-            name: "community battery".into(),
-            bus: grid.nodes[node].buses[0],
+        let id = prosumers.len();
+        prosumers.push(community_battery_agent(
+            id,
+            grid.nodes[node].buses[0],
             node,
-            class: LoadClass::Vpp,
-            households: 0,
-            profile: String::new(),
-            draws: Vec::new(),
-            pv_kwp: 0.0,
-            load_kw: vec![0.0; n_steps],
-            pv_kw: vec![0.0; n_steps],
-            battery: Some(st.vpp_battery),
-        });
+            n_steps,
+            st.vpp_battery,
+        ));
     }
     Ok(())
+}
+
+/// The community battery's agent (class `vpp`: no load, no PV, no fixed charge).
+fn community_battery_agent(
+    id: usize,
+    bus: BusId,
+    node: usize,
+    n_steps: usize,
+    battery: crate::storage::Battery,
+) -> Prosumer {
+    Prosumer {
+        id,
+        name: "community battery".into(),
+        bus,
+        node,
+        class: LoadClass::Vpp,
+        households: 0,
+        profile: String::new(),
+        draws: Vec::new(),
+        pv_kwp: 0.0,
+        load_kw: vec![0.0; n_steps],
+        pv_kw: vec![0.0; n_steps],
+        battery: Some(battery),
+    }
 }
 
 /// Retail and feed-in prices per step of the day `clock` (by local time of day).

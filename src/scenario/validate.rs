@@ -446,6 +446,18 @@ impl Scenario {
                 "EVs and shiftable loads are single-day for now: remove `days` or the flexibility",
             ));
         }
+        if self.storage.shared && self.days.is_some() {
+            return Err(Error::invalid(
+                loc("storage.shared"),
+                "the shared battery is single-day for now: remove `days` or `shared`",
+            ));
+        }
+        if self.storage.shared && self.storage.clearing == ClearingMode::Central {
+            return Err(Error::invalid(
+                loc("storage.shared"),
+                "central clearing operates the community battery itself: a shared battery needs the auction",
+            ));
+        }
         if self.storage.clearing == ClearingMode::Central && flexible {
             return Err(Error::invalid(
                 loc("storage.clearing"),

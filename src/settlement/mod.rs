@@ -4,17 +4,21 @@
 //!
 //! Physical quantities come first, decided before any money moves: load `L` (with any shiftable
 //! part at the time it runs), PV `G`, battery charge `B_in` and discharge `B_out`, EV charge
-//! `V_in` and discharge `V_out` (behind the same meter), PV curtailed `C` and load shed `S` by the
-//! network (and by the battery's own dispatch). Then
+//! `V_in` and discharge `V_out` (behind the same meter), its share of a shared battery's charge
+//! `H_in` and discharge `H_out`, PV curtailed `C` and load shed `S` by the network (and by the
+//! battery's own dispatch). Then
 //!
 //! ```text
-//!   demand D = L + B_in + V_in,   supply Y = G + B_out + V_out − C,   σ = min(D − S, Y)
-//!   D = σ + bought + import + S          Y = σ + sold + export
+//!   demand D = L + B_in + V_in + H_in,   supply Y = G + B_out + V_out + H_out − C,
+//!   σ = min(D − S, Y),   D = σ + bought + import + S,   Y = σ + sold + export
 //! ```
 //!
 //! so metered energy is physical energy: what a prosumer imports or exports through its meter,
 //! `D − S − Y`, is split into what it bought or sold P2P and what it bought from or sold to the
-//! retailer. P2P moves no energy that the meter does not see.
+//! retailer. P2P moves no energy that the meter does not see. A share of a shared battery is
+//! settled as if behind the member's meter (virtual ownership): the member's settled position is
+//! its house meter plus its share's sub-meter at the battery's bus, and the sub-meters of all
+//! shares add up to the device's meter ([`crate::scenario::community::SharedBattery`]).
 //!
 //! # Money (the scenario's currency; positive = the prosumer pays)
 //!
@@ -80,6 +84,12 @@ pub struct Account {
     pub ev_charge_kwh: f64,
     /// Energy out of the prosumer's EV (V2G, behind its meter), kWh.
     pub ev_discharge_kwh: f64,
+    /// Energy into the prosumer's share of the shared battery, kWh: settled behind its meter,
+    /// physically at the shared battery's bus
+    /// ([`crate::scenario::community::SharedBattery`]).
+    pub share_in_kwh: f64,
+    /// Energy out of the prosumer's share of the shared battery, kWh.
+    pub share_out_kwh: f64,
     /// The retailer's fixed charge (booked in the first step).
     pub fixed_charge: f64,
     /// Regulator's bonus for local renewable energy consumed.
@@ -106,6 +116,12 @@ impl Account {
         self.ev_discharge_kwh = discharge_kwh;
         self
     }
+    /// This account with its share of the shared battery's charge and discharge (kWh).
+    pub fn with_share(mut self, charge_kwh: f64, discharge_kwh: f64) -> Account {
+        self.share_in_kwh = charge_kwh;
+        self.share_out_kwh = discharge_kwh;
+        self
+    }
     /// Net bill (positive = the prosumer pays).
     pub fn bill(&self) -> f64 {
         self.p2p_paid
@@ -118,13 +134,15 @@ impl Account {
             - self.grid_received
             - self.policy_bonus
     }
-    /// What the prosumer consumes: load plus battery and EV charging, kWh.
+    /// What the prosumer consumes: load plus battery, EV and battery-share charging, kWh.
     pub fn demand_kwh(&self) -> f64 {
-        self.load_kwh + self.battery_in_kwh + self.ev_charge_kwh
+        self.load_kwh + self.battery_in_kwh + self.ev_charge_kwh + self.share_in_kwh
     }
-    /// What the prosumer can supply: PV plus battery and EV discharge minus curtailment, kWh.
+    /// What the prosumer can supply: PV plus battery, EV and battery-share discharge minus
+    /// curtailment, kWh.
     pub fn supply_kwh(&self) -> f64 {
-        self.pv_kwh + self.battery_out_kwh + self.ev_discharge_kwh - self.curtailed_kwh
+        self.pv_kwh + self.battery_out_kwh + self.ev_discharge_kwh + self.share_out_kwh
+            - self.curtailed_kwh
     }
     /// Surplus it can export (traded or not), kWh.
     pub fn surplus_kwh(&self) -> f64 {
@@ -134,9 +152,20 @@ impl Account {
     pub fn deficit_kwh(&self) -> f64 {
         (self.demand_kwh() - self.shed_kwh - self.supply_kwh()).max(0.0)
     }
-    /// Net injection into the network through its meter, kW over a step of `dt_h` hours.
+    /// Net injection of its settled position (its meter plus its share of the shared battery),
+    /// kW over a step of `dt_h` hours.
     pub fn injection_kw(&self, dt_h: f64) -> f64 {
         (self.supply_kwh() - self.demand_kwh() + self.shed_kwh) / dt_h
+    }
+    /// Net injection through its own meter at its own bus, kW: [`Account::injection_kw`]
+    /// without its share of the shared battery, which injects at the battery's bus
+    /// ([`Account::share_injection_kw`]).
+    pub fn meter_injection_kw(&self, dt_h: f64) -> f64 {
+        self.injection_kw(dt_h) - self.share_injection_kw(dt_h)
+    }
+    /// Net injection of its share of the shared battery (discharge − charge), kW.
+    pub fn share_injection_kw(&self, dt_h: f64) -> f64 {
+        (self.share_out_kwh - self.share_in_kwh) / dt_h
     }
     /// Adds another account's quantities (totals over steps or prosumers).
     pub fn add(&mut self, o: &Account) {
@@ -159,6 +188,8 @@ impl Account {
         self.battery_out_kwh += o.battery_out_kwh;
         self.ev_charge_kwh += o.ev_charge_kwh;
         self.ev_discharge_kwh += o.ev_discharge_kwh;
+        self.share_in_kwh += o.share_in_kwh;
+        self.share_out_kwh += o.share_out_kwh;
         self.fixed_charge += o.fixed_charge;
         self.policy_bonus += o.policy_bonus;
         self.policy_penalty += o.policy_penalty;

@@ -60,15 +60,28 @@ pub(super) fn physical_accounts(c: &Community, plan: &Plan, t: usize) -> Vec<Acc
         .map(|(i, p)| {
             let (b_in, b_out, curt) = plan.flows_kwh(i, t, dt);
             let (v_in, v_out) = plan.ev_kwh(i, t, dt);
+            let (h_in, h_out) = plan.share_kwh(i, t, dt);
             let load = (p.load_kw[t] + plan.load_delta_kw(i, t)) * dt;
-            Account::physical(load, p.pv_kw[t] * dt, b_in, b_out, curt).with_ev(v_in, v_out)
+            Account::physical(load, p.pv_kw[t] * dt, b_in, b_out, curt)
+                .with_ev(v_in, v_out)
+                .with_share(h_in, h_out)
         })
         .collect()
 }
 
-/// The agents of a case-step as the correction sees them.
+/// The agents of a case-step as the correction sees them: the prosumers (each its own meter at
+/// its node), then the shared battery, if any, as one more agent at its node that the correction
+/// can neither curtail nor shed.
 fn agents(c: &Community, accounts: &[Account], curtail: bool, shed: bool) -> Vec<Agent> {
     let dt = c.dt_h();
+    let device = c.shared.as_ref().map(|sb| Agent {
+        node: sb.node,
+        p_kw: super::network::shared_injection_kw(accounts, dt),
+        q_kvar: 0.0,
+        curtailable_kw: 0.0,
+        sheddable_kw: 0.0,
+        tan_phi: 0.0,
+    });
     c.prosumers
         .iter()
         .zip(accounts)
@@ -76,7 +89,7 @@ fn agents(c: &Community, accounts: &[Account], curtail: bool, shed: bool) -> Vec
             let pv_left = (a.pv_kwh - a.curtailed_kwh).max(0.0);
             Agent {
                 node: p.node,
-                p_kw: a.injection_kw(dt),
+                p_kw: a.meter_injection_kw(dt),
                 q_kvar: -a.load_kwh / dt * c.load_tan_phi,
                 curtailable_kw: if curtail {
                     a.surplus_kwh().min(pv_left) / dt
@@ -91,6 +104,7 @@ fn agents(c: &Community, accounts: &[Account], curtail: bool, shed: bool) -> Vec
                 tan_phi: c.load_tan_phi,
             }
         })
+        .chain(device)
         .collect()
 }
 

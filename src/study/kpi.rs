@@ -270,7 +270,13 @@ pub fn compute(d: &CaseData, baseline: Option<Reference>) -> Kpis {
         .filter(|(i, _)| d.plan.dispatch.get(*i).is_some_and(Option::is_some))
         .filter_map(|(_, p)| p.battery.as_ref())
         .map(|b| b.e_kwh * (b.soc_max - b.soc_min))
-        .sum();
+        .sum::<f64>()
+        + c.shared
+            .as_ref()
+            .filter(|_| d.plan.share.iter().any(Option::is_some))
+            .map_or(0.0, |sb| {
+                sb.battery.e_kwh * (sb.battery.soc_max - sb.battery.soc_min)
+            });
     let dt = c.dt_h();
     let pv_net = tot.pv_kwh - tot.curtailed_kwh;
     Kpis {
@@ -358,9 +364,9 @@ pub fn compute(d: &CaseData, baseline: Option<Reference>) -> Kpis {
         ),
         policy_bonus: tot.policy_bonus,
         policy_penalty: tot.policy_penalty,
-        battery_charge_kwh: tot.battery_in_kwh,
-        battery_discharge_kwh: tot.battery_out_kwh,
-        battery_cycles: ratio(tot.battery_out_kwh, usable).unwrap_or(0.0),
+        battery_charge_kwh: tot.battery_in_kwh + tot.share_in_kwh,
+        battery_discharge_kwh: tot.battery_out_kwh + tot.share_out_kwh,
+        battery_cycles: ratio(tot.battery_out_kwh + tot.share_out_kwh, usable).unwrap_or(0.0),
         lp_simultaneous_steps: d.plan.dispatches().map(|x| x.lp_simultaneous_steps).sum(),
         storage_max_gap: d
             .plan

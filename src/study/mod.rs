@@ -206,15 +206,25 @@ pub struct Variant {
     pub p2p: Kpis,
 }
 
-/// Battery kinds compared (P2P case).
+/// Battery kinds compared (P2P case): seed 003's three models of storage in one community —
+/// individual home batteries, the central community (VPP) battery, and the shared battery —
+/// each alone on the same day, and both kinds together when the scenario has them.
 #[derive(Debug, Clone, Serialize)]
 pub struct BatteryKinds {
-    /// Home batteries only.
+    /// The storage model every battery is dispatched with.
+    pub model: StorageModel,
+    /// Home batteries only: the scenario's, or, when it has none, the shared battery's shares
+    /// installed at the members' homes (the same total capacity and power).
     pub individual: Kpis,
-    /// The community battery only.
+    /// The community battery only, operated centrally for the community (the VPP).
     pub community: Kpis,
-    /// Both.
-    pub both: Kpis,
+    /// The same device as a shared battery only: split among the members, each share its
+    /// member's ([`crate::scenario::community::SharedBattery`]).
+    pub shared: Kpis,
+    /// Home batteries and the community battery as the scenario operates it (the study's P2P
+    /// case), when it has both.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub both: Option<Kpis>,
 }
 
 /// The comparisons a scenario asks for.
@@ -226,9 +236,12 @@ pub struct Comparisons {
     /// The same day without any battery, when batteries exist.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub without_storage: Option<Variant>,
-    /// Home batteries only, the community battery only, and both.
+    /// Home batteries only, the community battery only, the shared battery only, and both.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub battery_kinds: Option<BatteryKinds>,
+    /// The same comparison with every battery on the greedy rule (`storage.compare_greedy`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub battery_kinds_greedy: Option<BatteryKinds>,
     /// The paper's study next to its corrected version (paper presets).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paper: Option<paper::Comparison>,
@@ -382,7 +395,7 @@ fn run_community(
     } else {
         auction
     };
-    let has_storage = c.prosumers.iter().any(|p| p.battery.is_some());
+    let has_storage = c.prosumers.iter().any(|p| p.battery.is_some()) || c.shared.is_some();
     if has_storage {
         let c0 = c.restricted(false, false);
         let (b, p) = plans(&c0, s, StorageModel::None, carry);
@@ -397,23 +410,59 @@ fn run_community(
         .iter()
         .any(|p| p.battery.is_some() && p.class != LoadClass::Vpp);
     let has_vpp = c.prosumers.iter().any(|p| p.class == LoadClass::Vpp);
-    if has_home && has_vpp {
-        let kpis = |homes: bool, vpp: bool, failed: &mut Vec<FailedProblem>| -> Result<Kpis> {
-            let c2 = c.restricted(homes, vpp);
-            let carry2 = Carry {
-                next: carry.next.as_ref().map(|x| x.restricted(homes, vpp)),
-                ..carry.clone()
-            };
-            let (b, p) = plans(&c2, s, s.storage.model, &carry2);
-            Ok(day_with(&c2, s, b, p, &mut |_, _| {}, failed)?.p2p.kpis)
+    let has_shared = c.shared.is_some();
+    if has_shared || (has_vpp && has_home) {
+        let split = s.storage.shared_split;
+        // Each kind is a transformation of the built community (the same prosumers, profiles
+        // and device), applied to the look-ahead day too.
+        let individual = |x: &Community| {
+            if has_home {
+                x.restricted(true, false)
+            } else {
+                x.device_as(true, split).shares_at_home()
+            }
         };
-        comparisons.battery_kinds = Some(BatteryKinds {
-            individual: kpis(true, false, &mut failed)?,
-            community: kpis(false, true, &mut failed)?,
-            both: day.p2p.kpis.clone(),
-        });
+        let central = |x: &Community| x.device_as(false, split).restricted(false, true);
+        let shared = |x: &Community| x.device_as(true, split).restricted(false, true);
+        let mut models = vec![s.storage.model];
+        if s.storage.compare_greedy && s.storage.model != StorageModel::Greedy {
+            models.push(StorageModel::Greedy);
+        }
+        for model in models {
+            let kpis = |f: &dyn Fn(&Community) -> Community,
+                        failed: &mut Vec<FailedProblem>|
+             -> Result<Kpis> {
+                let c2 = f(&c);
+                let carry2 = Carry {
+                    next: carry.next.as_ref().map(f),
+                    ..carry.clone()
+                };
+                let (b, p) = plans(&c2, s, model, &carry2);
+                Ok(day_with(&c2, s, b, p, &mut |_, _| {}, failed)?.p2p.kpis)
+            };
+            let both = match (
+                has_home && (has_vpp || has_shared),
+                model == s.storage.model,
+            ) {
+                (false, _) => None,
+                (true, true) => Some(day.p2p.kpis.clone()),
+                (true, false) => Some(kpis(&|x: &Community| x.clone(), &mut failed)?),
+            };
+            let k = BatteryKinds {
+                model,
+                individual: kpis(&individual, &mut failed)?,
+                community: kpis(&central, &mut failed)?,
+                shared: kpis(&shared, &mut failed)?,
+                both,
+            };
+            if model == s.storage.model {
+                comparisons.battery_kinds = Some(k);
+            } else {
+                comparisons.battery_kinds_greedy = Some(k);
+            }
+        }
     }
-    if let Some(p) = s.preset {
+    if let Some(p) = s.preset.filter(|p| p.is_paper()) {
         let paper_variant = if p == Preset::Paper2024 {
             paper::variant("paper2024", &c, &day)
         } else {

@@ -285,9 +285,16 @@ pub fn branch_peaks(net: &Network, grid: &Grid, steps: &[Arc<StepNetwork>]) -> V
         .collect()
 }
 
+/// The shared battery's net injection (discharge − charge of every share), kW.
+pub fn shared_injection_kw(accounts: &[crate::settlement::Account], dt_h: f64) -> f64 {
+    accounts.iter().map(|a| a.share_injection_kw(dt_h)).sum()
+}
+
 /// The nodal injections (MW, Mvar) of a case-step from its accounts: the one derivation. Each
-/// prosumer's metered injection `(supply − demand + shed)/Δt` at its node; reactive power is its
-/// served load times the community's tan φ (PV and batteries at unit power factor).
+/// prosumer's metered injection `(supply − demand + shed)/Δt` at its node, without its share of
+/// a shared battery, which is the one device at the battery's node (the sum of the shares);
+/// reactive power is its served load times the community's tan φ (PV and batteries at unit
+/// power factor).
 pub fn injections(
     c: &crate::scenario::community::Community,
     accounts: &[crate::settlement::Account],
@@ -295,8 +302,12 @@ pub fn injections(
     let dt = c.dt_h();
     let mut inj = Injections::zeros(c.grid.n_nodes());
     for (p, a) in c.prosumers.iter().zip(accounts) {
-        inj.p_mw[p.node] += a.injection_kw(dt) * 1e-3;
+        inj.p_mw[p.node] += a.meter_injection_kw(dt) * 1e-3;
         inj.q_mvar[p.node] -= (a.load_kwh - a.shed_kwh).max(0.0) / dt * c.load_tan_phi * 1e-3;
+    }
+    // A shared battery is one device at its own bus: the sum of its shares.
+    if let Some(sb) = &c.shared {
+        inj.p_mw[sb.node] += shared_injection_kw(accounts, dt) * 1e-3;
     }
     inj
 }

@@ -48,6 +48,9 @@ pub struct Plan {
     pub ev: Vec<Option<EvDispatch>>,
     /// Shiftable load per prosumer (empty: none).
     pub shift: Vec<Option<ShiftDispatch>>,
+    /// The prosumer's share of the shared battery, dispatched as its own battery (empty: none;
+    /// [`crate::scenario::community::SharedBattery`]).
+    pub share: Vec<Option<Dispatch>>,
 }
 
 impl Plan {
@@ -57,7 +60,34 @@ impl Plan {
             dispatch: vec![None; n],
             ev: vec![None; n],
             shift: vec![None; n],
+            share: vec![None; n],
         }
+    }
+    /// Charge and discharge of prosumer `i`'s share of the shared battery in step `t`, kWh.
+    pub fn share_kwh(&self, i: usize, t: usize, dt_h: f64) -> (f64, f64) {
+        match self.share.get(i).and_then(Option::as_ref) {
+            Some(d) => (d.charge_kw[t] * dt_h, d.discharge_kw[t] * dt_h),
+            None => (0.0, 0.0),
+        }
+    }
+    /// The shared battery as one device: per step its charge, discharge (kW) and SOC at the end
+    /// of the step (kWh), the sums over the shares; `None` without shares.
+    pub fn shared_device(&self) -> Option<SharedDevice> {
+        let mut shares = self.share.iter().flatten().peekable();
+        let n = shares.peek()?.charge_kw.len();
+        let mut d = SharedDevice {
+            charge_kw: vec![0.0; n],
+            discharge_kw: vec![0.0; n],
+            soc_kwh: vec![0.0; n],
+        };
+        for x in shares {
+            for t in 0..n {
+                d.charge_kw[t] += x.charge_kw[t];
+                d.discharge_kw[t] += x.discharge_kw[t];
+                d.soc_kwh[t] += x.soc_kwh[t];
+            }
+        }
+        Some(d)
     }
     /// EV charge and discharge of prosumer `i` in step `t`, kWh.
     pub fn ev_kwh(&self, i: usize, t: usize, dt_h: f64) -> (f64, f64) {
@@ -95,14 +125,28 @@ impl Plan {
             None => (0.0, 0.0, 0.0),
         }
     }
-    /// Whether any battery is dispatched.
+    /// Whether any battery (or share of the shared battery) is dispatched.
     pub fn any(&self) -> bool {
-        self.dispatch.iter().any(Option::is_some)
+        self.dispatch.iter().any(Option::is_some) || self.share.iter().any(Option::is_some)
     }
-    /// The dispatches that exist.
+    /// The dispatches that exist: every battery's, then every share's.
     pub fn dispatches(&self) -> impl Iterator<Item = &Dispatch> {
-        self.dispatch.iter().flatten()
+        self.dispatch
+            .iter()
+            .flatten()
+            .chain(self.share.iter().flatten())
     }
+}
+
+/// The shared battery as one device over the day ([`Plan::shared_device`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharedDevice {
+    /// Charge per step, kW (Σ of the shares').
+    pub charge_kw: Vec<f64>,
+    /// Discharge per step, kW.
+    pub discharge_kw: Vec<f64>,
+    /// SOC at the end of each step, kWh.
+    pub soc_kwh: Vec<f64>,
 }
 
 /// The internal P2P price a battery expects in each step: the fixed strategy's ask under
@@ -308,6 +352,38 @@ pub fn plan_horizon(
             } else {
                 d
             });
+        }
+        if let (Some(b), true) = (
+            c.shared.as_ref().and_then(|sb| sb.share_battery(i)),
+            model != StorageModel::None,
+        ) {
+            // The member's share of the shared battery, dispatched as its own battery against
+            // the residual its meter leaves (and the pool under `coupled`, as a home battery).
+            let sees_pool = case == Case::P2p && coupled;
+            let (sur, def) = if sees_pool {
+                totals(&net, i)
+            } else {
+                (Vec::new(), Vec::new())
+            };
+            let (load, pv) = split(&net[i]);
+            let inp = DayInput {
+                dt_h: dt,
+                load_kw: &load,
+                pv_kw: &pv,
+                import_per_kwh: &retail,
+                export_per_kwh: &fit,
+                allow_curtailment: false,
+            };
+            let pool = Pool {
+                price_per_kwh: &p_int,
+                import_cap_kw: &sur,
+                export_cap_kw: &def,
+            };
+            let d = dispatch_in(&b, &inp, sees_pool.then_some(&pool), model, &settings);
+            for t in 0..n {
+                net[i][t] += d.charge_kw[t] - d.discharge_kw[t];
+            }
+            out.share[i] = Some(d);
         }
         if let Some(ev) = c.evs.iter().find(|e| e.prosumer == i) {
             let (sur, def) = if ev_pool {
