@@ -519,3 +519,148 @@ fn ev_draws_are_deterministic_and_within_their_distributions() {
     // Log-normal mean: 30 km · e^{0.18} ≈ 35.9 km → ≈ 6.1 kWh.
     assert!((mean_need - 6.1).abs() < 0.4, "{mean_need}");
 }
+
+fn rows(path: &std::path::Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let head = r.headers().unwrap().clone();
+    r.records()
+        .map(|x| {
+            let x = x.unwrap();
+            head.iter()
+                .zip(x.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+fn num(r: &std::collections::HashMap<String, String>, k: &str) -> f64 {
+    r[k].parse().unwrap_or_else(|_| panic!("{k} = {:?}", r[k]))
+}
+
+/// The shipped congestion scenario (docs/ev_congestion.md): smart EVs that see the P2P pool
+/// overload the head of village80's longest branch — line 19 (bus 20–21) — in AC; the
+/// correction holds it within its rating in AC; the limit binds in the P2P case only. Checked
+/// against the plain AC power flow of the uncorrected injections (`--network-model none`: no
+/// correction at all, the network result is AC of the proposal), and against conservation of the
+/// throttled energy.
+#[test]
+fn ev_congestion_scenario_binds_because_of_p2p_and_holds_in_ac() {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/scenarios/ev_congestion.toml");
+    let t = tempfile::tempdir().unwrap();
+    let (cor, raw) = (t.path().join("cor"), t.path().join("raw"));
+    for (dir, extra) in [(&cor, None), (&raw, Some("none"))] {
+        let d = dir.display().to_string();
+        let mut args = vec!["run", "--scenario", file, "--out", d.as_str(), "-q"];
+        if let Some(m) = extra {
+            args.extend(["--network-model", m]);
+        }
+        let (code, _, err) = netclear(&args);
+        assert_eq!(code, 0, "{err}");
+    }
+    const LINE: &str = "line 19";
+    // The largest loading of `LINE` per case in a run's network results.
+    let peak = |dir: &std::path::Path, case: &str| -> f64 {
+        rows(&dir.join("line_loading.csv"))
+            .iter()
+            .filter(|r| r["case"] == case && r["element"] == LINE)
+            .map(|r| {
+                assert_eq!(r["model"], "ac");
+                num(r, "loading_percent")
+            })
+            .fold(0.0, f64::max)
+    };
+    // 1. The uncorrected proposal: over the rating in the plain AC power flow, and the
+    //    correction's own AC check of it says the same, in that step only.
+    let raw_p2p = peak(&raw, "p2p");
+    assert!(raw_p2p > 101.0, "uncorrected P2P {LINE}: {raw_p2p} %");
+    let clearing = rows(&cor.join("clearing.csv"));
+    let before: Vec<_> = clearing
+        .iter()
+        .filter(|r| !r["ac_violations_before"].is_empty())
+        .collect();
+    assert!(!before.is_empty());
+    for r in &before {
+        assert_eq!(r["case"], "p2p", "{r:?}");
+        let v = &r["ac_violations_before"];
+        let at = v
+            .split("; ")
+            .find_map(|x| x.strip_prefix("line 19 at "))
+            .unwrap_or_else(|| panic!("{v}"));
+        let pct: f64 = at.trim_end_matches(" %").parse().unwrap();
+        assert!(pct > 100.0, "{v}");
+    }
+    // 2. The baseline does not come near it, with or without the correction (its smart EVs see
+    //    retail and feed-in only and wait for their own PV).
+    for dir in [&raw, &cor] {
+        let b = peak(dir, "baseline");
+        assert!(b < 90.0, "baseline {LINE}: {b} %");
+    }
+    // 3. The corrected P2P case holds in AC: every line within 100 % + 0.1 % (the AC feedback's
+    //    stated slack), every voltage within EN 50160's band, every step solved in AC.
+    for r in rows(&cor.join("network.csv")) {
+        assert_eq!(r["model"], "ac", "{r:?}");
+        assert!(num(&r, "max_line_loading_percent") <= 100.1, "{r:?}");
+        assert!(num(&r, "vmin_pu") >= 0.9 - 1e-9, "{r:?}");
+        assert!(num(&r, "vmax_pu") <= 1.1 + 1e-9, "{r:?}");
+        assert!(r["violations"].is_empty(), "{r:?}");
+    }
+    let cor_p2p = peak(&cor, "p2p");
+    assert!(cor_p2p <= 100.1 && cor_p2p > 95.0, "{cor_p2p}");
+    // 4. The limit binds in the P2P case, never in the baseline.
+    let binding = rows(&cor.join("binding_limits.csv"));
+    assert!(binding
+        .iter()
+        .any(|r| r["case"] == "p2p" && r["element"] == LINE && r["kind"] == "thermal"));
+    assert!(binding.iter().all(|r| r["case"] == "p2p"), "{binding:?}");
+    // 5. What the correction took is EV charging, conserved: the load shed in clearing.csv is the
+    //    throttled charging of evs.csv is the KPI, and no household load was shed.
+    let dt = 0.25;
+    let shed: f64 = clearing
+        .iter()
+        .filter(|r| r["case"] == "p2p")
+        .map(|r| num(r, "shed_kw") * dt)
+        .sum();
+    let throttled: f64 = rows(&cor.join("evs.csv"))
+        .iter()
+        .filter(|r| r["case"] == "p2p")
+        .map(|r| num(r, "throttled_kw") * dt)
+        .sum();
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cor.join("summary.json")).unwrap()).unwrap();
+    let kpi = |case: &str, k: &str| s[case][k].as_f64().unwrap();
+    assert!(shed > 0.1, "{shed}");
+    assert!((shed - throttled).abs() < 1e-9, "{shed} vs {throttled}");
+    assert!((kpi("p2p", "ev_throttled_kwh") - throttled).abs() < 1e-9);
+    assert!(kpi("p2p", "load_shed_kwh").abs() < 1e-12);
+    assert_eq!(kpi("baseline", "ev_throttled_kwh"), 0.0);
+    // The cars that were throttled leave short by η × what they lost, and it is reported.
+    let unmet = kpi("p2p", "ev_unmet_kwh");
+    assert!((unmet - EV_ETA * throttled).abs() < 1e-6, "{unmet}");
+}
+
+/// Under a flat tariff a smart EV has nothing to gain by waiting, so it charges as a charger
+/// does — at full power from arrival: 7 kW at 18:00 and 19:00, and the rest at 20:00 (hand
+/// derived: need 16 kWh, η 0.92 → 16/0.92 = 17.391 kWh at the meter, 7 + 7 + 3.391 kW).
+#[test]
+fn smart_ev_under_a_flat_tariff_charges_on_arrival() {
+    let e = evening_ev(16.0);
+    let (zero, flat, fit) = (vec![0.0; N], vec![0.25; N], vec![0.05; N]);
+    let inp = day(&zero, &zero, &flat, &fit);
+    let d = ev::dispatch(&e, EvCharging::Smart, 60, &inp, None, &MilpSettings::default());
+    let meter = 16.0 / EV_ETA;
+    for t in 0..N {
+        let want = match t {
+            18 | 19 => 7.0,
+            20 => meter - 14.0,
+            _ => 0.0,
+        };
+        // Within the interior-point solver's dust (0.1 W).
+        assert!(
+            (d.dispatch.charge_kw[t] - want).abs() < 1e-4,
+            "step {t}: {} vs {want}",
+            d.dispatch.charge_kw[t]
+        );
+    }
+    assert!((delivered(&d) - 16.0).abs() < 1e-9);
+}

@@ -231,6 +231,9 @@ pub struct ClearingRow {
     pub binding: String,
     /// Limits the injections violated before correction (the formulation's view).
     pub violations_before: String,
+    /// Limits the injections violated before correction in AC (the uncorrected proposal's
+    /// physics; empty without the AC check or when the correction did not run).
+    pub ac_violations_before: String,
     /// Load shed, kW.
     pub shed_kw: Num,
     /// PV curtailed, kW.
@@ -376,8 +379,10 @@ pub struct EvRow {
     pub prosumer: usize,
     /// `baseline` or `p2p`.
     pub case: String,
-    /// Charge, kW (at the meter).
+    /// Charge, kW (at the meter): what it physically drew, the plan less `throttled_kw`.
     pub charge_kw: Num,
+    /// Charging the network correction throttled, kW.
+    pub throttled_kw: Num,
     /// Discharge (V2G), kW (at the meter).
     pub discharge_kw: Num,
     /// SOC at the end of the step, kWh (away: what it left with).

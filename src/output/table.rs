@@ -120,6 +120,7 @@ pub const KPIS: &[KpiDef] = &[
     KpiDef::new("ev_delivered_kwh", "EV energy delivered", "kWh", 2).when(When::Evs),
     KpiDef::new("ev_unmet_kwh", "EV energy unmet", "kWh", 2).when(When::Evs),
     KpiDef::new("ev_discharge_kwh", "EV V2G discharge", "kWh", 2).when(When::Evs),
+    KpiDef::new("ev_throttled_kwh", "EV charging throttled", "kWh", 2).when(When::Evs),
     KpiDef::new("flex_shifted_kwh", "load shifted", "kWh", 2).when(When::Shiftables),
     KpiDef::new("battery_discharge_kwh", "battery discharge", "kWh", 2).when(When::Storage),
     KpiDef::new("battery_cycles", "battery cycles", "equivalent full", 2).when(When::Storage),
@@ -277,7 +278,7 @@ pub fn table(res: &StudyResult) -> String {
     }
     if b.ev_short + p.ev_short > 0 {
         t += &format!(
-            "\nEVs leaving short of their need: baseline {} ({} kWh), p2p {} ({} kWh) — their plug-in windows cannot hold it (summary.json: flexibility.ev_shortfalls).\n",
+            "\nEVs leaving short of their need: baseline {} ({} kWh), p2p {} ({} kWh) — their plug-in windows cannot hold it, or the network throttled their charging (summary.json: flexibility.ev_shortfalls).\n",
             b.ev_short,
             crate::util::fmt_f64(clean(b.ev_unmet_kwh, 3)),
             p.ev_short,

@@ -78,6 +78,9 @@ pub struct Account {
     pub ev_charge_kwh: f64,
     /// Energy out of the prosumer's EV (V2G, behind its meter), kWh.
     pub ev_discharge_kwh: f64,
+    /// EV charging the network correction held back (the charger throttled, before any other
+    /// load is shed; see `study::day`), kWh: already taken out of `ev_charge_kwh`.
+    pub ev_throttled_kwh: f64,
     /// The retailer's fixed charge (booked in the first step).
     pub fixed_charge: f64,
     /// Regulator's bonus for local renewable energy consumed.
@@ -157,6 +160,7 @@ impl Account {
         self.battery_out_kwh += o.battery_out_kwh;
         self.ev_charge_kwh += o.ev_charge_kwh;
         self.ev_discharge_kwh += o.ev_discharge_kwh;
+        self.ev_throttled_kwh += o.ev_throttled_kwh;
         self.fixed_charge += o.fixed_charge;
         self.policy_bonus += o.policy_bonus;
         self.policy_penalty += o.policy_penalty;
