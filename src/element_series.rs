@@ -272,3 +272,161 @@ fn long_to_wide(path: &str, table: &Table, time_col: &str) -> Result<String> {
     }
     Ok(out)
 }
+
+/// The series a feeder file carries for its own elements: SimBench's `profiles` in a pandapower
+/// JSON (`pp.to_json` of a `simbench.get_simbench_net` network keeps them). SimBench gives a
+/// multiplier per step for each named profile; an element's power is its rated `p_mw` ×
+/// `scaling` × the multiplier of the profile its `profile` column names (SimBench's
+/// `get_absolute_values`, with pandapower's `scaling` applied as `runpp` applies it). Loads use
+/// `<profile>_pload` of `profiles.load`; static generators the `<profile>` column of
+/// `profiles.renewables` (or `profiles.powerplants`). Storage profiles are not used (netclear's
+/// storage is dispatched, not replayed). SimBench's clock has 96 quarter-hours every day (no
+/// daylight-saving change); it is read as local wall time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeederSeries {
+    /// Where the series come from (the file and table, for messages and outputs).
+    pub source: String,
+    /// Step of the series, minutes.
+    pub step_minutes: u32,
+    /// First row and row count of each day (days since 1970-01-01).
+    days: BTreeMap<i64, (usize, usize)>,
+    /// The multiplier columns by profile name.
+    columns: Vec<(String, Vec<f64>)>,
+    /// Per element (position in the feeder's loads or sgens): its column, if it has one.
+    element_column: Vec<Option<usize>>,
+}
+
+impl FeederSeries {
+    /// Checks and indexes `times` (day number, minute of the day per row: strictly increasing at
+    /// one step that divides a day) and `columns` (one value per row, finite and ≥ 0).
+    /// `element_column` maps each element to its column.
+    pub fn new(
+        source: String,
+        times: &[(i64, u32)],
+        columns: Vec<(String, Vec<f64>)>,
+        element_column: Vec<Option<usize>>,
+    ) -> Result<FeederSeries> {
+        let loc = || Location::file(&source);
+        let abs = |&(d, m): &(i64, u32)| d * 1440 + i64::from(m);
+        if times.len() < 2 {
+            return Err(Error::invalid(loc(), "fewer than two time steps"));
+        }
+        let step = abs(&times[1]) - abs(&times[0]);
+        if step <= 0 || 1440 % step != 0 {
+            return Err(Error::invalid(
+                loc().row(2).field("time"),
+                format!("a step of {step} min does not divide a day"),
+            ));
+        }
+        let mut days: BTreeMap<i64, (usize, usize)> = BTreeMap::new();
+        for (k, t) in times.iter().enumerate() {
+            if k > 0 && abs(t) - abs(&times[k - 1]) != step {
+                return Err(Error::invalid(
+                    loc().row(k as u64 + 1).field("time"),
+                    format!(
+                        "irregular time: {} min after the previous row, expected {step} min",
+                        abs(t) - abs(&times[k - 1])
+                    ),
+                ));
+            }
+            days.entry(t.0).or_insert((k, 0)).1 += 1;
+        }
+        for (name, values) in &columns {
+            if values.len() != times.len() {
+                return Err(Error::invalid(
+                    loc().field(name.clone()),
+                    format!("{} values for {} time steps", values.len(), times.len()),
+                ));
+            }
+            if let Some((k, v)) = values
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !v.is_finite() || **v < 0.0)
+            {
+                return Err(Error::invalid(
+                    loc().row(k as u64 + 1).field(name.clone()),
+                    format!("{v}: a profile multiplier must be a finite number ≥ 0"),
+                ));
+            }
+        }
+        // A day counts only when complete (a series may start or end inside a day).
+        let per_day = (1440 / step) as usize;
+        days.retain(|_, (_, n)| *n == per_day);
+        Ok(FeederSeries {
+            source,
+            step_minutes: step as u32,
+            days,
+            columns,
+            element_column,
+        })
+    }
+
+    /// Whether any element has a series.
+    pub fn is_empty(&self) -> bool {
+        self.element_column.iter().all(Option::is_none)
+    }
+
+    /// The day `clock` of every element that has a series, kW, resampled to `step_minutes`.
+    pub fn day(
+        &self,
+        elements: &[PowerElement],
+        clock: &Day,
+        step_minutes: u32,
+    ) -> Result<ElementDay> {
+        let date = crate::util::dates::parse(&clock.date).ok_or_else(|| {
+            Error::invalid(
+                Location::file(&self.source).field("time"),
+                format!(
+                    "the study day `{}` is not a calendar date; the feeder's series need one",
+                    clock.date
+                ),
+            )
+        })?;
+        let Some(&(first, n)) = self.days.get(&date) else {
+            let span = match (self.days.keys().next(), self.days.keys().next_back()) {
+                (Some(a), Some(b)) => format!(
+                    "they cover {} to {}",
+                    crate::util::dates::format(*a),
+                    crate::util::dates::format(*b)
+                ),
+                _ => "they hold no complete day".into(),
+            };
+            return Err(Error::invalid(
+                Location::file(&self.source).field("time"),
+                format!(
+                    "no complete day {} in the feeder's series: {span}",
+                    clock.date
+                ),
+            ));
+        };
+        let mut by_element = BTreeMap::new();
+        for (i, e) in elements.iter().enumerate() {
+            let Some(c) = self.element_column.get(i).copied().flatten() else {
+                continue;
+            };
+            let (name, mult) = &self.columns[c];
+            let rated_kw = e.p_mw * e.scaling * 1e3;
+            let own = Day {
+                file: self.source.clone(),
+                date: clock.date.clone(),
+                step_minutes: self.step_minutes,
+                local_minutes: (0..n as u32).map(|k| k * self.step_minutes).collect(),
+                utc_offsets_min: None,
+                series: vec![crate::profiles::Series {
+                    name: name.clone(),
+                    unit: Unit::Kw,
+                    values: mult[first..first + n]
+                        .iter()
+                        .map(|m| m * rated_kw)
+                        .collect(),
+                }],
+            };
+            let day = own.resampled(step_minutes)?.on_clock_of(clock)?;
+            by_element.insert(i, day.series[0].values.clone());
+        }
+        Ok(ElementDay {
+            file: self.source.clone(),
+            by_element,
+        })
+    }
+}

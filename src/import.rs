@@ -17,6 +17,30 @@
 //! ([`crate::util::limits`]): the file's bytes, the sheet's cells and rows (read as a stream, so a
 //! tiny workbook that claims a million-by-16,000 sheet is refused, not allocated), and the
 //! number of prosumers a column name can ask for.
+//!
+//! # Sheets
+//!
+//! A workbook's first sheet is read unless a sheet is named ([`read_sheet`], `--sheet NAME`,
+//! scenario `import_sheet`): an exact name, else the one sheet whose name matches ignoring case
+//! and surrounding spaces. A name the workbook does not have is an error listing its sheets.
+//!
+//! # Prices in the wrong unit
+//!
+//! A price column whose name does not say MWh (`price`, `Price($/kWh)`, `*_per_kwh`) is taken
+//! as per kWh. When the median of its magnitudes exceeds [`MAX_MEDIAN_PER_KWH`] (5 per kWh)
+//! the column is refused as "looks like $/MWh", naming the first row above the threshold: no
+//! retail or wholesale market's *typical* price is 5 $/kWh, while $/MWh prices sit at 20–300.
+//! The median, not the maximum, is tested so that a genuine per-kWh series with a few spikes
+//! to a market cap (the NEM's is about 15 $/kWh) is still accepted.
+//!
+//! # The day's date
+//!
+//! When the file carries dates — a `Date` column, or a `timestamp`/`datetime`/`Time` column
+//! whose cells are date-times (Excel date-time serials, or text starting `YYYY-MM-DD`) — every
+//! row must be on the same date, and that date is the day ([`ImportedDay::date`]); the study
+//! labels its day with it instead of the scenario's `day`. Rows on different dates are refused
+//! (a workbook import is one day; the first row on another date is named). A file with times of
+//! day only has no date, and the scenario's `day` labels it.
 
 use crate::error::{Error, Location, Result};
 use std::path::Path;
@@ -26,6 +50,10 @@ use std::path::Path;
 pub struct ImportedDay {
     /// Source file.
     pub file: String,
+    /// The sheet read (workbooks), by its name in the workbook.
+    pub sheet: Option<String>,
+    /// The day's date (`YYYY-MM-DD`) when the file carries dates (see the module docs).
+    pub date: Option<String>,
     /// Step length, minutes.
     pub step_minutes: u32,
     /// Price per step, $/kWh, if the file has one.
@@ -49,31 +77,58 @@ pub enum Cell {
     Empty,
 }
 
+/// The largest median |price| a per-kWh column may have before it is refused as $/MWh.
+pub const MAX_MEDIAN_PER_KWH: f64 = 5.0;
+
 /// Reads a `.xlsx`/`.xls`/`.ods` workbook (first sheet) or a `.csv` file.
 pub fn read(path: &Path) -> Result<ImportedDay> {
+    read_sheet(path, None)
+}
+
+/// Reads a workbook's sheet `sheet` (the first when `None`; see the module docs) or a `.csv`
+/// file (which has no sheets: naming one is an error).
+pub fn read_sheet(path: &Path, sheet: Option<&str>) -> Result<ImportedDay> {
     let file = path.display().to_string();
     let ext = path
         .extension()
         .map(|e| e.to_string_lossy().to_lowercase())
         .unwrap_or_default();
     let bytes = crate::util::limits::read_bytes(path, crate::util::limits::MAX_DATA_BYTES)?;
-    from_bytes(&file, &ext, bytes)
+    from_bytes_sheet(&file, &ext, bytes, sheet)
 }
 
 /// [`read`] on a file's bytes in memory (`ext`: `csv`, `xlsx`, `xls`, `ods`, …).
 pub fn from_bytes(file: &str, ext: &str, bytes: Vec<u8>) -> Result<ImportedDay> {
-    let (header, rows) = if ext == "csv" {
+    from_bytes_sheet(file, ext, bytes, None)
+}
+
+/// [`read_sheet`] on a file's bytes in memory.
+pub fn from_bytes_sheet(
+    file: &str,
+    ext: &str,
+    bytes: Vec<u8>,
+    sheet: Option<&str>,
+) -> Result<ImportedDay> {
+    let (name, (header, rows)) = if ext == "csv" {
+        if let Some(name) = sheet {
+            return Err(Error::invalid(
+                Location::file(file).field("sheet"),
+                format!("a CSV file has no sheets (asked for `{name}`); --sheet is for workbooks"),
+            ));
+        }
         let text = String::from_utf8(bytes).map_err(|e| Error::Malformed {
             loc: Location::file(file),
             msg: format!("not UTF-8 text: {e}"),
         })?;
-        csv_cells(file, &text)?
+        (None, csv_cells(file, &text)?)
     } else if ext == "xlsx" || ext == "xlsm" {
-        xlsx_cells(file, bytes)?
+        xlsx_cells(file, bytes, sheet)?
     } else {
-        other_cells(file, bytes)?
+        other_cells(file, bytes, sheet)?
     };
-    from_cells(file, &header, &rows)
+    let mut day = from_cells(file, &header, &rows)?;
+    day.sheet = name;
+    Ok(day)
 }
 
 type Sheet = (Vec<String>, Vec<Vec<Cell>>);
@@ -107,9 +162,9 @@ fn too_big(file: &str, what: &str, v: u64, limit: u64) -> Error {
     crate::util::limits::exceeded(Location::file(file), what, v, limit)
 }
 
-/// The first sheet of an `.xlsx` workbook, streamed cell by cell with the size limits checked
-/// before any row is allocated.
-fn xlsx_cells(file: &str, bytes: Vec<u8>) -> Result<Sheet> {
+/// A sheet (the first, or the one `sheet` names) of an `.xlsx` workbook, streamed cell by cell
+/// with the size limits checked before any row is allocated; with the sheet's name.
+fn xlsx_cells(file: &str, bytes: Vec<u8>, sheet: Option<&str>) -> Result<(Option<String>, Sheet)> {
     use crate::util::limits::{MAX_IMPORT_CELLS, MAX_IMPORT_ROWS, MAX_PROSUMERS};
     use calamine::{DataRef, Reader, Xlsx};
     let malformed = |e: &dyn std::fmt::Display| Error::Malformed {
@@ -118,11 +173,7 @@ fn xlsx_cells(file: &str, bytes: Vec<u8>) -> Result<Sheet> {
     };
     check_xlsx_references(file, &bytes)?;
     let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| malformed(&e))?;
-    let name = wb
-        .sheet_names()
-        .first()
-        .cloned()
-        .ok_or_else(|| Error::invalid(Location::file(file), "the workbook has no sheet"))?;
+    let name = choose_sheet(file, &wb.sheet_names(), sheet)?;
     let mut reader = wb
         .worksheet_cells_reader(&name)
         .map_err(|e| malformed(&e))?;
@@ -179,7 +230,7 @@ fn xlsx_cells(file: &str, bytes: Vec<u8>) -> Result<Sheet> {
         }
         row[col] = cell;
     }
-    sheet_from_grid(file, grid)
+    Ok((Some(name.clone()), sheet_from_grid(file, &name, grid)?))
 }
 
 /// Excel's largest sheet is `XFD1048576`: column letters at most 3, row digits at most 7.
@@ -287,20 +338,18 @@ fn oversized_reference(xml: &[u8]) -> Option<String> {
 }
 
 /// `.xls`/`.ods` (and anything else calamine opens): read whole; the file-size limit bounds them.
-fn other_cells(file: &str, bytes: Vec<u8>) -> Result<Sheet> {
+fn other_cells(file: &str, bytes: Vec<u8>, sheet: Option<&str>) -> Result<(Option<String>, Sheet)> {
     use calamine::{open_workbook_auto_from_rs, Data, Reader};
     let mut wb =
         open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).map_err(|e| Error::Malformed {
             loc: Location::file(file),
             msg: format!("cannot open workbook: {e}"),
         })?;
-    let range = wb
-        .worksheet_range_at(0)
-        .ok_or_else(|| Error::invalid(Location::file(file), "the workbook has no sheet"))?
-        .map_err(|e| Error::Malformed {
-            loc: Location::file(file),
-            msg: e.to_string(),
-        })?;
+    let name = choose_sheet(file, &wb.sheet_names(), sheet)?;
+    let range = wb.worksheet_range(&name).map_err(|e| Error::Malformed {
+        loc: Location::file(file).field(format!("sheet {name}")),
+        msg: e.to_string(),
+    })?;
     let grid = range
         .rows()
         .map(|r| {
@@ -317,14 +366,14 @@ fn other_cells(file: &str, bytes: Vec<u8>) -> Result<Sheet> {
                 .collect()
         })
         .collect();
-    sheet_from_grid(file, grid)
+    Ok((Some(name.clone()), sheet_from_grid(file, &name, grid)?))
 }
 
-fn sheet_from_grid(file: &str, mut grid: Vec<Vec<Cell>>) -> Result<Sheet> {
+fn sheet_from_grid(file: &str, name: &str, mut grid: Vec<Vec<Cell>>) -> Result<Sheet> {
     if grid.is_empty() {
         return Err(Error::invalid(
-            Location::file(file),
-            "the first sheet is empty",
+            Location::file(file).field(format!("sheet {name}")),
+            "the sheet is empty",
         ));
     }
     let head = grid.remove(0);
@@ -337,6 +386,46 @@ fn sheet_from_grid(file: &str, mut grid: Vec<Vec<Cell>>) -> Result<Sheet> {
         })
         .collect();
     Ok((header, grid))
+}
+
+/// The sheet to read: the first, or the one `want` names ([`pick_sheet`]); an unknown name is
+/// an error listing the workbook's sheets.
+fn choose_sheet(file: &str, names: &[String], want: Option<&str>) -> Result<String> {
+    match want {
+        None => names
+            .first()
+            .cloned()
+            .ok_or_else(|| Error::invalid(Location::file(file), "the workbook has no sheet")),
+        Some(want) => pick_sheet(names, want).ok_or_else(|| {
+            Error::invalid(
+                Location::file(file).field("sheet"),
+                format!(
+                    "no sheet named `{want}`; the workbook has: {}",
+                    names
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        }),
+    }
+}
+
+/// The sheet `want` names: exact, else the only one equal ignoring case and outer spaces.
+fn pick_sheet(names: &[String], want: &str) -> Option<String> {
+    if let Some(n) = names.iter().find(|n| *n == want) {
+        return Some(n.clone());
+    }
+    let key = want.trim().to_lowercase();
+    let loose: Vec<&String> = names
+        .iter()
+        .filter(|n| n.trim().to_lowercase() == key)
+        .collect();
+    match loose.as_slice() {
+        [n] => Some((*n).clone()),
+        _ => None,
+    }
 }
 
 fn norm(s: &str) -> String {
@@ -369,7 +458,8 @@ fn indexed(name: &str) -> Option<(String, usize)> {
 /// date-time text whose time part is taken.
 fn minutes(c: &Cell) -> Option<f64> {
     match c {
-        Cell::Num(v) => Some((v.fract() * 1440.0).round()),
+        Cell::Num(v) if *v >= 0.0 => Some(((v * 1440.0).round() as i64).rem_euclid(1440) as f64),
+        Cell::Num(_) => None,
         Cell::Text(s) => {
             let t = s.rsplit([' ', 'T']).next()?;
             let mut it = t.split(':');
@@ -378,6 +468,32 @@ fn minutes(c: &Cell) -> Option<f64> {
             (h < 24.0 && m < 60.0).then_some(h * 60.0 + m)
         }
         Cell::Empty => None,
+    }
+}
+
+/// The calendar day (days since 1970-01-01) of a date or date-time cell: an Excel serial of at
+/// least 1 (days since 1899-12-30, the time part ignored), or text starting `YYYY-MM-DD`.
+/// `Ok(None)` when the cell holds a time of day only (a serial below 1, `HH:MM` text); `Err`
+/// for text that starts like a date but is not one.
+fn day_number(c: &Cell) -> std::result::Result<Option<i64>, ()> {
+    match c {
+        Cell::Num(v) if *v >= 1.0 => {
+            // Rounded to the minute first, as [`minutes`] does, so 23:59:59.99 is not the
+            // previous day.
+            let m = (v * 1440.0).round() as i64;
+            Ok(Some(m.div_euclid(1440) - 25569))
+        }
+        Cell::Num(_) | Cell::Empty => Ok(None),
+        Cell::Text(s) => {
+            let head = s.get(..10).unwrap_or(s);
+            if let Some(d) = crate::util::dates::parse(head) {
+                Ok(Some(d))
+            } else if s.contains(':') && !s.contains(['-', '/', '.']) {
+                Ok(None)
+            } else {
+                Err(())
+            }
+        }
     }
 }
 
@@ -410,7 +526,12 @@ pub fn from_cells(file: &str, header: &[String], rows: &[Vec<Cell>]) -> Result<I
             ))
         }
     };
-    let _ = date;
+    if date.len() > 1 {
+        return Err(Error::invalid(
+            loc(),
+            format!("more than one `Date` column; found: {}", found()),
+        ));
+    }
     // Price.
     let prices = col(&|h| h.contains("price") || h.contains("rrp"));
     if prices.len() > 1 {
@@ -539,6 +660,14 @@ pub fn from_cells(file: &str, header: &[String], rows: &[Vec<Cell>]) -> Result<I
             }
         })?);
     }
+    let date = day_label(
+        file,
+        header,
+        rows,
+        &rows_used,
+        date.first().copied(),
+        time_col,
+    )?;
     if mins.len() < 2 {
         return Err(Error::invalid(
             Location::file(file),
@@ -580,16 +709,26 @@ pub fn from_cells(file: &str, header: &[String], rows: &[Vec<Cell>]) -> Result<I
         }
     };
     let price = match price_col {
-        Some(c) => Some(
-            rows_used
+        Some(c) => {
+            let raw = rows_used
                 .iter()
-                .map(|&r| num(r, c).map(|v| if per_mwh { v / 1000.0 } else { v }))
-                .collect::<Result<Vec<_>>>()?,
-        ),
+                .map(|&r| num(r, c))
+                .collect::<Result<Vec<_>>>()?;
+            if !per_mwh {
+                refuse_mwh_magnitudes(file, &header[c], &raw, &rows_used)?;
+            }
+            Some(
+                raw.iter()
+                    .map(|v| if per_mwh { v / 1000.0 } else { *v })
+                    .collect(),
+            )
+        }
         None => None,
     };
     Ok(ImportedDay {
         file: file.to_string(),
+        sheet: None,
+        date,
         step_minutes: step as u32,
         price_per_kwh: price,
         price_column: price_col.map(|c| header[c].clone()),
@@ -600,4 +739,98 @@ pub fn from_cells(file: &str, header: &[String], rows: &[Vec<Cell>]) -> Result<I
             .map(|k| series(&load_cols, k))
             .collect::<Result<_>>()?,
     })
+}
+
+/// Refuses a per-kWh price column whose median magnitude says $/MWh (see the module docs).
+fn refuse_mwh_magnitudes(
+    file: &str,
+    column: &str,
+    values: &[f64],
+    rows_used: &[usize],
+) -> Result<()> {
+    let mut mags: Vec<f64> = values.iter().map(|v| v.abs()).collect();
+    mags.sort_by(f64::total_cmp);
+    let median = match mags.len() {
+        0 => return Ok(()),
+        n if n % 2 == 1 => mags[n / 2],
+        n => 0.5 * (mags[n / 2 - 1] + mags[n / 2]),
+    };
+    if median <= MAX_MEDIAN_PER_KWH {
+        return Ok(());
+    }
+    let k = values
+        .iter()
+        .position(|v| v.abs() > MAX_MEDIAN_PER_KWH)
+        .expect("the median is above the threshold");
+    Err(Error::invalid(
+        Location::file(file)
+            .row(rows_used[k] as u64 + 2)
+            .field(column),
+        format!(
+            "a price of {} under a per-kWh name looks like $/MWh (the column's median magnitude \
+             is {median} > {MAX_MEDIAN_PER_KWH} per kWh): divide by 1000 or rename the column \
+             *_per_mwh",
+            values[k]
+        ),
+    ))
+}
+
+/// The one date of the rows (see the module docs): from the `Date` column when there is one,
+/// else from date-time cells of the time column; `None` when the cells are times of day only.
+fn day_label(
+    file: &str,
+    header: &[String],
+    rows: &[Vec<Cell>],
+    rows_used: &[usize],
+    date_col: Option<usize>,
+    time_col: usize,
+) -> Result<Option<String>> {
+    let col = date_col.unwrap_or(time_col);
+    let mut first: Option<(usize, i64)> = None;
+    for &r in rows_used {
+        let c = rows[r].get(col).unwrap_or(&Cell::Empty);
+        let at = || {
+            Location::file(file)
+                .row(r as u64 + 2)
+                .field(header[col].clone())
+        };
+        let bad = || Error::Parse {
+            loc: at(),
+            value: match c {
+                Cell::Num(v) => v.to_string(),
+                Cell::Text(t) => t.clone(),
+                Cell::Empty => String::new(),
+            },
+            expected: "a date (an Excel date or YYYY-MM-DD)",
+        };
+        let d = match day_number(c) {
+            Ok(Some(d)) => d,
+            // A date column must hold dates; a time column may hold times of day only, on
+            // every row alike.
+            Ok(None) if date_col.is_none() && first.is_none() => return Ok(None),
+            Ok(None) | Err(()) => return Err(bad()),
+        };
+        match first {
+            None => first = Some((r, d)),
+            Some((r0, d0)) if d != d0 => {
+                return Err(Error::invalid(
+                    at(),
+                    format!(
+                        "the rows span several days ({} on row {}, {} here): a workbook import \
+                         is one day; split the file by date",
+                        iso(d0),
+                        r0 + 2,
+                        iso(d)
+                    ),
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(first.map(|(_, d)| iso(d)))
+}
+
+fn iso(day: i64) -> String {
+    let (y, m, d) = crate::util::dates::civil_from_days(day);
+    format!("{y:04}-{m:02}-{d:02}")
 }

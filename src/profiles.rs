@@ -124,7 +124,7 @@ impl Day {
 
     /// Number of steps.
     pub fn len(&self) -> usize {
-        self.series.first().map_or(0, |s| s.values.len())
+        self.local_minutes.len()
     }
 
     /// Whether the day has no steps.
@@ -488,6 +488,61 @@ impl SeriesFile {
         self.table.file()
     }
 
+    /// The step of the file, minutes.
+    pub fn step_minutes(&self) -> u32 {
+        self.step as u32
+    }
+
+    /// Whether this is a `time_of_day` file (one typical day).
+    pub fn is_typical(&self) -> bool {
+        self.typical
+    }
+
+    /// Number of rows of a local date (`YYYY-MM-DD`), `None` when the file has none (or the
+    /// date is malformed); a `time_of_day` file answers for its one day whatever the date.
+    pub fn rows_on(&self, date: &str) -> Option<usize> {
+        if self.typical {
+            return self.days.get(&0).map(Vec::len);
+        }
+        let key = parse_timestamp(&format!("{date}T00:00"))?.local_min / 1440;
+        self.days.get(&key).map(Vec::len)
+    }
+
+    /// The same month and day in a *typical-year* file (every row in one calendar year, as a
+    /// TMY): the date a study day stands for in it. 29 February, which a typical year lacks,
+    /// becomes 28 February. `None` when the file spans several years or is a typical day.
+    pub fn typical_year_date(&self, date: &str) -> Option<String> {
+        if self.typical || date.len() != 10 {
+            return None;
+        }
+        let mut years = self
+            .days
+            .keys()
+            .map(|&k| crate::util::dates::civil_from_days(k).0);
+        let y = years.next()?;
+        if years.any(|x| x != y) {
+            return None;
+        }
+        let md = match &date[4..] {
+            "-02-29" if !crate::util::dates::is_leap(y) => "-02-28",
+            md => md,
+        };
+        Some(format!("{y:04}{md}"))
+    }
+
+    /// Mean of a series column over the whole file (parsed on every call).
+    pub fn column_mean(&self, column: &str) -> Result<f64> {
+        let n = self.table.len();
+        if n == 0 {
+            return Err(Error::invalid(Location::file(self.file()), "no rows"));
+        }
+        let mut sum = 0.0;
+        for i in 0..n {
+            sum += self.table.row_at(i).expect("row exists").f64(column)?;
+        }
+        Ok(sum / n as f64)
+    }
+
     /// One day (`date` = local `YYYY-MM-DD`; ignored for `time_of_day` files) of the listed
     /// columns (all series if empty).
     pub fn day(&self, date: Option<&str>, columns: &[&str]) -> Result<Day> {
@@ -616,6 +671,11 @@ pub fn weekday(date: &str) -> Option<u32> {
     crate::util::dates::parse(date).map(crate::util::dates::weekday)
 }
 
+/// Built-in files that are a *typical* year (a TMY), not a calendar year: a study date reads the
+/// same month and day of them ([`SeriesFile::typical_year_date`]). Every other file must hold
+/// the study's date (SimBench's 2016 is a real year: 2017-03-27 is not in it).
+pub const TYPICAL_YEAR: &[&str] = &["builtin:pv_tmy3"];
+
 /// Profiles compiled into the binary from `profiles/` (names usable as `builtin:NAME`).
 pub const BUILTIN: &[(&str, &str, &str)] = &[
     (
@@ -627,6 +687,11 @@ pub const BUILTIN: &[(&str, &str, &str)] = &[
         "pv",
         "profiles/pv_simbench_2016_15min.csv",
         include_str!("../profiles/pv_simbench_2016_15min.csv"),
+    ),
+    (
+        "pv_tmy3",
+        "profiles/pv_pvlib_tmy3_greensboro_hourly.csv",
+        include_str!("../profiles/pv_pvlib_tmy3_greensboro_hourly.csv"),
     ),
     (
         "commercial",

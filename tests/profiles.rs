@@ -166,3 +166,170 @@ fn dst_change_days_are_read_in_local_time_and_incomplete_days_refused() {
     // Offsets make the DST switch regular on UTC instants: the file as a whole is valid.
     assert!(read_day(&label, &text, Some("2016-03-28"), &[]).is_ok());
 }
+
+/// The stochastic household model: every village80 home its own curve (≥ 30 distinct shapes),
+/// each unit's energy `scale × base-day energy` recomputed here from the file, the same
+/// community for the same seed and another for another seed.
+#[test]
+fn stochastic_households_are_distinct_conserve_energy_and_follow_the_seed() {
+    use netclear::scenario::community::{build, LoadClass};
+    use netclear::scenario::household_model::{HouseholdModel, ANNUAL_KWH_MEAN};
+    use netclear::scenario::Scenario;
+    let mut s = Scenario {
+        network: "village80".into(),
+        step_minutes: 15,
+        ..Scenario::default()
+    };
+    s.profiles.household_model = HouseholdModel::Stochastic;
+    let c = build(&s).unwrap();
+    let homes: Vec<_> = c
+        .prosumers
+        .iter()
+        .filter(|p| p.class == LoadClass::Residential)
+        .collect();
+    assert!(homes.len() >= 30, "{} homes", homes.len());
+    // Distinct shapes (curves divided by their energy), not only distinct scales.
+    let shape = |v: &[f64]| -> Vec<f64> {
+        let e: f64 = v.iter().sum();
+        v.iter().map(|x| x / e).collect()
+    };
+    let shapes: Vec<Vec<f64>> = homes.iter().map(|p| shape(&p.load_kw)).collect();
+    let mut distinct: Vec<&Vec<f64>> = Vec::new();
+    for sh in &shapes {
+        if !distinct
+            .iter()
+            .any(|d| d.iter().zip(sh).all(|(a, b)| (a - b).abs() < 1e-12))
+        {
+            distinct.push(sh);
+        }
+    }
+    assert!(distinct.len() >= 30, "{} distinct shapes", distinct.len());
+    // Conservation, against the file read independently.
+    let (l, t) = netclear::profiles::source_text("builtin:households").unwrap();
+    let mut annual = Vec::new();
+    for p in &homes {
+        assert_eq!(p.draws.len() as u32, p.households);
+        let e_kwh: f64 = p.load_kw.iter().sum::<f64>() * 0.25;
+        let drawn: f64 = p.draws.iter().map(|d| d.day_kwh).sum();
+        assert!((e_kwh - drawn).abs() < 1e-9 * e_kwh.max(1.0), "{}", p.name);
+        for d in &p.draws {
+            let day = netclear::profiles::read_day(&l, &t, Some(&d.date), &[&d.column]).unwrap();
+            let base: f64 = day.series[0].values.iter().sum::<f64>() * 0.25;
+            assert!((d.base_day_kwh - base).abs() < 1e-9, "{d:?}");
+            assert!((d.day_kwh - d.scale * base).abs() < 1e-9, "{d:?}");
+            assert!(d.shift_minutes.abs() <= 60 && d.shift_minutes % 15 == 0);
+            // Same weekday type (2016-06-15 is a Wednesday), within a week.
+            let wd = netclear::profiles::weekday(&d.date).unwrap();
+            assert!(wd < 5, "{}", d.date);
+            assert!(("2016-06-08".."2016-06-23").contains(&d.date.as_str()));
+            annual.push(d.annual_kwh);
+        }
+    }
+    // The draws spread as the fitted lognormal (mean 2,783 kWh/a): the sample mean within
+    // 3 standard errors (CV 0.335).
+    let n = annual.len() as f64;
+    let mean = annual.iter().sum::<f64>() / n;
+    assert!(
+        (mean - ANNUAL_KWH_MEAN).abs() < 3.0 * 0.335 * ANNUAL_KWH_MEAN / n.sqrt(),
+        "mean {mean} of {n}"
+    );
+    // Deterministic with the seed; another seed, another community.
+    let again = build(&s).unwrap();
+    for (a, b) in c.prosumers.iter().zip(&again.prosumers) {
+        assert_eq!(a.load_kw, b.load_kw);
+        assert_eq!(a.draws, b.draws);
+    }
+    let other = build(&Scenario {
+        seed: s.seed + 1,
+        ..s.clone()
+    })
+    .unwrap();
+    assert!(c
+        .prosumers
+        .iter()
+        .zip(&other.prosumers)
+        .any(|(a, b)| a.load_kw != b.load_kw));
+    // The measured model is unchanged: no draws, the file's curves.
+    let measured = build(&Scenario {
+        profiles: netclear::scenario::Profiles::default(),
+        ..s.clone()
+    })
+    .unwrap();
+    assert!(measured.prosumers.iter().all(|p| p.draws.is_empty()));
+}
+
+/// The shipped TMY3 PV (a typical year, 1990) serves any study date by its month and day, and a
+/// PV column mix gives each PV prosumer one of the columns, drawn by the seed.
+#[test]
+fn tmy3_pv_by_day_of_year_and_a_pv_column_mix() {
+    use netclear::scenario::community::build;
+    use netclear::scenario::Scenario;
+    let mut s = Scenario {
+        network: "village80".into(),
+        step_minutes: 60,
+        pv_share_percent: 100.0,
+        ..Scenario::default()
+    };
+    s.profiles.pv = "builtin:pv_tmy3".into();
+    s.profiles.pv_column = "pv_kw_per_kwp".into();
+    let c = build(&s).unwrap();
+    let (l, t) = source_text("builtin:pv_tmy3").unwrap();
+    let tmy = read_day(&l, &t, Some("1990-06-15"), &["pv_kw_per_kwp"]).unwrap();
+    assert_eq!(tmy.len(), 24);
+    let day_kwh_per_kwp: f64 = tmy.series[0].values.iter().sum();
+    assert!(day_kwh_per_kwp > 1.0, "{day_kwh_per_kwp}");
+    for p in &c.prosumers {
+        assert!(p.pv_kwp > 0.0);
+        for (a, b) in p.pv_kw.iter().zip(&tmy.series[0].values) {
+            assert!((a - p.pv_kwp * b).abs() < 1e-12);
+        }
+    }
+    // 2016-02-29 has no match in the 1990 TMY: 28 February stands in.
+    let feb = build(&Scenario {
+        day: "2016-02-29".into(),
+        ..s.clone()
+    })
+    .unwrap();
+    let tmy = read_day(&l, &t, Some("1990-02-28"), &["pv_kw_per_kwp"]).unwrap();
+    assert_eq!(
+        feb.prosumers[0].pv_kw,
+        tmy.series[0]
+            .values
+            .iter()
+            .map(|v| v * feb.prosumers[0].pv_kwp)
+            .collect::<Vec<_>>()
+    );
+    // A mix of the four SimBench orientations: every column used, each prosumer's PV its own.
+    let cols = [
+        "pv1_kw_per_kwp",
+        "pv3_kw_per_kwp",
+        "pv5_kw_per_kwp",
+        "pv8_kw_per_kwp",
+    ];
+    let mut m = Scenario {
+        network: "village80".into(),
+        step_minutes: 15,
+        pv_share_percent: 100.0,
+        ..Scenario::default()
+    };
+    m.profiles.pv_columns = cols.iter().map(|c| c.to_string()).collect();
+    let c = build(&m).unwrap();
+    let (l, t) = source_text("builtin:pv").unwrap();
+    let pv = read_day(&l, &t, Some("2016-06-15"), &cols).unwrap();
+    let mut used = [0usize; 4];
+    for p in &c.prosumers {
+        let k = cols
+            .iter()
+            .position(|col| p.profile.ends_with(col))
+            .expect("the profile names the PV column");
+        used[k] += 1;
+        for (a, b) in p.pv_kw.iter().zip(&pv.series[k].values) {
+            assert!((a - p.pv_kwp * b).abs() < 1e-12);
+        }
+    }
+    assert!(used.iter().all(|&n| n > 0), "{used:?}");
+    assert_eq!(
+        build(&m).unwrap().prosumers[3].profile,
+        c.prosumers[3].profile
+    );
+}

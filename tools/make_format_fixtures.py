@@ -17,6 +17,8 @@ Steps:
             runpp/rundcpp results beside it. case33bw results. The IEEE European LV feeder
             (loads aggregated per bus, balanced) as a netclear feeder folder plus its runpp
             results.
+  profiles  SimBench 1-LV-rural1--0-sw with its profiles (two days kept) and SimBench's own
+            absolute values of the first day (tests/data/formats/simbench_profiles/).
   reread    reads netclear's own exports (written by
             `cargo test --test feeder_formats -- --ignored write_export_fixtures`) with
             pandapower — the JSON files with from_json (written back with pp.to_json), the
@@ -354,14 +356,56 @@ def reread():
         json.dump(log, f, indent=1, sort_keys=True)
         f.write("\n")
 
+PROFILE_DAYS = ("14.06.2016", "15.06.2016")
+
+
+def make_simbench_profiles():
+    """A SimBench LV grid *with* its profiles (1-LV-rural1--0-sw), trimmed to two days
+    (PROFILE_DAYS) to stay small, and SimBench's own absolute values of the first day
+    (simbench.get_absolute_values: p_mw per load and static generator per quarter-hour) as the
+    oracle netclear's loads and PV are checked against, in kW with pandapower's `scaling`."""
+    import simbench as sb
+    d = os.path.join(OUT, "simbench_profiles"); os.makedirs(d, exist_ok=True)
+    code = "1-LV-rural1--0-sw"
+    net = sb.get_simbench_net(code)
+    absolute = sb.get_absolute_values(net, profiles_instead_of_study_cases=True)
+    times = net.profiles["load"]["time"]
+    keep = times.str.startswith(PROFILE_DAYS)
+    for k in list(net.profiles):
+        t = net.profiles[k]
+        net.profiles[k] = t[t["time"].str.startswith(PROFILE_DAYS)].reset_index(drop=True) if len(t) else t
+    for k in ["loadcases", "substation"]:
+        if k in net:
+            del net[k]
+    pp.to_json(net, os.path.join(d, "net.json"))
+    compact(os.path.join(d, "net.json"), prune=True)
+    first = times.str.startswith(PROFILE_DAYS[0]).to_numpy()
+    rows = []
+    for kind, table in [("load", net.load), ("sgen", net.sgen)]:
+        p = absolute[(kind, "p_mw")].to_numpy()[first]
+        for j, idx in enumerate(table.index):
+            col = list(absolute[(kind, "p_mw")].columns).index(idx)
+            for t in range(p.shape[0]):
+                rows.append(f"{kind},{table.at[idx, 'name']},{t * 15},"
+                            f"{fnum(p[t, col] * 1e3 * table.at[idx, 'scaling'])}")
+    with open(os.path.join(d, "expected_2016-06-14_kw.csv"), "w") as f:
+        f.write("kind,name,minute,p_kw\n" + "\n".join(rows) + "\n")
+    with open(os.path.join(d, "facts.json"), "w") as f:
+        json.dump({"simbench_code": code, "simbench": sb.__version__, "pandapower": pp.__version__,
+                   "days_kept": list(PROFILE_DAYS), "rows_kept": int(keep.sum())}, f, indent=1, sort_keys=True)
+        f.write("\n")
+    print("simbench profiles fixture:", len(net.load), "loads,", len(net.sgen), "sgens")
+
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--pp2-python", default=None, help="a Python with pandapower 2.x, for the 2.x layout")
-    ap.add_argument("--step", default="all", choices=["all", "fixtures", "reread"])
+    ap.add_argument("--step", default="all", choices=["all", "fixtures", "profiles", "reread"])
     a = ap.parse_args()
     if a.step in ("all", "fixtures"):
         make_fixtures(a.pp2_python)
+    if a.step in ("all", "profiles"):
+        make_simbench_profiles()
     if a.step in ("all", "reread"):
         if os.path.isdir(os.path.join(OUT, "export")):
             reread()

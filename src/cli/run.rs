@@ -104,6 +104,21 @@ pub struct RunArgs {
     /// Import prosumers and prices from a workbook (.xlsx) or CSV (columns as in the README).
     #[arg(long, value_name = "FILE", help_heading = "Scenario")]
     pub import: Option<String>,
+    /// The workbook sheet to import (default: the first sheet).
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
+    /// How household curves are made: measured (the file's curves as they are, default) or
+    /// stochastic (one scaled, shifted curve of a nearby day per household).
+    #[arg(long, value_enum)]
+    pub household_model: Option<crate::scenario::household_model::HouseholdModel>,
+    /// PV profile file (`builtin:pv` SimBench 15 min, `builtin:pv_tmy3` NREL TMY3 Greensboro
+    /// hourly, or a path).
+    #[arg(long, value_name = "FILE")]
+    pub pv_profile: Option<String>,
+    /// PV column of the PV profile (e.g. pv_kw_per_kwp for builtin:pv_tmy3); several,
+    /// comma-separated, give each PV prosumer one of them, drawn by the seed.
+    #[arg(long, value_name = "COLUMN[,COLUMN…]", value_delimiter = ',')]
+    pub pv_column: Option<Vec<String>>,
     /// A time series per load (wide `timestamp,<load>_kw,…` or long `timestamp,name,p_kw` CSV):
     /// the loads it names follow it instead of drawn household curves.
     #[arg(long, value_name = "FILE")]
@@ -112,6 +127,10 @@ pub struct RunArgs {
     /// the PV, replacing --pv-share.
     #[arg(long, value_name = "FILE")]
     pub pv_series: Option<String>,
+    /// Ignore the series a feeder file carries for its loads and generators (SimBench profiles
+    /// in a pandapower JSON; used by default): draw household curves and PV as for any feeder.
+    #[arg(long)]
+    pub ignore_feeder_series: bool,
     /// Share of prosumers with a home battery, %.
     #[arg(long, help_heading = "Storage")]
     pub battery_share: Option<f64>,
@@ -279,8 +298,17 @@ pub fn flags_layer(a: &RunArgs) -> Result<Layer> {
     flag!(a.no_ac_check, "clearing.ac_check", false);
     opt!(a.dump_lp, "dump_lp");
     opt!(a.import, "import");
+    opt!(a.sheet, "import_sheet");
+    opt!(a.household_model, "profiles.household_model");
+    opt!(a.pv_profile, "profiles.pv");
+    match a.pv_column.as_deref() {
+        Some([one]) => l.set("profiles.pv_column", one.clone()),
+        Some(many) if !many.is_empty() => l.set("profiles.pv_columns", many.to_vec()),
+        _ => {}
+    }
     opt!(a.load_series, "profiles.load_series");
     opt!(a.pv_series, "profiles.pv_series");
+    flag!(a.ignore_feeder_series, "profiles.feeder_series", false);
     opt!(a.battery_share, "storage.battery_share_percent");
     opt!(a.battery_placement, "storage.placement");
     opt!(a.battery_kwh, "storage.battery.e_kwh");

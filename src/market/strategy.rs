@@ -84,7 +84,9 @@ impl PriceRule {
                 };
                 f + (r - f) * u
             }
-            Strategy::Zi => f + (r - f) * unit(self.seed, s.step, s.agent, 1),
+            Strategy::Zi => {
+                f + (r - f) * unit(self.seed, s.step, s.agent, crate::util::rng::stream::ZI_BID)
+            }
         }
     }
 
@@ -100,7 +102,9 @@ impl PriceRule {
                 };
                 r - (r - f) * u
             }
-            Strategy::Zi => f + (r - f) * unit(self.seed, s.step, s.agent, 2),
+            Strategy::Zi => {
+                f + (r - f) * unit(self.seed, s.step, s.agent, crate::util::rng::stream::ZI_ASK)
+            }
         }
     }
 }

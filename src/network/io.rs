@@ -425,6 +425,7 @@ pub fn load(src: &dyn FileSource, default_name: &str) -> Result<Network> {
         loads,
         sgens,
         switches,
+        own_series: OwnSeries::default(),
     })
 }
 

@@ -330,6 +330,19 @@ pub struct Network {
     pub sgens: Vec<PowerElement>,
     /// Switches.
     pub switches: Vec<Switch>,
+    /// Time series the feeder's file carries for its own loads and generators (SimBench
+    /// profiles in a pandapower JSON); empty for every other source.
+    pub own_series: OwnSeries,
+}
+
+/// The time series a feeder file carries for its elements, by kind
+/// ([`crate::element_series::FeederSeries`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OwnSeries {
+    /// Per load (positions in [`Network::loads`]).
+    pub loads: Option<std::sync::Arc<crate::element_series::FeederSeries>>,
+    /// Per static generator (positions in [`Network::sgens`]).
+    pub sgens: Option<std::sync::Arc<crate::element_series::FeederSeries>>,
 }
 
 impl Network {

@@ -203,10 +203,15 @@ impl Reader<'_> {
 
     /// The DataFrame `name`, `None` when the file has no such table.
     fn frame(&self, name: &str) -> Result<Option<Frame>> {
+        match self.obj.get(name) {
+            Some(v) => self.frame_of(name, v).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The DataFrame `v`, named `name` in errors.
+    fn frame_of(&self, name: &str, v: &Value) -> Result<Frame> {
         let loc = || self.table_loc(name);
-        let Some(v) = self.obj.get(name) else {
-            return Ok(None);
-        };
         let Some(class) = v.get("_class").and_then(Value::as_str) else {
             return Err(Error::Malformed {
                 loc: loc(),
@@ -293,12 +298,12 @@ impl Reader<'_> {
             index.push(i);
             rows.push(row);
         }
-        Ok(Some(Frame {
+        Ok(Frame {
             table: name.to_string(),
             columns,
             index,
             data: rows,
-        }))
+        })
     }
 
     fn origin(&self, f: &Frame) -> Origin {
@@ -444,7 +449,144 @@ impl Reader<'_> {
             }
             src.add("switches.csv", t.finish(), self.origin(&f));
         }
-        super::io::load(&src, default_name).map_err(|e| src.relocate(e))
+        let mut net = super::io::load(&src, default_name).map_err(|e| src.relocate(e))?;
+        net.own_series = self.own_series(&net)?;
+        Ok(net)
+    }
+
+    /// SimBench's `profiles` ([`crate::element_series::FeederSeries`]): the load and static
+    /// generator series their `profile` columns name. A file without `profiles` has none; a
+    /// `profile` naming a column the profiles do not have is an error.
+    fn own_series(&self, net: &Network) -> Result<super::OwnSeries> {
+        let Some(profiles) = self.obj.get("profiles") else {
+            return Ok(Default::default());
+        };
+        let Some(profiles) = profiles.as_object() else {
+            return Err(Error::Malformed {
+                loc: self.table_loc("profiles"),
+                msg: "`profiles` is not an object of DataFrames".into(),
+            });
+        };
+        let mut frames = HashMap::new();
+        for kind in ["load", "renewables", "powerplants"] {
+            if let Some(v) = profiles.get(kind) {
+                frames.insert(kind, self.frame_of(&format!("profiles.{kind}"), v)?);
+            }
+        }
+        let mut out = super::OwnSeries::default();
+        let kinds: [(&str, &[&str], &str, usize); 2] = [
+            ("load", &["load"], "_pload", net.loads.len()),
+            ("sgen", &["renewables", "powerplants"], "", net.sgens.len()),
+        ];
+        for (table, sources, suffix, n_elements) in kinds {
+            let Some(f) = self.frame(table)? else {
+                continue;
+            };
+            if !f.has("profile") {
+                continue;
+            }
+            let mut columns: Vec<(String, Vec<f64>)> = Vec::new();
+            let mut element_column = vec![None; n_elements];
+            let mut source: Option<&str> = None;
+            let mut times = Vec::new();
+            for k in 0..f.len() {
+                let name = match f.get(k, "profile") {
+                    Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+                    _ => continue,
+                };
+                let want = format!("{name}{suffix}");
+                let found = sources
+                    .iter()
+                    .find(|s| frames.get(**s).is_some_and(|p| p.has(&want)));
+                let Some(&src_kind) = found else {
+                    return Err(Error::invalid(
+                        Location::file(format!(
+                            "{}: table `{table}`, {}",
+                            self.label,
+                            f.row_label(k)
+                        ))
+                        .row(k as u64 + 1)
+                        .field("profile"),
+                        format!(
+                            "profile `{name}` has no column `{want}` in `profiles.{}`",
+                            sources.join("` or `profiles.")
+                        ),
+                    ));
+                };
+                if source.is_some_and(|s| s != src_kind) {
+                    return Err(Error::invalid(
+                        Location::file(format!("{}: table `{table}`, {}", self.label, f.row_label(k)))
+                            .row(k as u64 + 1)
+                            .field("profile"),
+                        "the generators' profiles come from two tables with different clocks (renewables and powerplants); netclear reads one",
+                    ));
+                }
+                let pf = &frames[src_kind];
+                if source.is_none() {
+                    times = self.profile_times(pf)?;
+                    source = Some(src_kind);
+                }
+                let c = match columns.iter().position(|(n, _)| *n == want) {
+                    Some(c) => c,
+                    None => {
+                        columns.push((want.clone(), self.profile_column(pf, &want)?));
+                        columns.len() - 1
+                    }
+                };
+                // Rows of the frame are the feeder's elements in order (loads first, then
+                // storage, in `Network::loads`).
+                if let Some(slot) = element_column.get_mut(k) {
+                    *slot = Some(c);
+                }
+            }
+            let Some(src_kind) = source else {
+                continue;
+            };
+            let series = crate::element_series::FeederSeries::new(
+                format!("{}: profiles.{src_kind}", self.label),
+                &times,
+                columns,
+                element_column,
+            )?;
+            let series = Some(std::sync::Arc::new(series));
+            if table == "load" {
+                out.loads = series;
+            } else {
+                out.sgens = series;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The `time` column of a SimBench profile table (`DD.MM.YYYY HH:MM`) as (day, minute).
+    fn profile_times(&self, f: &Frame) -> Result<Vec<(i64, u32)>> {
+        (0..f.len())
+            .map(|k| {
+                let bad = |v: String| Error::Parse {
+                    loc: self.table_loc(&f.table).row(k as u64 + 1).field("time"),
+                    value: v,
+                    expected: "a time `DD.MM.YYYY HH:MM`",
+                };
+                let Some(Value::String(s)) = f.get(k, "time") else {
+                    return Err(bad(format!("{:?}", f.get(k, "time"))));
+                };
+                simbench_time(s).ok_or_else(|| bad(s.clone()))
+            })
+            .collect()
+    }
+
+    /// A numeric column of a profile table.
+    fn profile_column(&self, f: &Frame, col: &str) -> Result<Vec<f64>> {
+        (0..f.len())
+            .map(|k| match f.get(k, col).and_then(Value::as_f64) {
+                Some(v) => Ok(v),
+                None => Err(Error::Parse {
+                    loc: self.table_loc(&f.table).row(k as u64 + 1).field(col),
+                    value: format!("{:?}", f.get(k, col)),
+                    expected: "a number",
+                }),
+            })
+            .collect()
     }
 
     /// A numeric (or boolean) cell. `required`: a null becomes `NaN` so that the loader reports
@@ -835,4 +977,18 @@ fn list_ids(ids: &[i64]) -> String {
         s.push("…".into());
     }
     s.join(", ")
+}
+
+/// SimBench's `DD.MM.YYYY HH:MM` as (days since 1970-01-01, minute of the day).
+fn simbench_time(s: &str) -> Option<(i64, u32)> {
+    let (date, time) = s.trim().split_once(' ')?;
+    let mut d = date.split('.');
+    let (dd, mm, yyyy) = (d.next()?, d.next()?, d.next()?);
+    if d.next().is_some() || dd.len() != 2 || mm.len() != 2 || yyyy.len() != 4 {
+        return None;
+    }
+    let day = crate::util::dates::parse(&format!("{yyyy}-{mm}-{dd}"))?;
+    let (h, m) = time.trim().split_once(':')?;
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.get(..2)?.parse().ok()?);
+    (h < 24 && m < 60).then_some((day, h * 60 + m))
 }

@@ -101,6 +101,7 @@ pub fn replicate(base: &Network, copies: usize) -> Result<Network> {
         loads: Vec::new(),
         sgens: Vec::new(),
         switches: Vec::new(),
+        own_series: OwnSeries::default(),
     };
     for c in 0..copies as i64 {
         let map = |b: BusId| -> BusId {

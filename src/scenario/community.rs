@@ -9,9 +9,10 @@ use crate::network::electrical::Grid;
 use crate::network::topology::{leaf_buses_graph_order, Topology};
 use crate::network::{registry, BusId, Network};
 use crate::profiles::{self, Day, Unit};
+use crate::scenario::household_model::{HouseholdModel, Model};
 use crate::scenario::{BatteryPlacement, Placement, Scenario};
 use crate::tariff::PricingMode;
-use crate::util::rng::{seeded_share, share_count, shuffled, splitmix64};
+use crate::util::rng::{seeded_share, share_count, shuffled, splitmix64, stream};
 use serde::Serialize;
 
 /// What kind of consumer a prosumer is.
@@ -46,6 +47,10 @@ pub struct Prosumer {
     pub households: u32,
     /// Profile columns used (informative).
     pub profile: String,
+    /// Each household unit's draws and energy under the stochastic household model
+    /// ([`crate::scenario::household_model`]); empty otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub draws: Vec<crate::scenario::household_model::HouseholdDraw>,
     /// Installed PV, kWp.
     pub pv_kwp: f64,
     /// Load per step, kW (average over the step).
@@ -156,10 +161,20 @@ impl Community {
     }
 }
 
+/// One day of a profile file at the study's step. A typical-year file ([`profiles::TYPICAL_YEAR`],
+/// the TMY3 PV) serves the same month and day of its year
+/// ([`profiles::SeriesFile::typical_year_date`]); any other file must have the study's date.
 fn load_day(spec: &str, day: &str, columns: &[String], step: u32) -> Result<Day> {
     let cols: Vec<&str> = columns.iter().map(String::as_str).collect();
-    let date = (day != "typical").then_some(day);
-    profiles::cached(spec)?.day(date, &cols)?.resampled(step)
+    let file = profiles::cached(spec)?;
+    let date = match day {
+        "typical" => None,
+        d if file.rows_on(d).is_none() && profiles::TYPICAL_YEAR.contains(&spec) => {
+            Some(file.typical_year_date(d).unwrap_or(d.to_string()))
+        }
+        d => Some(d.to_string()),
+    };
+    file.day(date.as_deref(), &cols)?.resampled(step)
 }
 
 /// Builds the community a scenario describes.
@@ -172,55 +187,71 @@ pub fn build(s: &Scenario) -> Result<Community> {
     let grid = Grid::from_network(&network)?;
     let step = s.step_minutes;
 
+    let imported = match &s.import {
+        Some(path) => Some(crate::import::read_sheet(
+            std::path::Path::new(path),
+            s.import_sheet.as_deref(),
+        )?),
+        None => None,
+    };
     // The household file's day is the study's clock (23 or 25 hours when the clocks change);
-    // every other series meets it by local time of day.
-    let households = load_day(
-        &s.profiles.households,
-        &s.day,
-        &s.profiles.household_columns,
-        step,
-    )?;
+    // every other series meets it by local time of day. An imported day is its own clock.
+    let households = match &imported {
+        Some(d) => import_clock(d, step)?,
+        None => load_day(
+            &s.profiles.households,
+            &s.day,
+            &s.profiles.household_columns,
+            step,
+        )?,
+    };
     let hh_cols: Vec<&crate::profiles::Series> = households
         .series
         .iter()
         .filter(|x| x.unit == Unit::Kw)
         .collect();
-    if hh_cols.is_empty() {
+    if hh_cols.is_empty() && imported.is_none() {
         return Err(Error::invalid(
             Location::file(&households.file),
             "no load (_kw) columns for households",
         ));
     }
     let n_steps = households.len();
-    let pv = load_day(
-        &s.profiles.pv,
-        &s.day,
-        std::slice::from_ref(&s.profiles.pv_column),
-        step,
-    )?
-    .on_clock_of(&households)?;
-    let pv_series = pv.get(&s.profiles.pv_column)?;
-    if !matches!(pv_series.unit, Unit::Kw | Unit::KwPerKwp) {
-        return Err(Error::invalid(
-            Location::file(&pv.file).field(&s.profiles.pv_column),
-            "the PV column must be in kW or kW per kWp",
-        ));
-    }
-    let pv_per_kwp: Vec<f64> = pv_series
-        .values
-        .iter()
-        .map(|v| (v / s.profiles.pv_column_kwp).max(0.0))
-        .collect();
+    // PV per kWp of each PV column (the one `pv_column`, or the `pv_columns` mix).
+    let pv_columns: Vec<String> = if s.profiles.pv_columns.is_empty() {
+        vec![s.profiles.pv_column.clone()]
+    } else {
+        s.profiles.pv_columns.clone()
+    };
+    let pv_per_kwp: Vec<(String, Vec<f64>)> = if imported.is_some() {
+        Vec::new()
+    } else {
+        let pv = load_day(&s.profiles.pv, &s.day, &pv_columns, step)?.on_clock_of(&households)?;
+        let mut out = Vec::new();
+        for c in &pv_columns {
+            let se = pv.get(c)?;
+            if !matches!(se.unit, Unit::Kw | Unit::KwPerKwp) {
+                return Err(Error::invalid(
+                    Location::file(&pv.file).field(c.clone()),
+                    "the PV column must be in kW or kW per kWp",
+                ));
+            }
+            out.push((
+                c.clone(),
+                se.values
+                    .iter()
+                    .map(|v| (v / s.profiles.pv_column_kwp).max(0.0))
+                    .collect(),
+            ));
+        }
+        out
+    };
 
     let mut prosumers = Vec::new();
     let mut rng_state = splitmix64(s.seed);
     let mut next = || {
         rng_state = splitmix64(rng_state);
         rng_state
-    };
-    let imported = match &s.import {
-        Some(path) => Some(crate::import::read(std::path::Path::new(path))?),
-        None => None,
     };
     if let Some(d) = &imported {
         // One prosumer per imported column pair, on the feeder's load buses in file order.
@@ -258,6 +289,7 @@ pub fn build(s: &Scenario) -> Result<Community> {
                 class: LoadClass::Residential,
                 households: 1,
                 profile: format!("imported column {}", k + 1),
+                draws: Vec::new(),
                 pv_kwp: pv_kw.iter().copied().fold(0.0, f64::max),
                 load_kw: rs(&d.load_kw[k])?,
                 pv_kw,
@@ -317,6 +349,13 @@ pub fn build(s: &Scenario) -> Result<Community> {
                     crate::util::limits::MAX_HOUSEHOLDS,
                 ));
             }
+            let own = |f: &Option<std::sync::Arc<element_series::FeederSeries>>,
+                       elements: &[crate::network::PowerElement]| {
+                f.as_ref()
+                    .filter(|_| s.profiles.feeder_series)
+                    .map(|f| f.day(elements, &households, step))
+                    .transpose()
+            };
             let load_series = match &s.profiles.load_series {
                 Some(path) => Some(element_series::read_day(
                     path,
@@ -325,14 +364,27 @@ pub fn build(s: &Scenario) -> Result<Community> {
                     &households,
                     step,
                 )?),
-                None => None,
+                None => own(&network.own_series.loads, &network.loads)?,
             };
+            // The stochastic household model draws per unit, numbered in load order.
+            let model = match s.profiles.household_model {
+                HouseholdModel::Measured => None,
+                HouseholdModel::Stochastic => Some(Model::new(
+                    &s.profiles.households,
+                    &hh_cols.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
+                    &s.day,
+                    &households,
+                    step,
+                )?),
+            };
+            let mut n_units = 0usize;
             for (&(li, l), &units) in loads.iter().zip(&units_of) {
                 let Some(node) = grid.node_of_bus(l.bus) else {
                     continue; // dropped bus: reported by `network validate`
                 };
                 let peak_kw = l.p_mw * l.scaling * 1e3;
                 let id = prosumers.len();
+                let mut draws = Vec::new();
                 let (class, load_kw, profile) =
                     if let (true, Some(c)) = (is_commercial(&l.name), &commercial) {
                         let pick = (next() % c.len() as u64) as usize;
@@ -352,9 +404,21 @@ pub fn build(s: &Scenario) -> Result<Community> {
                         let mut used = Vec::new();
                         for _ in 0..units {
                             let pick = (next() % hh_cols.len() as u64) as usize;
-                            for (t, v) in hh_cols[pick].values.iter().enumerate() {
-                                load[t] += v;
+                            match &model {
+                                Some(m) => {
+                                    let (v, d) = m.draw(s.seed, n_units, pick)?;
+                                    for (a, x) in load.iter_mut().zip(&v) {
+                                        *a += x;
+                                    }
+                                    draws.push(d);
+                                }
+                                None => {
+                                    for (t, v) in hh_cols[pick].values.iter().enumerate() {
+                                        load[t] += v;
+                                    }
+                                }
                             }
+                            n_units += 1;
                             used.push(hh_cols[pick].name.trim_end_matches("_load_kw").to_string());
                         }
                         (LoadClass::Residential, load, summarize_profiles(&used))
@@ -365,7 +429,10 @@ pub fn build(s: &Scenario) -> Result<Community> {
                     .as_ref()
                     .and_then(|x| x.by_element.get(&li).map(|v| (v, &x.file)))
                 {
-                    Some((v, file)) => (v.clone(), format!("series {file}")),
+                    Some((v, file)) => {
+                        draws.clear();
+                        (v.clone(), format!("series {file}"))
+                    }
                     None => (load_kw, profile),
                 };
                 prosumers.push(Prosumer {
@@ -380,22 +447,26 @@ pub fn build(s: &Scenario) -> Result<Community> {
                     class,
                     households: units,
                     profile,
+                    draws,
                     pv_kwp: 0.0,
                     load_kw,
                     pv_kw: vec![0.0; n_steps],
                     battery: None,
                 });
             }
-            if let Some(path) = &s.profiles.pv_series {
-                // The feeder's static generators with their own series replace the seeded PV:
-                // each behind the meter of the first prosumer at its bus, or a PV-only agent.
-                let pv = element_series::read_day(
+            let pv_series = match &s.profiles.pv_series {
+                Some(path) => Some(element_series::read_day(
                     path,
                     element_series::Kind::Sgen,
                     &network.sgens,
                     &households,
                     step,
-                )?;
+                )?),
+                None => own(&network.own_series.sgens, &network.sgens)?,
+            };
+            if let Some(pv) = pv_series {
+                // The feeder's static generators with their own series replace the seeded PV:
+                // each behind the meter of the first prosumer at its bus, or a PV-only agent.
                 for (&gi, values) in &pv.by_element {
                     let g = &network.sgens[gi];
                     let Some(node) = grid.node_of_bus(g.bus) else {
@@ -422,6 +493,7 @@ pub fn build(s: &Scenario) -> Result<Community> {
                                 class: LoadClass::PvOnly,
                                 households: 0,
                                 profile: String::new(),
+                                draws: Vec::new(),
                                 pv_kwp: 0.0,
                                 load_kw: vec![0.0; n_steps],
                                 pv_kw: vec![0.0; n_steps],
@@ -438,10 +510,27 @@ pub fn build(s: &Scenario) -> Result<Community> {
                 }
             } else {
                 // PV on a seeded share of the prosumers.
-                for i in seeded_share(prosumers.len(), s.pv_share_percent, s.seed, 7) {
+                // PV on a seeded share of the prosumers; with a `pv_columns` mix, each draws its
+                // column uniformly (its own seeded stream).
+                for i in seeded_share(
+                    prosumers.len(),
+                    s.pv_share_percent,
+                    s.seed,
+                    stream::PV_OWNERS,
+                ) {
                     let p = &mut prosumers[i];
+                    let pick = if pv_per_kwp.len() > 1 {
+                        let u = crate::util::rng::unit(s.seed, 0, i, stream::PV_COLUMN);
+                        ((u * pv_per_kwp.len() as f64) as usize).min(pv_per_kwp.len() - 1)
+                    } else {
+                        0
+                    };
+                    let (col, per_kwp) = &pv_per_kwp[pick];
                     p.pv_kwp = p.households as f64 * s.pv_kwp_per_household;
-                    p.pv_kw = pv_per_kwp.iter().map(|v| v * p.pv_kwp).collect();
+                    p.pv_kw = per_kwp.iter().map(|v| v * p.pv_kwp).collect();
+                    if !s.profiles.pv_columns.is_empty() {
+                        p.profile = format!("{} + {col}", p.profile);
+                    }
                 }
             }
         }
@@ -480,9 +569,10 @@ pub fn build(s: &Scenario) -> Result<Community> {
                     class: LoadClass::PvOnly,
                     households: 0,
                     profile: s.profiles.pv_column.clone(),
+                    draws: Vec::new(),
                     pv_kwp: kwp,
                     load_kw: vec![0.0; n_steps],
-                    pv_kw: pv_per_kwp.iter().map(|v| v * kwp).collect(),
+                    pv_kw: pv_per_kwp[0].1.iter().map(|v| v * kwp).collect(),
                     battery: None,
                 });
             }
@@ -498,6 +588,7 @@ pub fn build(s: &Scenario) -> Result<Community> {
                     class: LoadClass::Residential,
                     households: 1,
                     profile: load_profile.name.clone(),
+                    draws: Vec::new(),
                     pv_kwp: 0.0,
                     load_kw: load_profile.values.clone(),
                     pv_kw: vec![0.0; n_steps],
@@ -567,7 +658,7 @@ fn assign_flexibility(
         v
     };
     let evs = if s.ev.fleet.is_empty() {
-        pick(s.ev.share_percent, 13)
+        pick(s.ev.share_percent, stream::EV_OWNERS)
             .into_iter()
             .map(|i| crate::storage::ev::draw(i, prosumers[i].households, s.seed))
             .collect()
@@ -598,7 +689,7 @@ fn assign_flexibility(
         v
     };
     let params = s.flex.params();
-    let shiftables = pick(s.flex.share_percent, 17)
+    let shiftables = pick(s.flex.share_percent, stream::FLEX_OWNERS)
         .into_iter()
         .map(|i| {
             let p = &prosumers[i];
@@ -613,6 +704,39 @@ fn assign_flexibility(
         .filter(|f| f.energy_kwh > 0.0)
         .collect();
     Ok((evs, shiftables))
+}
+
+/// The clock of an imported day at the study's step: steps from midnight, labelled with the
+/// file's own date (`typical` when it has none), no series.
+fn import_clock(d: &crate::import::ImportedDay, step: u32) -> Result<Day> {
+    let n = profiles::resample(
+        &vec![0.0; d.pv_kw.first().map_or(0, Vec::len)],
+        d.step_minutes,
+        step,
+    )
+    .map_err(|m| Error::invalid(Location::file(&d.file), m))?
+    .len();
+    Ok(Day {
+        file: d.file.clone(),
+        date: d.date.clone().unwrap_or_else(|| "typical".into()),
+        step_minutes: step,
+        local_minutes: (0..n as u32).map(|k| k * step).collect(),
+        utc_offsets_min: None,
+        series: Vec::new(),
+    })
+}
+
+/// The day label of a scenario's imported file: its own date when it carries dates
+/// ([`crate::import`]), `None` when there is no import or the file has times of day only.
+pub fn imported_date(s: &Scenario) -> Result<Option<String>> {
+    match &s.import {
+        Some(path) => Ok(crate::import::read_sheet(
+            std::path::Path::new(path),
+            s.import_sheet.as_deref(),
+        )?
+        .date),
+        None => Ok(None),
+    }
 }
 
 fn is_commercial(name: &str) -> bool {
@@ -729,10 +853,10 @@ fn assign_batteries(
         0.0
     };
     let chosen = match st.placement {
-        BatteryPlacement::Independent => seeded_share(n, share, s.seed, 11),
+        BatteryPlacement::Independent => seeded_share(n, share, s.seed, stream::BATTERY_OWNERS),
         BatteryPlacement::PvFirst => {
             // Prosumers with PV first, each group in a seeded order.
-            let order = shuffled(n, s.seed, 11);
+            let order = shuffled(n, s.seed, stream::BATTERY_OWNERS);
             let (with, without): (Vec<usize>, Vec<usize>) =
                 order.into_iter().partition(|&i| prosumers[i].pv_kwp > 0.0);
             let mut all = with;
@@ -777,6 +901,7 @@ fn assign_batteries(
             class: LoadClass::Vpp,
             households: 0,
             profile: String::new(),
+            draws: Vec::new(),
             pv_kwp: 0.0,
             load_kw: vec![0.0; n_steps],
             pv_kw: vec![0.0; n_steps],

@@ -43,6 +43,7 @@
 //! silently ignores a flag.
 
 pub mod community;
+pub mod household_model;
 mod validate;
 
 use crate::error::{Error, Location, Result};
@@ -110,6 +111,11 @@ pub struct Profiles {
     pub households: String,
     /// Columns households are drawn from (all `_kw` columns when empty).
     pub household_columns: Vec<String>,
+    /// How each household's curve is made from those columns: `measured` (as they are) or
+    /// `stochastic` (a scaled, shifted curve of a nearby day per household,
+    /// [`household_model`]).
+    #[serde(skip_serializing_if = "household_model::HouseholdModel::is_measured")]
+    pub household_model: household_model::HouseholdModel,
     /// Non-residential load file.
     pub commercial: String,
     /// Columns drawn for non-residential loads (all `_kw` columns when empty).
@@ -118,6 +124,10 @@ pub struct Profiles {
     pub pv: String,
     /// PV column.
     pub pv_column: String,
+    /// A mix of PV columns (orientations, sites): each PV prosumer follows one, drawn by the
+    /// seed; replaces `pv_column` when not empty (placement `load-buses`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pv_columns: Vec<String>,
     /// kWp the PV column describes (1 for `_kw_per_kwp` columns; the paper's are 3 kWp systems).
     pub pv_column_kwp: f64,
     /// A time series per load (wide or long CSV, [`crate::element_series`]): the loads it names
@@ -128,6 +138,15 @@ pub struct Profiles {
     /// buses), replacing the seeded PV share.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pv_series: Option<String>,
+    /// Whether the series a feeder file carries for its own elements (SimBench profiles in a
+    /// pandapower JSON, [`crate::element_series::FeederSeries`]) drive its loads and static
+    /// generators where `load_series`/`pv_series` give none (default `true`).
+    #[serde(skip_serializing_if = "is_true")]
+    pub feeder_series: bool,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl Default for Profiles {
@@ -135,6 +154,7 @@ impl Default for Profiles {
         Profiles {
             households: "builtin:households".into(),
             household_columns: Vec::new(),
+            household_model: Default::default(),
             commercial: "builtin:commercial".into(),
             commercial_columns: vec![
                 "food_production_load_kw".into(),
@@ -145,9 +165,11 @@ impl Default for Profiles {
             ],
             pv: "builtin:pv".into(),
             pv_column: "pv3_kw_per_kwp".into(),
+            pv_columns: Vec::new(),
             pv_column_kwp: 1.0,
             load_series: None,
             pv_series: None,
+            feeder_series: true,
         }
     }
 }
@@ -279,6 +301,9 @@ pub struct Scenario {
     /// ([`crate::import`]); with `pricing = wholesale-pass` its price is the wholesale price.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub import: Option<String>,
+    /// The workbook sheet to import (the first sheet when unset; see [`crate::import`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub import_sheet: Option<String>,
     /// Batteries.
     pub storage: StorageSpec,
     /// Retailer pricing.
@@ -511,6 +536,7 @@ impl Default for Scenario {
             clearing: crate::clearing::ClearingSpec::default(),
             dump_lp: None,
             import: None,
+            import_sheet: None,
             storage: StorageSpec::default(),
             retailer: RetailerSpec::default(),
             line_eta: 1.0,
@@ -534,13 +560,16 @@ impl Scenario {
             profiles: Profiles {
                 households: "builtin:paper2024".into(),
                 household_columns: vec!["res_cluster_0_load_kw".into()],
+                household_model: Default::default(),
                 commercial: "builtin:paper2024".into(),
                 commercial_columns: vec!["com_cluster_0_load_kw".into()],
                 pv: "builtin:paper2024".into(),
                 pv_column: "pv3kwp_cluster_1_kw".into(),
+                pv_columns: Vec::new(),
                 pv_column_kwp: 3.0,
                 load_series: None,
                 pv_series: None,
+                feeder_series: true,
             },
             tariff: Tariff {
                 retail_per_kwh: 0.20,
@@ -589,11 +618,15 @@ impl Scenario {
         match (self.placement, self.import.is_some()) {
             (Placement::PaperLeaves, _) => &[
                 "household_peak_kw",
+                "profiles.household_model",
+                "profiles.pv_columns",
                 "profiles.commercial",
                 "profiles.commercial_columns",
                 "profiles.load_series",
                 "profiles.pv_series",
+                "profiles.feeder_series",
                 "import",
+                "import_sheet",
             ],
             (Placement::LoadBuses, true) => &[
                 "pv_share_percent",
@@ -602,7 +635,7 @@ impl Scenario {
                 "lv_only",
                 "profiles",
             ],
-            (Placement::LoadBuses, false) => &["lv_only"],
+            (Placement::LoadBuses, false) => &["lv_only", "import_sheet"],
         }
     }
 

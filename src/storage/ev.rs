@@ -226,7 +226,7 @@ fn normal(seed: u64, agent: usize, stream: u64) -> f64 {
 /// The EV of prosumer `prosumer` standing for `households` households, drawn from the
 /// distributions of the module docs by `seed`.
 pub fn draw(prosumer: usize, households: u32, seed: u64) -> Ev {
-    const S: u64 = 0xE7;
+    const S: u64 = crate::util::rng::stream::EV_DRAW;
     let u = |k: u64| unit(seed, 0, prosumer, S + k);
     let cap = [40.0, 60.0, 80.0][((u(0) * 3.0) as usize).min(2)];
     let charger = if u(1) < 0.75 { 11.0 } else { 3.7 };

@@ -311,6 +311,18 @@ pub fn run_with_progress(
     if s.days.is_some() {
         return period::run(s, progress);
     }
+    // An imported file that carries its own date labels the day ([`crate::import`]).
+    let dated;
+    let s = match community::imported_date(s)? {
+        Some(date) => {
+            dated = Scenario {
+                day: date,
+                ..s.clone()
+            };
+            &dated
+        }
+        None => s,
+    };
     let c = community::build(s)?;
     run_community(s, c, &Carry::default(), progress)
 }

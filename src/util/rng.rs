@@ -20,6 +20,57 @@ pub fn unit(seed: u64, step: usize, agent: usize, stream: u64) -> f64 {
     (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// The seeded streams, one per independent draw. Every draw of a run is a function of (seed,
+/// step, agent, stream), so two draws sharing a stream would be the same numbers: they are all
+/// named here, and a test keeps them distinct.
+pub mod stream {
+    /// The zero-intelligence bid ([`crate::market::strategy`]).
+    pub const ZI_BID: u64 = 1;
+    /// The zero-intelligence ask.
+    pub const ZI_ASK: u64 = 2;
+    /// Which prosumers get PV.
+    pub const PV_OWNERS: u64 = 7;
+    /// Which prosumers get home batteries.
+    pub const BATTERY_OWNERS: u64 = 11;
+    /// Which households get an EV.
+    pub const EV_OWNERS: u64 = 13;
+    /// Which households get a shiftable load.
+    pub const FLEX_OWNERS: u64 = 17;
+    /// The PV column a prosumer draws from a `pv_columns` mix.
+    pub const PV_COLUMN: u64 = 19;
+    /// The stochastic household model's four draws ([`crate::scenario::household_model`]).
+    pub const HOUSEHOLD_ENERGY_U1: u64 = 31;
+    /// See [`HOUSEHOLD_ENERGY_U1`].
+    pub const HOUSEHOLD_ENERGY_U2: u64 = 32;
+    /// See [`HOUSEHOLD_ENERGY_U1`].
+    pub const HOUSEHOLD_SHIFT: u64 = 33;
+    /// See [`HOUSEHOLD_ENERGY_U1`].
+    pub const HOUSEHOLD_DAY: u64 = 34;
+    /// The first of an EV's [`EV_DRAW_COUNT`] draws ([`crate::storage::ev::draw`]).
+    pub const EV_DRAW: u64 = 0xE7;
+    /// How many streams from [`EV_DRAW`] on an EV uses.
+    pub const EV_DRAW_COUNT: u64 = 6;
+
+    /// Every stream a run uses (the EV draws expanded).
+    pub fn all() -> Vec<u64> {
+        let mut v = vec![
+            ZI_BID,
+            ZI_ASK,
+            PV_OWNERS,
+            BATTERY_OWNERS,
+            EV_OWNERS,
+            FLEX_OWNERS,
+            PV_COLUMN,
+            HOUSEHOLD_ENERGY_U1,
+            HOUSEHOLD_ENERGY_U2,
+            HOUSEHOLD_SHIFT,
+            HOUSEHOLD_DAY,
+        ];
+        v.extend(EV_DRAW..EV_DRAW + EV_DRAW_COUNT);
+        v
+    }
+}
+
 /// A seeded permutation of `0..n` (Fisher–Yates); `stream` keeps independent draws (PV,
 /// batteries, EVs) independent for the same seed.
 pub fn shuffled(n: usize, seed: u64, stream: u64) -> Vec<usize> {
@@ -42,4 +93,16 @@ pub fn seeded_share(n: usize, share_percent: f64, seed: u64, stream: u64) -> Vec
     let mut order = shuffled(n, seed, stream);
     order.truncate(share_count(n, share_percent));
     order
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn streams_are_distinct() {
+        let mut v = super::stream::all();
+        let n = v.len();
+        v.sort_unstable();
+        v.dedup();
+        assert_eq!(v.len(), n, "two draws share a seeded stream");
+    }
 }

@@ -196,5 +196,6 @@ pub fn mini_net(
         loads,
         sgens: Vec::new(),
         switches: Vec::new(),
+        own_series: Default::default(),
     }
 }
