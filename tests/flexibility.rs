@@ -664,3 +664,135 @@ fn smart_ev_under_a_flat_tariff_charges_on_arrival() {
     }
     assert!((delivered(&d) - 16.0).abs() < 1e-9);
 }
+
+/// One household, one step: the price it faces for its import is retail `π`; dropping up to
+/// `F·L = 0.2 × 2 kW = 0.4 kW` costs `c` per kWh. Hand derived: `π > c` drops exactly 0.4 kW
+/// (the household still imports 1.6 kW, every kWh of it at `π`); `π < c` drops nothing; and a
+/// household importing only 0.25 kW drops just those 0.25 kW (beyond, it would only raise its
+/// export, worth feed-in 0.05 < c).
+#[test]
+fn curtailable_load_drops_exactly_the_allowed_part_when_the_price_beats_the_discomfort() {
+    use netclear::storage::curtailable::{self, Curtailable};
+    let l = Curtailable {
+        prosumer: 0,
+        max_kw: vec![0.4],
+        cost_per_kwh: 0.50,
+    };
+    let case = |load: f64, pv: f64, retail: f64| -> (f64, f64) {
+        let inp = DayInput {
+            dt_h: 0.5,
+            load_kw: &[load],
+            pv_kw: &[pv],
+            import_per_kwh: &[retail],
+            export_per_kwh: &[0.05],
+            allow_curtailment: false,
+        };
+        let d = curtailable::dispatch(&l, &inp, None);
+        (d.curtailed_kw[0], d.discomfort_cost)
+    };
+    let (x, cost) = case(2.0, 0.0, 0.60);
+    assert_eq!(x, 0.4);
+    assert!((cost - 0.50 * 0.4 * 0.5).abs() < 1e-15, "{cost}");
+    assert_eq!(case(2.0, 0.0, 0.40), (0.0, 0.0));
+    // Equal price and cost: indifferent, so nothing is dropped.
+    assert_eq!(case(2.0, 0.0, 0.50).0, 0.0);
+    assert!((case(2.0, 1.75, 0.60).0 - 0.25).abs() < 1e-12);
+    // With the P2P pool supplying 1.8 kW at 0.30 < c, only the 0.2 kW bought at retail 0.60
+    // beyond the pool is worth dropping.
+    let inp = DayInput {
+        dt_h: 0.5,
+        load_kw: &[2.0],
+        pv_kw: &[0.0],
+        import_per_kwh: &[0.60],
+        export_per_kwh: &[0.05],
+        allow_curtailment: false,
+    };
+    let pool = netclear::storage::Pool {
+        price_per_kwh: &[0.30],
+        import_cap_kw: &[1.8],
+        export_cap_kw: &[0.0],
+    };
+    let d = curtailable::dispatch(&l, &inp, Some(&pool));
+    assert!((d.curtailed_kw[0] - 0.2).abs() < 1e-12, "{}", d.curtailed_kw[0]);
+}
+
+/// A village80 day under time-of-use prices (peak 0.40 in 17–22, otherwise 0.15/0.25) with a
+/// discomfort cost of 0.35: the baseline's flexible households drop `min(F·L_t, import_t)` in
+/// exactly the peak steps in which they import, nothing in any other step (the law of the
+/// closed form); the dropped energy leaves the metered load; the discomfort is the dropped
+/// energy times its cost and is in no bill.
+#[test]
+fn curtailable_loads_drop_only_where_the_price_beats_the_discomfort_on_village80() {
+    let mut s = netclear::scenario::Scenario {
+        network: "village80".into(),
+        ..Default::default()
+    };
+    s.retailer.pricing = netclear::tariff::PricingMode::TimeOfUse;
+    s.flex.share_percent = 50.0;
+    s.flex.curtail_fraction = 0.2;
+    s.flex.curtail_cost_per_kwh = 0.35;
+    let c = netclear::scenario::community::build(&s).unwrap();
+    let d = netclear::study::run_day(&c, &s).unwrap();
+    let dt = c.dt_h();
+    let b = &d.baseline;
+    let mut dropped = 0.0;
+    let mut peak_steps = 0;
+    for cd in b.plan.curtails() {
+        let i = cd.load.prosumer;
+        let p = &c.prosumers[i];
+        for t in 0..c.n_steps() {
+            // The residual before dropping: profile load, the shiftable part as it runs, PV.
+            let r = p.load_kw[t] + b.plan.shift[i].as_ref().unwrap().delta_kw(t) - p.pv_kw[t];
+            let want = if c.retail_per_kwh[t] > 0.35 {
+                (0.2 * p.load_kw[t]).min(r.max(0.0))
+            } else {
+                0.0
+            };
+            assert!(
+                (cd.curtailed_kw[t] - want).abs() < 1e-9,
+                "prosumer {i} step {t}: {} vs {want}",
+                cd.curtailed_kw[t]
+            );
+            if want > 0.0 {
+                peak_steps += 1;
+            }
+            dropped += want * dt;
+            let metered = b.accounts[t][i].load_kwh;
+            let expect = (p.load_kw[t] + b.plan.load_delta_kw(i, t)) * dt;
+            assert!((metered - expect).abs() < 1e-12);
+        }
+    }
+    assert!(peak_steps > 0, "the peak must make someone drop load");
+    assert!((b.kpis.flex_curtailed_kwh - dropped).abs() < 1e-9);
+    assert!((b.kpis.flex_discomfort_cost - 0.35 * dropped).abs() < 1e-9);
+    // Not money: the community cost is the sum of the bills, the discomfort apart.
+    let bills: f64 = b.accounts.iter().flatten().map(|a| a.bill()).sum();
+    assert!((b.kpis.community_cost - bills).abs() < 1e-9);
+}
+
+/// A curtail fraction outside [0, 1] or a negative discomfort cost is refused, naming the field.
+#[test]
+fn invalid_curtailable_settings_are_refused_naming_the_field() {
+    let (code, _, err) = netclear(&[
+        "run",
+        "--network",
+        "village80",
+        "--flex-share",
+        "50",
+        "--curtail-fraction",
+        "1.5",
+        "--print-scenario",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("flex.curtail_fraction"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("s.toml");
+    std::fs::write(
+        &f,
+        "network = \"village80\"\n[flex]\nshare_percent = 50.0\ncurtail_cost_per_kwh = -0.1\n",
+    )
+    .unwrap();
+    let (code, _, err) = netclear(&["run", "--scenario", f.to_str().unwrap(), "--print-scenario"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("flex.curtail_cost_per_kwh"), "{err}");
+}

@@ -18,7 +18,7 @@
 //! | `binding_limits.csv` | case × step × binding limit: kind, element, dual (long form; when a limit binds) |
 //! | `batteries.csv` | case × step × battery: SOC, charge, discharge (one tidy table) |
 //! | `battery_P{i}.csv`, `vpp.csv`, `p2p_vpp_summary.csv` | the seed's storage files (P2P case) |
-//! | `evs.csv`, `flex_loads.csv` | case × step × EV / shiftable load (when there are any) |
+//! | `evs.csv`, `flex_loads.csv` | case × step × EV / flexible load: shifted and curtailed (when there are any) |
 //! | `feeder.json` | bus coordinates and branch ends, for the report |
 
 pub mod html;
@@ -742,6 +742,7 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
                         case: name.clone(),
                         reference_kw: f.load.reference_kw[t].into(),
                         load_kw: f.load_kw[t].into(),
+                        curtailed_kw: case.plan.curtailed_kw(f.load.prosumer, t).into(),
                         in_window: f.load.window.contains(t, n),
                     })
                 })

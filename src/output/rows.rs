@@ -391,7 +391,8 @@ pub struct EvRow {
     pub plugged: bool,
 }
 
-/// `flex_loads.csv`: every shiftable load's day in both cases (tidy: case × step × load).
+/// `flex_loads.csv`: every flexible household's shiftable and curtailable load in both cases (tidy:
+/// case × step × load).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FlexRow {
     /// Step.
@@ -404,6 +405,8 @@ pub struct FlexRow {
     pub reference_kw: Num,
     /// The shiftable part as dispatched, kW.
     pub load_kw: Num,
+    /// Load the household dropped (its curtailable part), kW.
+    pub curtailed_kw: Num,
     /// Whether the step is in the load's window.
     pub in_window: bool,
 }

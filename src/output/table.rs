@@ -19,6 +19,8 @@ pub enum When {
     Evs,
     /// When the study has shiftable loads.
     Shiftables,
+    /// When flexible households may drop load (`flex.curtail_fraction > 0`).
+    Curtailables,
 }
 
 /// One KPI as every table shows it: the `summary.json` key, its label and unit, and how it is
@@ -122,6 +124,9 @@ pub const KPIS: &[KpiDef] = &[
     KpiDef::new("ev_discharge_kwh", "EV V2G discharge", "kWh", 2).when(When::Evs),
     KpiDef::new("ev_throttled_kwh", "EV charging throttled", "kWh", 2).when(When::Evs),
     KpiDef::new("flex_shifted_kwh", "load shifted", "kWh", 2).when(When::Shiftables),
+    KpiDef::new("flex_curtailed_kwh", "flexible load dropped", "kWh", 2).when(When::Curtailables),
+    KpiDef::new("flex_discomfort_cost", "discomfort (not paid)", "$", 2)
+        .when(When::Curtailables),
     KpiDef::new("battery_discharge_kwh", "battery discharge", "kWh", 2).when(When::Storage),
     KpiDef::new("battery_cycles", "battery cycles", "equivalent full", 2).when(When::Storage),
     KpiDef::new("policy_bonus", "regulator bonus", "$", 2).when(When::Policy),
@@ -160,6 +165,8 @@ pub struct Shown {
     pub evs: bool,
     /// Shiftable loads exist.
     pub shiftables: bool,
+    /// Curtailable loads exist.
+    pub curtailables: bool,
 }
 
 impl Shown {
@@ -173,6 +180,7 @@ impl Shown {
             When::Network => self.network,
             When::Evs => self.evs,
             When::Shiftables => self.shiftables,
+            When::Curtailables => self.curtailables,
         }
     }
     fn of_study(res: &StudyResult) -> Shown {
@@ -184,6 +192,8 @@ impl Shown {
             network: res.scenario.clearing.model != crate::clearing::NetworkModel::None,
             evs: !res.community.evs.is_empty(),
             shiftables: !res.community.shiftables.is_empty(),
+            curtailables: !res.community.shiftables.is_empty()
+                && res.scenario.flex.curtail_fraction > 0.0,
         }
     }
     /// The same rule read back from `summary.json` (the report has nothing else).
@@ -205,6 +215,14 @@ impl Shown {
                 .as_u64()
                 .unwrap_or(0)
                 > 0,
+            curtailables: summary["flexibility"]["shiftable_loads"]
+                .as_u64()
+                .unwrap_or(0)
+                > 0
+                && summary["scenario"]["flex"]["curtail_fraction"]
+                    .as_f64()
+                    .unwrap_or(0.0)
+                    > 0.0,
         }
     }
 }

@@ -156,6 +156,11 @@ pub struct Kpis {
     pub flex_shifted_kwh: f64,
     /// Energy of all shiftable loads (conserved: the same with and without shifting), kWh.
     pub flex_energy_kwh: f64,
+    /// Load the curtailable loads dropped, kWh (physical: it was not consumed).
+    pub flex_curtailed_kwh: f64,
+    /// The discomfort of the dropped load at its stated cost, $: a welfare cost, **not money
+    /// paid** — no bill and no community cost holds it.
+    pub flex_discomfort_cost: f64,
 }
 
 impl Kpis {
@@ -430,6 +435,8 @@ pub fn compute(d: &CaseData, baseline: Option<Reference>) -> Kpis {
             .fold(0.0, f64::max),
         flex_shifted_kwh: d.plan.shifts().map(|f| f.shifted_kwh).sum(),
         flex_energy_kwh: d.plan.shifts().map(|f| f.load.energy_kwh).sum(),
+        flex_curtailed_kwh: d.plan.curtails().map(|f| f.curtailed_kwh).sum(),
+        flex_discomfort_cost: d.plan.curtails().map(|f| f.discomfort_cost).sum(),
     }
 }
 

@@ -17,7 +17,9 @@
 //!   community battery's rule follows the community's residual in the P2P case, its own (empty)
 //!   position in the baseline.
 //!
-//! * **EVs and shiftable loads** ([`crate::storage::ev`], [`crate::storage::shiftable`]) are part
+//! * **EVs, shiftable and curtailable loads** ([`crate::storage::ev`],
+//!   [`crate::storage::shiftable`], [`crate::storage::curtailable`]: the curtailable part last,
+//!   on the household's residual, seeing the same prices as its shiftable load) are part
 //!   of their household's meter (load + EV charge − EV discharge, the shiftable part at the time it
 //!   runs). Each household's assets are dispatched in turn — battery, EV, shiftable load — each
 //!   seeing the household's residual the previous ones leave. Baseline: retail and feed-in only.
@@ -34,6 +36,7 @@ use crate::market::strategy::Strategy;
 use crate::market::Mechanism;
 use crate::scenario::community::{Community, LoadClass};
 use crate::scenario::{FlexPricing, Scenario, SettlementMode};
+use crate::storage::curtailable::{CurtailDispatch, Curtailable};
 use crate::storage::ev::EvDispatch;
 use crate::storage::shiftable::ShiftDispatch;
 use crate::storage::{dispatch_in, DayInput, Dispatch, MilpSettings, Pool, StorageModel};
@@ -48,6 +51,8 @@ pub struct Plan {
     pub ev: Vec<Option<EvDispatch>>,
     /// Shiftable load per prosumer (empty: none).
     pub shift: Vec<Option<ShiftDispatch>>,
+    /// Curtailable load per prosumer (empty: none).
+    pub curtail: Vec<Option<CurtailDispatch>>,
 }
 
 impl Plan {
@@ -57,6 +62,7 @@ impl Plan {
             dispatch: vec![None; n],
             ev: vec![None; n],
             shift: vec![None; n],
+            curtail: vec![None; n],
         }
     }
     /// EV charge and discharge of prosumer `i` in step `t`, kWh.
@@ -69,12 +75,25 @@ impl Plan {
             None => (0.0, 0.0),
         }
     }
-    /// How much prosumer `i`'s shiftable load moves its consumption in step `t`, kW.
+    /// How much prosumer `i`'s shiftable load moves its consumption in step `t`, less what its
+    /// curtailable load drops, kW.
     pub fn load_delta_kw(&self, i: usize, t: usize) -> f64 {
         self.shift
             .get(i)
             .and_then(Option::as_ref)
             .map_or(0.0, |s| s.delta_kw(t))
+            - self.curtailed_kw(i, t)
+    }
+    /// What prosumer `i`'s curtailable load drops in step `t`, kW.
+    pub fn curtailed_kw(&self, i: usize, t: usize) -> f64 {
+        self.curtail
+            .get(i)
+            .and_then(Option::as_ref)
+            .map_or(0.0, |c| c.curtailed_kw[t])
+    }
+    /// The curtailable loads' days.
+    pub fn curtails(&self) -> impl Iterator<Item = &CurtailDispatch> {
+        self.curtail.iter().flatten()
     }
     /// The EVs' days.
     pub fn evs(&self) -> impl Iterator<Item = &EvDispatch> {
@@ -375,6 +394,41 @@ pub fn plan_horizon(
                 net[i][t] = rest[t] + d.load_kw[t % n_day];
             }
             out.shift[i] = Some(d);
+            // The curtailable part of the same household, last: on what the others leave.
+            if s.flex.curtail_fraction > 0.0 {
+                let (sur, def) = if shift_pool {
+                    day_totals(&net, i)
+                } else {
+                    (Vec::new(), Vec::new())
+                };
+                let (load, pv) = split(&net[i]);
+                let inp = DayInput {
+                    dt_h: dt,
+                    load_kw: &load,
+                    pv_kw: &pv,
+                    import_per_kwh: &c.retail_per_kwh,
+                    export_per_kwh: &c.feed_in_per_kwh,
+                    allow_curtailment: false,
+                };
+                let pool = Pool {
+                    price_per_kwh: &p_int[..n_day],
+                    import_cap_kw: &sur,
+                    export_cap_kw: &def,
+                };
+                let l = Curtailable {
+                    prosumer: i,
+                    max_kw: p.load_kw[..n_day]
+                        .iter()
+                        .map(|x| s.flex.curtail_fraction * x.max(0.0))
+                        .collect(),
+                    cost_per_kwh: s.flex.curtail_cost_per_kwh,
+                };
+                let d = crate::storage::curtailable::dispatch(&l, &inp, shift_pool.then_some(&pool));
+                for t in 0..n {
+                    net[i][t] -= d.curtailed_kw[t % n_day];
+                }
+                out.curtail[i] = Some(d);
+            }
         }
     }
     out
