@@ -546,7 +546,10 @@ fn num(r: &std::collections::HashMap<String, String>, k: &str) -> f64 {
 /// throttled energy.
 #[test]
 fn ev_congestion_scenario_binds_because_of_p2p_and_holds_in_ac() {
-    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/scenarios/ev_congestion.toml");
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/scenarios/ev_congestion.toml"
+    );
     let t = tempfile::tempdir().unwrap();
     let (cor, raw) = (t.path().join("cor"), t.path().join("raw"));
     for (dir, extra) in [(&cor, None), (&raw, Some("none"))] {
@@ -647,7 +650,14 @@ fn smart_ev_under_a_flat_tariff_charges_on_arrival() {
     let e = evening_ev(16.0);
     let (zero, flat, fit) = (vec![0.0; N], vec![0.25; N], vec![0.05; N]);
     let inp = day(&zero, &zero, &flat, &fit);
-    let d = ev::dispatch(&e, EvCharging::Smart, 60, &inp, None, &MilpSettings::default());
+    let d = ev::dispatch(
+        &e,
+        EvCharging::Smart,
+        60,
+        &inp,
+        None,
+        &MilpSettings::default(),
+    );
     let meter = 16.0 / EV_ETA;
     for t in 0..N {
         let want = match t {
@@ -713,7 +723,11 @@ fn curtailable_load_drops_exactly_the_allowed_part_when_the_price_beats_the_disc
         export_cap_kw: &[0.0],
     };
     let d = curtailable::dispatch(&l, &inp, Some(&pool));
-    assert!((d.curtailed_kw[0] - 0.2).abs() < 1e-12, "{}", d.curtailed_kw[0]);
+    assert!(
+        (d.curtailed_kw[0] - 0.2).abs() < 1e-12,
+        "{}",
+        d.curtailed_kw[0]
+    );
 }
 
 /// A village80 day under time-of-use prices (peak 0.40 in 17–22, otherwise 0.15/0.25) with a

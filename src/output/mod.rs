@@ -712,16 +712,19 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
                 (0..c.n_steps()).flat_map(move |t| {
                     let name = name.clone();
                     let phys = phys.clone();
-                    case.plan.evs().zip(phys).map(move |(e, (throttled, soc))| EvRow {
-                        step: t,
-                        prosumer: e.ev.prosumer,
-                        case: name.clone(),
-                        charge_kw: (e.dispatch.charge_kw[t] - throttled[t]).into(),
-                        throttled_kw: throttled[t].into(),
-                        discharge_kw: e.dispatch.discharge_kw[t].into(),
-                        soc_kwh: soc[t].into(),
-                        plugged: e.plugged(t),
-                    })
+                    case.plan
+                        .evs()
+                        .zip(phys)
+                        .map(move |(e, (throttled, soc))| EvRow {
+                            step: t,
+                            prosumer: e.ev.prosumer,
+                            case: name.clone(),
+                            charge_kw: (e.dispatch.charge_kw[t] - throttled[t]).into(),
+                            throttled_kw: throttled[t].into(),
+                            discharge_kw: e.dispatch.discharge_kw[t].into(),
+                            soc_kwh: soc[t].into(),
+                            plugged: e.plugged(t),
+                        })
                 })
             }),
         )?;

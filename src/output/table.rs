@@ -125,8 +125,7 @@ pub const KPIS: &[KpiDef] = &[
     KpiDef::new("ev_throttled_kwh", "EV charging throttled", "kWh", 2).when(When::Evs),
     KpiDef::new("flex_shifted_kwh", "load shifted", "kWh", 2).when(When::Shiftables),
     KpiDef::new("flex_curtailed_kwh", "flexible load dropped", "kWh", 2).when(When::Curtailables),
-    KpiDef::new("flex_discomfort_cost", "discomfort (not paid)", "$", 2)
-        .when(When::Curtailables),
+    KpiDef::new("flex_discomfort_cost", "discomfort (not paid)", "$", 2).when(When::Curtailables),
     KpiDef::new("battery_discharge_kwh", "battery discharge", "kWh", 2).when(When::Storage),
     KpiDef::new("battery_cycles", "battery cycles", "equivalent full", 2).when(When::Storage),
     KpiDef::new("policy_bonus", "regulator bonus", "$", 2).when(When::Policy),

@@ -15,6 +15,11 @@
 //! * P2P, different injections (flexibility responded): under `enforce`, the full correction;
 //!   under `report`, the limits are relaxed to the baseline's state (the market must not worsen
 //!   what was already there) and only PV may be curtailed to keep them.
+//!
+//! Load the correction may shed at a household is its imports up to its load **and its EV's
+//! charging**; what it sheds comes out of the EV's charging first (the wallbox dimmed:
+//! `Account::ev_throttled_kwh`, counted against the EV's delivered energy), then out of its
+//! load (`shed_kwh`).
 
 use super::network::{injections, Solvers, StepNetwork};
 use super::plan::Plan;

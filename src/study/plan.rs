@@ -423,7 +423,8 @@ pub fn plan_horizon(
                         .collect(),
                     cost_per_kwh: s.flex.curtail_cost_per_kwh,
                 };
-                let d = crate::storage::curtailable::dispatch(&l, &inp, shift_pool.then_some(&pool));
+                let d =
+                    crate::storage::curtailable::dispatch(&l, &inp, shift_pool.then_some(&pool));
                 for t in 0..n {
                     net[i][t] -= d.curtailed_kw[t % n_day];
                 }
