@@ -45,6 +45,18 @@ fn prices(cheap: std::ops::Range<usize>, evening: f64) -> Vec<f64> {
         .collect()
 }
 
+/// A smart EV's hourly dispatch without a pool.
+fn smart(e: &Ev, inp: &DayInput) -> ev::EvDispatch {
+    ev::dispatch(
+        e,
+        EvCharging::Smart,
+        60,
+        inp,
+        None,
+        &MilpSettings::default(),
+    )
+}
+
 fn delivered(d: &ev::EvDispatch) -> f64 {
     d.dispatch
         .charge_kw
@@ -59,14 +71,7 @@ fn smart_ev_charges_in_the_cheap_window_and_meets_its_need_exactly() {
     let (zero, imp) = (vec![0.0; N], prices(1..5, 0.30));
     let inp = day(&zero, &zero, &imp, &zero);
     let e = evening_ev(20.0);
-    let d = ev::dispatch(
-        &e,
-        EvCharging::Smart,
-        60,
-        &inp,
-        None,
-        &MilpSettings::default(),
-    );
+    let d = smart(&e, &inp);
     // 20 kWh at the battery = 20/η at the meter, all of it in 01:00–05:00 (28 kWh of room).
     let meter = 20.0 / EV_ETA;
     let cheap: f64 = (1..5).map(|t| d.dispatch.charge_kw[t]).sum();
@@ -650,14 +655,7 @@ fn smart_ev_under_a_flat_tariff_charges_on_arrival() {
     let e = evening_ev(16.0);
     let (zero, flat, fit) = (vec![0.0; N], vec![0.25; N], vec![0.05; N]);
     let inp = day(&zero, &zero, &flat, &fit);
-    let d = ev::dispatch(
-        &e,
-        EvCharging::Smart,
-        60,
-        &inp,
-        None,
-        &MilpSettings::default(),
-    );
+    let d = smart(&e, &inp);
     let meter = 16.0 / EV_ETA;
     for t in 0..N {
         let want = match t {
@@ -689,13 +687,10 @@ fn curtailable_load_drops_exactly_the_allowed_part_when_the_price_beats_the_disc
         cost_per_kwh: 0.50,
     };
     let case = |load: f64, pv: f64, retail: f64| -> (f64, f64) {
+        let (load, pv, retail) = ([load], [pv], [retail]);
         let inp = DayInput {
             dt_h: 0.5,
-            load_kw: &[load],
-            pv_kw: &[pv],
-            import_per_kwh: &[retail],
-            export_per_kwh: &[0.05],
-            allow_curtailment: false,
+            ..day(&load, &pv, &retail, &[0.05])
         };
         let d = curtailable::dispatch(&l, &inp, None);
         (d.curtailed_kw[0], d.discomfort_cost)
@@ -711,11 +706,7 @@ fn curtailable_load_drops_exactly_the_allowed_part_when_the_price_beats_the_disc
     // beyond the pool is worth dropping.
     let inp = DayInput {
         dt_h: 0.5,
-        load_kw: &[2.0],
-        pv_kw: &[0.0],
-        import_per_kwh: &[0.60],
-        export_per_kwh: &[0.05],
-        allow_curtailment: false,
+        ..day(&[2.0], &[0.0], &[0.60], &[0.05])
     };
     let pool = netclear::storage::Pool {
         price_per_kwh: &[0.30],

@@ -174,6 +174,14 @@ pub struct EvShortfall {
     pub reason: String,
 }
 
+/// Violations as one text (`; `-separated).
+fn joined(v: &[crate::formulation::Violation]) -> String {
+    v.iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// An EV's physical day in a case: the charging the network correction throttled per step (kW)
 /// and the SOC it leaves (the plan's, less `η_c ×` the throttled energy so far in its window).
 fn ev_physical(
@@ -516,12 +524,7 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
                     vmax_pu: n.vmax_pu.map(Num),
                     max_line_loading_percent: n.max_line_loading_percent.into(),
                     max_trafo_loading_percent: n.max_trafo_loading_percent.into(),
-                    violations: n
-                        .violations
-                        .iter()
-                        .map(|v| v.to_string())
-                        .collect::<Vec<_>>()
-                        .join("; "),
+                    violations: joined(&n.violations),
                 })
         }),
     )?;
@@ -616,18 +619,8 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
                         optimised: o.optimised,
                         ac_feedback_rounds: o.ac_feedback_rounds,
                         binding: o.reason(),
-                        violations_before: o
-                            .violations
-                            .iter()
-                            .map(|v| v.to_string())
-                            .collect::<Vec<_>>()
-                            .join("; "),
-                        ac_violations_before: o
-                            .ac_violations_before
-                            .iter()
-                            .map(|v| v.to_string())
-                            .collect::<Vec<_>>()
-                            .join("; "),
+                        violations_before: joined(&o.violations),
+                        ac_violations_before: joined(&o.ac_violations_before),
                         shed_kw: o.shed_kw.iter().sum::<f64>().into(),
                         curtailed_kw: o.curt_kw.iter().sum::<f64>().into(),
                         socp_max_gap: o.socp_max_gap.map(Num),

@@ -149,6 +149,36 @@ pub fn plan(c: &Community, s: &Scenario, case: Case, model: StorageModel) -> Pla
     plan_horizon(c, &Carry::default(), s, case, model)
 }
 
+/// A household's residual day (after its assets dispatched so far) and the pool the others leave.
+struct Residual {
+    load: Vec<f64>,
+    pv: Vec<f64>,
+    sur: Vec<f64>,
+    def: Vec<f64>,
+}
+
+impl Residual {
+    /// The day to dispatch against, at the retailer's prices.
+    fn inp<'a>(&'a self, c: &'a Community) -> DayInput<'a> {
+        DayInput {
+            dt_h: c.dt_h(),
+            load_kw: &self.load,
+            pv_kw: &self.pv,
+            import_per_kwh: &c.retail_per_kwh,
+            export_per_kwh: &c.feed_in_per_kwh,
+            allow_curtailment: false,
+        }
+    }
+    /// The pool at the internal price `p_int` (the day's steps).
+    fn pool<'a>(&'a self, p_int: &'a [f64]) -> Pool<'a> {
+        Pool {
+            price_per_kwh: p_int,
+            import_cap_kw: &self.sur,
+            export_cap_kw: &self.def,
+        }
+    }
+}
+
 /// What a day of a multi-day study inherits and sees ([`super::period`]).
 #[derive(Debug, Clone, Default)]
 pub struct Carry {
@@ -250,6 +280,17 @@ pub fn plan_horizon(
         def.truncate(n_day);
         (sur, def)
     };
+    // What a household's next flexible asset sees: its residual `r` and, when it sees the pool,
+    // what the others leave in it.
+    let residual = |net: &[Vec<f64>], i: usize, r: &[f64], sees_pool: bool| -> Residual {
+        let (sur, def) = if sees_pool {
+            day_totals(net, i)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let (load, pv) = split(r);
+        Residual { load, pv, sur, def }
+    };
     // Homes first (in prosumer order), then the community battery.
     let mut order: Vec<usize> = (0..np)
         .filter(|&i| c.prosumers[i].class != LoadClass::Vpp)
@@ -329,25 +370,8 @@ pub fn plan_horizon(
             });
         }
         if let Some(ev) = c.evs.iter().find(|e| e.prosumer == i) {
-            let (sur, def) = if ev_pool {
-                day_totals(&net, i)
-            } else {
-                (Vec::new(), Vec::new())
-            };
-            let (load, pv) = split(&net[i]);
-            let inp = DayInput {
-                dt_h: dt,
-                load_kw: &load,
-                pv_kw: &pv,
-                import_per_kwh: &c.retail_per_kwh,
-                export_per_kwh: &c.feed_in_per_kwh,
-                allow_curtailment: false,
-            };
-            let pool = Pool {
-                price_per_kwh: &p_int[..n_day],
-                import_cap_kw: &sur,
-                export_cap_kw: &def,
-            };
+            let day = residual(&net, i, &net[i], ev_pool);
+            let (inp, pool) = (day.inp(c), day.pool(&p_int[..n_day]));
             let d = crate::storage::ev::dispatch(
                 ev,
                 s.ev.charging,
@@ -362,28 +386,11 @@ pub fn plan_horizon(
             out.ev[i] = Some(d);
         }
         if let Some(f) = c.shiftables.iter().find(|f| f.prosumer == i) {
-            let (sur, def) = if shift_pool {
-                day_totals(&net, i)
-            } else {
-                (Vec::new(), Vec::new())
-            };
             let rest: Vec<f64> = (0..n)
                 .map(|t| net[i][t] - f.reference_kw[t % n_day])
                 .collect();
-            let (load, pv) = split(&rest);
-            let inp = DayInput {
-                dt_h: dt,
-                load_kw: &load,
-                pv_kw: &pv,
-                import_per_kwh: &c.retail_per_kwh,
-                export_per_kwh: &c.feed_in_per_kwh,
-                allow_curtailment: false,
-            };
-            let pool = Pool {
-                price_per_kwh: &p_int[..n_day],
-                import_cap_kw: &sur,
-                export_cap_kw: &def,
-            };
+            let day = residual(&net, i, &rest, shift_pool);
+            let (inp, pool) = (day.inp(c), day.pool(&p_int[..n_day]));
             let d = crate::storage::shiftable::dispatch(
                 f,
                 &inp,
@@ -396,25 +403,8 @@ pub fn plan_horizon(
             out.shift[i] = Some(d);
             // The curtailable part of the same household, last: on what the others leave.
             if s.flex.curtail_fraction > 0.0 {
-                let (sur, def) = if shift_pool {
-                    day_totals(&net, i)
-                } else {
-                    (Vec::new(), Vec::new())
-                };
-                let (load, pv) = split(&net[i]);
-                let inp = DayInput {
-                    dt_h: dt,
-                    load_kw: &load,
-                    pv_kw: &pv,
-                    import_per_kwh: &c.retail_per_kwh,
-                    export_per_kwh: &c.feed_in_per_kwh,
-                    allow_curtailment: false,
-                };
-                let pool = Pool {
-                    price_per_kwh: &p_int[..n_day],
-                    import_cap_kw: &sur,
-                    export_cap_kw: &def,
-                };
+                let day = residual(&net, i, &net[i], shift_pool);
+                let (inp, pool) = (day.inp(c), day.pool(&p_int[..n_day]));
                 let l = Curtailable {
                     prosumer: i,
                     max_kw: p.load_kw[..n_day]
