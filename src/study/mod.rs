@@ -29,6 +29,7 @@ pub mod network;
 pub mod paper;
 pub mod period;
 pub mod plan;
+pub mod seed_community;
 
 use crate::error::{Error, Result};
 use crate::market::Trade;
@@ -308,6 +309,14 @@ pub fn run_with_progress(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<StudyResult> {
     s.validate()?;
+    if s.seed_community.is_some() {
+        // Its own simulation and outputs ([`seed_community::run`]), not a baseline-vs-P2P study.
+        return Err(crate::Error::invalid(
+            crate::Location::file("scenario").field("seed_community"),
+            "the seed community (`--preset community100`) runs with `netclear run`, not as a \
+             baseline-vs-P2P study or a sweep point",
+        ));
+    }
     if s.days.is_some() {
         return period::run(s, progress);
     }
