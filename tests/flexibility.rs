@@ -45,6 +45,18 @@ fn prices(cheap: std::ops::Range<usize>, evening: f64) -> Vec<f64> {
         .collect()
 }
 
+/// A smart EV's hourly dispatch without a pool.
+fn smart(e: &Ev, inp: &DayInput) -> ev::EvDispatch {
+    ev::dispatch(
+        e,
+        EvCharging::Smart,
+        60,
+        inp,
+        None,
+        &MilpSettings::default(),
+    )
+}
+
 fn delivered(d: &ev::EvDispatch) -> f64 {
     d.dispatch
         .charge_kw
@@ -59,14 +71,7 @@ fn smart_ev_charges_in_the_cheap_window_and_meets_its_need_exactly() {
     let (zero, imp) = (vec![0.0; N], prices(1..5, 0.30));
     let inp = day(&zero, &zero, &imp, &zero);
     let e = evening_ev(20.0);
-    let d = ev::dispatch(
-        &e,
-        EvCharging::Smart,
-        60,
-        &inp,
-        None,
-        &MilpSettings::default(),
-    );
+    let d = smart(&e, &inp);
     // 20 kWh at the battery = 20/η at the meter, all of it in 01:00–05:00 (28 kWh of room).
     let meter = 20.0 / EV_ETA;
     let cheap: f64 = (1..5).map(|t| d.dispatch.charge_kw[t]).sum();
@@ -518,4 +523,281 @@ fn ev_draws_are_deterministic_and_within_their_distributions() {
     let mean_need: f64 = (0..2000).map(|i| ev::draw(i, 1, 3).need_kwh).sum::<f64>() / 2000.0;
     // Log-normal mean: 30 km · e^{0.18} ≈ 35.9 km → ≈ 6.1 kWh.
     assert!((mean_need - 6.1).abs() < 0.4, "{mean_need}");
+}
+
+fn rows(path: &std::path::Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let head = r.headers().unwrap().clone();
+    r.records()
+        .map(|x| {
+            let x = x.unwrap();
+            head.iter()
+                .zip(x.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+fn num(r: &std::collections::HashMap<String, String>, k: &str) -> f64 {
+    r[k].parse().unwrap_or_else(|_| panic!("{k} = {:?}", r[k]))
+}
+
+/// The shipped congestion scenario (docs/ev_congestion.md): smart EVs that see the P2P pool
+/// overload the head of village80's longest branch — line 19 (bus 20–21) — in AC; the
+/// correction holds it within its rating in AC; the limit binds in the P2P case only. Checked
+/// against the plain AC power flow of the uncorrected injections (`--network-model none`: no
+/// correction at all, the network result is AC of the proposal), and against conservation of the
+/// throttled energy.
+#[test]
+fn ev_congestion_scenario_binds_because_of_p2p_and_holds_in_ac() {
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/scenarios/ev_congestion.toml"
+    );
+    let t = tempfile::tempdir().unwrap();
+    let (cor, raw) = (t.path().join("cor"), t.path().join("raw"));
+    for (dir, extra) in [(&cor, None), (&raw, Some("none"))] {
+        let d = dir.display().to_string();
+        let mut args = vec!["run", "--scenario", file, "--out", d.as_str(), "-q"];
+        if let Some(m) = extra {
+            args.extend(["--network-model", m]);
+        }
+        let (code, _, err) = netclear(&args);
+        assert_eq!(code, 0, "{err}");
+    }
+    const LINE: &str = "line 19";
+    // The largest loading of `LINE` per case in a run's network results.
+    let peak = |dir: &std::path::Path, case: &str| -> f64 {
+        rows(&dir.join("line_loading.csv"))
+            .iter()
+            .filter(|r| r["case"] == case && r["element"] == LINE)
+            .map(|r| {
+                assert_eq!(r["model"], "ac");
+                num(r, "loading_percent")
+            })
+            .fold(0.0, f64::max)
+    };
+    // 1. The uncorrected proposal: over the rating in the plain AC power flow, and the
+    //    correction's own AC check of it says the same, in that step only.
+    let raw_p2p = peak(&raw, "p2p");
+    assert!(raw_p2p > 101.0, "uncorrected P2P {LINE}: {raw_p2p} %");
+    let clearing = rows(&cor.join("clearing.csv"));
+    let before: Vec<_> = clearing
+        .iter()
+        .filter(|r| !r["ac_violations_before"].is_empty())
+        .collect();
+    assert!(!before.is_empty());
+    for r in &before {
+        assert_eq!(r["case"], "p2p", "{r:?}");
+        let v = &r["ac_violations_before"];
+        let at = v
+            .split("; ")
+            .find_map(|x| x.strip_prefix("line 19 at "))
+            .unwrap_or_else(|| panic!("{v}"));
+        let pct: f64 = at.trim_end_matches(" %").parse().unwrap();
+        assert!(pct > 100.0, "{v}");
+    }
+    // 2. The baseline does not come near it, with or without the correction (its smart EVs see
+    //    retail and feed-in only and wait for their own PV).
+    for dir in [&raw, &cor] {
+        let b = peak(dir, "baseline");
+        assert!(b < 90.0, "baseline {LINE}: {b} %");
+    }
+    // 3. The corrected P2P case holds in AC: every line within 100 % + 0.1 % (the AC feedback's
+    //    stated slack), every voltage within EN 50160's band, every step solved in AC.
+    for r in rows(&cor.join("network.csv")) {
+        assert_eq!(r["model"], "ac", "{r:?}");
+        assert!(num(&r, "max_line_loading_percent") <= 100.1, "{r:?}");
+        assert!(num(&r, "vmin_pu") >= 0.9 - 1e-9, "{r:?}");
+        assert!(num(&r, "vmax_pu") <= 1.1 + 1e-9, "{r:?}");
+        assert!(r["violations"].is_empty(), "{r:?}");
+    }
+    let cor_p2p = peak(&cor, "p2p");
+    assert!(cor_p2p <= 100.1 && cor_p2p > 95.0, "{cor_p2p}");
+    // 4. The limit binds in the P2P case, never in the baseline.
+    let binding = rows(&cor.join("binding_limits.csv"));
+    assert!(binding
+        .iter()
+        .any(|r| r["case"] == "p2p" && r["element"] == LINE && r["kind"] == "thermal"));
+    assert!(binding.iter().all(|r| r["case"] == "p2p"), "{binding:?}");
+    // 5. What the correction took is EV charging, conserved: the load shed in clearing.csv is the
+    //    throttled charging of evs.csv is the KPI, and no household load was shed.
+    let dt = 0.25;
+    let shed: f64 = clearing
+        .iter()
+        .filter(|r| r["case"] == "p2p")
+        .map(|r| num(r, "shed_kw") * dt)
+        .sum();
+    let throttled: f64 = rows(&cor.join("evs.csv"))
+        .iter()
+        .filter(|r| r["case"] == "p2p")
+        .map(|r| num(r, "throttled_kw") * dt)
+        .sum();
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cor.join("summary.json")).unwrap()).unwrap();
+    let kpi = |case: &str, k: &str| s[case][k].as_f64().unwrap();
+    assert!(shed > 0.1, "{shed}");
+    assert!((shed - throttled).abs() < 1e-9, "{shed} vs {throttled}");
+    assert!((kpi("p2p", "ev_throttled_kwh") - throttled).abs() < 1e-9);
+    assert!(kpi("p2p", "load_shed_kwh").abs() < 1e-12);
+    assert_eq!(kpi("baseline", "ev_throttled_kwh"), 0.0);
+    // The cars that were throttled leave short by η × what they lost, and it is reported.
+    let unmet = kpi("p2p", "ev_unmet_kwh");
+    assert!((unmet - EV_ETA * throttled).abs() < 1e-6, "{unmet}");
+}
+
+/// Under a flat tariff a smart EV has nothing to gain by waiting, so it charges as a charger
+/// does — at full power from arrival: 7 kW at 18:00 and 19:00, and the rest at 20:00 (hand
+/// derived: need 16 kWh, η 0.92 → 16/0.92 = 17.391 kWh at the meter, 7 + 7 + 3.391 kW).
+#[test]
+fn smart_ev_under_a_flat_tariff_charges_on_arrival() {
+    let e = evening_ev(16.0);
+    let (zero, flat, fit) = (vec![0.0; N], vec![0.25; N], vec![0.05; N]);
+    let inp = day(&zero, &zero, &flat, &fit);
+    let d = smart(&e, &inp);
+    let meter = 16.0 / EV_ETA;
+    for t in 0..N {
+        let want = match t {
+            18 | 19 => 7.0,
+            20 => meter - 14.0,
+            _ => 0.0,
+        };
+        // Within the interior-point solver's dust (0.1 W).
+        assert!(
+            (d.dispatch.charge_kw[t] - want).abs() < 1e-4,
+            "step {t}: {} vs {want}",
+            d.dispatch.charge_kw[t]
+        );
+    }
+    assert!((delivered(&d) - 16.0).abs() < 1e-9);
+}
+
+/// One household, one step: the price it faces for its import is retail `π`; dropping up to
+/// `F·L = 0.2 × 2 kW = 0.4 kW` costs `c` per kWh. Hand derived: `π > c` drops exactly 0.4 kW
+/// (the household still imports 1.6 kW, every kWh of it at `π`); `π < c` drops nothing; and a
+/// household importing only 0.25 kW drops just those 0.25 kW (beyond, it would only raise its
+/// export, worth feed-in 0.05 < c).
+#[test]
+fn curtailable_load_drops_exactly_the_allowed_part_when_the_price_beats_the_discomfort() {
+    use netclear::storage::curtailable::{self, Curtailable};
+    let l = Curtailable {
+        prosumer: 0,
+        max_kw: vec![0.4],
+        cost_per_kwh: 0.50,
+    };
+    let case = |load: f64, pv: f64, retail: f64| -> (f64, f64) {
+        let (load, pv, retail) = ([load], [pv], [retail]);
+        let inp = DayInput {
+            dt_h: 0.5,
+            ..day(&load, &pv, &retail, &[0.05])
+        };
+        let d = curtailable::dispatch(&l, &inp, None);
+        (d.curtailed_kw[0], d.discomfort_cost)
+    };
+    let (x, cost) = case(2.0, 0.0, 0.60);
+    assert_eq!(x, 0.4);
+    assert!((cost - 0.50 * 0.4 * 0.5).abs() < 1e-15, "{cost}");
+    assert_eq!(case(2.0, 0.0, 0.40), (0.0, 0.0));
+    // Equal price and cost: indifferent, so nothing is dropped.
+    assert_eq!(case(2.0, 0.0, 0.50).0, 0.0);
+    assert!((case(2.0, 1.75, 0.60).0 - 0.25).abs() < 1e-12);
+    // With the P2P pool supplying 1.8 kW at 0.30 < c, only the 0.2 kW bought at retail 0.60
+    // beyond the pool is worth dropping.
+    let inp = DayInput {
+        dt_h: 0.5,
+        ..day(&[2.0], &[0.0], &[0.60], &[0.05])
+    };
+    let pool = netclear::storage::Pool {
+        price_per_kwh: &[0.30],
+        import_cap_kw: &[1.8],
+        export_cap_kw: &[0.0],
+    };
+    let d = curtailable::dispatch(&l, &inp, Some(&pool));
+    assert!(
+        (d.curtailed_kw[0] - 0.2).abs() < 1e-12,
+        "{}",
+        d.curtailed_kw[0]
+    );
+}
+
+/// A village80 day under time-of-use prices (peak 0.40 in 17–22, otherwise 0.15/0.25) with a
+/// discomfort cost of 0.35: the baseline's flexible households drop `min(F·L_t, import_t)` in
+/// exactly the peak steps in which they import, nothing in any other step (the law of the
+/// closed form); the dropped energy leaves the metered load; the discomfort is the dropped
+/// energy times its cost and is in no bill.
+#[test]
+fn curtailable_loads_drop_only_where_the_price_beats_the_discomfort_on_village80() {
+    let mut s = netclear::scenario::Scenario {
+        network: "village80".into(),
+        ..Default::default()
+    };
+    s.retailer.pricing = netclear::tariff::PricingMode::TimeOfUse;
+    s.flex.share_percent = 50.0;
+    s.flex.curtail_fraction = 0.2;
+    s.flex.curtail_cost_per_kwh = 0.35;
+    let c = netclear::scenario::community::build(&s).unwrap();
+    let d = netclear::study::run_day(&c, &s).unwrap();
+    let dt = c.dt_h();
+    let b = &d.baseline;
+    let mut dropped = 0.0;
+    let mut peak_steps = 0;
+    for cd in b.plan.curtails() {
+        let i = cd.load.prosumer;
+        let p = &c.prosumers[i];
+        for t in 0..c.n_steps() {
+            // The residual before dropping: profile load, the shiftable part as it runs, PV.
+            let r = p.load_kw[t] + b.plan.shift[i].as_ref().unwrap().delta_kw(t) - p.pv_kw[t];
+            let want = if c.retail_per_kwh[t] > 0.35 {
+                (0.2 * p.load_kw[t]).min(r.max(0.0))
+            } else {
+                0.0
+            };
+            assert!(
+                (cd.curtailed_kw[t] - want).abs() < 1e-9,
+                "prosumer {i} step {t}: {} vs {want}",
+                cd.curtailed_kw[t]
+            );
+            if want > 0.0 {
+                peak_steps += 1;
+            }
+            dropped += want * dt;
+            let metered = b.accounts[t][i].load_kwh;
+            let expect = (p.load_kw[t] + b.plan.load_delta_kw(i, t)) * dt;
+            assert!((metered - expect).abs() < 1e-12);
+        }
+    }
+    assert!(peak_steps > 0, "the peak must make someone drop load");
+    assert!((b.kpis.flex_curtailed_kwh - dropped).abs() < 1e-9);
+    assert!((b.kpis.flex_discomfort_cost - 0.35 * dropped).abs() < 1e-9);
+    // Not money: the community cost is the sum of the bills, the discomfort apart.
+    let bills: f64 = b.accounts.iter().flatten().map(|a| a.bill()).sum();
+    assert!((b.kpis.community_cost - bills).abs() < 1e-9);
+}
+
+/// A curtail fraction outside [0, 1] or a negative discomfort cost is refused, naming the field.
+#[test]
+fn invalid_curtailable_settings_are_refused_naming_the_field() {
+    let (code, _, err) = netclear(&[
+        "run",
+        "--network",
+        "village80",
+        "--flex-share",
+        "50",
+        "--curtail-fraction",
+        "1.5",
+        "--print-scenario",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("flex.curtail_fraction"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("s.toml");
+    std::fs::write(
+        &f,
+        "network = \"village80\"\n[flex]\nshare_percent = 50.0\ncurtail_cost_per_kwh = -0.1\n",
+    )
+    .unwrap();
+    let (code, _, err) = netclear(&["run", "--scenario", f.to_str().unwrap(), "--print-scenario"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("flex.curtail_cost_per_kwh"), "{err}");
 }

@@ -221,6 +221,11 @@ pub struct StepOutcome {
     pub optimised: bool,
     /// Limits the injections violated before correction (the formulation's view).
     pub violations: Vec<Violation>,
+    /// Limits the injections violated before correction in AC, when the AC check is on and the
+    /// correction ran ([`Corrector::correct`]): the uncorrected proposal as the physics has it,
+    /// losses, reactive power and voltage included (the formulation may not see a violation that
+    /// AC does, and the AC feedback then corrects it).
+    pub ac_violations_before: Vec<Violation>,
     /// Executed share of each trade.
     pub executed: Vec<f64>,
     /// PV curtailed per node, kW.
@@ -469,6 +474,8 @@ impl<'a> Corrector<'a> {
         let mut offsets = vec![0.0; n];
         let mut rounds = 0;
         let mut first_violations = None;
+        // The AC check of the uncorrected injections (computed once, in the first round).
+        let mut ac_before: Option<Vec<Violation>> = None;
         loop {
             let pred = form.evaluate(&self.feeder, &p0, &q0, &mut self.ws);
             let violations = match &pred {
@@ -499,6 +506,23 @@ impl<'a> Corrector<'a> {
             let mut sol = crate::pf::ac::AcSolution::default();
             ac.solve_into(&pm, &qm, &Default::default(), ws, &mut sol);
             let finite = sol.converged && sol.vm_pu.iter().all(|v| v.is_finite());
+            let grid = self.feeder.grid;
+            if ac_before.is_none() {
+                // Unoptimised: this is the AC of the uncorrected injections; otherwise solve it.
+                let v = if !o.optimised {
+                    let loading = check::loading_percent(grid, &sol);
+                    check::ac_check_of(&sol, &loading, grid, &self.spec, None).violations
+                } else {
+                    let pm: Vec<f64> = p0.iter().map(|v| v * 1e-3).collect();
+                    let qm: Vec<f64> = q0.iter().map(|v| v * 1e-3).collect();
+                    let mut s0 = crate::pf::ac::AcSolution::default();
+                    ac.solve_into(&pm, &qm, &Default::default(), ws, &mut s0);
+                    let loading = check::loading_percent(grid, &s0);
+                    check::ac_check_of(&s0, &loading, grid, &self.spec, None).violations
+                };
+                ac_before = Some(v);
+            }
+            o.ac_violations_before = ac_before.clone().unwrap_or_default();
             if !finite || rounds >= self.spec.ac_feedback_rounds {
                 if finite {
                     self.last_ac = Some(sol);
@@ -506,7 +530,6 @@ impl<'a> Corrector<'a> {
                 return (o, problem);
             }
             let tol = 1e-6;
-            let grid = self.feeder.grid;
             let mut changed = false;
             // Voltage: where AC is outside the band, shift that node's band by the formulation's
             // error (formulations with voltages).
@@ -633,6 +656,7 @@ impl<'a> Corrector<'a> {
             status,
             optimised: false,
             violations,
+            ac_violations_before: Vec::new(),
             executed: vec![1.0; inp.trades.len()],
             curt_kw: vec![0.0; n],
             shed_kw: vec![0.0; n],
@@ -716,6 +740,7 @@ impl<'a> Corrector<'a> {
                 status: sol.status,
                 optimised: true,
                 violations: Vec::new(),
+                ac_violations_before: Vec::new(),
                 executed: alloc.executed,
                 agent_curt_kw: alloc.curt_kw,
                 agent_shed_kw: alloc.shed_kw,
@@ -774,6 +799,7 @@ fn failed(n: usize, inp: &StepInput, status: Status) -> StepOutcome {
         status,
         optimised: true,
         violations: Vec::new(),
+        ac_violations_before: Vec::new(),
         executed: vec![1.0; inp.trades.len()],
         curt_kw: vec![0.0; n],
         shed_kw: vec![0.0; n],

@@ -200,6 +200,10 @@ pub struct RunArgs {
     /// Fraction of a household's consumption in the window that can be shifted.
     #[arg(long, help_heading = "Flexibility")]
     pub flex_fraction: Option<f64>,
+    /// Fraction of a flexible household's load that may be dropped at a discomfort cost
+    /// (`flex.curtail_cost_per_kwh`, default 0.50 $/kWh: above retail, below VOLL).
+    #[arg(long, help_heading = "Flexibility")]
+    pub curtail_fraction: Option<f64>,
     /// What EVs and shiftable loads respond to in the P2P case: the pool (P2P changes physical
     /// flows) or the retailer only (their dispatch is the baseline's).
     #[arg(long, value_enum, help_heading = "Flexibility")]
@@ -356,6 +360,7 @@ pub fn flags_layer(a: &RunArgs) -> Result<Layer> {
     opt!(a.ev_charging, "ev.charging");
     opt!(a.flex_share, "flex.share_percent");
     opt!(a.flex_fraction, "flex.fraction");
+    opt!(a.curtail_fraction, "flex.curtail_fraction");
     opt!(a.flex_pricing, "ev.pricing");
     opt!(a.flex_pricing, "flex.pricing");
     Ok(l)
@@ -547,6 +552,7 @@ pub fn scenario_defaults() -> Vec<(&'static str, String)> {
         ("ev_charging", n(&s.ev.charging)),
         ("flex_share", f(s.flex.share_percent)),
         ("flex_fraction", f(s.flex.fraction)),
+        ("curtail_fraction", f(s.flex.curtail_fraction)),
         ("flex_pricing", n(&s.flex.pricing)),
         ("outputs", n(&s.outputs)),
     ]

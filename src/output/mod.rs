@@ -19,7 +19,7 @@
 //! | `batteries.csv` | case × step × battery: SOC, charge, discharge (one tidy table) |
 //! | `wallets.csv` | case × step × prosumer: the step's bill and the running balance (received − paid) |
 //! | `battery_P{i}.csv`, `vpp.csv`, `p2p_vpp_summary.csv`, `settlements.csv` | the seed's storage files and trade list (P2P case) |
-//! | `evs.csv`, `flex_loads.csv` | case × step × EV / shiftable load (when there are any) |
+//! | `evs.csv`, `flex_loads.csv` | case × step × EV / flexible load: shifted and curtailed (when there are any) |
 //! | `feeder.json` | bus coordinates and branch ends, for the report |
 
 pub mod html;
@@ -180,6 +180,47 @@ pub struct EvShortfall {
     pub reason: String,
 }
 
+/// Violations as one text (`; `-separated).
+fn joined(v: &[crate::formulation::Violation]) -> String {
+    v.iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// An EV's physical day in a case: the charging the network correction throttled per step (kW)
+/// and the SOC it leaves (the plan's, less `η_c ×` the throttled energy so far in its window).
+fn ev_physical(
+    e: &crate::storage::ev::EvDispatch,
+    accounts: &[Vec<crate::settlement::Account>],
+    dt_h: f64,
+) -> (Vec<f64>, Vec<f64>) {
+    let n = e.dispatch.soc_kwh.len();
+    let i = e.ev.prosumer;
+    let throttled: Vec<f64> = (0..n)
+        .map(|t| {
+            accounts
+                .get(t)
+                .and_then(|s| s.get(i))
+                .map_or(0.0, |a| a.ev_throttled_kwh / dt_h)
+        })
+        .collect();
+    let mut soc = e.dispatch.soc_kwh.clone();
+    let w = e.window;
+    let mut lost = 0.0;
+    for k in 0..n {
+        let t = w.step(k, n);
+        if k >= w.len && w.start + w.len <= n && t < w.start {
+            continue; // before a window that does not wrap: nothing lost yet
+        }
+        if k < w.len {
+            lost += crate::storage::ev::EV_ETA * throttled[t] * dt_h;
+        }
+        soc[t] -= lost;
+    }
+    (throttled, soc)
+}
+
 fn flex_facts(r: &StudyResult) -> Option<FlexFacts> {
     let c = &r.community;
     if c.evs.is_empty() && c.shiftables.is_empty() {
@@ -188,19 +229,33 @@ fn flex_facts(r: &StudyResult) -> Option<FlexFacts> {
     use crate::scenario::FlexPricing;
     let mut short = Vec::new();
     for case in [&r.day.baseline, &r.day.p2p] {
-        for e in case.plan.evs().filter(|e| e.shortfall_kwh > 0.0) {
-            short.push(EvShortfall {
-                case: case_name(case),
-                prosumer: e.ev.prosumer,
-                need_kwh: e.need_kwh,
-                delivered_kwh: e.delivered_kwh,
-                shortfall_kwh: e.shortfall_kwh,
-                reason: format!(
+        let outcomes = crate::study::kpi::ev_outcomes(&case.plan, &case.accounts);
+        for (e, o) in case.plan.evs().zip(outcomes) {
+            if o.shortfall_kwh <= 0.0 {
+                continue;
+            }
+            let mut reason = Vec::new();
+            if e.shortfall_kwh > 0.0 {
+                reason.push(format!(
                     "plugged in {} steps at {} kW: at most {} kWh",
                     e.window.len,
                     fmt_f64(e.ev.charger_kw),
                     fmt_f64(e.delivered_kwh)
-                ),
+                ));
+            }
+            if o.throttled_kwh > 0.0 {
+                reason.push(format!(
+                    "{} kWh of charging throttled by the network correction",
+                    fmt_f64(o.throttled_kwh)
+                ));
+            }
+            short.push(EvShortfall {
+                case: case_name(case),
+                prosumer: e.ev.prosumer,
+                need_kwh: o.need_kwh,
+                delivered_kwh: o.delivered_kwh,
+                shortfall_kwh: o.shortfall_kwh,
+                reason: reason.join("; "),
             });
         }
     }
@@ -528,12 +583,7 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
                     vmax_pu: n.vmax_pu.map(Num),
                     max_line_loading_percent: n.max_line_loading_percent.into(),
                     max_trafo_loading_percent: n.max_trafo_loading_percent.into(),
-                    violations: n
-                        .violations
-                        .iter()
-                        .map(|v| v.to_string())
-                        .collect::<Vec<_>>()
-                        .join("; "),
+                    violations: joined(&n.violations),
                 })
         }),
     )?;
@@ -640,12 +690,8 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
                         optimised: o.optimised,
                         ac_feedback_rounds: o.ac_feedback_rounds,
                         binding: o.reason(),
-                        violations_before: o
-                            .violations
-                            .iter()
-                            .map(|v| v.to_string())
-                            .collect::<Vec<_>>()
-                            .join("; "),
+                        violations_before: joined(&o.violations),
+                        ac_violations_before: joined(&o.ac_violations_before),
                         shed_kw: o.shed_kw.iter().sum::<f64>().into(),
                         curtailed_kw: o.curt_kw.iter().sum::<f64>().into(),
                         socp_max_gap: o.socp_max_gap.map(Num),
@@ -746,17 +792,27 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
             "evs.csv",
             cases.iter().flat_map(|case| {
                 let name = case_name(case);
+                let phys: Vec<_> = case
+                    .plan
+                    .evs()
+                    .map(|e| ev_physical(e, &case.accounts, c.dt_h()))
+                    .collect();
                 (0..c.n_steps()).flat_map(move |t| {
                     let name = name.clone();
-                    case.plan.evs().map(move |e| EvRow {
-                        step: t,
-                        prosumer: e.ev.prosumer,
-                        case: name.clone(),
-                        charge_kw: e.dispatch.charge_kw[t].into(),
-                        discharge_kw: e.dispatch.discharge_kw[t].into(),
-                        soc_kwh: e.dispatch.soc_kwh[t].into(),
-                        plugged: e.plugged(t),
-                    })
+                    let phys = phys.clone();
+                    case.plan
+                        .evs()
+                        .zip(phys)
+                        .map(move |(e, (throttled, soc))| EvRow {
+                            step: t,
+                            prosumer: e.ev.prosumer,
+                            case: name.clone(),
+                            charge_kw: (e.dispatch.charge_kw[t] - throttled[t]).into(),
+                            throttled_kw: throttled[t].into(),
+                            discharge_kw: e.dispatch.discharge_kw[t].into(),
+                            soc_kwh: soc[t].into(),
+                            plugged: e.plugged(t),
+                        })
                 })
             }),
         )?;
@@ -777,6 +833,7 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
                         case: name.clone(),
                         reference_kw: f.load.reference_kw[t].into(),
                         load_kw: f.load_kw[t].into(),
+                        curtailed_kw: case.plan.curtailed_kw(f.load.prosumer, t).into(),
                         in_window: f.load.window.contains(t, n),
                     })
                 })

@@ -231,6 +231,9 @@ pub struct ClearingRow {
     pub binding: String,
     /// Limits the injections violated before correction (the formulation's view).
     pub violations_before: String,
+    /// Limits the injections violated before correction in AC (the uncorrected proposal's
+    /// physics; empty without the AC check or when the correction did not run).
+    pub ac_violations_before: String,
     /// Load shed, kW.
     pub shed_kw: Num,
     /// PV curtailed, kW.
@@ -377,8 +380,10 @@ pub struct EvRow {
     pub prosumer: usize,
     /// `baseline` or `p2p`.
     pub case: String,
-    /// Charge, kW (at the meter).
+    /// Charge, kW (at the meter): what it physically drew, the plan less `throttled_kw`.
     pub charge_kw: Num,
+    /// Charging the network correction throttled, kW.
+    pub throttled_kw: Num,
     /// Discharge (V2G), kW (at the meter).
     pub discharge_kw: Num,
     /// SOC at the end of the step, kWh (away: what it left with).
@@ -387,7 +392,8 @@ pub struct EvRow {
     pub plugged: bool,
 }
 
-/// `flex_loads.csv`: every shiftable load's day in both cases (tidy: case × step × load).
+/// `flex_loads.csv`: every flexible household's shiftable and curtailable load in both cases (tidy:
+/// case × step × load).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FlexRow {
     /// Step.
@@ -400,6 +406,8 @@ pub struct FlexRow {
     pub reference_kw: Num,
     /// The shiftable part as dispatched, kW.
     pub load_kw: Num,
+    /// Load the household dropped (its curtailable part), kW.
+    pub curtailed_kw: Num,
     /// Whether the step is in the load's window.
     pub in_window: bool,
 }

@@ -19,6 +19,8 @@ pub enum When {
     Evs,
     /// When the study has shiftable loads.
     Shiftables,
+    /// When flexible households may drop load (`flex.curtail_fraction > 0`).
+    Curtailables,
 }
 
 /// One KPI as every table shows it: the `summary.json` key, its label and unit, and how it is
@@ -120,7 +122,10 @@ pub const KPIS: &[KpiDef] = &[
     KpiDef::new("ev_delivered_kwh", "EV energy delivered", "kWh", 2).when(When::Evs),
     KpiDef::new("ev_unmet_kwh", "EV energy unmet", "kWh", 2).when(When::Evs),
     KpiDef::new("ev_discharge_kwh", "EV V2G discharge", "kWh", 2).when(When::Evs),
+    KpiDef::new("ev_throttled_kwh", "EV charging throttled", "kWh", 2).when(When::Evs),
     KpiDef::new("flex_shifted_kwh", "load shifted", "kWh", 2).when(When::Shiftables),
+    KpiDef::new("flex_curtailed_kwh", "flexible load dropped", "kWh", 2).when(When::Curtailables),
+    KpiDef::new("flex_discomfort_cost", "discomfort (not paid)", "$", 2).when(When::Curtailables),
     KpiDef::new("battery_discharge_kwh", "battery discharge", "kWh", 2).when(When::Storage),
     KpiDef::new("battery_cycles", "battery cycles", "equivalent full", 2).when(When::Storage),
     KpiDef::new("policy_bonus", "regulator bonus", "$", 2).when(When::Policy),
@@ -159,6 +164,8 @@ pub struct Shown {
     pub evs: bool,
     /// Shiftable loads exist.
     pub shiftables: bool,
+    /// Curtailable loads exist.
+    pub curtailables: bool,
 }
 
 impl Shown {
@@ -172,6 +179,7 @@ impl Shown {
             When::Network => self.network,
             When::Evs => self.evs,
             When::Shiftables => self.shiftables,
+            When::Curtailables => self.curtailables,
         }
     }
     fn of_study(res: &StudyResult) -> Shown {
@@ -183,6 +191,8 @@ impl Shown {
             network: res.scenario.clearing.model != crate::clearing::NetworkModel::None,
             evs: !res.community.evs.is_empty(),
             shiftables: !res.community.shiftables.is_empty(),
+            curtailables: !res.community.shiftables.is_empty()
+                && res.scenario.flex.curtail_fraction > 0.0,
         }
     }
     /// The same rule read back from `summary.json` (the report has nothing else).
@@ -204,6 +214,14 @@ impl Shown {
                 .as_u64()
                 .unwrap_or(0)
                 > 0,
+            curtailables: summary["flexibility"]["shiftable_loads"]
+                .as_u64()
+                .unwrap_or(0)
+                > 0
+                && summary["scenario"]["flex"]["curtail_fraction"]
+                    .as_f64()
+                    .unwrap_or(0.0)
+                    > 0.0,
         }
     }
 }
@@ -277,7 +295,7 @@ pub fn table(res: &StudyResult) -> String {
     }
     if b.ev_short + p.ev_short > 0 {
         t += &format!(
-            "\nEVs leaving short of their need: baseline {} ({} kWh), p2p {} ({} kWh) — their plug-in windows cannot hold it (summary.json: flexibility.ev_shortfalls).\n",
+            "\nEVs leaving short of their need: baseline {} ({} kWh), p2p {} ({} kWh) — their plug-in windows cannot hold it, or the network throttled their charging (summary.json: flexibility.ev_shortfalls).\n",
             b.ev_short,
             crate::util::fmt_f64(clean(b.ev_unmet_kwh, 3)),
             p.ev_short,

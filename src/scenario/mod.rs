@@ -433,6 +433,11 @@ pub struct FlexSpec {
     pub power_kw: f64,
     /// Prices shiftable loads see in the P2P case.
     pub pricing: FlexPricing,
+    /// Fraction of a flexible household's load that may be dropped per step
+    /// ([`crate::storage::curtailable`]).
+    pub curtail_fraction: f64,
+    /// Discomfort cost of each kWh dropped, $/kWh (a welfare cost, not paid).
+    pub curtail_cost_per_kwh: f64,
 }
 
 impl Default for FlexSpec {
@@ -444,6 +449,8 @@ impl Default for FlexSpec {
             window_end_h: 23.0,
             power_kw: 2.0,
             pricing: FlexPricing::Pool,
+            curtail_fraction: 0.0,
+            curtail_cost_per_kwh: crate::storage::curtailable::CURTAIL_COST_PER_KWH,
         }
     }
 }

@@ -437,6 +437,18 @@ impl Scenario {
             "in [0, 100]",
         )?;
         self.flex.params().validate("scenario", "flex")?;
+        check(
+            (0.0..=1.0).contains(&self.flex.curtail_fraction),
+            "flex.curtail_fraction",
+            self.flex.curtail_fraction,
+            "in [0, 1]",
+        )?;
+        check(
+            self.flex.curtail_cost_per_kwh >= 0.0 && self.flex.curtail_cost_per_kwh.is_finite(),
+            "flex.curtail_cost_per_kwh",
+            self.flex.curtail_cost_per_kwh,
+            ">= 0 (a discomfort is a cost)",
+        )?;
         let flexible = self.ev.share_percent > 0.0
             || !self.ev.fleet.is_empty()
             || self.flex.share_percent > 0.0;

@@ -90,6 +90,9 @@ pub struct Account {
     pub share_in_kwh: f64,
     /// Energy out of the prosumer's share of the shared battery, kWh.
     pub share_out_kwh: f64,
+    /// EV charging the network correction held back (the charger throttled, before any other
+    /// load is shed; see `study::day`), kWh: already taken out of `ev_charge_kwh`.
+    pub ev_throttled_kwh: f64,
     /// The retailer's fixed charge (booked in the first step).
     pub fixed_charge: f64,
     /// Regulator's bonus for local renewable energy consumed.
@@ -190,6 +193,7 @@ impl Account {
         self.ev_discharge_kwh += o.ev_discharge_kwh;
         self.share_in_kwh += o.share_in_kwh;
         self.share_out_kwh += o.share_out_kwh;
+        self.ev_throttled_kwh += o.ev_throttled_kwh;
         self.fixed_charge += o.fixed_charge;
         self.policy_bonus += o.policy_bonus;
         self.policy_penalty += o.policy_penalty;

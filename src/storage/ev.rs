@@ -15,6 +15,11 @@
 //!
 //! * `uncontrolled`: full charger power from arrival until the need is met (a rule; no optimiser).
 //! * `smart`: the owner's cost is minimised within the window (LP: the block with no discharge).
+//!   Among schedules of equal cost (a flat tariff, hours the pool cannot serve) the car charges
+//!   **as soon as it can**, as a charger does when nothing tells it to wait: every kWh charged
+//!   away from the uncontrolled schedule costs [`SOONER_PER_KWH`] (the tie-break of
+//!   [`super::Track`]), far below any price difference that moves it. Without it the LP is
+//!   degenerate and its schedule an artefact of the solver.
 //! * `v2g`: may also discharge, to the home and (P2P case, [`super::Pool`]) to the pool, down to
 //!   [`V2G_SOC_MIN`], never charging and discharging at once (MILP over the complementarity pairs,
 //!   [`crate::opt::milp`], with its proven gap).
@@ -53,7 +58,7 @@
 
 use super::{
     dispatch_window, scheduled_window, Battery, DayInput, Dispatch, EndRule, MilpSettings, Pool,
-    StorageModel, Window,
+    StorageModel, Track, Window,
 };
 use crate::error::{Error, Location, Result};
 use crate::util::rng::unit;
@@ -74,6 +79,9 @@ pub enum EvCharging {
 
 /// Charge and discharge efficiency of an EV (charger and battery), each way.
 pub const EV_ETA: f64 = 0.92;
+/// Tie-break of smart charging towards the uncontrolled schedule, $/kWh away from it
+/// (see the module docs): a hundredth of a cent, below any tariff step or pool spread.
+pub const SOONER_PER_KWH: f64 = 1e-4;
 /// Lowest SOC a V2G discharge may leave, fraction of capacity.
 pub const V2G_SOC_MIN: f64 = 0.2;
 /// Median daily distance, km.
@@ -310,7 +318,18 @@ pub fn dispatch(
         } else {
             StorageModel::Lp
         };
-        let d = dispatch_window(&b, start + target, w, inp, pool, None, model, st);
+        // The uncontrolled schedule on the day, as smart charging's tie-break reference (V2G's
+        // MILP keeps its plain objective: it has arbitrage to decide, and its gap is proven on it).
+        let mut reference_kw = vec![0.0; n];
+        for (k, c) in full_power().into_iter().enumerate().take(n) {
+            reference_kw[w.step(k, n)] = c;
+        }
+        let track = Track {
+            reference_kw: &reference_kw,
+            per_kwh: SOONER_PER_KWH,
+        };
+        let track = (policy == EvCharging::Smart).then_some(&track);
+        let d = dispatch_window(&b, start + target, w, inp, pool, track, model, st);
         if d.status.is_ok() {
             d
         } else {

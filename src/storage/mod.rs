@@ -11,6 +11,8 @@
 //!   (LP) or V2G (MILP).
 //! * [`shiftable`] — shiftable loads: the block as a charge-only battery from 0 to the shiftable
 //!   energy, with a discomfort cost for moving it ([`Track`]).
+//! * [`curtailable`] — curtailable loads: a part of a flexible household's load dropped at a
+//!   discomfort cost when the price it faces exceeds it (closed form, per step).
 //!
 //! One battery model: every asset that moves energy in time is the block of [`block`].
 //!
@@ -28,6 +30,7 @@
 //! (`--settlement coupled`, and the community battery in the P2P case).
 
 pub mod block;
+pub mod curtailable;
 pub mod ev;
 pub mod shiftable;
 
@@ -665,7 +668,7 @@ fn build(
 
 /// Cost of a net import `r` kW (negative: export) in step `t`, using the pool first where it is
 /// the better deal.
-fn step_cost(inp: &DayInput, pool: Option<&Pool>, t: usize, r: f64) -> f64 {
+pub(crate) fn step_cost(inp: &DayInput, pool: Option<&Pool>, t: usize, r: f64) -> f64 {
     let dt = inp.dt_h;
     let (retail, fit) = (inp.import_per_kwh[t], inp.export_per_kwh[t]);
     match pool {

@@ -15,6 +15,11 @@
 //! * P2P, different injections (flexibility responded): under `enforce`, the full correction;
 //!   under `report`, the limits are relaxed to the baseline's state (the market must not worsen
 //!   what was already there) and only PV may be curtailed to keep them.
+//!
+//! Load the correction may shed at a household is its imports up to its load **and its EV's
+//! charging**; what it sheds comes out of the EV's charging first (the wallbox dimmed:
+//! `Account::ev_throttled_kwh`, counted against the EV's delivered energy), then out of its
+//! load (`shed_kwh`).
 
 use super::network::{injections, Solvers, StepNetwork};
 use super::plan::Plan;
@@ -96,8 +101,9 @@ fn agents(c: &Community, accounts: &[Account], curtail: bool, shed: bool) -> Vec
                 } else {
                     0.0
                 },
+                // The EV's charging first (its charger throttled), then the load.
                 sheddable_kw: if shed {
-                    a.deficit_kwh().min(a.load_kwh) / dt
+                    a.deficit_kwh().min(a.load_kwh + a.ev_charge_kwh) / dt
                 } else {
                     0.0
                 },
@@ -317,11 +323,19 @@ fn keep_failed(
     }
 }
 
-/// Applies a correction's per-agent decisions to the accounts (kWh).
+/// Applies a correction's per-agent decisions to the accounts (kWh). Load the correction sheds
+/// at a household with an EV charging comes out of the EV's charging first — its charger is
+/// throttled, as Germany's §14a EnWG lets a DSO dim controllable consumers (wallboxes, heat
+/// pumps) in congestion — and only the rest out of the household's load: the meter sees the same
+/// energy either way, but the car, not the kitchen, goes without.
 fn apply(accounts: &mut [Account], o: &StepOutcome, dt: f64) {
     for (i, a) in accounts.iter_mut().enumerate() {
         a.curtailed_kwh += o.agent_curt_kw.get(i).copied().unwrap_or(0.0) * dt;
-        a.shed_kwh += o.agent_shed_kw.get(i).copied().unwrap_or(0.0) * dt;
+        let shed = o.agent_shed_kw.get(i).copied().unwrap_or(0.0) * dt;
+        let throttled = shed.min(a.ev_charge_kwh).max(0.0);
+        a.ev_charge_kwh -= throttled;
+        a.ev_throttled_kwh += throttled;
+        a.shed_kwh += shed - throttled;
     }
 }
 

@@ -142,8 +142,12 @@ pub struct Kpis {
     pub ev_needed_kwh: f64,
     /// Energy EVs took on (SOC at departure − SOC at arrival), kWh.
     pub ev_delivered_kwh: f64,
-    /// Needed but not delivered (windows too short for the need), kWh; per EV in summary.json.
+    /// Needed but not delivered (windows too short for the need, or charging the network
+    /// correction throttled), kWh; per EV in summary.json.
     pub ev_unmet_kwh: f64,
+    /// EV charging the network correction throttled (shed from the charger before any other
+    /// load), kWh at the meter.
+    pub ev_throttled_kwh: f64,
     /// EVs leaving with less than they need.
     pub ev_short: usize,
     /// Largest relative MILP gap over the EVs (V2G).
@@ -152,6 +156,11 @@ pub struct Kpis {
     pub flex_shifted_kwh: f64,
     /// Energy of all shiftable loads (conserved: the same with and without shifting), kWh.
     pub flex_energy_kwh: f64,
+    /// Load the curtailable loads dropped, kWh (physical: it was not consumed).
+    pub flex_curtailed_kwh: f64,
+    /// The discomfort of the dropped load at its stated cost, $: a welfare cost, **not money
+    /// paid** — no bill and no community cost holds it.
+    pub flex_discomfort_cost: f64,
 }
 
 impl Kpis {
@@ -175,6 +184,49 @@ pub struct CaseData<'a> {
     pub clearing: &'a [StepClearing],
     /// The case's trades.
     pub trades: &'a [StepTrade],
+}
+
+/// What one EV physically took on in a case: its plan, less the charging the network correction
+/// throttled ([`Account::ev_throttled_kwh`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EvOutcome {
+    /// The prosumer.
+    pub prosumer: usize,
+    /// Energy needed at departure, kWh (at the battery).
+    pub need_kwh: f64,
+    /// Energy taken on, kWh (at the battery): the plan's less `η_c ×` the throttled charging.
+    pub delivered_kwh: f64,
+    /// `need − delivered` when positive (beyond rounding), kWh.
+    pub shortfall_kwh: f64,
+    /// Charging throttled by the network correction, kWh (at the meter).
+    pub throttled_kwh: f64,
+}
+
+/// Every EV's physical outcome in a case (plan and accounts of that case).
+pub fn ev_outcomes(plan: &Plan, accounts: &[Vec<Account>]) -> Vec<EvOutcome> {
+    plan.evs()
+        .map(|e| {
+            let i = e.ev.prosumer;
+            let throttled: f64 = accounts
+                .iter()
+                .filter_map(|s| s.get(i))
+                .map(|a| a.ev_throttled_kwh)
+                .sum();
+            let delivered = e.delivered_kwh - crate::storage::ev::EV_ETA * throttled;
+            let short = e.need_kwh - delivered;
+            EvOutcome {
+                prosumer: i,
+                need_kwh: e.need_kwh,
+                delivered_kwh: delivered,
+                shortfall_kwh: if short > 1e-9 * e.need_kwh.max(1.0) {
+                    short
+                } else {
+                    0.0
+                },
+                throttled_kwh: throttled,
+            }
+        })
+        .collect()
 }
 
 /// The baseline a P2P case is compared with: its accounts and network results.
@@ -228,6 +280,7 @@ pub fn compute(d: &CaseData, baseline: Option<Reference>) -> Kpis {
         .map(|t| t.executed_kwh * t.trade.seller_price_per_kwh)
         .sum();
     let p2p_curtailed: f64 = d.trades.iter().map(|t| t.trade.kwh - t.executed_kwh).sum();
+    let evs = ev_outcomes(d.plan, d.accounts);
     let storage_curt: f64 = (0..d.accounts.len())
         .map(|t| {
             (0..np)
@@ -376,9 +429,10 @@ pub fn compute(d: &CaseData, baseline: Option<Reference>) -> Kpis {
         ev_charge_kwh: tot.ev_charge_kwh,
         ev_discharge_kwh: tot.ev_discharge_kwh,
         ev_needed_kwh: d.plan.evs().map(|e| e.need_kwh).sum(),
-        ev_delivered_kwh: d.plan.evs().map(|e| e.delivered_kwh).sum(),
-        ev_unmet_kwh: d.plan.evs().map(|e| e.shortfall_kwh).sum(),
-        ev_short: d.plan.evs().filter(|e| e.shortfall_kwh > 0.0).count(),
+        ev_delivered_kwh: evs.iter().map(|e| e.delivered_kwh).sum(),
+        ev_unmet_kwh: evs.iter().map(|e| e.shortfall_kwh).sum(),
+        ev_short: evs.iter().filter(|e| e.shortfall_kwh > 0.0).count(),
+        ev_throttled_kwh: tot.ev_throttled_kwh,
         ev_max_gap: d
             .plan
             .evs()
@@ -387,6 +441,8 @@ pub fn compute(d: &CaseData, baseline: Option<Reference>) -> Kpis {
             .fold(0.0, f64::max),
         flex_shifted_kwh: d.plan.shifts().map(|f| f.shifted_kwh).sum(),
         flex_energy_kwh: d.plan.shifts().map(|f| f.load.energy_kwh).sum(),
+        flex_curtailed_kwh: d.plan.curtails().map(|f| f.curtailed_kwh).sum(),
+        flex_discomfort_cost: d.plan.curtails().map(|f| f.discomfort_cost).sum(),
     }
 }
 

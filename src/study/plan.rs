@@ -17,7 +17,9 @@
 //!   community battery's rule follows the community's residual in the P2P case, its own (empty)
 //!   position in the baseline.
 //!
-//! * **EVs and shiftable loads** ([`crate::storage::ev`], [`crate::storage::shiftable`]) are part
+//! * **EVs, shiftable and curtailable loads** ([`crate::storage::ev`],
+//!   [`crate::storage::shiftable`], [`crate::storage::curtailable`]: the curtailable part last,
+//!   on the household's residual, seeing the same prices as its shiftable load) are part
 //!   of their household's meter (load + EV charge − EV discharge, the shiftable part at the time it
 //!   runs). Each household's assets are dispatched in turn — battery, EV, shiftable load — each
 //!   seeing the household's residual the previous ones leave. Baseline: retail and feed-in only.
@@ -34,6 +36,7 @@ use crate::market::strategy::Strategy;
 use crate::market::Mechanism;
 use crate::scenario::community::{Community, LoadClass};
 use crate::scenario::{FlexPricing, Scenario, SettlementMode};
+use crate::storage::curtailable::{CurtailDispatch, Curtailable};
 use crate::storage::ev::EvDispatch;
 use crate::storage::shiftable::ShiftDispatch;
 use crate::storage::{dispatch_in, DayInput, Dispatch, MilpSettings, Pool, StorageModel};
@@ -51,6 +54,8 @@ pub struct Plan {
     /// The prosumer's share of the shared battery, dispatched as its own battery (empty: none;
     /// [`crate::scenario::community::SharedBattery`]).
     pub share: Vec<Option<Dispatch>>,
+    /// Curtailable load per prosumer (empty: none).
+    pub curtail: Vec<Option<CurtailDispatch>>,
 }
 
 impl Plan {
@@ -61,6 +66,7 @@ impl Plan {
             ev: vec![None; n],
             shift: vec![None; n],
             share: vec![None; n],
+            curtail: vec![None; n],
         }
     }
     /// Charge and discharge of prosumer `i`'s share of the shared battery in step `t`, kWh.
@@ -99,12 +105,25 @@ impl Plan {
             None => (0.0, 0.0),
         }
     }
-    /// How much prosumer `i`'s shiftable load moves its consumption in step `t`, kW.
+    /// How much prosumer `i`'s shiftable load moves its consumption in step `t`, less what its
+    /// curtailable load drops, kW.
     pub fn load_delta_kw(&self, i: usize, t: usize) -> f64 {
         self.shift
             .get(i)
             .and_then(Option::as_ref)
             .map_or(0.0, |s| s.delta_kw(t))
+            - self.curtailed_kw(i, t)
+    }
+    /// What prosumer `i`'s curtailable load drops in step `t`, kW.
+    pub fn curtailed_kw(&self, i: usize, t: usize) -> f64 {
+        self.curtail
+            .get(i)
+            .and_then(Option::as_ref)
+            .map_or(0.0, |c| c.curtailed_kw[t])
+    }
+    /// The curtailable loads' days.
+    pub fn curtails(&self) -> impl Iterator<Item = &CurtailDispatch> {
+        self.curtail.iter().flatten()
     }
     /// The EVs' days.
     pub fn evs(&self) -> impl Iterator<Item = &EvDispatch> {
@@ -172,6 +191,36 @@ pub fn internal_price(s: &Scenario, retail: &[f64], fit: &[f64]) -> Vec<f64> {
 /// storage model `model` (none with `none`).
 pub fn plan(c: &Community, s: &Scenario, case: Case, model: StorageModel) -> Plan {
     plan_horizon(c, &Carry::default(), s, case, model)
+}
+
+/// A household's residual day (after its assets dispatched so far) and the pool the others leave.
+struct Residual {
+    load: Vec<f64>,
+    pv: Vec<f64>,
+    sur: Vec<f64>,
+    def: Vec<f64>,
+}
+
+impl Residual {
+    /// The day to dispatch against, at the retailer's prices.
+    fn inp<'a>(&'a self, c: &'a Community) -> DayInput<'a> {
+        DayInput {
+            dt_h: c.dt_h(),
+            load_kw: &self.load,
+            pv_kw: &self.pv,
+            import_per_kwh: &c.retail_per_kwh,
+            export_per_kwh: &c.feed_in_per_kwh,
+            allow_curtailment: false,
+        }
+    }
+    /// The pool at the internal price `p_int` (the day's steps).
+    fn pool<'a>(&'a self, p_int: &'a [f64]) -> Pool<'a> {
+        Pool {
+            price_per_kwh: p_int,
+            import_cap_kw: &self.sur,
+            export_cap_kw: &self.def,
+        }
+    }
 }
 
 /// What a day of a multi-day study inherits and sees ([`super::period`]).
@@ -274,6 +323,17 @@ pub fn plan_horizon(
         sur.truncate(n_day);
         def.truncate(n_day);
         (sur, def)
+    };
+    // What a household's next flexible asset sees: its residual `r` and, when it sees the pool,
+    // what the others leave in it.
+    let residual = |net: &[Vec<f64>], i: usize, r: &[f64], sees_pool: bool| -> Residual {
+        let (sur, def) = if sees_pool {
+            day_totals(net, i)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let (load, pv) = split(r);
+        Residual { load, pv, sur, def }
     };
     // Homes first (in prosumer order), then the community battery.
     let mut order: Vec<usize> = (0..np)
@@ -386,25 +446,8 @@ pub fn plan_horizon(
             out.share[i] = Some(d);
         }
         if let Some(ev) = c.evs.iter().find(|e| e.prosumer == i) {
-            let (sur, def) = if ev_pool {
-                day_totals(&net, i)
-            } else {
-                (Vec::new(), Vec::new())
-            };
-            let (load, pv) = split(&net[i]);
-            let inp = DayInput {
-                dt_h: dt,
-                load_kw: &load,
-                pv_kw: &pv,
-                import_per_kwh: &c.retail_per_kwh,
-                export_per_kwh: &c.feed_in_per_kwh,
-                allow_curtailment: false,
-            };
-            let pool = Pool {
-                price_per_kwh: &p_int[..n_day],
-                import_cap_kw: &sur,
-                export_cap_kw: &def,
-            };
+            let day = residual(&net, i, &net[i], ev_pool);
+            let (inp, pool) = (day.inp(c), day.pool(&p_int[..n_day]));
             let d = crate::storage::ev::dispatch(
                 ev,
                 s.ev.charging,
@@ -419,28 +462,11 @@ pub fn plan_horizon(
             out.ev[i] = Some(d);
         }
         if let Some(f) = c.shiftables.iter().find(|f| f.prosumer == i) {
-            let (sur, def) = if shift_pool {
-                day_totals(&net, i)
-            } else {
-                (Vec::new(), Vec::new())
-            };
             let rest: Vec<f64> = (0..n)
                 .map(|t| net[i][t] - f.reference_kw[t % n_day])
                 .collect();
-            let (load, pv) = split(&rest);
-            let inp = DayInput {
-                dt_h: dt,
-                load_kw: &load,
-                pv_kw: &pv,
-                import_per_kwh: &c.retail_per_kwh,
-                export_per_kwh: &c.feed_in_per_kwh,
-                allow_curtailment: false,
-            };
-            let pool = Pool {
-                price_per_kwh: &p_int[..n_day],
-                import_cap_kw: &sur,
-                export_cap_kw: &def,
-            };
+            let day = residual(&net, i, &rest, shift_pool);
+            let (inp, pool) = (day.inp(c), day.pool(&p_int[..n_day]));
             let d = crate::storage::shiftable::dispatch(
                 f,
                 &inp,
@@ -451,6 +477,25 @@ pub fn plan_horizon(
                 net[i][t] = rest[t] + d.load_kw[t % n_day];
             }
             out.shift[i] = Some(d);
+            // The curtailable part of the same household, last: on what the others leave.
+            if s.flex.curtail_fraction > 0.0 {
+                let day = residual(&net, i, &net[i], shift_pool);
+                let (inp, pool) = (day.inp(c), day.pool(&p_int[..n_day]));
+                let l = Curtailable {
+                    prosumer: i,
+                    max_kw: p.load_kw[..n_day]
+                        .iter()
+                        .map(|x| s.flex.curtail_fraction * x.max(0.0))
+                        .collect(),
+                    cost_per_kwh: s.flex.curtail_cost_per_kwh,
+                };
+                let d =
+                    crate::storage::curtailable::dispatch(&l, &inp, shift_pool.then_some(&pool));
+                for t in 0..n {
+                    net[i][t] -= d.curtailed_kw[t % n_day];
+                }
+                out.curtail[i] = Some(d);
+            }
         }
     }
     out
