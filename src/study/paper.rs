@@ -71,6 +71,10 @@ pub struct Comparison {
     pub paper: Variant,
     /// With the defects fixed.
     pub corrected: Option<Variant>,
+    /// The single-timestep study (`paper2024-single-step`): the notebook's LP at hour 11 with
+    /// the trades ×100, beside netclear's correction of the same trades.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub single_step: Option<super::paper_step::SingleStep>,
 }
 
 /// The day figures of a run.
