@@ -45,7 +45,6 @@ fn the_matches_at_hour_11_are_the_notebooks() {
 fn the_notebooks_lp_reproduces_its_optimum() {
     let r = single_step();
     let j = reference();
-    eprintln!("{r:#?}");
     // Normal case: every trade executed in full.
     let n = &j["normal"];
     assert!((r.normal.objective_mw - f(&n["objective"])).abs() < 1e-9);
@@ -75,4 +74,66 @@ fn the_notebooks_lp_reproduces_its_optimum() {
         // Gurobi's printed x (6 decimals) gives the same sums.
         assert!((sum(&gx[a..b]) - sum(&hx[a..b])).abs() < 2e-6);
     }
+}
+
+#[test]
+fn the_notebooks_cross_feeder_trade_is_capped_by_the_floating_sub_feeder() {
+    // Bus 0 is isolated in the notebook's B, so sub-feeder R (buses 1–19) floats: with the dummy
+    // r_i ≥ 0 its injections must sum to ≤ 0. The trade 19 → 22 leaves R for I, so it may export
+    // at most the residual load of R's two buyers (16, 18); the corrected loads are the normal
+    // case's total demand minus its objective, shared by 6 equal buyers.
+    let r = single_step();
+    let j = reference();
+    let residual_mw = (f(&j["normal"]["total_demand"]) - f(&j["normal"]["objective"])) / 6.0;
+    let t = &r.trades[2];
+    assert_eq!((t.seller_bus, t.buyer_bus), (19, 22));
+    let q = t.q_mw * paper_step::TRADE_SCALE;
+    assert!(q * r.extreme.x[2] <= 2.0 * residual_mw + 1e-9);
+    // And the extreme optimum binds angle limits only, never the notebook's capacities.
+    assert!(!r.extreme.binding_angles.is_empty());
+    assert!(r.extreme.binding_capacities.is_empty());
+}
+
+#[test]
+fn the_corrected_variant_keeps_the_real_limits() {
+    let r = single_step();
+    let c = &r.corrected;
+    let e = &r.extreme;
+    assert!(c.status.is_ok());
+    // Executed ≤ requested, trade by trade and in total.
+    assert!((c.requested_kw - 1e3 * e.requested_mw).abs() < 1e-9);
+    assert_eq!(c.executed_trade_kw.len(), r.trades.len());
+    for (x, t) in c.executed_trade_kw.iter().zip(&r.trades) {
+        let q_kw = t.q_mw * paper_step::TRADE_SCALE * 1e3;
+        assert!(*x >= -1e-9 && *x <= q_kw + 1e-9, "{x} of {q_kw}");
+    }
+    let sum: f64 = c.executed_trade_kw.iter().sum();
+    assert!((sum - c.executed_kw).abs() < 1e-9);
+    assert!(c.executed_kw <= c.requested_kw);
+    // What was not executed is what the network curtailed at sellers or shed at buyers.
+    assert!(c.requested_kw - c.executed_kw <= c.curtailed_kw + c.shed_kw + 1e-6);
+    // Every limit of the real network holds in the corrected result (AC): thermal ratings to
+    // the AC feedback's residual (0.05 percentage points), the EN 50160 band.
+    assert!(
+        c.max_line_loading_percent <= 100.05,
+        "{}",
+        c.max_line_loading_percent
+    );
+    assert!(c.max_trafo_loading_percent <= 100.05);
+    assert!(c.vmin_pu.unwrap() >= 0.90 - 1e-4 && c.vmax_pu.unwrap() <= 1.10 + 1e-4);
+    // It differs from the notebook's number for the documented reason: real cable ratings and
+    // voltages bind (never a π/6 angle), and the notebook's own optimum loads no real cable
+    // beyond its rating, so its angle limits, not the feeder, held the trades back.
+    assert!(c.binding.iter().any(|b| b.starts_with("thermal")));
+    assert!(c
+        .binding
+        .iter()
+        .all(|b| b.starts_with("thermal") || b.starts_with('v')));
+    assert!(c.notebook_max_line_loading_percent < 100.0);
+    assert!(c.executed_kw > 1e3 * e.objective_mw + 1.0);
+    // The cross-feeder trade the notebook caps at the R buyers' residual load flows through
+    // the real trafos and the MV bus, far beyond that cap.
+    let j = reference();
+    let residual_kw = 1e3 * (f(&j["normal"]["total_demand"]) - f(&j["normal"]["objective"])) / 6.0;
+    assert!(c.executed_trade_kw[2] > 10.0 * 2.0 * residual_kw);
 }

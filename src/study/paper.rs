@@ -171,8 +171,11 @@ impl Comparison {
         s
     }
 
-    /// Side-by-side terminal table.
+    /// Side-by-side terminal table (the single-timestep study's own, for its preset).
     pub fn table(&self) -> String {
+        if let Some(ss) = &self.single_step {
+            return ss.table();
+        }
         let p = &self.paper;
         let mut t = format!("\nSmartGridComm 2024 study on {}\n", p.network);
         let c = self.corrected.as_ref();

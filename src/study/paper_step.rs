@@ -299,7 +299,12 @@ pub fn notebook_lp(
     let theta: Vec<VarId> = (0..n)
         .map(|i| p.var(Tag::at("theta", i), f64::NEG_INFINITY, f64::INFINITY, 0.0))
         .collect();
-    let slack = p.var(Tag::kind("slack_power"), -SLACK_BOUND_MW, SLACK_BOUND_MW, 0.0);
+    let slack = p.var(
+        Tag::kind("slack_power"),
+        -SLACK_BOUND_MW,
+        SLACK_BOUND_MW,
+        0.0,
+    );
     // Maximise Σ q x: minimise −Σ q x.
     let x: Vec<VarId> = trades
         .iter()
@@ -361,7 +366,12 @@ pub fn notebook_lp(
         constant += c;
         terms.extend(inj.into_iter().map(|(v, a)| (v, -a)));
     }
-    p.row(Tag::kind("slack_balance"), Sense::Eq, merged(terms), constant);
+    p.row(
+        Tag::kind("slack_balance"),
+        Sense::Eq,
+        merged(terms),
+        constant,
+    );
     p.row(
         Tag::kind("reference"),
         Sense::Eq,
@@ -375,10 +385,25 @@ pub fn notebook_lp(
                 let d = vec![(theta[i], 1.0), (theta[j], -1.0)];
                 let flow: Vec<(VarId, f64)> = d.iter().map(|&(v, a)| (v, a * b[i][j])).collect();
                 let neg = |e: &[(VarId, f64)]| e.iter().map(|&(v, a)| (v, -a)).collect();
-                p.row(Tag::at2("flow_max", i, j), Sense::Le, flow.clone(), cap[i][j]);
+                p.row(
+                    Tag::at2("flow_max", i, j),
+                    Sense::Le,
+                    flow.clone(),
+                    cap[i][j],
+                );
                 p.row(Tag::at2("flow_min", i, j), Sense::Le, neg(&flow), cap[i][j]);
-                p.row(Tag::at2("angle_max", i, j), Sense::Le, d.clone(), MAX_ANGLE_RAD);
-                p.row(Tag::at2("angle_min", i, j), Sense::Le, neg(&d), MAX_ANGLE_RAD);
+                p.row(
+                    Tag::at2("angle_max", i, j),
+                    Sense::Le,
+                    d.clone(),
+                    MAX_ANGLE_RAD,
+                );
+                p.row(
+                    Tag::at2("angle_min", i, j),
+                    Sense::Le,
+                    neg(&d),
+                    MAX_ANGLE_RAD,
+                );
                 pairs.push((i, j));
             }
         }
@@ -618,4 +643,96 @@ pub fn study(s: &Scenario, c: &Community, day: &super::DayResult) -> Result<Sing
         notebook_printed_objective_mw: NOTEBOOK_PRINTED_OBJECTIVE_MW,
         corrected,
     })
+}
+
+impl SingleStep {
+    /// The terminal table: the notebook's LP (normal and extreme) and the corrected variant.
+    pub fn table(&self) -> String {
+        let (n, e, c) = (&self.normal, &self.extreme, &self.corrected);
+        let mut t = format!(
+            "\nSmartGridComm 2024 single-timestep study: hour {}, {} trades ×{}\n",
+            self.hour,
+            self.trades.len(),
+            self.trade_scale
+        );
+        t += &format!(
+            "{:<38} {:>14} {:>14} {:>16}\n",
+            "", "notebook ×1", "notebook ×100", "corrected ×100"
+        );
+        let mut row = |name: &str, a: String, b: String, d: String| {
+            t += &format!("{name:<38} {a:>14} {b:>14} {d:>16}\n");
+        };
+        row(
+            "requested (kW)",
+            format!("{:.3}", n.requested_mw * 1e3),
+            format!("{:.3}", e.requested_mw * 1e3),
+            format!("{:.3}", c.requested_kw),
+        );
+        row(
+            "executed (kW)",
+            format!("{:.3}", n.objective_mw * 1e3),
+            format!("{:.3}", e.objective_mw * 1e3),
+            format!("{:.3}", c.executed_kw),
+        );
+        row(
+            "executed share (%)",
+            format!("{:.2}", 100.0 * n.executed_share),
+            format!("{:.2}", 100.0 * e.executed_share),
+            format!("{:.2}", 100.0 * c.executed_share),
+        );
+        row(
+            "slack_power (kW)",
+            format!("{:.4}", n.slack_power_mw * 1e3),
+            format!("{:.4}", e.slack_power_mw * 1e3),
+            String::new(),
+        );
+        row(
+            "total demand (kW)",
+            format!("{:.4}", n.total_demand_mw * 1e3),
+            format!("{:.4}", e.total_demand_mw * 1e3),
+            String::new(),
+        );
+        let lp = |l: &NotebookLp| {
+            format!(
+                "{} ang., {} cap.",
+                l.binding_angles.len(),
+                l.binding_capacities.len()
+            )
+        };
+        row(
+            "binding limits",
+            lp(n),
+            lp(e),
+            format!(
+                "{} th., {} volt.",
+                c.binding
+                    .iter()
+                    .filter(|b| b.starts_with("thermal"))
+                    .count(),
+                c.binding.iter().filter(|b| b.starts_with('v')).count()
+            ),
+        );
+        row(
+            "PV curtailed / load shed (kW)",
+            String::new(),
+            String::new(),
+            format!("{:.1} / {:.1}", c.curtailed_kw, c.shed_kw),
+        );
+        row(
+            "max real line loading (%, AC)",
+            String::new(),
+            format!("{:.2}", c.notebook_max_line_loading_percent),
+            format!("{:.2}", c.max_line_loading_percent),
+        );
+        t += &format!(
+            "notebook's printed optimum {:.9} MW; reproduced {:.9} MW. x = [{}]\n",
+            self.notebook_printed_objective_mw,
+            e.objective_mw,
+            e.x.iter()
+                .map(|x| format!("{x:.6}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        t
+    }
 }
