@@ -137,3 +137,39 @@ fn the_corrected_variant_keeps_the_real_limits() {
     let residual_kw = 1e3 * (f(&j["normal"]["total_demand"]) - f(&j["normal"]["objective"])) / 6.0;
     assert!(c.executed_trade_kw[2] > 10.0 * 2.0 * residual_kw);
 }
+
+#[test]
+fn the_preset_prints_both_numbers_and_writes_them_to_the_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |dir: &Path| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_netclear"))
+            .args(["run", "--preset", "paper2024-single-step", "--out"])
+            .arg(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let out = run(&a);
+    run(&b);
+    assert!(out.contains("single-timestep study"), "{out}");
+    assert!(out.contains("notebook's printed optimum 0.255552889 MW; reproduced 0.255552889 MW"));
+    assert!(out.contains("corrected ×100"));
+    let text = std::fs::read_to_string(a.join("summary.json")).unwrap();
+    // Same inputs, byte-identical outputs.
+    assert_eq!(
+        text,
+        std::fs::read_to_string(b.join("summary.json")).unwrap()
+    );
+    let s: Value = serde_json::from_str(&text).unwrap();
+    let ss = &s["paper_comparison"]["single_step"];
+    let j = reference();
+    assert!((f(&ss["extreme"]["objective_mw"]) - f(&j["extreme_x100"]["objective"])).abs() < 1e-7);
+    let c = &ss["corrected"];
+    assert!(f(&c["executed_kw"]) > 0.0 && f(&c["executed_kw"]) <= f(&c["requested_kw"]));
+}

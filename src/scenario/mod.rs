@@ -76,8 +76,7 @@ pub enum Preset {
     #[serde(rename = "paper2024-corrected")]
     Paper2024Corrected,
     /// The paper's single-timestep study (its second notebook): hour 11 on cigre44 with the
-    /// trades ×100, the notebook's LP next to netclear's network correction
-    /// ([`crate::study::paper_step`]).
+    /// trades ×100, the notebook's LP next to netclear's network correction (study::paper_step).
     #[value(name = "paper2024-single-step")]
     #[serde(rename = "paper2024-single-step")]
     Paper2024SingleStep,

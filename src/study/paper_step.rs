@@ -35,8 +35,9 @@
 //! * The **dummy `r_i ≥ 0`** relaxes the balance: a bus may send out more than it injects, so
 //!   each floating sub-feeder needs only `Σ inj ≤ 0` and whatever it lacks appears from nowhere.
 //!   On CIGRE this caps the one trade between sub-feeders (bus 19 in R to bus 22 in I) at the
-//!   two R buyers' residual load, and the π/6 angle limits of the thin service cables (B = 0.124)
-//!   cap the others: 35.1 % of the 729 kW requested is executed (0.25555 MW).
+//!   two R buyers' residual load, and the π/6 angle limits of the sellers' leaf lines (`B·π/6`:
+//!   64.9 kW on R's UG3 cables, 41.9 kW on C's OH3 lines) cap the others: 35.1 % of the 729 kW
+//!   requested is executed (0.25555 MW).
 //! * The **slack sums every bus**'s injection, in which the trades cancel: it is
 //!   `Σ PV − Σ load` of the corrected network whatever x is.
 //! * Each limit is added for both ordered pairs in the notebook; here once per pair (the
@@ -62,7 +63,7 @@ use super::StepTrade;
 use crate::clearing::Background;
 use crate::error::{Error, Location, Result};
 use crate::market::Mechanism;
-use crate::network::{BusId, Network, SwitchElement};
+use crate::network::{BusId, LineId, Network, SwitchElement, TrafoId};
 use crate::opt::{self, Problem, Sense, Status, Tag, VarId};
 use crate::scenario::community::Community;
 use crate::scenario::Scenario;
@@ -237,16 +238,26 @@ pub fn capacity(net: &Network) -> Vec<Vec<f64>> {
         cap[h][l] = tr.sn_mva;
         cap[l][h] = tr.sn_mva;
     }
-    // A bus-bus switch's pair gets 0; a closed line or trafo switch writes its own entry back.
-    // (The ext_grid-to-trafo entries the notebook adds join bus 0 to the HV buses, a pair its B
-    // never connects, so they cannot bind.)
+    // A bus-bus switch's pair gets 0. Defect: a line or trafo switch indexes the matrix by the
+    // element's id as if it were a bus — an open one zeroes that pair, a closed one copies
+    // `adj[bus][id]` to `adj[id][bus]`. (The ext_grid-to-trafo entries the notebook adds join
+    // bus 0 to the HV buses, a pair its B never connects, so they cannot bind.)
     for sw in &net.switches {
-        if let SwitchElement::Bus(e) = sw.element {
-            if let (Some(a), Some(b)) = (net.bus_index(sw.bus), net.bus_index(e)) {
-                cap[a][b] = 0.0;
-                cap[b][a] = 0.0;
+        let Some(a) = net.bus_index(sw.bus) else {
+            continue;
+        };
+        let (e, zero) = match sw.element {
+            SwitchElement::Bus(e) => (net.bus_index(e), true),
+            SwitchElement::Line(LineId(k)) | SwitchElement::Trafo(TrafoId(k)) => {
+                (usize::try_from(k).ok().filter(|&k| k < n), !sw.closed)
             }
-        }
+        };
+        let Some(e) = e else {
+            continue;
+        };
+        let v = if zero { 0.0 } else { cap[a][e] };
+        cap[a][e] = v;
+        cap[e][a] = v;
     }
     cap
 }
