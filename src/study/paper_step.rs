@@ -47,7 +47,7 @@
 //! different x); the objective, the slack, the total demand (`Σ load + Σ q x`, the notebook's
 //! `total_demand`) and the sums of x over each sub-feeder's trades are unique.
 //!
-//! # The corrected variant ([`corrected`])
+//! # The corrected variant ([`study()`], [`CorrectedStep`])
 //!
 //! The same ×100 trades, cleared by netclear: the physical state is what the notebook requests
 //! (each seller exports its 121.5 kW, each buyer consumes its residual load plus 121.5 kW), the
