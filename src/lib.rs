@@ -48,8 +48,8 @@
 //! | [`market`] | order strategies and one file per auction mechanism |
 //! | [`storage`] | the battery block and dispatch (LP, MILP, greedy); EVs and shiftable loads over the same block |
 //! | [`clearing`] | the network correction over any formulation, its allocation rule, AC check, charges |
-//! | [`settlement`] | accounts and the one `settle` |
-//! | [`study`] | the one entry point: storage plans, the day loop, central clearing, network results, KPIs, comparisons |
+//! | [`settlement`] | accounts and the one `settle`; the seed community's regulator (transfers, bans) |
+//! | [`study`] | the one entry point: storage plans, the day loop, central clearing, network results, KPIs, comparisons; the seed community's simulation (`--preset community100`) |
 //! | [`output`] | typed CSV rows, `summary.json`, the terminal table, the HTML report |
 //! | [`ledger`], [`sweep`] | the settlement hash chain; grids of studies, shards and merges |
 //! | [`cli`] | clap only: parse, call, print |

@@ -17,7 +17,7 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Scenario")]
     pub scenario: Option<PathBuf>,
     /// Start from a preset: the 2024 paper as coded, corrected (shown beside the original), or its
-    /// single-timestep study (hour 11, trades ×100).
+    /// single-timestep study (hour 11, trades ×100); the seed's 100-prosumer community.
     #[arg(long, value_enum, help_heading = "Scenario")]
     pub preset: Option<crate::scenario::Preset>,
     /// Feeder: shipped name or folder.
@@ -395,6 +395,9 @@ pub fn run_cmd(a: &RunArgs, out: &mut dyn Write) -> Result<()> {
         crate::util::atomic::check_destination(&a.out, a.force)?;
     }
     let started = std::time::Instant::now();
+    if s.seed_community.is_some() {
+        return seed_community(&s, a, out, started);
+    }
     let line = progress_line(!a.quiet, if s.days.is_some() { "days" } else { "steps" });
     let res = crate::study::run_with_progress(&s, &mut |t, n| line(t, n))?;
     if let Some(prefix) = &s.dump_lp {
@@ -434,6 +437,41 @@ pub fn run_cmd(a: &RunArgs, out: &mut dyn Write) -> Result<()> {
             names.sort();
             t += &format!("files: {}\n", names.join(", "));
         }
+    }
+    if a.verbose {
+        t += &format!("took {:.2} s\n", started.elapsed().as_secs_f64());
+    }
+    w(out, t)
+}
+
+/// `run` of the seed community (`--preset community100`): its own simulation and outputs.
+fn seed_community(
+    s: &crate::scenario::Scenario,
+    a: &RunArgs,
+    out: &mut dyn Write,
+    started: std::time::Instant,
+) -> Result<()> {
+    if a.report || a.ledger {
+        return Err(crate::Error::invalid(
+            crate::Location::file(if a.report { "--report" } else { "--ledger" }),
+            "the seed community writes its own five logs; --report and --ledger are for the \
+             baseline-vs-P2P study",
+        ));
+    }
+    let r = crate::study::seed_community::run(s)?;
+    let mut files = 0;
+    if !a.no_out {
+        files = crate::output::seed_community::write(&r, &a.out, a.force)?;
+    }
+    if a.json {
+        return w(out, crate::output::seed_community::summary_json(&r)?);
+    }
+    if a.quiet {
+        return Ok(());
+    }
+    let mut t = crate::output::seed_community::table(&r);
+    if !a.no_out {
+        t += &format!("\nwrote {files} files to {}\n", a.out.display());
     }
     if a.verbose {
         t += &format!("took {:.2} s\n", started.elapsed().as_secs_f64());

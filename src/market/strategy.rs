@@ -9,6 +9,24 @@
 //!   `u = deficit / load` and it bids `f + (r − f)·u`; a seller's urgency is the share of its PV
 //!   it cannot use itself, `u = surplus / pv`, and it asks `r − (r − f)·u`. Fully dependent
 //!   buyers bid the retail price; sellers with nothing to self-consume ask the feed-in tariff.
+//! * `cap-urgency`: the seed community's rule (issue 16, `docs/presets/community100.md`). The
+//!   urgency is the order's share of the largest trade a prosumer may place in a step,
+//!   `u = min(q, cap)/cap` (`cap` = `trade_cap_kwh`, the seed's `MAX_TRADE_CAP` = 3 kWh), with
+//!   the grid's sell price `s` (here the feed-in tariff) and buy price `b` (retail). Asks start
+//!   at `s` plus an urgency premium, bids at `b` minus an urgency discount; the seed states the
+//!   direction and the bounds but not the size, and we take the linear form its ask code uses,
+//!   the spread times the urgency, for both:
+//!
+//!   ```text
+//!     ask = min(max(s + u·(b − s), 1.01·s), 0.95·b)
+//!     bid = max(min(b − u·(b − s), 0.99·b), 1.05·s)
+//!   ```
+//!
+//!   (clamped in the seed's order: should the two bounds ever cross, an ask takes its upper and
+//!   a bid its lower one). A seller with a full 3 kWh to place asks `0.95·b`; a buyer with a
+//!   full 3 kWh to buy bids `1.05·s`; small orders sit at the other end. The seed also draws a
+//!   multiplicative noise (0.98–1.05 on asks); it is not drawn here, so prices are exactly the
+//!   formula ([`cap_urgency_ask`], [`cap_urgency_bid`]).
 //! * `zi`: zero intelligence constrained (Gode & Sunder 1993): bids and asks drawn uniformly from
 //!   `[f, r]`, from a generator seeded by (seed, step, prosumer), so runs are reproducible.
 //!
@@ -29,6 +47,9 @@ pub enum Strategy {
     Urgency,
     /// Zero intelligence (uniform random within [feed-in, retail]).
     Zi,
+    /// The seed community's urgency: the order's share of the per-step trade cap moves asks up
+    /// from the sell price and bids down from the buy price, within the seed's bounds.
+    CapUrgency,
 }
 
 /// Everything a strategy may look at for one prosumer in one step.
@@ -59,6 +80,8 @@ pub struct PriceRule {
     pub ask_per_kwh: f64,
     /// Seed for `zi`.
     pub seed: u64,
+    /// The largest order of one prosumer in one step, kWh (`cap-urgency`'s urgency scale).
+    pub trade_cap_kwh: f64,
 }
 
 impl PriceRule {
@@ -87,6 +110,9 @@ impl PriceRule {
             Strategy::Zi => {
                 f + (r - f) * unit(self.seed, s.step, s.agent, crate::util::rng::stream::ZI_BID)
             }
+            Strategy::CapUrgency => {
+                cap_urgency_bid((s.load_kwh - s.pv_kwh).max(0.0), self.trade_cap_kwh, f, r)
+            }
         }
     }
 
@@ -105,8 +131,34 @@ impl PriceRule {
             Strategy::Zi => {
                 f + (r - f) * unit(self.seed, s.step, s.agent, crate::util::rng::stream::ZI_ASK)
             }
+            Strategy::CapUrgency => {
+                cap_urgency_ask((s.pv_kwh - s.load_kwh).max(0.0), self.trade_cap_kwh, f, r)
+            }
         }
     }
+}
+
+/// The urgency of an order of `q_kwh` under a per-step trade cap: `min(q, cap)/cap` in [0, 1].
+pub fn cap_urgency(q_kwh: f64, cap_kwh: f64) -> f64 {
+    if cap_kwh > 0.0 {
+        (q_kwh / cap_kwh).clamp(0.0, 1.0)
+    } else {
+        1.0
+    }
+}
+
+/// The `cap-urgency` ask of a seller placing `q_kwh` (module docs): the grid's sell price plus
+/// the urgency premium `u·(buy − sell)`, within `[1.01·sell, 0.95·buy]`.
+pub fn cap_urgency_ask(q_kwh: f64, cap_kwh: f64, sell: f64, buy: f64) -> f64 {
+    let u = cap_urgency(q_kwh, cap_kwh);
+    (sell + u * (buy - sell)).max(1.01 * sell).min(0.95 * buy)
+}
+
+/// The `cap-urgency` bid of a buyer wanting `q_kwh` (module docs): the grid's buy price minus
+/// the urgency discount `u·(buy − sell)`, within `[1.05·sell, 0.99·buy]`.
+pub fn cap_urgency_bid(q_kwh: f64, cap_kwh: f64, sell: f64, buy: f64) -> f64 {
+    let u = cap_urgency(q_kwh, cap_kwh);
+    (buy - u * (buy - sell)).min(0.99 * buy).max(1.05 * sell)
 }
 
 pub use crate::util::rng::{splitmix64, unit};

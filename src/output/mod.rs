@@ -23,6 +23,7 @@
 
 pub mod html;
 pub mod rows;
+pub mod seed_community;
 pub mod table;
 
 use crate::error::{Error, Result};

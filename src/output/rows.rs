@@ -490,3 +490,193 @@ pub struct GeoBranch {
     /// Other end.
     pub to_bus: i64,
 }
+
+/// The seed community's `prosumer_energy.csv`: one row per step and prosumer (money in €).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeedEnergyRow {
+    /// Step index.
+    pub step: usize,
+    /// Step start.
+    pub time: String,
+    /// Prosumer.
+    pub prosumer: usize,
+    /// Its feeder bus (empty on the copper plate).
+    pub bus: Option<i64>,
+    /// PV, kWh.
+    pub pv_kwh: Num,
+    /// Load, kWh.
+    pub load_kwh: Num,
+    /// `pv − load` before the battery, kWh.
+    pub imbalance_before_battery_kwh: Num,
+    /// Battery charge (from own PV), kWh.
+    pub battery_charge_kwh: Num,
+    /// Battery discharge into own load, kWh.
+    pub battery_discharge_own_kwh: Num,
+    /// Battery discharge sold P2P (balancing), kWh.
+    pub battery_discharge_sold_kwh: Num,
+    /// SOC at the end of the step, kWh (empty without a battery).
+    pub soc_kwh: OptNum,
+    /// Own PV and battery used on site, kWh.
+    pub self_consumed_kwh: Num,
+    /// Bought P2P, kWh.
+    pub p2p_bought_kwh: Num,
+    /// Sold P2P, kWh.
+    pub p2p_sold_kwh: Num,
+    /// Bought from the market fallback, kWh.
+    pub market_bought_kwh: Num,
+    /// Sold to the market fallback, kWh.
+    pub market_sold_kwh: Num,
+    /// Energy bill (P2P and market; positive = pays), €.
+    pub energy_bill: Num,
+    /// The regulator's bonus (a transfer, not energy), €.
+    pub bonus: Num,
+    /// The regulator's penalty (a transfer, not energy), €.
+    pub penalty: Num,
+    /// Running balance (received − paid, transfers included), €.
+    pub balance: Num,
+    /// Banned in this step.
+    pub banned: bool,
+}
+
+/// The seed community's `prosumer_trading.csv`: every prosumer's order in every step, matched
+/// or not (neutral and banned prosumers have a row without a price).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeedOrderRow {
+    /// Step index.
+    pub step: usize,
+    /// Step start.
+    pub time: String,
+    /// Prosumer.
+    pub prosumer: usize,
+    /// `buyer`, `seller`, `battery_seller`, `neutral` or `banned`.
+    pub role: String,
+    /// Quantity wanted (at most the trade cap), kWh.
+    pub desired_kwh: Num,
+    /// Urgency `desired / cap`.
+    pub urgency: Num,
+    /// Bid, €/kWh (buyers).
+    pub bid_per_kwh: OptNum,
+    /// Ask, €/kWh (sellers).
+    pub ask_per_kwh: OptNum,
+    /// The market's buy price `forecast + fee`, €/kWh.
+    pub grid_buy_per_kwh: Num,
+    /// The market's sell price `forecast − fee`, €/kWh.
+    pub grid_sell_per_kwh: Num,
+    /// Traded P2P, kWh.
+    pub matched_kwh: Num,
+    /// Not traded P2P (left to the market, or to the battery for a battery seller), kWh.
+    pub unmatched_kwh: Num,
+}
+
+/// The seed community's `all_trades.csv`: every P2P and market trade.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeedTradeRow {
+    /// Step index.
+    pub step: usize,
+    /// Step start.
+    pub time: String,
+    /// `p2p` or `market`.
+    pub kind: String,
+    /// Seller: a prosumer index or `market`.
+    pub seller: String,
+    /// Buyer: a prosumer index or `market`.
+    pub buyer: String,
+    /// Energy, kWh.
+    pub kwh: Num,
+    /// Price per kWh (the buyer's), €/kWh.
+    pub price_per_kwh: Num,
+    /// What the buyer pays, €.
+    pub amount: Num,
+}
+
+/// The seed community's `regulator_actions.csv`: one row per step and prosumer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeedRegulatorRow {
+    /// Step index.
+    pub step: usize,
+    /// Step start.
+    pub time: String,
+    /// Prosumer.
+    pub prosumer: usize,
+    /// Own renewable energy used on site, kWh.
+    pub renewable_kwh: Num,
+    /// Traded P2P (bought + sold), kWh.
+    pub p2p_kwh: Num,
+    /// Traded with the market (bought + sold), kWh.
+    pub market_kwh: Num,
+    /// Bonus paid this step, €.
+    pub bonus: Num,
+    /// Penalty collected this step, €.
+    pub penalty: Num,
+    /// Bonus since the start, €.
+    pub bonus_total: Num,
+    /// Penalties since the start, €.
+    pub penalties_total: Num,
+    /// Balance at the end of the step, €.
+    pub balance: Num,
+    /// Banned in this step.
+    pub banned: bool,
+    /// A ban issued at the end of this step: its reason (empty when none).
+    pub ban_issued: String,
+    /// Its length, steps (0 when none).
+    pub ban_steps: usize,
+}
+
+/// The seed community's `community_summary.csv`: one row per step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeedSummaryRow {
+    /// Step index.
+    pub step: usize,
+    /// Step start.
+    pub time: String,
+    /// Price forecast, €/kWh.
+    pub forecast_per_kwh: Num,
+    /// Market buy price, €/kWh.
+    pub grid_buy_per_kwh: Num,
+    /// Market sell price, €/kWh.
+    pub grid_sell_per_kwh: Num,
+    /// PV, kWh.
+    pub pv_kwh: Num,
+    /// Load, kWh.
+    pub load_kwh: Num,
+    /// Battery charge, kWh.
+    pub battery_charge_kwh: Num,
+    /// Battery discharge (own use and sold), kWh.
+    pub battery_discharge_kwh: Num,
+    /// Buyers.
+    pub buyers: usize,
+    /// Sellers (PV surplus).
+    pub sellers: usize,
+    /// Battery sellers (balancing).
+    pub battery_sellers: usize,
+    /// Banned prosumers.
+    pub banned: usize,
+    /// P2P trades.
+    pub p2p_trades: usize,
+    /// P2P energy, kWh.
+    pub p2p_kwh: Num,
+    /// Energy-weighted P2P price, €/kWh.
+    pub p2p_avg_price_per_kwh: OptNum,
+    /// Market trades.
+    pub market_trades: usize,
+    /// Bought from the market, kWh.
+    pub market_bought_kwh: Num,
+    /// Sold to the market, kWh.
+    pub market_sold_kwh: Num,
+    /// Bonuses paid, €.
+    pub bonus: Num,
+    /// Penalties collected, €.
+    pub penalty: Num,
+    /// `none` (copper plate: no power flow, no correction) or the power flow (`ac`, `dc`).
+    pub network_model: String,
+    /// Import at the feeder's slack, kW (empty on the copper plate).
+    pub slack_import_kw: OptNum,
+    /// Losses, kW.
+    pub losses_kw: OptNum,
+    /// Lowest voltage, p.u.
+    pub vmin_pu: OptNum,
+    /// Highest voltage, p.u.
+    pub vmax_pu: OptNum,
+    /// Highest line loading, %.
+    pub max_line_loading_percent: OptNum,
+}

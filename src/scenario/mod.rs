@@ -46,6 +46,7 @@
 
 pub mod community;
 pub mod household_model;
+pub mod seed_community;
 mod validate;
 
 use crate::error::{Error, Location, Result};
@@ -80,7 +81,16 @@ pub enum Preset {
     #[value(name = "paper2024-single-step")]
     #[serde(rename = "paper2024-single-step")]
     Paper2024SingleStep,
+    /// The 100-prosumer community simulation with its urgency pricing, market fallback and
+    /// regulator (`docs/presets/community100.md`).
+    #[value(name = "community100")]
+    #[serde(rename = "community100")]
+    Community100,
 }
+
+/// The `network` of a study without one: a copper plate (no power flow, no correction, said so
+/// in every output). Only the seed community (`[seed_community]`) runs on it.
+pub const NO_NETWORK: &str = "none";
 
 /// The scenario keys that hold a path. In a scenario file a relative path is relative to the
 /// file's folder (the one rule, applied by [`Layer::from_file`]); `builtin:NAME` sources and a
@@ -212,6 +222,9 @@ pub struct MarketSpec {
     pub bid_per_kwh: f64,
     /// Ask of the `fixed` strategy, per kWh.
     pub ask_per_kwh: f64,
+    /// The urgency scale of the `cap-urgency` strategy: the largest order of one prosumer in
+    /// one step, kWh (the seed community's `MAX_TRADE_CAP`).
+    pub trade_cap_kwh: f64,
     /// Cap on P2P prices, per kWh: bids above it are cut to it, asks above it are withdrawn.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price_cap_per_kwh: Option<f64>,
@@ -253,6 +266,7 @@ impl Default for MarketSpec {
             strategy: Strategy::Fixed,
             bid_per_kwh: 0.20,
             ask_per_kwh: 0.05,
+            trade_cap_kwh: 3.0,
             price_cap_per_kwh: None,
             design: MarketDesign::AuctionThenCorrect,
             compare_designs: false,
@@ -327,6 +341,10 @@ pub struct Scenario {
     pub ev: EvSpec,
     /// Shiftable loads ([`crate::storage::shiftable`]).
     pub flex: FlexSpec,
+    /// The seed community simulation ([`crate::study::seed_community`]): when present, `run`
+    /// simulates it instead of the baseline-vs-P2P study (`network = "none"`: a copper plate).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed_community: Option<seed_community::SeedCommunity>,
 }
 
 /// Which prices flexibility (EVs, shiftable loads) responds to in the P2P case. The baseline
@@ -554,6 +572,7 @@ impl Default for Scenario {
             line_eta: 1.0,
             ev: EvSpec::default(),
             flex: FlexSpec::default(),
+            seed_community: None,
         }
     }
 }
@@ -561,6 +580,21 @@ impl Default for Scenario {
 impl Scenario {
     /// The scenario a preset starts from.
     pub fn preset(p: Preset) -> Scenario {
+        if p == Preset::Community100 {
+            return Scenario {
+                preset: Some(p),
+                network: NO_NETWORK.into(),
+                market: MarketSpec {
+                    // The seed prices each matched pair at the mid of bid and ask.
+                    mechanism: Mechanism::MidPrice,
+                    strategy: Strategy::CapUrgency,
+                    trade_cap_kwh: 3.0,
+                    ..MarketSpec::default()
+                },
+                seed_community: Some(seed_community::SeedCommunity::default()),
+                ..Scenario::default()
+            };
+        }
         let mut s = Scenario {
             preset: Some(p),
             network: "cigre44".into(),
@@ -631,6 +665,37 @@ impl Scenario {
 
     /// Keys this scenario's placement does not use: setting them in a layer is refused.
     pub fn unused_keys(&self) -> &'static [&'static str] {
+        if self.seed_community.is_some() {
+            // The seed community draws its own prosumers, prices and batteries.
+            return &[
+                "day",
+                "days",
+                "step_minutes",
+                "pv_share_percent",
+                "pv_kwp_per_household",
+                "household_peak_kw",
+                "placement",
+                "lv_only",
+                "profiles",
+                "tariff",
+                "import",
+                "import_sheet",
+                "storage",
+                "retailer",
+                "line_eta",
+                "ev",
+                "flex",
+                "market.bid_per_kwh",
+                "market.ask_per_kwh",
+                "market.price_cap_per_kwh",
+                "market.design",
+                "market.compare_designs",
+                "clearing.model",
+                "clearing.network_charges",
+                "clearing.background",
+                "dump_lp",
+            ];
+        }
         match (self.placement, self.import.is_some()) {
             (Placement::PaperLeaves, _) => &[
                 "household_peak_kw",
@@ -675,15 +740,21 @@ impl Scenario {
                 if l.sets(key) && get(&mine, key) != get(&theirs, key) {
                     return Err(Error::invalid(
                         l.location_of(key),
-                        format!(
-                            "is not used by this scenario (placement `{}`{}); remove it",
-                            crate::util::serde_name(&self.placement),
-                            if self.import.is_some() {
-                                ", prosumers imported from a file"
-                            } else {
-                                ""
-                            }
-                        ),
+                        if self.seed_community.is_some() {
+                            "is not used by the seed community (`[seed_community]` draws its \
+                             own prosumers, prices and batteries); remove it"
+                                .to_string()
+                        } else {
+                            format!(
+                                "is not used by this scenario (placement `{}`{}); remove it",
+                                crate::util::serde_name(&self.placement),
+                                if self.import.is_some() {
+                                    ", prosumers imported from a file"
+                                } else {
+                                    ""
+                                }
+                            )
+                        },
                     ));
                 }
             }

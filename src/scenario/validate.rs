@@ -319,6 +319,26 @@ impl Scenario {
             self.market.ask_per_kwh,
             "finite",
         )?;
+        if let Some(sc) = &self.seed_community {
+            if let Some((f, v, req)) = sc.check() {
+                return Err(Error::OutOfRange {
+                    loc: loc(&format!("seed_community.{f}")),
+                    value: v,
+                    requirement: req,
+                });
+            }
+        } else if self.network == super::NO_NETWORK {
+            return Err(Error::invalid(
+                loc("network"),
+                "`none` (a copper plate) is only for the seed community (`--preset community100`)",
+            ));
+        }
+        check(
+            self.market.trade_cap_kwh > 0.0 && self.market.trade_cap_kwh <= MAX_SIZE,
+            "market.trade_cap_kwh",
+            self.market.trade_cap_kwh,
+            "> 0 kWh",
+        )?;
         check(
             self.line_eta > 0.0 && self.line_eta <= 1.0,
             "line_eta",

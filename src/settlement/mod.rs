@@ -34,6 +34,8 @@
 //! Adding a bill term touches this file only: a field on [`Account`], its line in [`settle`] and
 //! in [`Account::bill`].
 
+pub mod regulator;
+
 use crate::tariff::Policy;
 use serde::Serialize;
 

@@ -796,6 +796,28 @@ fn settle_dispatch(inp: &DayInput, pool: Option<&Pool>, track: Option<&Track>, d
     d.objective = d.cost + wear;
 }
 
+/// One step of the greedy rule from SOC `soc_kwh` with the owner's net `pv − load` of `net_kw`
+/// over `dt_h` hours: a surplus charges the battery up to the power limit and `soc_max`
+/// (`soc += η_c·c·Δt`), a deficit is covered by discharge down to `soc_min`
+/// (`soc −= d·Δt/η_d`). Returns (charge kW, discharge kW, SOC kWh after the step). The seed
+/// community's prosumers apply exactly this rule each step (issue 16).
+pub fn greedy_step(b: &Battery, soc_kwh: f64, net_kw: f64, dt_h: f64) -> (f64, f64, f64) {
+    let (emin, emax) = (b.soc_min * b.e_kwh, b.soc_max * b.e_kwh);
+    let (mut c, mut d, mut soc) = (0.0, 0.0, soc_kwh);
+    if net_kw > 0.0 && b.eta_charge > 0.0 {
+        c = net_kw
+            .min(b.p_charge_kw)
+            .min(((emax - soc) / (b.eta_charge * dt_h)).max(0.0));
+        soc += b.eta_charge * c * dt_h;
+    } else if net_kw < 0.0 {
+        d = (-net_kw)
+            .min(b.p_discharge_kw)
+            .min(((soc - emin) * b.eta_discharge / dt_h).max(0.0));
+        soc -= d * dt_h / b.eta_discharge;
+    }
+    (c, d, soc)
+}
+
 /// Rule-based reference: charge from surplus, discharge into deficit, within power and SOC
 /// limits; no curtailment. It obeys the same end-of-day rule as the optimisers: whatever SOC the
 /// rule leaves short of (or above) the target is made up in the last steps that have the power
@@ -803,22 +825,10 @@ fn settle_dispatch(inp: &DayInput, pool: Option<&Pool>, track: Option<&Track>, d
 pub fn greedy(b: &Battery, inp: &DayInput, pool: Option<&Pool>) -> Dispatch {
     let n = inp.load_kw.len();
     let dt = inp.dt_h;
-    let (emin, emax) = (b.soc_min * b.e_kwh, b.soc_max * b.e_kwh);
     let mut soc = b.start_soc_kwh();
     let (mut c, mut dis) = (vec![0.0; n], vec![0.0; n]);
     for t in 0..n {
-        let net = inp.pv_kw[t] - inp.load_kw[t];
-        if net > 0.0 && b.eta_charge > 0.0 {
-            c[t] = net
-                .min(b.p_charge_kw)
-                .min(((emax - soc) / (b.eta_charge * dt)).max(0.0));
-            soc += b.eta_charge * c[t] * dt;
-        } else if net < 0.0 {
-            dis[t] = (-net)
-                .min(b.p_discharge_kw)
-                .min(((soc - emin) * b.eta_discharge / dt).max(0.0));
-            soc -= dis[t] * dt / b.eta_discharge;
-        }
+        (c[t], dis[t], soc) = greedy_step(b, soc, inp.pv_kw[t] - inp.load_kw[t], dt);
     }
     end_rule_fixup(b, dt, &mut c, &mut dis);
     let soc_kwh = block::polish(b, dt, &mut c, &mut dis);

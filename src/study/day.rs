@@ -326,6 +326,7 @@ pub(super) fn run(
         bid_per_kwh: s.market.bid_per_kwh,
         ask_per_kwh: s.market.ask_per_kwh,
         seed: s.seed,
+        trade_cap_kwh: s.market.trade_cap_kwh,
     };
     let enforce = s.clearing.background == Background::Enforce;
     let mut st = Stepper::new(c, s)?;

@@ -30,6 +30,7 @@ pub mod paper;
 pub mod paper_step;
 pub mod period;
 pub mod plan;
+pub mod seed_community;
 
 use crate::error::{Error, Result};
 use crate::market::Trade;
@@ -309,6 +310,14 @@ pub fn run_with_progress(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<StudyResult> {
     s.validate()?;
+    if s.seed_community.is_some() {
+        // Its own simulation and outputs ([`seed_community::run`]), not a baseline-vs-P2P study.
+        return Err(crate::Error::invalid(
+            crate::Location::file("scenario").field("seed_community"),
+            "the seed community (`--preset community100`) runs with `netclear run`, not as a \
+             baseline-vs-P2P study or a sweep point",
+        ));
+    }
     if s.days.is_some() {
         return period::run(s, progress);
     }
@@ -405,7 +414,13 @@ fn run_community(
             both: day.p2p.kpis.clone(),
         });
     }
-    if let Some(p) = s.preset {
+    let paper_preset = s.preset.filter(|p| {
+        matches!(
+            p,
+            Preset::Paper2024 | Preset::Paper2024Corrected | Preset::Paper2024SingleStep
+        )
+    });
+    if let Some(p) = paper_preset {
         let paper_variant = if p == Preset::Paper2024 {
             paper::variant("paper2024", &c, &day)
         } else if p == Preset::Paper2024SingleStep {

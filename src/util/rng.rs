@@ -50,6 +50,20 @@ pub mod stream {
     pub const EV_DRAW: u64 = 0xE7;
     /// How many streams from [`EV_DRAW`] on an EV uses.
     pub const EV_DRAW_COUNT: u64 = 6;
+    /// The seed community's PV size of a prosumer ([`crate::study::seed_community`]).
+    pub const SEED_PV_KW: u64 = 101;
+    /// Its base consumption.
+    pub const SEED_BASE_LOAD: u64 = 102;
+    /// Whether it has a battery.
+    pub const SEED_HAS_BATTERY: u64 = 103;
+    /// Its battery size.
+    pub const SEED_BATTERY_KWH: u64 = 104;
+    /// Its PV's weather factor in a step.
+    pub const SEED_WEATHER: u64 = 105;
+    /// Its consumption's variation in a step.
+    pub const SEED_LOAD: u64 = 106;
+    /// The step's price forecast uncertainty.
+    pub const SEED_PRICE: u64 = 107;
 
     /// Every stream a run uses (the EV draws expanded).
     pub fn all() -> Vec<u64> {
@@ -65,6 +79,13 @@ pub mod stream {
             HOUSEHOLD_ENERGY_U2,
             HOUSEHOLD_SHIFT,
             HOUSEHOLD_DAY,
+            SEED_PV_KW,
+            SEED_BASE_LOAD,
+            SEED_HAS_BATTERY,
+            SEED_BATTERY_KWH,
+            SEED_WEATHER,
+            SEED_LOAD,
+            SEED_PRICE,
         ];
         v.extend(EV_DRAW..EV_DRAW + EV_DRAW_COUNT);
         v
