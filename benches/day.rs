@@ -59,3 +59,41 @@ fn process_wall(bencher: divan::Bencher, network: &str) {
         assert!(st.success());
     });
 }
+
+/// The small day as a user runs it, writing every output file (issue 15: ≤ 10 ms of CPU;
+/// wall time includes the file system's fsyncs).
+#[divan::bench(args = ["village80"], sample_count = 20)]
+fn process_wall_with_outputs(bencher: divan::Bencher, network: &str) {
+    let exe = env!("CARGO_BIN_EXE_netclear");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    bencher.bench(|| {
+        let st = std::process::Command::new(exe)
+            .args(["run", "--network", network, "--pv-share", "30", "--quiet"])
+            .arg("--force")
+            .arg("--out")
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    });
+}
+
+/// K copies of village80 under one MV bus (`village80x<K>`: 1 041, 10 161 and 100 331 buses),
+/// the whole study in process (community, both cases, corrections, AC check) with the DC and
+/// LinDistFlow corrections: the cost exponent from 10³ to 10⁵ buses (issue 15: ≤ 5 s at 10⁵).
+#[divan::bench(
+    args = [
+        "x13/dc", "x13/lindistflow", "x127/dc", "x127/lindistflow", "x1270/dc", "x1270/lindistflow"
+    ],
+    sample_count = 3,
+    sample_size = 1
+)]
+fn synthetic_day(bencher: divan::Bencher, case: &str) {
+    let (k, model) = case.split_once('/').unwrap();
+    let mut s = scenario(&format!("village80{k}"), 60);
+    if model == "dc" {
+        s.clearing.model = netclear::formulation::NetworkModel::Dc;
+    }
+    bencher.bench(|| netclear::study::run(&s).unwrap());
+}

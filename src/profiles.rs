@@ -666,6 +666,105 @@ pub fn cached(spec: &str) -> Result<std::sync::Arc<SeriesFile>> {
     Ok(parsed)
 }
 
+/// One day of a series file (`spec` = `builtin:NAME` or a path; `date` as in
+/// [`SeriesFile::day`]), the way every study reads its profiles.
+///
+/// The built-in files are year-long 15-minute series (35 000 rows, 4 MB) of which a day needs
+/// 96 rows: parsing all of them was 90 % of a small day's process. The day's lines are
+/// therefore found by binary search on the date prefix of the lines (the file is in time
+/// order), and only they (with the header) go through [`SeriesFile::parse`] — the same
+/// parser and checks, so the day is the one the whole file gives (the test
+/// `builtin_days_match_the_whole_file` compares every day of every built-in file). Anything
+/// unusual (a path, a `time_of_day` file, a date the index does not hold, a day the sub-parse
+/// refuses) goes through the whole-file path, so errors are the whole file's errors.
+pub fn day_of(spec: &str, date: Option<&str>, columns: &[&str]) -> Result<Day> {
+    if let (Some(d), Some(sub)) = (date, builtin_day_file(spec, date)) {
+        if let Ok(day) = sub.day(Some(d), columns) {
+            return Ok(day);
+        }
+    }
+    cached(spec)?.day(date, columns)
+}
+
+/// The byte range of the lines of local date `date` in a `timestamp` file whose lines are in
+/// time order (so in `YYYY-MM-DD` order): two binary searches over byte offsets, each probe
+/// reading the date prefix of the next line, so no line is read except the ~2·log₂(rows) probed.
+fn date_lines(text: &str, body: usize, date: &str) -> (usize, usize) {
+    let b = text.as_bytes();
+    // The start of the first line at or after byte `at` (`at` itself when it starts a line).
+    let line_at = |at: usize| -> usize {
+        if at <= body || b[at - 1] == b'\n' {
+            return at.max(body);
+        }
+        b[at..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(b.len(), |i| at + i + 1)
+    };
+    let next_line = |at: usize| line_at(at + 1);
+    let key = |at: usize| b.get(at..at + 10).unwrap_or(&b[at..]);
+    // First line whose date prefix is not before `d` (`strictly_after`: after `d`).
+    let bound = |d: &[u8], strictly_after: bool| -> usize {
+        let before = |at: usize| {
+            let k = key(at);
+            if strictly_after {
+                k <= d
+            } else {
+                k < d
+            }
+        };
+        let (mut lo, mut hi) = (body, b.len());
+        // Invariant: `lo` starts a line, every line before it is before the bound; `hi` starts
+        // a line (or is the end) and every line from it on is not.
+        while lo < hi {
+            let mid = line_at(lo + (hi - lo) / 2);
+            let probe = if mid < hi { mid } else { lo };
+            if before(probe) {
+                lo = next_line(probe);
+            } else {
+                hi = probe;
+            }
+        }
+        lo
+    };
+    (bound(date.as_bytes(), false), bound(date.as_bytes(), true))
+}
+
+/// The parsed one-day sub-file of a built-in profile (cached per file and date), `None` when the
+/// fast path does not apply (see [`day_of`]).
+fn builtin_day_file(spec: &str, date: Option<&str>) -> Option<std::sync::Arc<SeriesFile>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    let name = spec.strip_prefix("builtin:")?;
+    let date = date?;
+    let k = BUILTIN.iter().position(|(n, _, _)| *n == name)?;
+    let (_, label, full) = BUILTIN[k];
+    let header = full.split_inclusive('\n').next()?;
+    if !header.starts_with("timestamp,") || date.len() != 10 {
+        return None;
+    }
+    type DayFiles = Mutex<HashMap<(usize, String), Arc<SeriesFile>>>;
+    static DAYS: OnceLock<DayFiles> = OnceLock::new();
+    let cache = DAYS.get_or_init(Default::default);
+    let key = (k, date.to_string());
+    if let Some(f) = cache.lock().ok()?.get(&key) {
+        return Some(f.clone());
+    }
+    let (a, b) = date_lines(full, header.len(), date);
+    if a >= b {
+        return None;
+    }
+    let mut text = String::with_capacity(header.len() + 1 + (b - a));
+    text.push_str(header);
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&full[a..b]);
+    let parsed = Arc::new(SeriesFile::parse(label, &text).ok()?);
+    cache.lock().ok()?.insert(key, parsed.clone());
+    Some(parsed)
+}
+
 /// Weekday (0 = Monday) of a `YYYY-MM-DD` date.
 pub fn weekday(date: &str) -> Option<u32> {
     crate::util::dates::parse(date).map(crate::util::dates::weekday)

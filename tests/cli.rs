@@ -520,3 +520,85 @@ fn binding_limits_and_batteries_are_long_tables() {
         assert!(r.iter().all(|c| c != "-0"), "{r:?}");
     }
 }
+
+/// `--outputs summary` (scenario key `outputs`) leaves out exactly the case × step × element
+/// tables, and what it writes is the full run's files byte for byte: the full run is the
+/// independent source. Only `summary.json` differs, by recording the choice in its scenario.
+#[test]
+fn outputs_summary_writes_the_full_runs_files_without_the_per_step_element_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let (full, sum) = (dir.path().join("full"), dir.path().join("sum"));
+    let base = [
+        "run",
+        "--network",
+        "village80",
+        "--battery-share",
+        "10",
+        "-q",
+    ];
+    let (code, _, err) = netclear(&[&base[..], &["--out", full.to_str().unwrap()]].concat());
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = netclear(
+        &[
+            &base[..],
+            &["--outputs", "summary", "--out", sum.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let names = |d: &std::path::Path| {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with('.'))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        names(&sum),
+        [
+            "clearing.csv",
+            "feeder.json",
+            "hourly.csv",
+            "lines.csv",
+            "network.csv",
+            "p2p_vpp_summary.csv",
+            "prosumers.csv",
+            "summary.json"
+        ]
+    );
+    // The full run has the per-step element tables (with batteries: batteries.csv and the
+    // seed's battery_P files).
+    let all = names(&full);
+    for t in [
+        "settlement.csv",
+        "trades.csv",
+        "line_loading.csv",
+        "bus_voltages.csv",
+        "nodal_prices.csv",
+        "batteries.csv",
+    ] {
+        assert!(all.iter().any(|n| n == t), "{t} in {all:?}");
+    }
+    assert!(all.iter().any(|n| n.starts_with("battery_P")));
+    for n in names(&sum) {
+        if n == "summary.json" {
+            continue;
+        }
+        assert_eq!(
+            std::fs::read(sum.join(&n)).unwrap(),
+            std::fs::read(full.join(&n)).unwrap(),
+            "{n}"
+        );
+    }
+    let json = |d: &std::path::Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(d.join("summary.json")).unwrap()).unwrap()
+    };
+    let (mut a, mut b) = (json(&full), json(&sum));
+    assert_eq!(a["scenario"].get("outputs"), None);
+    assert_eq!(b["scenario"]["outputs"], "summary");
+    b["scenario"].as_object_mut().unwrap().remove("outputs");
+    a["scenario"].as_object_mut().unwrap().remove("outputs");
+    assert_eq!(a, b);
+}

@@ -167,6 +167,52 @@ fn dst_change_days_are_read_in_local_time_and_incomplete_days_refused() {
     assert!(read_day(&label, &text, Some("2016-03-28"), &[]).is_ok());
 }
 
+/// The day reader's fast path for built-in files (only the day's lines are parsed) against the
+/// whole-file parse, the independent source: every local date of every built-in `timestamp`
+/// file, all columns and one column, must give the same day (or the same error).
+#[test]
+fn builtin_days_match_the_whole_file() {
+    use netclear::profiles::{cached, day_of, BUILTIN};
+    let mut checked = 0;
+    for (name, _, text) in BUILTIN {
+        let spec = format!("builtin:{name}");
+        let whole = cached(&spec).unwrap();
+        let mut dates: Vec<&str> = text.lines().skip(1).filter_map(|l| l.get(..10)).collect();
+        dates.dedup();
+        if text.starts_with("time_of_day") {
+            assert_eq!(
+                day_of(&spec, None, &[]).unwrap(),
+                whole.day(None, &[]).unwrap()
+            );
+            continue;
+        }
+        let first_col = text.lines().next().unwrap().split(',').nth(1).unwrap();
+        let first_col = if first_col == "interval_end" {
+            text.lines().next().unwrap().split(',').nth(2).unwrap()
+        } else {
+            first_col
+        };
+        for d in &dates {
+            for cols in [&[][..], &[first_col][..]] {
+                let fast = day_of(&spec, Some(d), cols).map_err(|e| e.to_string());
+                let full = whole.day(Some(d), cols).map_err(|e| e.to_string());
+                assert_eq!(fast, full, "{spec} {d} {cols:?}");
+            }
+            checked += 1;
+        }
+        // Dates the file does not hold and malformed dates fail as the whole file fails.
+        for d in ["1999-01-01", "2016-13-01", "nonsense"] {
+            assert_eq!(
+                day_of(&spec, Some(d), &[]).map_err(|e| e.to_string()),
+                whole.day(Some(d), &[]).map_err(|e| e.to_string())
+            );
+        }
+    }
+    // 366 days of 2016 in households and pv, the TMY3 year (365 days), a week of commercial,
+    // one day of AEMO prices.
+    assert_eq!(checked, 366 + 366 + 365 + 7 + 1);
+}
+
 /// The stochastic household model: every village80 home its own curve (≥ 30 distinct shapes),
 /// each unit's energy `scale × base-day energy` recomputed here from the file, the same
 /// community for the same seed and another for another seed.

@@ -206,6 +206,9 @@ pub struct RunArgs {
     /// Write no files.
     #[arg(long, help_heading = "Output", conflicts_with_all = ["out", "force", "report", "ledger"])]
     pub no_out: bool,
+    /// Which files: all, or summary (no case × step × element tables, for huge feeders).
+    #[arg(long, value_enum, help_heading = "Output")]
+    pub outputs: Option<crate::scenario::Outputs>,
     /// Print nothing but errors (with --json: the JSON only).
     #[arg(short, long, help_heading = "Output", conflicts_with = "verbose")]
     pub quiet: bool,
@@ -335,6 +338,7 @@ pub fn flags_layer(a: &RunArgs) -> Result<Layer> {
         "retailer.policy.grid_purchase_penalty_per_kwh"
     );
     opt!(a.line_eta, "line_eta");
+    opt!(a.outputs, "outputs");
     opt!(a.ev_share, "ev.share_percent");
     opt!(a.ev_charging, "ev.charging");
     opt!(a.flex_share, "flex.share_percent");
@@ -531,6 +535,7 @@ pub fn scenario_defaults() -> Vec<(&'static str, String)> {
         ("flex_share", f(s.flex.share_percent)),
         ("flex_fraction", f(s.flex.fraction)),
         ("flex_pricing", n(&s.flex.pricing)),
+        ("outputs", n(&s.outputs)),
     ]
 }
 

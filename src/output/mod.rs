@@ -308,6 +308,23 @@ fn clean_negative_zero(v: &mut serde_json::Value) {
     }
 }
 
+/// Whether a file is a case × step × element table (left out with `outputs = summary`).
+fn per_step_element_table(name: &str) -> bool {
+    matches!(
+        name,
+        "trades.csv"
+            | "settlement.csv"
+            | "line_loading.csv"
+            | "bus_voltages.csv"
+            | "nodal_prices.csv"
+            | "binding_limits.csv"
+            | "batteries.csv"
+            | "evs.csv"
+            | "flex_loads.csv"
+            | "vpp.csv"
+    ) || (name.starts_with("battery_P") && name.ends_with(".csv"))
+}
+
 /// Writes a study's results folder (see the module docs); returns the number of files.
 pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usize> {
     let stage = Stage::new(dir, opts.force)?;
@@ -320,6 +337,9 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
     stage.write("feeder.json", (geo + "\n").as_bytes())?;
     let mut files: Vec<String> = vec!["summary.json".into(), "feeder.json".into()];
     let cases = [&d.baseline, &d.p2p];
+    // `outputs = summary` leaves out the case × step × element tables.
+    let summary_only = r.scenario.outputs == crate::scenario::Outputs::Summary;
+    let keep = |name: &str| !summary_only || !per_step_element_table(name);
 
     csv_file(
         &stage,
@@ -372,33 +392,35 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
     )?;
     files.push(String::from("hourly.csv"));
 
-    csv_file(
-        &stage,
-        "trades.csv",
-        d.trades.iter().map(|x| {
-            let t = &x.trade;
-            TradeRow {
-                step: x.step,
-                time: c.step_label(x.step),
-                seller: t.seller,
-                seller_bus: c.prosumers[t.seller].bus.0,
-                buyer: t.buyer,
-                buyer_bus: c.prosumers[t.buyer].bus.0,
-                kwh: t.kwh.into(),
-                bid_per_kwh: t.bid_per_kwh.into(),
-                ask_per_kwh: t.ask_per_kwh.into(),
-                buyer_price_per_kwh: t.buyer_price_per_kwh.into(),
-                seller_price_per_kwh: t.seller_price_per_kwh.into(),
-                buyer_pays: (x.executed_kwh * t.buyer_price_per_kwh).into(),
-                seller_receives: (x.executed_kwh * t.seller_price_per_kwh).into(),
-                executed_kwh: x.executed_kwh.into(),
-                curtailed_kwh: (t.kwh - x.executed_kwh).into(),
-                curtailment_reason: x.curtailment_reason.clone(),
-                network_charge: x.network_charge.into(),
-            }
-        }),
-    )?;
-    files.push(String::from("trades.csv"));
+    if keep("trades.csv") {
+        csv_file(
+            &stage,
+            "trades.csv",
+            d.trades.iter().map(|x| {
+                let t = &x.trade;
+                TradeRow {
+                    step: x.step,
+                    time: c.step_label(x.step),
+                    seller: t.seller,
+                    seller_bus: c.prosumers[t.seller].bus.0,
+                    buyer: t.buyer,
+                    buyer_bus: c.prosumers[t.buyer].bus.0,
+                    kwh: t.kwh.into(),
+                    bid_per_kwh: t.bid_per_kwh.into(),
+                    ask_per_kwh: t.ask_per_kwh.into(),
+                    buyer_price_per_kwh: t.buyer_price_per_kwh.into(),
+                    seller_price_per_kwh: t.seller_price_per_kwh.into(),
+                    buyer_pays: (x.executed_kwh * t.buyer_price_per_kwh).into(),
+                    seller_receives: (x.executed_kwh * t.seller_price_per_kwh).into(),
+                    executed_kwh: x.executed_kwh.into(),
+                    curtailed_kwh: (t.kwh - x.executed_kwh).into(),
+                    curtailment_reason: x.curtailment_reason.clone(),
+                    network_charge: x.network_charge.into(),
+                }
+            }),
+        )?;
+        files.push(String::from("trades.csv"));
+    }
 
     csv_file(
         &stage,
@@ -430,8 +452,10 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
     )?;
     files.push(String::from("prosumers.csv"));
 
-    settlement_csv(&stage, c, &cases)?;
-    files.push(String::from("settlement.csv"));
+    if keep("settlement.csv") {
+        settlement_csv(&stage, c, &cases)?;
+        files.push(String::from("settlement.csv"));
+    }
 
     csv_file(
         &stage,
@@ -482,30 +506,33 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
     files.push(String::from("network.csv"));
 
     let grid = &c.grid;
-    csv_file(
-        &stage,
-        "line_loading.csv",
-        cases.iter().flat_map(|case| {
-            case.network.iter().enumerate().flat_map(move |(t, n)| {
-                grid.branches
-                    .iter()
-                    .enumerate()
-                    .map(move |(l, br)| LoadingRow {
-                        case: case_name(case),
-                        step: t,
-                        element: br.element.to_string(),
-                        p_from_kw: n.p_from_kw[l].into(),
-                        loading_percent: n.loading_percent[l].into(),
-                        model: serde_name(&n.model),
-                    })
-            })
-        }),
-    )?;
-    files.push(String::from("line_loading.csv"));
+    if keep("line_loading.csv") {
+        csv_file(
+            &stage,
+            "line_loading.csv",
+            cases.iter().flat_map(|case| {
+                case.network.iter().enumerate().flat_map(move |(t, n)| {
+                    grid.branches
+                        .iter()
+                        .enumerate()
+                        .map(move |(l, br)| LoadingRow {
+                            case: case_name(case),
+                            step: t,
+                            element: br.element.to_string(),
+                            p_from_kw: n.p_from_kw[l].into(),
+                            loading_percent: n.loading_percent[l].into(),
+                            model: serde_name(&n.model),
+                        })
+                })
+            }),
+        )?;
+        files.push(String::from("line_loading.csv"));
+    }
 
-    if cases
-        .iter()
-        .any(|case| case.network.iter().any(|n| !n.vm_pu.is_empty()))
+    if keep("bus_voltages.csv")
+        && cases
+            .iter()
+            .any(|case| case.network.iter().any(|n| !n.vm_pu.is_empty()))
     {
         csv_file(
             &stage,
@@ -528,35 +555,44 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
     }
 
     if cases.iter().any(|case| !case.clearing.is_empty()) {
-        csv_file(
-            &stage,
-            "nodal_prices.csv",
-            cases.iter().flat_map(|case| {
-                case.clearing.iter().enumerate().flat_map(move |(t, cl)| {
-                    let o = &cl.outcome;
-                    grid.nodes.iter().enumerate().map(move |(k, node)| {
-                        let f = |v: f64| v.is_finite().then_some(Num(v));
-                        PriceRow {
-                            case: case_name(case),
-                            step: t,
-                            bus: node.buses[0].0,
-                            lmp_per_kwh: f(o.lmp_per_kwh[k]),
-                            energy_per_kwh: f(o.energy_per_kwh),
-                            congestion_per_kwh: f(o.congestion_per_kwh[k]),
-                            voltage_per_kwh: f(o.voltage_per_kwh[k]),
-                            losses_per_kwh: f(o.losses_per_kwh[k]),
-                            q_lmp_per_kvarh: o.reactive.as_ref().and_then(|q| f(q.lmp[k])),
-                            q_congestion_per_kvarh: o
-                                .reactive
-                                .as_ref()
-                                .and_then(|q| f(q.congestion[k])),
-                            q_voltage_per_kvarh: o.reactive.as_ref().and_then(|q| f(q.voltage[k])),
-                            q_losses_per_kvarh: o.reactive.as_ref().and_then(|q| f(q.losses[k])),
-                        }
+        if keep("nodal_prices.csv") {
+            csv_file(
+                &stage,
+                "nodal_prices.csv",
+                cases.iter().flat_map(|case| {
+                    case.clearing.iter().enumerate().flat_map(move |(t, cl)| {
+                        let o = &cl.outcome;
+                        grid.nodes.iter().enumerate().map(move |(k, node)| {
+                            let f = |v: f64| v.is_finite().then_some(Num(v));
+                            PriceRow {
+                                case: case_name(case),
+                                step: t,
+                                bus: node.buses[0].0,
+                                lmp_per_kwh: f(o.lmp_per_kwh[k]),
+                                energy_per_kwh: f(o.energy_per_kwh),
+                                congestion_per_kwh: f(o.congestion_per_kwh[k]),
+                                voltage_per_kwh: f(o.voltage_per_kwh[k]),
+                                losses_per_kwh: f(o.losses_per_kwh[k]),
+                                q_lmp_per_kvarh: o.reactive.as_ref().and_then(|q| f(q.lmp[k])),
+                                q_congestion_per_kvarh: o
+                                    .reactive
+                                    .as_ref()
+                                    .and_then(|q| f(q.congestion[k])),
+                                q_voltage_per_kvarh: o
+                                    .reactive
+                                    .as_ref()
+                                    .and_then(|q| f(q.voltage[k])),
+                                q_losses_per_kvarh: o
+                                    .reactive
+                                    .as_ref()
+                                    .and_then(|q| f(q.losses[k])),
+                            }
+                        })
                     })
-                })
-            }),
-        )?;
+                }),
+            )?;
+            files.push(String::from("nodal_prices.csv"));
+        }
         csv_file(
             &stage,
             "clearing.csv",
@@ -585,14 +621,15 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
                 })
             }),
         )?;
-        files.push(String::from("nodal_prices.csv"));
         files.push(String::from("clearing.csv"));
         // Written when a limit binds somewhere (no empty files).
-        if cases.iter().any(|case| {
-            case.clearing
-                .iter()
-                .any(|cl| !cl.outcome.binding.is_empty())
-        }) {
+        if keep("binding_limits.csv")
+            && cases.iter().any(|case| {
+                case.clearing
+                    .iter()
+                    .any(|cl| !cl.outcome.binding.is_empty())
+            })
+        {
             csv_file(
                 &stage,
                 "binding_limits.csv",
@@ -614,7 +651,7 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
     }
 
     // One tidy battery table, both cases.
-    if cases.iter().any(|case| case.plan.any()) {
+    if keep("batteries.csv") && cases.iter().any(|case| case.plan.any()) {
         csv_file(
             &stage,
             "batteries.csv",
@@ -646,7 +683,7 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
     }
 
     // EVs and shiftable loads, both cases.
-    if cases.iter().any(|k| k.plan.evs().next().is_some()) {
+    if keep("evs.csv") && cases.iter().any(|k| k.plan.evs().next().is_some()) {
         csv_file(
             &stage,
             "evs.csv",
@@ -668,7 +705,7 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
         )?;
         files.push(String::from("evs.csv"));
     }
-    if cases.iter().any(|k| k.plan.shifts().next().is_some()) {
+    if keep("flex_loads.csv") && cases.iter().any(|k| k.plan.shifts().next().is_some()) {
         let n = c.n_steps();
         csv_file(
             &stage,
@@ -703,19 +740,22 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
         } else {
             format!("battery_P{}.csv", p.id)
         };
-        csv_file(
-            &stage,
-            &name,
-            (0..c.n_steps()).map(|t| BatteryRow {
-                step: t,
-                time: c.step_label(t),
-                soc_kwh: dp.soc_kwh[t].into(),
-                charge_kw: dp.charge_kw[t].into(),
-                discharge_kw: dp.discharge_kw[t].into(),
-                curtail_kw: dp.curtail_kw[t].into(),
-            }),
-        )?;
-        files.push(name);
+        if keep(&name) {
+            csv_file(
+                &stage,
+                &name,
+                (0..c.n_steps()).map(|t| BatteryRow {
+                    step: t,
+                    time: c.step_label(t),
+                    soc_kwh: dp.soc_kwh[t].into(),
+                    charge_kw: dp.charge_kw[t].into(),
+                    discharge_kw: dp.discharge_kw[t].into(),
+                    curtail_kw: dp.curtail_kw[t].into(),
+                }),
+            )?;
+            files.push(name);
+        }
+
         any_battery = true;
     }
     if any_battery {
@@ -799,34 +839,47 @@ fn settlement_csv(stage: &Stage, c: &Community, cases: &[&CaseResult]) -> Result
         path: stage.path(name),
         source: e.into(),
     };
-    let fields: Vec<String> = match serde_json::to_value(crate::settlement::Account::default()) {
-        Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
-        _ => Vec::new(),
-    };
+    // The columns are the account's fields, in its order (one list: the struct).
+    let mut fields = Vec::new();
+    let mut values = Vec::new();
+    account_fields(
+        &crate::settlement::Account::default(),
+        Some(&mut fields),
+        &mut values,
+    );
     let mut w = csv::Writer::from_writer(stage.create(name)?);
-    let mut header: Vec<String> = ["case", "step", "time", "prosumer", "bus"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    header.extend(fields.iter().cloned());
-    header.push("bill".into());
+    let mut header: Vec<&str> = vec!["case", "step", "time", "prosumer", "bus"];
+    header.extend(fields.iter().copied());
+    header.push("bill");
     w.write_record(&header).map_err(io)?;
+    // Cells are written straight from reused buffers: this table is case × step × prosumer
+    // (12 million cells at 10⁵ buses).
+    let mut num = crate::util::F64Text::new();
+    let mut int = String::new();
+    let mut cell_int = |w: &mut csv::Writer<_>, v: i64| {
+        use std::fmt::Write as _;
+        int.clear();
+        let _ = write!(int, "{v}");
+        w.write_field(int.as_bytes())
+    };
     for case in cases {
+        let case_label = case_name(case);
         for (t, step) in case.accounts.iter().enumerate() {
+            let time = c.step_label(t);
             for (i, a) in step.iter().enumerate() {
-                let v = serde_json::to_value(a).map_err(|e| Error::Numerical(e.to_string()))?;
-                let mut rec = vec![
-                    case_name(case),
-                    t.to_string(),
-                    c.step_label(t),
-                    i.to_string(),
-                    c.prosumers[i].bus.0.to_string(),
-                ];
-                for f in &fields {
-                    rec.push(v[f].as_f64().map(fmt_f64).unwrap_or_default());
+                account_fields(a, None, &mut values);
+                w.write_field(case_label.as_bytes()).map_err(io)?;
+                cell_int(&mut w, t as i64).map_err(io)?;
+                w.write_field(time.as_bytes()).map_err(io)?;
+                cell_int(&mut w, i as i64).map_err(io)?;
+                cell_int(&mut w, c.prosumers[i].bus.0).map_err(io)?;
+                for &v in &values {
+                    // A non-finite value has no JSON number: an empty cell, as always.
+                    let cell = if v.is_finite() { num.format(v) } else { "" };
+                    w.write_field(cell).map_err(io)?;
                 }
-                rec.push(fmt_f64(a.bill()));
-                w.write_record(&rec).map_err(io)?;
+                w.write_field(num.format(a.bill())).map_err(io)?;
+                w.write_record(None::<&[u8]>).map_err(io)?;
             }
         }
     }
@@ -835,6 +888,187 @@ fn settlement_csv(stage: &Stage, c: &Community, cases: &[&CaseResult]) -> Result
         source: e.into_error(),
     })?;
     stage.finish_file(name, f)
+}
+
+/// The `f64` fields of an account, in the struct's order, through its `Serialize` (so the
+/// struct stays the one list of columns): names into `names` when given, values into `values`.
+fn account_fields(
+    a: &crate::settlement::Account,
+    names: Option<&mut Vec<&'static str>>,
+    values: &mut Vec<f64>,
+) {
+    values.clear();
+    let _ = a.serialize(fields::Fields { names, values });
+}
+
+/// A serde serializer that takes a flat struct of numbers apart into field names and values.
+mod fields {
+    use serde::ser::{self, Impossible, Serialize};
+
+    #[derive(Debug)]
+    pub struct Unsupported;
+    impl std::fmt::Display for Unsupported {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("only a flat struct of numbers")
+        }
+    }
+    impl std::error::Error for Unsupported {}
+    impl ser::Error for Unsupported {
+        fn custom<T: std::fmt::Display>(_: T) -> Self {
+            Unsupported
+        }
+    }
+
+    /// The struct level.
+    pub struct Fields<'a> {
+        pub names: Option<&'a mut Vec<&'static str>>,
+        pub values: &'a mut Vec<f64>,
+    }
+
+    /// A field's value: a number, or `NaN` (written as an empty cell) for anything else.
+    struct Value<'a>(&'a mut Vec<f64>);
+
+    macro_rules! refuse {
+        ($($f:ident($($t:ty),*)),* $(,)?) => {
+            $(fn $f(self, $(_: $t),*) -> Result<Self::Ok, Self::Error> { Err(Unsupported) })*
+        };
+    }
+    macro_rules! compound {
+        () => {
+            type SerializeSeq = Impossible<(), Unsupported>;
+            type SerializeTuple = Impossible<(), Unsupported>;
+            type SerializeTupleStruct = Impossible<(), Unsupported>;
+            type SerializeTupleVariant = Impossible<(), Unsupported>;
+            type SerializeMap = Impossible<(), Unsupported>;
+            type SerializeStructVariant = Impossible<(), Unsupported>;
+            fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Unsupported> {
+                Err(Unsupported)
+            }
+            fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Unsupported> {
+                Err(Unsupported)
+            }
+            fn serialize_tuple_struct(
+                self,
+                _: &'static str,
+                _: usize,
+            ) -> Result<Self::SerializeTupleStruct, Unsupported> {
+                Err(Unsupported)
+            }
+            fn serialize_tuple_variant(
+                self,
+                _: &'static str,
+                _: u32,
+                _: &'static str,
+                _: usize,
+            ) -> Result<Self::SerializeTupleVariant, Unsupported> {
+                Err(Unsupported)
+            }
+            fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Unsupported> {
+                Err(Unsupported)
+            }
+            fn serialize_struct_variant(
+                self,
+                _: &'static str,
+                _: u32,
+                _: &'static str,
+                _: usize,
+            ) -> Result<Self::SerializeStructVariant, Unsupported> {
+                Err(Unsupported)
+            }
+            fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<(), Unsupported> {
+                Err(Unsupported)
+            }
+            fn serialize_newtype_struct<T: ?Sized + Serialize>(
+                self,
+                _: &'static str,
+                _: &T,
+            ) -> Result<(), Unsupported> {
+                Err(Unsupported)
+            }
+            fn serialize_newtype_variant<T: ?Sized + Serialize>(
+                self,
+                _: &'static str,
+                _: u32,
+                _: &'static str,
+                _: &T,
+            ) -> Result<(), Unsupported> {
+                Err(Unsupported)
+            }
+            refuse!(
+                serialize_bool(bool),
+                serialize_i8(i8),
+                serialize_i16(i16),
+                serialize_i32(i32),
+                serialize_i64(i64),
+                serialize_u8(u8),
+                serialize_u16(u16),
+                serialize_u32(u32),
+                serialize_u64(u64),
+                serialize_f32(f32),
+                serialize_char(char),
+                serialize_str(&str),
+                serialize_bytes(&[u8]),
+                serialize_none(),
+                serialize_unit(),
+                serialize_unit_struct(&'static str),
+                serialize_unit_variant(&'static str, u32, &'static str),
+            );
+        };
+    }
+
+    impl<'a> ser::Serializer for Value<'a> {
+        type Ok = ();
+        type Error = Unsupported;
+        type SerializeStruct = Impossible<(), Unsupported>;
+        compound!();
+        fn serialize_f64(self, v: f64) -> Result<(), Unsupported> {
+            self.0.push(v);
+            Ok(())
+        }
+        fn serialize_struct(
+            self,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeStruct, Unsupported> {
+            Err(Unsupported)
+        }
+    }
+
+    impl<'a> ser::Serializer for Fields<'a> {
+        type Ok = ();
+        type Error = Unsupported;
+        type SerializeStruct = Self;
+        compound!();
+        fn serialize_f64(self, _: f64) -> Result<(), Unsupported> {
+            Err(Unsupported)
+        }
+        fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self, Unsupported> {
+            Ok(self)
+        }
+    }
+
+    impl<'a> ser::SerializeStruct for Fields<'a> {
+        type Ok = ();
+        type Error = Unsupported;
+        fn serialize_field<T: ?Sized + Serialize>(
+            &mut self,
+            key: &'static str,
+            value: &T,
+        ) -> Result<(), Unsupported> {
+            if let Some(n) = self.names.as_deref_mut() {
+                n.push(key);
+            }
+            let before = self.values.len();
+            if value.serialize(Value(self.values)).is_err() {
+                self.values.truncate(before);
+                self.values.push(f64::NAN);
+            }
+            Ok(())
+        }
+        fn end(self) -> Result<(), Unsupported> {
+            Ok(())
+        }
+    }
 }
 
 /// The feeder drawing of a community (`feeder.json`).

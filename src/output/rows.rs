@@ -16,7 +16,7 @@ pub struct Num(pub f64);
 
 impl Serialize for Num {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&crate::util::fmt_f64(self.0))
+        s.serialize_str(crate::util::F64Text::new().format(self.0))
     }
 }
 

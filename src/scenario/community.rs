@@ -166,15 +166,19 @@ impl Community {
 /// ([`profiles::SeriesFile::typical_year_date`]); any other file must have the study's date.
 fn load_day(spec: &str, day: &str, columns: &[String], step: u32) -> Result<Day> {
     let cols: Vec<&str> = columns.iter().map(String::as_str).collect();
-    let file = profiles::cached(spec)?;
     let date = match day {
         "typical" => None,
-        d if file.rows_on(d).is_none() && profiles::TYPICAL_YEAR.contains(&spec) => {
-            Some(file.typical_year_date(d).unwrap_or(d.to_string()))
+        d if profiles::TYPICAL_YEAR.contains(&spec) => {
+            let file = profiles::cached(spec)?;
+            if file.rows_on(d).is_none() {
+                Some(file.typical_year_date(d).unwrap_or(d.to_string()))
+            } else {
+                Some(d.to_string())
+            }
         }
         d => Some(d.to_string()),
     };
-    file.day(date.as_deref(), &cols)?.resampled(step)
+    profiles::day_of(spec, date.as_deref(), &cols)?.resampled(step)
 }
 
 /// Builds the community a scenario describes.
@@ -802,7 +806,7 @@ fn commercial_day(s: &Scenario, step: u32, clock: &Day) -> Result<Vec<(String, f
         .collect();
     dates.dedup();
     for d in &dates {
-        week.push(profiles::cached(&s.profiles.commercial)?.day(Some(d), &cols)?);
+        week.push(profiles::day_of(&s.profiles.commercial, Some(d), &cols)?);
     }
     let pick = dates
         .iter()

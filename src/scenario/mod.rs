@@ -345,6 +345,31 @@ pub struct Scenario {
     /// simulates it instead of the baseline-vs-P2P study (`network = "none"`: a copper plate).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed_community: Option<seed_community::SeedCommunity>,
+    /// Which result files a run writes ([`Outputs`]).
+    #[serde(skip_serializing_if = "Outputs::is_all")]
+    pub outputs: Outputs,
+}
+
+/// Which result files a run writes. The tables of case × step × element (settlement, line
+/// loading, bus voltages, nodal prices, trades, batteries, EVs, shiftable loads) grow with the
+/// feeder times the day: at 10⁵ buses they are a gigabyte of CSV and most of the run's time.
+/// `summary` keeps the files whose rows do not multiply steps by elements (summary, feeder,
+/// hourly, prosumers, lines, network, clearing): every KPI and every day total is still there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outputs {
+    /// Every table.
+    #[default]
+    All,
+    /// No case × step × element tables.
+    Summary,
+}
+
+impl Outputs {
+    /// Whether every table is written (the default, left out of a printed scenario).
+    pub fn is_all(&self) -> bool {
+        *self == Outputs::All
+    }
 }
 
 /// Which prices flexibility (EVs, shiftable loads) responds to in the P2P case. The baseline
@@ -573,6 +598,7 @@ impl Default for Scenario {
             ev: EvSpec::default(),
             flex: FlexSpec::default(),
             seed_community: None,
+            outputs: Outputs::All,
         }
     }
 }

@@ -22,8 +22,281 @@ pub fn serde_name<T: serde::Serialize>(v: &T) -> String {
 /// f64 has this property), so written files round-trip exactly and are byte-stable; `-0` is
 /// written as `0`.
 pub fn fmt_f64(v: f64) -> String {
-    if v == 0.0 {
-        return "0".into();
+    F64Text::new().format(v).to_string()
+}
+
+/// A reusable buffer that writes an `f64` exactly as [`fmt_f64`] does, without allocating: the
+/// writers of the big per-step tables format tens of millions of numbers.
+///
+/// The digits are Ryū's (Adams 2018, "Ryū: fast float-to-string conversion", PLDI): the
+/// shortest decimal that rounds back to the value, the closest one when several are as short —
+/// the same digits as `core::fmt`'s Grisu/Dragon4 `{}`, which is what the property test
+/// `util::tests::f64_text_is_std_display` checks on millions of values. They are then laid out
+/// the way `{}` does, always positional (`0.000001`, `100000000000000000000`), never in
+/// exponent form. Non-finite values are written as `{}` writes them (`NaN`, `inf`, `-inf`).
+pub struct F64Text {
+    ryu: ryu::Buffer,
+    /// Longest positional output: `-0.` + 323 zeros + 17 digits.
+    out: [u8; 352],
+}
+
+impl Default for F64Text {
+    fn default() -> Self {
+        F64Text::new()
     }
-    format!("{v}")
+}
+
+impl F64Text {
+    /// An empty buffer.
+    pub fn new() -> F64Text {
+        F64Text {
+            ryu: ryu::Buffer::new(),
+            out: [0; 352],
+        }
+    }
+
+    /// `v` as text (valid until the next call).
+    pub fn format(&mut self, v: f64) -> &str {
+        if v == 0.0 {
+            return "0";
+        }
+        if !v.is_finite() {
+            return if v.is_nan() {
+                "NaN"
+            } else if v > 0.0 {
+                "inf"
+            } else {
+                "-inf"
+            };
+        }
+        // Ryū writes `ddd.ddd`, `0.000ddd` or `d.ddde±x`: take the significant digits and the
+        // position of the decimal point.
+        let s = self.ryu.format_finite(v);
+        let sb = s.as_bytes();
+        let (neg, sb) = match sb.split_first() {
+            Some((b'-', rest)) => (true, rest),
+            _ => (false, sb),
+        };
+        let (mant, exp) = match sb.iter().position(|&c| c == b'e' || c == b'E') {
+            Some(i) => (&sb[..i], parse_exp(&sb[i + 1..])),
+            None => (sb, 0),
+        };
+        let mut digits = [0u8; 24];
+        let (mut n, mut point) = (0usize, None);
+        for &c in mant {
+            if c == b'.' {
+                point = Some(n);
+            } else if n < digits.len() {
+                digits[n] = c;
+                n += 1;
+            }
+        }
+        let mut point = point.unwrap_or(n) as i32 + exp;
+        // Strip leading zeros (moving the point) and trailing zeros.
+        let lead = digits[..n].iter().take_while(|&&c| c == b'0').count();
+        let mut d = &digits[lead..n];
+        point -= lead as i32;
+        while let Some((b'0', rest)) = d.split_last() {
+            d = rest;
+        }
+        if may_tie(v, d.len()) {
+            // Two shortest decimals may be equally close: Ryū breaks the tie to even, `{}`
+            // otherwise (156181910319945.625: `.62` vs `.63`), so `{}` writes these.
+            let mut rest = &mut self.out[..];
+            let _ = std::io::Write::write_fmt(&mut rest, format_args!("{v}"));
+            let k = 352 - rest.len();
+            return std::str::from_utf8(&self.out[..k]).unwrap_or("NaN");
+        }
+        if exp == 0 {
+            // Positional already (`0.00012`, `45.14`, `3.0`): `{}` writes no `.0`.
+            return s.strip_suffix(".0").unwrap_or(s);
+        }
+        let out = &mut self.out;
+        let mut k = 0;
+        let mut put = |c: u8| {
+            out[k] = c;
+            k += 1;
+        };
+        if neg {
+            put(b'-');
+        }
+        if point <= 0 {
+            put(b'0');
+            put(b'.');
+            for _ in 0..-point {
+                put(b'0');
+            }
+            d.iter().for_each(|&c| put(c));
+        } else {
+            let p = point as usize;
+            if p >= d.len() {
+                d.iter().for_each(|&c| put(c));
+                for _ in d.len()..p {
+                    put(b'0');
+                }
+            } else {
+                d[..p].iter().for_each(|&c| put(c));
+                put(b'.');
+                d[p..].iter().for_each(|&c| put(c));
+            }
+        }
+        // Only ASCII digits, `-` and `.` were written.
+        std::str::from_utf8(&self.out[..k]).unwrap_or("NaN")
+    }
+}
+
+/// Whether two shortest decimals of `v` (whose shortest form has `n` significant digits) can be
+/// equally close to it. A tie needs the exact value — `m·2^e` with `m` odd, whose decimal
+/// expansion is `m·5^-e` at `e` < 0 and the integer itself otherwise — to have exactly one
+/// significant digit more than the shortest form, so at most 18; anything with a longer exact
+/// expansion, or an exact one no longer than `n`, has a unique closest shortest form.
+fn may_tie(v: f64, n: usize) -> bool {
+    let bits = v.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    let frac = bits & ((1u64 << 52) - 1);
+    let (mut m, mut e) = if biased == 0 {
+        (frac, -1074)
+    } else {
+        (frac | (1u64 << 52), biased - 1075)
+    };
+    if m == 0 {
+        return false;
+    }
+    let tz = m.trailing_zeros();
+    m >>= tz;
+    e += tz as i32;
+    const TEN18: u128 = 1_000_000_000_000_000_000;
+    let exact: u128 = if e < 0 {
+        let k = e.unsigned_abs();
+        if k > 26 {
+            // 5^27 > 10^18 already.
+            return false;
+        }
+        u128::from(m) * 5u128.pow(k)
+    } else {
+        if e > 70 {
+            // Beyond 2^70 (10^21): rare enough to leave to `{}` whatever it is.
+            return true;
+        }
+        let mut x = u128::from(m) << e;
+        while x % 10 == 0 {
+            x /= 10;
+        }
+        x
+    };
+    if exact >= TEN18 {
+        return false;
+    }
+    let mut len = 1;
+    let mut x = exact;
+    while x >= 10 {
+        x /= 10;
+        len += 1;
+    }
+    len > n
+}
+
+/// The exponent after Ryū's `e` (`-7`, `22`).
+fn parse_exp(s: &[u8]) -> i32 {
+    let (neg, s) = match s.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, s),
+    };
+    let e = s
+        .iter()
+        .fold(0i32, |e, &c| e * 10 + i32::from(c.wrapping_sub(b'0')));
+    if neg {
+        -e
+    } else {
+        e
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The std formatter is the independent source: `F64Text` must write every value exactly
+    /// as `format!("{v}")` (with `-0` as `0`).
+    #[test]
+    fn f64_text_is_std_display() {
+        let mut t = F64Text::new();
+        let mut check = |v: f64| {
+            let want = if v == 0.0 {
+                "0".to_string()
+            } else {
+                format!("{v}")
+            };
+            assert_eq!(t.format(v), want, "bits {:#x}", v.to_bits());
+        };
+        for v in [
+            1.0,
+            -1.0,
+            0.1,
+            0.5,
+            1e16,
+            1e15,
+            1e22,
+            1e23,
+            123456.789,
+            5e-324,
+            -5e-324,
+            1e-7,
+            1.5e-5,
+            0.000123,
+            f64::MAX,
+            f64::MIN,
+            f64::MIN_POSITIVE,
+            f64::EPSILON,
+            0.3,
+            2.0f64.powi(60),
+            9007199254740993.0,
+            0.01679375,
+            45.14,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -0.0,
+            0.0,
+        ] {
+            check(v);
+        }
+        // Random bit patterns (every exponent) and random "decimal-looking" values (what the
+        // tables hold: kWh and dollars with few digits).
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..400_000 {
+            let v = f64::from_bits(next());
+            check(v);
+            let m = (next() % 100_000_000) as f64;
+            let e = (next() % 24) as i32 - 12;
+            check(m * 10f64.powi(e));
+            check(m / 10f64.powi(-e));
+            // Around the tie threshold: values with a few fraction bits (x.25, x.125, …).
+            let big = (next() % (1u64 << 60)) as f64 / 8.0;
+            check(big);
+            check(big + 0.25);
+            check(-(big / 2.0 + 0.125));
+        }
+        // Few significant bits at every scale: where ties live.
+        for _ in 0..200_000 {
+            let m = (next() % 4096) as f64;
+            let e = (next() % 140) as i32 - 70;
+            check(m * 2f64.powi(e));
+            check(-(m + 0.5) * 2f64.powi(e));
+        }
+        for k in 40..70 {
+            for j in 0..2000u64 {
+                let v = (1u64 << k) as f64 + j as f64 * 0.125;
+                check(v);
+                check(-v);
+            }
+        }
+    }
 }
