@@ -16,8 +16,9 @@ pub struct RunArgs {
     /// Scenario file (TOML); see `--print-scenario` for every field.
     #[arg(long, help_heading = "Scenario")]
     pub scenario: Option<PathBuf>,
-    /// Start from a preset: the 2024 paper as coded, or corrected (shown beside the original);
-    /// the seeds' communities community100, multiagent5 and vpp4 (docs/presets/).
+    /// Start from a preset: the 2024 paper as coded, corrected (shown beside the original), or its
+    /// single-timestep study (hour 11, trades ×100); the seeds' communities community100,
+    /// multiagent5 and vpp4 (docs/presets/).
     #[arg(long, value_enum, help_heading = "Scenario")]
     pub preset: Option<crate::scenario::Preset>,
     /// Feeder: shipped name or folder.

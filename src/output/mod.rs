@@ -375,6 +375,8 @@ fn per_step_element_table(name: &str) -> bool {
         name,
         "trades.csv"
             | "settlement.csv"
+            | "settlements.csv"
+            | "wallets.csv"
             | "line_loading.csv"
             | "bus_voltages.csv"
             | "nodal_prices.csv"
@@ -520,31 +522,33 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
 
     // Every prosumer's running wallet (the report's: received − paid since the start), read off
     // the same accounts as settlement.csv.
-    csv_file(
-        &stage,
-        "wallets.csv",
-        cases.iter().flat_map(|case| {
-            let np = c.prosumers.len();
-            let mut balance = vec![0.0; np];
-            case.accounts.iter().enumerate().flat_map(move |(t, step)| {
-                step.iter()
-                    .enumerate()
-                    .map(|(i, a)| {
-                        balance[i] -= a.bill();
-                        WalletRow {
-                            case: case_name(case),
-                            step: t,
-                            time: c.step_label(t),
-                            prosumer: i,
-                            bill: a.bill().into(),
-                            balance: balance[i].into(),
-                        }
-                    })
-                    .collect::<Vec<_>>()
-            })
-        }),
-    )?;
-    files.push(String::from("wallets.csv"));
+    if keep("wallets.csv") {
+        csv_file(
+            &stage,
+            "wallets.csv",
+            cases.iter().flat_map(|case| {
+                let np = c.prosumers.len();
+                let mut balance = vec![0.0; np];
+                case.accounts.iter().enumerate().flat_map(move |(t, step)| {
+                    step.iter()
+                        .enumerate()
+                        .map(|(i, a)| {
+                            balance[i] -= a.bill();
+                            WalletRow {
+                                case: case_name(case),
+                                step: t,
+                                time: c.step_label(t),
+                                prosumer: i,
+                                bill: a.bill().into(),
+                                balance: balance[i].into(),
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                })
+            }),
+        )?;
+        files.push(String::from("wallets.csv"));
+    }
 
     csv_file(
         &stage,
@@ -875,22 +879,24 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
     if any_battery {
         // The seed's trade list: every executed trade (P2P case), from the same trades as
         // trades.csv.
-        csv_file(
-            &stage,
-            "settlements.csv",
-            d.trades
-                .iter()
-                .filter(|x| x.executed_kwh > 0.0)
-                .map(|x| SettlementsRow {
-                    step: x.step,
-                    time: c.step_label(x.step),
-                    seller: x.trade.seller,
-                    buyer: x.trade.buyer,
-                    energy_kwh: x.executed_kwh.into(),
-                    price_per_kwh: x.trade.buyer_price_per_kwh.into(),
-                }),
-        )?;
-        files.push(String::from("settlements.csv"));
+        if keep("settlements.csv") {
+            csv_file(
+                &stage,
+                "settlements.csv",
+                d.trades
+                    .iter()
+                    .filter(|x| x.executed_kwh > 0.0)
+                    .map(|x| SettlementsRow {
+                        step: x.step,
+                        time: c.step_label(x.step),
+                        seller: x.trade.seller,
+                        buyer: x.trade.buyer,
+                        energy_kwh: x.executed_kwh.into(),
+                        price_per_kwh: x.trade.buyer_price_per_kwh.into(),
+                    }),
+            )?;
+            files.push(String::from("settlements.csv"));
+        }
         let vpp = c.prosumers.iter().find(|p| p.class == LoadClass::Vpp);
         let dt = c.dt_h();
         csv_file(

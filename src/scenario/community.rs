@@ -687,10 +687,19 @@ pub fn build(s: &Scenario) -> Result<Community> {
                         .unwrap_or(false)
                 });
             }
-            let load_buses: Vec<BusId> = leaves.iter().step_by(2).take(n).copied().collect();
+            // The 24-h notebook: loads on leaves[0::2], PV on leaves[1::2]; the single-timestep
+            // notebook the other way round.
+            let (load_first, pv_first) = if s.pv_on_even_leaves { (1, 0) } else { (0, 1) };
+            let load_buses: Vec<BusId> = leaves
+                .iter()
+                .skip(load_first)
+                .step_by(2)
+                .take(n)
+                .copied()
+                .collect();
             let pv_buses: Vec<BusId> = leaves
                 .iter()
-                .skip(1)
+                .skip(pv_first)
                 .step_by(2)
                 .take(n.min(n_pv))
                 .copied()

@@ -33,6 +33,8 @@
 //! `leaves[0::2][:n]`, PV on the first `int(P/100 · #leaves)` of `leaves[1::2]` (P = 50 % is
 //! the notebook's `n`; the paper's README asks for 10, 30 and 50 % "of buses"); no bus has both.
 //! `lv_only` drops leaves above 1 kV (village80's 20 kV slack bus is a leaf and would receive PV).
+//! `pv_on_even_leaves` swaps the parity (PV on `leaves[0::2]`, loads on `leaves[1::2]`), as the
+//! paper's single-timestep notebook places them (`--preset paper2024-single-step`).
 //!
 //! # Layers
 //!
@@ -74,6 +76,11 @@ pub enum Preset {
     #[value(name = "paper2024-corrected")]
     #[serde(rename = "paper2024-corrected")]
     Paper2024Corrected,
+    /// The paper's single-timestep study (its second notebook): hour 11 on cigre44 with the
+    /// trades ×100, the notebook's LP next to netclear's network correction (study::paper_step).
+    #[value(name = "paper2024-single-step")]
+    #[serde(rename = "paper2024-single-step")]
+    Paper2024SingleStep,
     /// The 100-prosumer community simulation with its urgency pricing, market fallback and
     /// regulator (`docs/presets/community100.md`).
     #[value(name = "community100")]
@@ -95,7 +102,10 @@ pub enum Preset {
 impl Preset {
     /// Whether this is one of the 2024 paper's presets (which get the paper comparison).
     pub fn is_paper(self) -> bool {
-        matches!(self, Preset::Paper2024 | Preset::Paper2024Corrected)
+        matches!(
+            self,
+            Preset::Paper2024 | Preset::Paper2024Corrected | Preset::Paper2024SingleStep
+        )
     }
 }
 
@@ -316,6 +326,10 @@ pub struct Scenario {
     pub placement: Placement,
     /// Drop leaves above 1 kV (placement `paper-leaves`).
     pub lv_only: bool,
+    /// PV on the even leaves and loads on the odd ones (placement `paper-leaves`; the
+    /// single-timestep notebook's parity, the 24-h notebook's is the default).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pv_on_even_leaves: bool,
     /// Use pandapower's line ratings instead of the shipped ones.
     pub pandapower_ratings: bool,
     /// Profiles.
@@ -621,6 +635,7 @@ impl Default for Scenario {
             load_power_factor: 0.95,
             placement: Placement::LoadBuses,
             lv_only: false,
+            pv_on_even_leaves: false,
             pandapower_ratings: false,
             profiles: Profiles::default(),
             tariff: Tariff::default(),
@@ -709,6 +724,10 @@ impl Scenario {
             s.market.mechanism = Mechanism::PayAsAsk;
             s.lv_only = true;
             s.clearing.model = crate::clearing::NetworkModel::Lindistflow;
+        }
+        if p == Preset::Paper2024SingleStep {
+            // The single-timestep notebook's placement: PV on leaves[0::2], loads on leaves[1::2].
+            s.pv_on_even_leaves = true;
         }
         s
     }
@@ -849,9 +868,10 @@ impl Scenario {
                 "pv_kwp_per_household",
                 "household_peak_kw",
                 "lv_only",
+                "pv_on_even_leaves",
                 "profiles",
             ],
-            (Placement::LoadBuses, false) => &["lv_only", "import_sheet"],
+            (Placement::LoadBuses, false) => &["lv_only", "pv_on_even_leaves", "import_sheet"],
         }
     }
 

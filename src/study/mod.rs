@@ -27,6 +27,7 @@ mod day;
 pub mod kpi;
 pub mod network;
 pub mod paper;
+pub mod paper_step;
 pub mod period;
 pub mod plan;
 pub mod seed_community;
@@ -465,6 +466,8 @@ fn run_community(
     if let Some(p) = s.preset.filter(|p| p.is_paper()) {
         let paper_variant = if p == Preset::Paper2024 {
             paper::variant("paper2024", &c, &day)
+        } else if p == Preset::Paper2024SingleStep {
+            paper::variant("paper2024-single-step", &c, &day)
         } else {
             let ps = Scenario {
                 network: s.network.clone(),
@@ -477,9 +480,13 @@ fn run_community(
         };
         let corrected = (p == Preset::Paper2024Corrected)
             .then(|| paper::variant("paper2024-corrected", &c, &day));
+        let single_step = (p == Preset::Paper2024SingleStep)
+            .then(|| paper_step::study(s, &c, &day))
+            .transpose()?;
         comparisons.paper = Some(paper::Comparison {
             paper: paper_variant,
             corrected,
+            single_step,
         });
     }
     if s.market.compare_designs && s.storage.clearing != ClearingMode::Central {

@@ -71,6 +71,10 @@ pub struct Comparison {
     pub paper: Variant,
     /// With the defects fixed.
     pub corrected: Option<Variant>,
+    /// The single-timestep study (`paper2024-single-step`): the notebook's LP at hour 11 with
+    /// the trades ×100, beside netclear's correction of the same trades.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub single_step: Option<super::paper_step::SingleStep>,
 }
 
 /// The day figures of a run.
@@ -167,8 +171,11 @@ impl Comparison {
         s
     }
 
-    /// Side-by-side terminal table.
+    /// Side-by-side terminal table (the single-timestep study's own, for its preset).
     pub fn table(&self) -> String {
+        if let Some(ss) = &self.single_step {
+            return ss.table();
+        }
         let p = &self.paper;
         let mut t = format!("\nSmartGridComm 2024 study on {}\n", p.network);
         let c = self.corrected.as_ref();
