@@ -801,3 +801,36 @@ fn invalid_curtailable_settings_are_refused_naming_the_field() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("flex.curtail_cost_per_kwh"), "{err}");
 }
+
+/// Self-sufficiency counts EV charging as demand: `(L − S + V − M) / (L + V + T)` (V the EVs'
+/// charging at the meter, T what the correction throttled). Before, EV charging was in the
+/// import but not in the demand, so a fleet of EVs drove the ratio below zero (clamped to 0).
+#[test]
+fn self_sufficiency_counts_ev_charging_as_consumption() {
+    let mut s = netclear::scenario::Scenario {
+        network: "village80".into(),
+        pv_share_percent: 50.0,
+        ..Default::default()
+    };
+    s.ev.share_percent = 100.0;
+    let c = netclear::scenario::community::build(&s).unwrap();
+    let d = netclear::study::run_day(&c, &s).unwrap();
+    for case in [&d.baseline, &d.p2p] {
+        let k = &case.kpis;
+        assert!(
+            k.ev_charge_kwh > 100.0,
+            "a fleet charges: {}",
+            k.ev_charge_kwh
+        );
+        let e = k.load_kwh - k.load_shed_kwh + k.ev_charge_kwh;
+        let want = (e - k.grid_import_kwh) / (k.load_kwh + k.ev_charge_kwh + k.ev_throttled_kwh);
+        assert!(want > 0.0, "PV covers part of it: {want}");
+        assert!(
+            (k.self_sufficiency - want).abs() < 1e-12,
+            "{} vs {want}",
+            k.self_sufficiency
+        );
+        // Energy: what was consumed came from the grid or from the community's own PV.
+        assert!(k.grid_import_kwh <= e + 1e-9);
+    }
+}

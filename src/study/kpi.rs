@@ -332,6 +332,12 @@ pub fn compute(d: &CaseData, baseline: Option<Reference>) -> Kpis {
             });
     let dt = c.dt_h();
     let pv_net = tot.pv_kwh - tot.curtailed_kwh;
+    // The households' demand, their EVs' planned charging included (an EV is household
+    // consumption: leaving it out made import exceed "demand" and the ratio negative), and the
+    // part of it met at all (less what the correction shed and throttled). Self-sufficiency is
+    // the share of the demand met from the community's own sources.
+    let demand_kwh = tot.load_kwh + tot.ev_charge_kwh + tot.ev_throttled_kwh;
+    let met_kwh = tot.load_kwh - tot.shed_kwh + tot.ev_charge_kwh;
     Kpis {
         load_kwh: tot.load_kwh,
         pv_kwh: tot.pv_kwh,
@@ -341,13 +347,10 @@ pub fn compute(d: &CaseData, baseline: Option<Reference>) -> Kpis {
         grid_export_kwh: tot.grid_export_kwh,
         community_import_kwh: comm_imp,
         community_export_kwh: comm_exp,
-        self_sufficiency: ratio(
-            tot.load_kwh - tot.shed_kwh - tot.grid_import_kwh,
-            tot.load_kwh,
-        )
-        .unwrap_or(0.0)
-        .max(0.0),
-        self_sufficiency_physical: ratio(tot.load_kwh - tot.shed_kwh - comm_imp, tot.load_kwh)
+        self_sufficiency: ratio(met_kwh - tot.grid_import_kwh, demand_kwh)
+            .unwrap_or(0.0)
+            .max(0.0),
+        self_sufficiency_physical: ratio(met_kwh - comm_imp, demand_kwh)
             .unwrap_or(0.0)
             .max(0.0),
         self_consumption: ratio(pv_net - tot.grid_export_kwh, tot.pv_kwh).map(|v| v.max(0.0)),
