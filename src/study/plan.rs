@@ -419,28 +419,12 @@ pub fn plan_horizon(
         ) {
             // The member's share of the shared battery, dispatched as its own battery against
             // the residual its meter leaves (and the pool under `coupled`, as a home battery).
+            // (A shared battery is single-day: periods refuse it, so the residual day is the day.)
             let sees_pool = case == Case::P2p && coupled;
-            let (sur, def) = if sees_pool {
-                totals(&net, i)
-            } else {
-                (Vec::new(), Vec::new())
-            };
-            let (load, pv) = split(&net[i]);
-            let inp = DayInput {
-                dt_h: dt,
-                load_kw: &load,
-                pv_kw: &pv,
-                import_per_kwh: &retail,
-                export_per_kwh: &fit,
-                allow_curtailment: false,
-            };
-            let pool = Pool {
-                price_per_kwh: &p_int,
-                import_cap_kw: &sur,
-                export_cap_kw: &def,
-            };
+            let day = residual(&net, i, &net[i], sees_pool);
+            let (inp, pool) = (day.inp(c), day.pool(&p_int[..n_day]));
             let d = dispatch_in(&b, &inp, sees_pool.then_some(&pool), model, &settings);
-            for t in 0..n {
+            for t in 0..d.charge_kw.len() {
                 net[i][t] += d.charge_kw[t] - d.discharge_kw[t];
             }
             out.share[i] = Some(d);
