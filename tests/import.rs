@@ -393,6 +393,7 @@ fn a_run_on_a_named_sheet_is_labelled_with_the_files_date() {
         ])
         .arg(&p)
         .args(["--sheet", "nope"])
+        .current_dir(tmp.path())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
