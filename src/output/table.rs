@@ -295,11 +295,11 @@ pub fn table(res: &StudyResult) -> String {
     }
     if b.ev_short + p.ev_short > 0 {
         t += &format!(
-            "\nEVs leaving short of their need: baseline {} ({} kWh), p2p {} ({} kWh) — their plug-in windows cannot hold it, or the network throttled their charging (summary.json: flexibility.ev_shortfalls).\n",
+            "\nEVs leaving short of their need: baseline {} ({:.2} kWh), p2p {} ({:.2} kWh) — their plug-in windows cannot hold it, or the network throttled their charging (summary.json: flexibility.ev_shortfalls).\n",
             b.ev_short,
-            crate::util::fmt_f64(clean(b.ev_unmet_kwh, 3)),
+            clean(b.ev_unmet_kwh, 2),
             p.ev_short,
-            crate::util::fmt_f64(clean(p.ev_unmet_kwh, 3)),
+            clean(p.ev_unmet_kwh, 2),
         );
     }
     if p.solver_failures + b.solver_failures > 0 {
