@@ -1,18 +1,9 @@
 //! The real binary on shipped feeders and temp-dir fixtures: output, JSON, exit codes.
 
-use std::process::Command;
+mod common;
+use common::netclear;
 
-fn netclear(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_netclear"))
-        .args(args)
-        .output()
-        .expect("run netclear");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use std::process::Command;
 
 #[test]
 fn network_list_shows_every_shipped_feeder() {

@@ -2,6 +2,9 @@
 //! orders, the regulator's bans on a hand-built history, the conservation laws of a full run,
 //! and determinism.
 
+mod common;
+use common::netclear;
+
 use netclear::market::strategy::{
     cap_urgency_ask, cap_urgency_bid, PriceRule, Situation, Strategy,
 };
@@ -485,18 +488,6 @@ fn same_seed_same_bytes_other_seed_other_day() {
     let text = String::from_utf8(a[1].clone()).unwrap();
     assert_eq!(text.lines().count(), 1 + 100 * 24);
     assert!(text.lines().next().unwrap().contains("role,desired_kwh"));
-}
-
-fn netclear(args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_netclear"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

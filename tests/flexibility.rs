@@ -2,11 +2,13 @@
 //! brute-force enumeration, energy conservation of every asset, refused inputs, and the village80
 //! day whose cases differ physically exactly when the flexibility sees the pool.
 
+mod common;
+use common::netclear;
+
 use netclear::opt::{self, milp, Problem, Sense, Tag};
 use netclear::storage::ev::{self, Ev, EvCharging, EV_ETA};
 use netclear::storage::shiftable::{self, Params, Shiftable};
 use netclear::storage::{block, DayInput, MilpSettings};
-use std::process::Command;
 
 const N: usize = 24;
 
@@ -321,18 +323,6 @@ fn shiftable_load_moves_into_pv_and_conserves_its_energy() {
         &MilpSettings::default(),
     );
     assert!(d0.shifted_kwh < 1e-6, "{}", d0.shifted_kwh);
-}
-
-fn netclear(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_netclear"))
-        .args(args)
-        .output()
-        .expect("run netclear");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

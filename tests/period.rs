@@ -2,9 +2,11 @@
 //! totals against the days', days against single-day studies, daylight-saving days in local time,
 //! and the refusals.
 
+mod common;
+use common::netclear;
+
 use netclear::scenario::Scenario;
 use netclear::study::{self, StudyResult};
-use std::process::Command;
 
 fn week(battery_share: f64) -> Scenario {
     let mut s = Scenario {
@@ -192,18 +194,6 @@ fn daylight_saving_days_run_in_local_time() {
             assert!(labels.contains(&format!("{date}T02:00+01:00")));
         }
     }
-}
-
-fn netclear(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_netclear"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

@@ -1,6 +1,9 @@
 //! The day loop: conservation of energy and money, the paper reproduced to its published numbers,
 //! determinism, and the `run` binary's files.
 
+mod common;
+use common::netclear;
+
 use netclear::clearing::{ChargeRule, NetworkModel};
 use netclear::scenario::{Preset, Scenario};
 use netclear::study::{self, Case};
@@ -263,18 +266,6 @@ fn paper2024_on_village80_matches_the_committed_code() {
     assert!(r2.p2p.kpis.p2p_kwh < r.p2p.kpis.p2p_kwh);
     // The corrected volume is all PV that the 20 LV PV buses produce (PV < load every hour).
     assert!((r2.p2p.kpis.p2p_kwh - r2.p2p.kpis.pv_kwh).abs() < 1e-9);
-}
-
-fn netclear(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_netclear"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

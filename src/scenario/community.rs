@@ -490,23 +490,29 @@ pub fn build(s: &Scenario) -> Result<Community> {
                     crate::util::limits::MAX_HOUSEHOLDS,
                 ));
             }
-            let own = |f: &Option<std::sync::Arc<element_series::FeederSeries>>,
-                       elements: &[crate::network::PowerElement]| {
-                f.as_ref()
-                    .filter(|_| s.profiles.feeder_series)
-                    .map(|f| f.day(elements, &households, step))
-                    .transpose()
+            // An element kind's series: the scenario's file, else the feeder's own (when used).
+            let series = |file: &Option<String>,
+                          kind: element_series::Kind,
+                          own: &Option<std::sync::Arc<element_series::FeederSeries>>,
+                          elements: &[crate::network::PowerElement]|
+             -> Result<Option<element_series::ElementDay>> {
+                match file {
+                    Some(path) => {
+                        element_series::read_day(path, kind, elements, &households, step).map(Some)
+                    }
+                    None => own
+                        .as_ref()
+                        .filter(|_| s.profiles.feeder_series)
+                        .map(|f| f.day(elements, &households, step))
+                        .transpose(),
+                }
             };
-            let load_series = match &s.profiles.load_series {
-                Some(path) => Some(element_series::read_day(
-                    path,
-                    element_series::Kind::Load,
-                    &network.loads,
-                    &households,
-                    step,
-                )?),
-                None => own(&network.own_series.loads, &network.loads)?,
-            };
+            let load_series = series(
+                &s.profiles.load_series,
+                element_series::Kind::Load,
+                &network.own_series.loads,
+                &network.loads,
+            )?;
             // The stochastic household model draws per unit, numbered in load order.
             let model = match s.profiles.household_model {
                 HouseholdModel::Measured => None,
@@ -595,16 +601,12 @@ pub fn build(s: &Scenario) -> Result<Community> {
                     battery: None,
                 });
             }
-            let pv_series = match &s.profiles.pv_series {
-                Some(path) => Some(element_series::read_day(
-                    path,
-                    element_series::Kind::Sgen,
-                    &network.sgens,
-                    &households,
-                    step,
-                )?),
-                None => own(&network.own_series.sgens, &network.sgens)?,
-            };
+            let pv_series = series(
+                &s.profiles.pv_series,
+                element_series::Kind::Sgen,
+                &network.own_series.sgens,
+                &network.sgens,
+            )?;
             if let Some(pv) = pv_series {
                 // The feeder's static generators with their own series replace the seeded PV:
                 // each behind the meter of the first prosumer at its bus, or a PV-only agent.

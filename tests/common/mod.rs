@@ -199,3 +199,16 @@ pub fn mini_net(
         own_series: Default::default(),
     }
 }
+
+/// Runs the netclear binary with `args` in the current folder: (exit code, stdout, stderr).
+pub fn netclear(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_netclear"))
+        .args(args)
+        .output()
+        .expect("run netclear");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
