@@ -464,18 +464,6 @@ impl Scenario {
                 "the shared battery is single-day for now: remove `days` or `shared`",
             ));
         }
-        if self.storage.shared && self.storage.clearing == ClearingMode::Central {
-            return Err(Error::invalid(
-                loc("storage.shared"),
-                "central clearing operates the community battery itself: a shared battery needs the auction",
-            ));
-        }
-        if self.storage.clearing == ClearingMode::Central && flexible {
-            return Err(Error::invalid(
-                loc("storage.clearing"),
-                "central clearing does not model EVs or shiftable loads yet: use the auction",
-            ));
-        }
         if cl.model == crate::clearing::NetworkModel::None
             && cl.network_charges == crate::clearing::ChargeRule::Dlmp
         {

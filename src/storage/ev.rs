@@ -274,6 +274,86 @@ impl EvDispatch {
     }
 }
 
+/// How an EV's day is set up under a policy: its window, the battery of the block, the energy
+/// it takes on (its need, or the most the window allows), and whether its schedule is a given
+/// (uncontrolled, a shortfall, an empty window) rather than an optimiser's choice. The one
+/// set-up of [`dispatch`] and of the central optimisation ([`crate::study::central`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Setup {
+    /// The plug-in window.
+    pub window: Window,
+    /// The block's battery.
+    pub battery: Battery,
+    /// Energy to take on, kWh: the need, or the most the window allows (a shortfall).
+    pub target_kwh: f64,
+    /// Whether the schedule is fixed: full power from arrival ([`Setup::full_power_kw`]).
+    pub fixed: bool,
+    /// Step length, h.
+    pub dt_h: f64,
+}
+
+impl Setup {
+    /// The set-up of `ev` under `policy` in a day of `step_minutes` steps.
+    pub fn of(ev: &Ev, policy: EvCharging, step_minutes: u32) -> Setup {
+        let dt = step_minutes as f64 / 60.0;
+        let w = ev.window(step_minutes);
+        let b = ev.battery(policy);
+        // The most any policy can take on: full power from arrival, up to a full battery.
+        let most =
+            (b.eta_charge * b.p_charge_kw * dt * w.len as f64).min(b.e_kwh - b.start_soc_kwh());
+        let target = ev.need_kwh.min(most.max(0.0));
+        let short = target < ev.need_kwh - 1e-9;
+        Setup {
+            window: w,
+            battery: b,
+            target_kwh: target,
+            fixed: policy == EvCharging::Uncontrolled || short || w.len == 0,
+            dt_h: dt,
+        }
+    }
+    /// The SOC at departure, kWh (a hard end target).
+    pub fn end_kwh(&self) -> f64 {
+        self.battery.start_soc_kwh() + self.target_kwh
+    }
+    /// Full charger power from arrival until the target is met, per window step, kW.
+    pub fn full_power_kw(&self) -> Vec<f64> {
+        let (b, dt, target) = (&self.battery, self.dt_h, self.target_kwh);
+        let mut left = target;
+        (0..self.window.len)
+            .map(|_| {
+                if left <= 1e-12 * target.max(1.0) {
+                    return 0.0;
+                }
+                let c = (left / (b.eta_charge * dt)).min(b.p_charge_kw).max(0.0);
+                left -= c * b.eta_charge * dt;
+                c
+            })
+            .collect()
+    }
+    /// The EV's day from its dispatch `d` on the full day: energy delivered and shortfall.
+    pub fn outcome(&self, ev: &Ev, d: Dispatch) -> EvDispatch {
+        let b = &self.battery;
+        let delivered: f64 = d
+            .charge_kw
+            .iter()
+            .zip(&d.discharge_kw)
+            .map(|(c, x)| (b.eta_charge * c - x / b.eta_discharge) * self.dt_h)
+            .sum();
+        EvDispatch {
+            ev: *ev,
+            window: self.window,
+            need_kwh: ev.need_kwh,
+            delivered_kwh: delivered,
+            shortfall_kwh: if ev.need_kwh - delivered > 1e-9 * ev.need_kwh.max(1.0) {
+                ev.need_kwh - delivered
+            } else {
+                0.0
+            },
+            dispatch: d,
+        }
+    }
+}
+
 /// Dispatches one EV under `policy` against its household's day `inp` (full-day vectors: the
 /// household's residual load and PV after its other assets), with the P2P `pool` when it sees one.
 pub fn dispatch(
@@ -285,33 +365,14 @@ pub fn dispatch(
     st: &MilpSettings,
 ) -> EvDispatch {
     let n = inp.load_kw.len();
-    let dt = inp.dt_h;
-    let w = ev.window(step_minutes);
-    let b = ev.battery(policy);
-    let start = b.start_soc_kwh();
-    // The most any policy can take on: full power from arrival, up to a full battery.
-    let most = (b.eta_charge * b.p_charge_kw * dt * w.len as f64).min(b.e_kwh - start);
-    let target = ev.need_kwh.min(most.max(0.0));
-    let full_power = || -> Vec<f64> {
-        let mut left = target;
-        (0..w.len)
-            .map(|_| {
-                if left <= 1e-12 * target.max(1.0) {
-                    return 0.0;
-                }
-                let c = (left / (b.eta_charge * dt)).min(b.p_charge_kw).max(0.0);
-                left -= c * b.eta_charge * dt;
-                c
-            })
-            .collect()
-    };
-    let short = target < ev.need_kwh - 1e-9;
-    let mut d = if w.len == 0 {
-        scheduled_window(&b, start, w, inp, pool, Vec::new(), Vec::new())
-    } else if policy == EvCharging::Uncontrolled || short {
+    let su = Setup::of(ev, policy, step_minutes);
+    let (w, b) = (su.window, &su.battery);
+    let end = su.end_kwh();
+    let mut d = if su.fixed {
         // The rule, or the only schedule that delivers the most the window allows.
-        let c = full_power();
-        scheduled_window(&b, start + target, w, inp, pool, c, vec![0.0; w.len])
+        let c = su.full_power_kw();
+        let z = vec![0.0; c.len()];
+        scheduled_window(b, end, w, inp, pool, c, z)
     } else {
         let model = if policy == EvCharging::V2g {
             StorageModel::Milp
@@ -321,7 +382,7 @@ pub fn dispatch(
         // The uncontrolled schedule on the day, as smart charging's tie-break reference (V2G's
         // MILP keeps its plain objective: it has arbitrage to decide, and its gap is proven on it).
         let mut reference_kw = vec![0.0; n];
-        for (k, c) in full_power().into_iter().enumerate().take(n) {
+        for (k, c) in su.full_power_kw().into_iter().enumerate().take(n) {
             reference_kw[w.step(k, n)] = c;
         }
         let track = Track {
@@ -329,13 +390,13 @@ pub fn dispatch(
             per_kwh: SOONER_PER_KWH,
         };
         let track = (policy == EvCharging::Smart).then_some(&track);
-        let d = dispatch_window(&b, start + target, w, inp, pool, track, model, st);
+        let d = dispatch_window(b, end, w, inp, pool, track, model, st);
         if d.status.is_ok() {
             d
         } else {
             // An optimisation that did not solve: the rule (which meets the need), status kept.
             let status = d.status;
-            let mut r = scheduled_window(&b, start + target, w, inp, pool, full_power(), {
+            let mut r = scheduled_window(b, end, w, inp, pool, su.full_power_kw(), {
                 vec![0.0; w.len]
             });
             r.status = status;
@@ -345,22 +406,5 @@ pub fn dispatch(
     if n == 0 {
         d.soc_kwh.clear();
     }
-    let delivered: f64 = d
-        .charge_kw
-        .iter()
-        .zip(&d.discharge_kw)
-        .map(|(c, x)| (b.eta_charge * c - x / b.eta_discharge) * dt)
-        .sum();
-    EvDispatch {
-        ev: *ev,
-        window: w,
-        need_kwh: ev.need_kwh,
-        delivered_kwh: delivered,
-        shortfall_kwh: if ev.need_kwh - delivered > 1e-9 * ev.need_kwh.max(1.0) {
-            ev.need_kwh - delivered
-        } else {
-            0.0
-        },
-        dispatch: d,
-    }
+    su.outcome(ev, d)
 }
