@@ -295,17 +295,14 @@ fn conservation_on_village80() {
     assert!(k.shared.battery_charge_kwh > 0.0 && k.community.battery_charge_kwh > 0.0);
 }
 
-/// Refusals: a shared battery over several days, or with central clearing, is an error naming
-/// the key.
+/// Refusals: a shared battery over several days is an error naming the key. (Central clearing
+/// with a shared battery was refused too; it now operates the device, `tests/central.rs`.)
 #[test]
 fn shared_refused_where_not_modelled() {
-    for text in [
-        "network = \"village80\"\ndays = \"2016-06-14..2016-06-15\"\n[storage]\nshared = true\n",
-        "network = \"village80\"\n[storage]\nshared = true\nclearing = \"central\"\n",
-    ] {
-        let e = netclear::scenario::resolve(None, Some(("s.toml", text)))
-            .and_then(|s| s.validate().map(|_| s))
-            .unwrap_err();
-        assert!(e.to_string().contains("storage.shared"), "{e}");
-    }
+    let text =
+        "network = \"village80\"\ndays = \"2016-06-14..2016-06-15\"\n[storage]\nshared = true\n";
+    let e = netclear::scenario::resolve(None, Some(("s.toml", text)))
+        .and_then(|s| s.validate().map(|_| s))
+        .unwrap_err();
+    assert!(e.to_string().contains("storage.shared"), "{e}");
 }
