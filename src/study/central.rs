@@ -59,7 +59,7 @@
 //! After the solve, each asset's powers are polished exactly as its own dispatch is
 //! ([`crate::storage::block::polish_to`], [`crate::storage::scheduled_window`]) and the result is
 //! a full [`Plan`] (batteries, shares, EVs, shiftable and curtailable loads); the day is settled by
-//! the one account builder and settlement ([`accounts`], [`crate::settlement`]): the pool matches
+//! the one account builder and settlement (`accounts`, [`crate::settlement`]): the pool matches
 //! each step's surpluses to its deficits pro rata at the internal price
 //! ([`crate::settlement::positions_from_pool`]), the residual goes to the retailer, and policy
 //! bonuses, penalties, fixed charges and loss fees are booked as in the auction.
