@@ -452,18 +452,6 @@ impl Scenario {
         let flexible = self.ev.share_percent > 0.0
             || !self.ev.fleet.is_empty()
             || self.flex.share_percent > 0.0;
-        if self.days.is_some() && flexible {
-            return Err(Error::invalid(
-                loc("days"),
-                "EVs and shiftable loads are single-day for now: remove `days` or the flexibility",
-            ));
-        }
-        if self.storage.shared && self.days.is_some() {
-            return Err(Error::invalid(
-                loc("storage.shared"),
-                "the shared battery is single-day for now: remove `days` or `shared`",
-            ));
-        }
         if self.storage.shared && self.storage.clearing == ClearingMode::Central {
             return Err(Error::invalid(
                 loc("storage.shared"),
