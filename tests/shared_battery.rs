@@ -295,17 +295,8 @@ fn conservation_on_village80() {
     assert!(k.shared.battery_charge_kwh > 0.0 && k.community.battery_charge_kwh > 0.0);
 }
 
-/// Refusal: a shared battery with central clearing is an error naming the key. (A shared
-/// battery over several days was refused too until each share carried its SOC across midnight:
-/// see `shared_battery_over_two_days`.)
-#[test]
-fn shared_refused_where_not_modelled() {
-    let text = "network = \"village80\"\n[storage]\nshared = true\nclearing = \"central\"\n";
-    let e = netclear::scenario::resolve(None, Some(("s.toml", text)))
-        .and_then(|s| s.validate().map(|_| s))
-        .unwrap_err();
-    assert!(e.to_string().contains("storage.shared"), "{e}");
-}
+// (A shared battery was refused over several days and with central clearing; both run now:
+// `shared_battery_over_two_days` below, and `tests/central.rs`.)
 
 /// A shared battery over two days: every share's SOC runs on across midnight (day 2 starts where
 /// day 1 ended), and the shared battery's energy balance closes over the period

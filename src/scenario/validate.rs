@@ -449,21 +449,6 @@ impl Scenario {
             self.flex.curtail_cost_per_kwh,
             ">= 0 (a discomfort is a cost)",
         )?;
-        let flexible = self.ev.share_percent > 0.0
-            || !self.ev.fleet.is_empty()
-            || self.flex.share_percent > 0.0;
-        if self.storage.shared && self.storage.clearing == ClearingMode::Central {
-            return Err(Error::invalid(
-                loc("storage.shared"),
-                "central clearing operates the community battery itself: a shared battery needs the auction",
-            ));
-        }
-        if self.storage.clearing == ClearingMode::Central && flexible {
-            return Err(Error::invalid(
-                loc("storage.clearing"),
-                "central clearing does not model EVs or shiftable loads yet: use the auction",
-            ));
-        }
         if cl.model == crate::clearing::NetworkModel::None
             && cl.network_charges == crate::clearing::ChargeRule::Dlmp
         {

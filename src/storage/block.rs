@@ -129,6 +129,25 @@ pub fn add_to(
     v
 }
 
+/// Adds the tracking cost of [`super::Track`] on charge variable `c` of step `t`:
+/// `u_t ≥ |c_t − ref_t|` at `per_kwh·Δt` per kW, so the asset moves away from its reference
+/// `ref_t` only when that pays more than `per_kwh` per kWh.
+pub fn add_track(p: &mut Problem, t: usize, c: VarId, ref_kw: f64, per_kwh: f64, dt_h: f64) {
+    let u = p.var(Tag::at("dev", t), 0.0, f64::INFINITY, per_kwh * dt_h);
+    p.row(
+        Tag::at("dev+", t),
+        Sense::Le,
+        vec![(c, 1.0), (u, -1.0)],
+        ref_kw,
+    );
+    p.row(
+        Tag::at("dev-", t),
+        Sense::Le,
+        vec![(c, -1.0), (u, -1.0)],
+        -ref_kw,
+    );
+}
+
 /// Makes an interior-point answer exact for battery `b`: powers clamped to their limits, the SOC
 /// chain recomputed from them, and the end-of-day rule met exactly (the last steps absorb the
 /// residual). Returns the SOC per step.

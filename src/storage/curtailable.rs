@@ -49,6 +49,18 @@ pub struct Curtailable {
     pub cost_per_kwh: f64,
 }
 
+impl Curtailable {
+    /// The curtailable part of prosumer `prosumer`'s profile load `load_kw`: up to `fraction` of
+    /// it in each step, at `cost_per_kwh`.
+    pub fn of(prosumer: usize, load_kw: &[f64], fraction: f64, cost_per_kwh: f64) -> Curtailable {
+        Curtailable {
+            prosumer,
+            max_kw: load_kw.iter().map(|x| fraction * x.max(0.0)).collect(),
+            cost_per_kwh,
+        }
+    }
+}
+
 /// A curtailable load's day.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CurtailDispatch {
@@ -104,11 +116,18 @@ pub fn dispatch(l: &Curtailable, inp: &DayInput, pool: Option<&Pool>) -> Curtail
             best.1
         })
         .collect();
-    let curtailed_kwh = curtailed_kw.iter().sum::<f64>() * dt;
-    CurtailDispatch {
-        load: l.clone(),
-        curtailed_kwh,
-        discomfort_cost: c * curtailed_kwh,
-        curtailed_kw,
+    CurtailDispatch::of(l, curtailed_kw, dt)
+}
+
+impl CurtailDispatch {
+    /// The day of load `l` dropping `curtailed_kw` per step of `dt_h` hours.
+    pub fn of(l: &Curtailable, curtailed_kw: Vec<f64>, dt_h: f64) -> CurtailDispatch {
+        let curtailed_kwh = curtailed_kw.iter().sum::<f64>() * dt_h;
+        CurtailDispatch {
+            load: l.clone(),
+            curtailed_kwh,
+            discomfort_cost: l.cost_per_kwh * curtailed_kwh,
+            curtailed_kw,
+        }
     }
 }

@@ -326,6 +326,99 @@ fn shortfall(need_kwh: f64, delivered_kwh: f64) -> f64 {
     }
 }
 
+/// How an EV's day is set up under a policy: its window, the battery of the block, the energy
+/// it takes on (its need, or the most the window allows), and whether its schedule is a given
+/// (uncontrolled, a shortfall, an empty window) rather than an optimiser's choice. The one
+/// set-up of [`dispatch`] and of the central optimisation ([`crate::study::central`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Setup {
+    /// The plug-in window.
+    pub window: Window,
+    /// The block's battery.
+    pub battery: Battery,
+    /// Energy to take on, kWh: the need, or the most the window allows (a shortfall).
+    pub target_kwh: f64,
+    /// Whether the schedule is fixed: full power from arrival ([`Setup::full_power_kw`]).
+    pub fixed: bool,
+    /// Step length, h.
+    pub dt_h: f64,
+}
+
+impl Setup {
+    /// The set-up of `ev` under `policy` in a day of `step_minutes` steps.
+    pub fn of(ev: &Ev, policy: EvCharging, step_minutes: u32) -> Setup {
+        let w = ev.window(step_minutes);
+        Setup::session(ev, policy, step_minutes, None, ev.need_kwh, w)
+    }
+    /// The set-up of one plug-in session of `ev`: plugged in over `w` from `start_kwh` (`None`:
+    /// the arrival state), to take on `need_kwh` (negative: to give back, V2G only).
+    pub fn session(
+        ev: &Ev,
+        policy: EvCharging,
+        step_minutes: u32,
+        start_kwh: Option<f64>,
+        need_kwh: f64,
+        w: Window,
+    ) -> Setup {
+        let dt = step_minutes as f64 / 60.0;
+        let b = Battery {
+            start_kwh,
+            ..ev.battery(policy)
+        };
+        // The most any policy can take on: full power from arrival, up to a full battery.
+        let most =
+            (b.eta_charge * b.p_charge_kw * dt * w.len as f64).min(b.e_kwh - b.start_soc_kwh());
+        let target = need_kwh.min(most.max(0.0));
+        let short = target < need_kwh - 1e-9;
+        Setup {
+            window: w,
+            battery: b,
+            target_kwh: target,
+            fixed: policy == EvCharging::Uncontrolled || short || w.len == 0,
+            dt_h: dt,
+        }
+    }
+    /// The SOC at departure, kWh (a hard end target).
+    pub fn end_kwh(&self) -> f64 {
+        self.battery.start_soc_kwh() + self.target_kwh
+    }
+    /// Full charger power from arrival until the target is met, per window step, kW.
+    pub fn full_power_kw(&self) -> Vec<f64> {
+        let (b, dt, target) = (&self.battery, self.dt_h, self.target_kwh);
+        let mut left = target;
+        (0..self.window.len)
+            .map(|_| {
+                if left <= 1e-12 * target.max(1.0) {
+                    return 0.0;
+                }
+                let c = (left / (b.eta_charge * dt)).min(b.p_charge_kw).max(0.0);
+                left -= c * b.eta_charge * dt;
+                c
+            })
+            .collect()
+    }
+    /// The EV's day from its dispatch `d` on the full day: energy delivered and shortfall.
+    pub fn outcome(&self, ev: &Ev, d: Dispatch) -> EvDispatch {
+        let b = &self.battery;
+        let delivered: f64 = d
+            .charge_kw
+            .iter()
+            .zip(&d.discharge_kw)
+            .map(|(c, x)| (b.eta_charge * c - x / b.eta_discharge) * self.dt_h)
+            .sum();
+        EvDispatch {
+            ev: *ev,
+            window: self.window,
+            day_steps: d.charge_kw.len(),
+            need_kwh: ev.need_kwh,
+            delivered_kwh: delivered,
+            shortfall_kwh: shortfall(ev.need_kwh, delivered),
+            dispatch: d,
+            sessions: Vec::new(),
+        }
+    }
+}
+
 /// Dispatches one EV under `policy` against its household's day `inp` (full-day vectors: the
 /// household's residual load and PV after its other assets), with the P2P `pool` when it sees one.
 pub fn dispatch(
@@ -336,25 +429,61 @@ pub fn dispatch(
     pool: Option<&Pool>,
     st: &MilpSettings,
 ) -> EvDispatch {
+    let su = Setup::of(ev, policy, step_minutes);
+    let d = session(&su, policy, inp, pool, st);
+    su.outcome(ev, d)
+}
+
+/// The dispatch of one session set up as `su` under `policy` against the day `inp`.
+fn session(
+    su: &Setup,
+    policy: EvCharging,
+    inp: &DayInput,
+    pool: Option<&Pool>,
+    st: &MilpSettings,
+) -> Dispatch {
     let n = inp.load_kw.len();
-    let w = ev.window(step_minutes);
-    let d = session(ev, policy, None, ev.need_kwh, w, inp, pool, st);
-    let delivered: f64 = d
-        .charge_kw
-        .iter()
-        .zip(&d.discharge_kw)
-        .map(|(c, x)| (EV_ETA * c - x / EV_ETA) * inp.dt_h)
-        .sum();
-    EvDispatch {
-        ev: *ev,
-        window: w,
-        day_steps: n,
-        need_kwh: ev.need_kwh,
-        delivered_kwh: delivered,
-        shortfall_kwh: shortfall(ev.need_kwh, delivered),
-        dispatch: d,
-        sessions: Vec::new(),
+    let (w, b) = (su.window, &su.battery);
+    let end = su.end_kwh();
+    let mut d = if su.fixed {
+        // The rule, or the only schedule that delivers the most the window allows.
+        let c = su.full_power_kw();
+        let z = vec![0.0; c.len()];
+        scheduled_window(b, end, w, inp, pool, c, z)
+    } else {
+        let model = if policy == EvCharging::V2g {
+            StorageModel::Milp
+        } else {
+            StorageModel::Lp
+        };
+        // The uncontrolled schedule on the day, as smart charging's tie-break reference (V2G's
+        // MILP keeps its plain objective: it has arbitrage to decide, and its gap is proven on it).
+        let mut reference_kw = vec![0.0; n];
+        for (k, c) in su.full_power_kw().into_iter().enumerate().take(n) {
+            reference_kw[w.step(k, n)] = c;
+        }
+        let track = Track {
+            reference_kw: &reference_kw,
+            per_kwh: SOONER_PER_KWH,
+        };
+        let track = (policy == EvCharging::Smart).then_some(&track);
+        let d = dispatch_window(b, end, w, inp, pool, track, model, st);
+        if d.status.is_ok() {
+            d
+        } else {
+            // An optimisation that did not solve: the rule (which meets the need), status kept.
+            let status = d.status;
+            let mut r = scheduled_window(b, end, w, inp, pool, su.full_power_kw(), {
+                vec![0.0; w.len]
+            });
+            r.status = status;
+            r
+        }
+    };
+    if n == 0 {
+        d.soc_kwh.clear();
     }
+    d
 }
 
 /// An EV's day in a multi-day study (module docs, *Across days*): the morning part of the session
@@ -392,9 +521,10 @@ pub fn dispatch_chained(
     let arrival_kwh = ev.arrival_soc * ev.capacity_kwh;
     let start = midnight_kwh.unwrap_or(arrival_kwh);
     let target = arrival_kwh + ev.need_kwh;
-    let m = session(
+    let m = Setup::session(
         ev,
         policy,
+        step_minutes,
         Some(start),
         // Leave with exactly the session's need (a V2G car that came in fuller may give back
         // the excess; a car that cannot discharge keeps it).
@@ -407,11 +537,15 @@ pub fn dispatch_chained(
             start: 0,
             len: morning,
         },
-        day,
-        pool_day,
+    );
+    let m = session(&m, policy, day, pool_day, st);
+    let e = session(
+        &Setup::of(ev, policy, step_minutes),
+        policy,
+        horizon,
+        pool_horizon,
         st,
     );
-    let e = session(ev, policy, None, ev.need_kwh, w, horizon, pool_horizon, st);
     let mut d = m.clone();
     for t in w.start..n {
         d.charge_kw[t] = e.charge_kw[t];
@@ -442,83 +576,4 @@ pub fn dispatch_chained(
             shortfall_kwh: short,
         }],
     }
-}
-
-/// One plug-in session under `policy`: plugged in over `w` of the day `inp` from `start_kwh`
-/// (`None`: the arrival state), to take on `need_kwh` (or the most the window allows).
-#[allow(clippy::too_many_arguments)]
-fn session(
-    ev: &Ev,
-    policy: EvCharging,
-    start_kwh: Option<f64>,
-    need_kwh: f64,
-    w: Window,
-    inp: &DayInput,
-    pool: Option<&Pool>,
-    st: &MilpSettings,
-) -> Dispatch {
-    let n = inp.load_kw.len();
-    let dt = inp.dt_h;
-    let b = Battery {
-        start_kwh,
-        ..ev.battery(policy)
-    };
-    let start = b.start_soc_kwh();
-    // The most any policy can take on: full power from arrival, up to a full battery.
-    let most = (b.eta_charge * b.p_charge_kw * dt * w.len as f64).min(b.e_kwh - start);
-    let target = need_kwh.min(most.max(0.0));
-    let full_power = || -> Vec<f64> {
-        let mut left = target;
-        (0..w.len)
-            .map(|_| {
-                if left <= 1e-12 * target.max(1.0) {
-                    return 0.0;
-                }
-                let c = (left / (b.eta_charge * dt)).min(b.p_charge_kw).max(0.0);
-                left -= c * b.eta_charge * dt;
-                c
-            })
-            .collect()
-    };
-    let short = target < need_kwh - 1e-9;
-    let mut d = if w.len == 0 {
-        scheduled_window(&b, start, w, inp, pool, Vec::new(), Vec::new())
-    } else if policy == EvCharging::Uncontrolled || short {
-        // The rule, or the only schedule that delivers the most the window allows.
-        let c = full_power();
-        scheduled_window(&b, start + target, w, inp, pool, c, vec![0.0; w.len])
-    } else {
-        let model = if policy == EvCharging::V2g {
-            StorageModel::Milp
-        } else {
-            StorageModel::Lp
-        };
-        // The uncontrolled schedule on the day, as smart charging's tie-break reference (V2G's
-        // MILP keeps its plain objective: it has arbitrage to decide, and its gap is proven on it).
-        let mut reference_kw = vec![0.0; n];
-        for (k, c) in full_power().into_iter().enumerate().take(n) {
-            reference_kw[w.step(k, n)] = c;
-        }
-        let track = Track {
-            reference_kw: &reference_kw,
-            per_kwh: SOONER_PER_KWH,
-        };
-        let track = (policy == EvCharging::Smart).then_some(&track);
-        let d = dispatch_window(&b, start + target, w, inp, pool, track, model, st);
-        if d.status.is_ok() {
-            d
-        } else {
-            // An optimisation that did not solve: the rule (which meets the need), status kept.
-            let status = d.status;
-            let mut r = scheduled_window(&b, start + target, w, inp, pool, full_power(), {
-                vec![0.0; w.len]
-            });
-            r.status = status;
-            r
-        }
-    };
-    if n == 0 {
-        d.soc_kwh.clear();
-    }
-    d
 }

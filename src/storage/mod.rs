@@ -600,16 +600,13 @@ fn build(
     let mut curt = Vec::with_capacity(n);
     for t in 0..n {
         if let Some(tr) = track {
-            // u ≥ |c − ref|
-            let u = p.var(Tag::at("dev", t), 0.0, f64::INFINITY, tr.per_kwh * dt);
-            let c = battery.charge[t];
-            let r = tr.reference_kw[t];
-            p.row(Tag::at("dev+", t), Sense::Le, vec![(c, 1.0), (u, -1.0)], r);
-            p.row(
-                Tag::at("dev-", t),
-                Sense::Le,
-                vec![(c, -1.0), (u, -1.0)],
-                -r,
+            block::add_track(
+                &mut p,
+                t,
+                battery.charge[t],
+                tr.reference_kw[t],
+                tr.per_kwh,
+                dt,
             );
         }
         let imp = p.var(

@@ -211,20 +211,29 @@ pub fn dispatch(
         StorageModel::Lp,
         st,
     );
-    let load_kw = if d.status.is_ok() && s.energy_kwh > 0.0 {
-        d.charge_kw.clone()
-    } else {
-        s.reference_kw.clone()
-    };
-    let shifted_kwh = load_kw
-        .iter()
-        .zip(&s.reference_kw)
-        .map(|(x, r)| (x - r).max(0.0) * dt)
-        .sum();
-    ShiftDispatch {
-        load: s.clone(),
-        load_kw,
-        shifted_kwh,
-        dispatch: d,
+    ShiftDispatch::of(s, d, dt)
+}
+
+impl ShiftDispatch {
+    /// The load's day from the block's dispatch `d` on the full day (steps of `dt_h` hours): its
+    /// consumption is the block's charge; a solve that failed (or nothing to shift) keeps the
+    /// reference.
+    pub fn of(s: &Shiftable, d: Dispatch, dt_h: f64) -> ShiftDispatch {
+        let load_kw = if d.status.is_ok() && s.energy_kwh > 0.0 {
+            d.charge_kw.clone()
+        } else {
+            s.reference_kw.clone()
+        };
+        let shifted_kwh = load_kw
+            .iter()
+            .zip(&s.reference_kw)
+            .map(|(x, r)| (x - r).max(0.0) * dt_h)
+            .sum();
+        ShiftDispatch {
+            load: s.clone(),
+            load_kw,
+            shifted_kwh,
+            dispatch: d,
+        }
     }
 }

@@ -601,15 +601,14 @@ fn finish(
     }
 }
 
-/// The P2P case of the central mode: the central dispatch settled through the pool, with its
-/// network result per step.
+/// The P2P case of the central mode: the central plan's physical accounts (the one account
+/// builder, [`central::accounts`]) settled through the pool, with its network result per step.
 fn central_day(
     c: &Community,
     s: &Scenario,
     baseline: &CaseResult,
     cr: &central::CentralResult,
 ) -> Result<DayResult> {
-    let dt = c.dt_h();
     let mut solvers = network::Solvers::new(&c.grid, &s.clearing)?;
     let rules = Rules {
         policy: s.retailer.policy,
@@ -619,21 +618,7 @@ fn central_day(
     let p_int = plan::internal_price(s, &c.retail_per_kwh, &c.feed_in_per_kwh);
     let mut d = day::CaseDay::default();
     for t in 0..c.n_steps() {
-        let mut acc: Vec<Account> = c
-            .prosumers
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let (b_in, b_out, _) = cr.plan.flows_kwh(i, t, dt);
-                Account::physical(
-                    p.load_kw[t] * dt,
-                    p.pv_kw[t] * dt,
-                    b_in,
-                    b_out,
-                    cr.curtail_kw[t][i] * dt,
-                )
-            })
-            .collect();
+        let mut acc = central::accounts(c, &cr.plan, &cr.curtail_kw, t);
         let pos = settlement::positions_from_pool(&acc, p_int[t], s.line_eta);
         settlement::settle(
             &mut acc,

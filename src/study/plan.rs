@@ -528,14 +528,12 @@ pub fn plan_horizon(
             if s.flex.curtail_fraction > 0.0 {
                 let day = residual(&net, i, &net[i], shift_pool, n_day);
                 let (inp, pool) = (day.inp(dt, &retail, &fit), day.pool(&p_int));
-                let l = Curtailable {
-                    prosumer: i,
-                    max_kw: p.load_kw[..n_day]
-                        .iter()
-                        .map(|x| s.flex.curtail_fraction * x.max(0.0))
-                        .collect(),
-                    cost_per_kwh: s.flex.curtail_cost_per_kwh,
-                };
+                let l = Curtailable::of(
+                    i,
+                    &p.load_kw[..n_day],
+                    s.flex.curtail_fraction,
+                    s.flex.curtail_cost_per_kwh,
+                );
                 let d =
                     crate::storage::curtailable::dispatch(&l, &inp, shift_pool.then_some(&pool));
                 for t in 0..n {
