@@ -295,14 +295,36 @@ fn conservation_on_village80() {
     assert!(k.shared.battery_charge_kwh > 0.0 && k.community.battery_charge_kwh > 0.0);
 }
 
-/// Refusals: a shared battery over several days is an error naming the key. (Central clearing
-/// with a shared battery was refused too; it now operates the device, `tests/central.rs`.)
+// (A shared battery was refused over several days and with central clearing; both run now:
+// `shared_battery_over_two_days` below, and `tests/central.rs`.)
+
+/// A shared battery over two days: every share's SOC runs on across midnight (day 2 starts where
+/// day 1 ended), and the shared battery's energy balance closes over the period
+/// (Σ η_c·charge − discharge/η_d = SOC change), in both cases.
 #[test]
-fn shared_refused_where_not_modelled() {
-    let text =
-        "network = \"village80\"\ndays = \"2016-06-14..2016-06-15\"\n[storage]\nshared = true\n";
-    let e = netclear::scenario::resolve(None, Some(("s.toml", text)))
-        .and_then(|s| s.validate().map(|_| s))
-        .unwrap_err();
-    assert!(e.to_string().contains("storage.shared"), "{e}");
+fn shared_battery_over_two_days() {
+    let text = "network = \"village80\"\npv_share_percent = 50\ndays = \"2016-06-14..2016-06-15\"\n[storage]\nshared = true\n";
+    let s = netclear::scenario::resolve(None, Some(("s.toml", text))).unwrap();
+    s.validate().unwrap();
+    let r = netclear::study::run(&s).unwrap();
+    let c = &r.community;
+    let sb = c.shared.as_ref().expect("a shared battery");
+    let nd = r.days[0].steps;
+    let dt = c.dt_h();
+    let mut moved = 0.0;
+    for case in [&r.day.baseline, &r.day.p2p] {
+        for (i, d) in case.plan.share.iter().enumerate() {
+            let Some(d) = d else { continue };
+            let b = sb.share_battery(i).unwrap();
+            assert_eq!(d.soc_kwh.len(), 2 * nd);
+            let mut soc = b.start_soc_kwh();
+            for t in 0..2 * nd {
+                soc += (b.eta_charge * d.charge_kw[t] - d.discharge_kw[t] / b.eta_discharge) * dt;
+                // Continuous through midnight: the SOC follows from the flows step by step.
+                assert!((soc - d.soc_kwh[t]).abs() < 1e-9, "share {i} step {t}");
+                moved += d.charge_kw[t] * dt;
+            }
+        }
+    }
+    assert!(moved > 1.0, "the shares moved {moved} kWh");
 }

@@ -208,6 +208,20 @@ fn ev_physical(
     let mut soc = e.dispatch.soc_kwh.clone();
     let w = e.window;
     let mut lost = 0.0;
+    if e.chained() {
+        // A period's sessions run in time order across midnight: what was throttled is lost
+        // from then until the car next arrives (the first morning's session arrived before).
+        for t in 0..n {
+            if e.plugged(t) && t % e.day_steps == w.start && t > 0 {
+                lost = 0.0;
+            }
+            if e.plugged(t) {
+                lost += crate::storage::ev::EV_ETA * throttled[t] * dt_h;
+            }
+            soc[t] -= lost;
+        }
+        return (throttled, soc);
+    }
     for k in 0..n {
         let t = w.step(k, n);
         if k >= w.len && w.start + w.len <= n && t < w.start {
@@ -824,6 +838,8 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
     }
     if keep("flex_loads.csv") && cases.iter().any(|k| k.plan.shifts().next().is_some()) {
         let n = c.n_steps();
+        // The window repeats every day of a period.
+        let nd = r.days.first().map_or(n, |d| d.steps).max(1);
         csv_file(
             &stage,
             "flex_loads.csv",
@@ -838,7 +854,7 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
                         reference_kw: f.load.reference_kw[t].into(),
                         load_kw: f.load_kw[t].into(),
                         curtailed_kw: case.plan.curtailed_kw(f.load.prosumer, t).into(),
-                        in_window: f.load.window.contains(t, n),
+                        in_window: f.load.window.contains(t % nd, nd),
                     })
                 })
             }),

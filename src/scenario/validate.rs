@@ -449,21 +449,6 @@ impl Scenario {
             self.flex.curtail_cost_per_kwh,
             ">= 0 (a discomfort is a cost)",
         )?;
-        let flexible = self.ev.share_percent > 0.0
-            || !self.ev.fleet.is_empty()
-            || self.flex.share_percent > 0.0;
-        if self.days.is_some() && flexible {
-            return Err(Error::invalid(
-                loc("days"),
-                "EVs and shiftable loads are single-day for now: remove `days` or the flexibility",
-            ));
-        }
-        if self.storage.shared && self.days.is_some() {
-            return Err(Error::invalid(
-                loc("storage.shared"),
-                "the shared battery is single-day for now: remove `days` or `shared`",
-            ));
-        }
         if cl.model == crate::clearing::NetworkModel::None
             && cl.network_charges == crate::clearing::ChargeRule::Dlmp
         {

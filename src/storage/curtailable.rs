@@ -74,6 +74,17 @@ pub struct CurtailDispatch {
     pub discomfort_cost: f64,
 }
 
+impl CurtailDispatch {
+    /// Appends the next day of a multi-day study (no state crosses midnight): series extended,
+    /// energy and discomfort summed.
+    pub fn append(&mut self, next: &CurtailDispatch) {
+        self.load.max_kw.extend_from_slice(&next.load.max_kw);
+        self.curtailed_kw.extend_from_slice(&next.curtailed_kw);
+        self.curtailed_kwh += next.curtailed_kwh;
+        self.discomfort_cost += next.discomfort_cost;
+    }
+}
+
 /// Decides every step's drop (see the module docs) against the household's residual net import
 /// `inp.load_kw − inp.pv_kw` and its prices, with the P2P `pool` when it sees one.
 pub fn dispatch(l: &Curtailable, inp: &DayInput, pool: Option<&Pool>) -> CurtailDispatch {

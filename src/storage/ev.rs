@@ -11,6 +11,13 @@
 //! and the day ends where it started. In block terms: the window's steps, `soc0 = arrival_soc`,
 //! end target `arrival_soc·E + need_kwh` (exactly: a hard constraint).
 //!
+//! **Across days** (a multi-day study, [`crate::study::period`]): nothing wraps; the session that
+//! arrives on day `d` leaves on day `d + 1` ([`dispatch_chained`]): its evening is planned with
+//! the next day in view, day `d + 1` starts from its SOC at midnight and replans the morning to
+//! the same departure target. The period's first morning belongs to a car that arrived the
+//! evening before with its arrival state; the last evening's session is planned with the last
+//! day standing in for the next, and its SOC at the period's end is the closing state.
+//!
 //! Charging policy (`--ev-charging`, scenario `ev.charging`):
 //!
 //! * `uncontrolled`: full charger power from arrival until the need is met (a rule; no optimiser).
@@ -249,14 +256,29 @@ pub fn draw(prosumer: usize, households: u32, seed: u64) -> Ev {
     }
 }
 
-/// An EV's day.
+/// One departure of an EV in a multi-day study ([`dispatch_chained`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct EvSession {
+    /// The step (of the dispatch's series) at which it leaves: the first step unplugged.
+    pub departure_step: usize,
+    /// Energy the session must take on above the arrival state, kWh.
+    pub need_kwh: f64,
+    /// SOC at departure − SOC at arrival, kWh.
+    pub delivered_kwh: f64,
+    /// `need − delivered` when the window could not hold the need (0 otherwise), kWh.
+    pub shortfall_kwh: f64,
+}
+
+/// An EV's day (or, appended, a period's days).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvDispatch {
     /// The EV.
     pub ev: Ev,
-    /// Its plug-in window.
+    /// Its plug-in window (in every day).
     pub window: Window,
-    /// Energy to take on, kWh.
+    /// Steps of a day: the window repeats every `day_steps` steps.
+    pub day_steps: usize,
+    /// Energy to take on, kWh (a period: the sum over its departures).
     pub need_kwh: f64,
     /// Energy taken on (SOC at departure − SOC at arrival), kWh.
     pub delivered_kwh: f64,
@@ -264,13 +286,43 @@ pub struct EvDispatch {
     pub shortfall_kwh: f64,
     /// Charge, discharge and SOC per step of the day (the block's dispatch).
     pub dispatch: Dispatch,
+    /// Every departure of a multi-day study, in order ([`dispatch_chained`]); empty in a
+    /// single-day study (one periodic session).
+    pub sessions: Vec<EvSession>,
 }
 
 impl EvDispatch {
     /// Whether it is plugged in at step `t`.
     pub fn plugged(&self, t: usize) -> bool {
-        let n = self.dispatch.charge_kw.len();
-        self.window.contains(t, n)
+        self.day_steps > 0 && self.window.contains(t % self.day_steps, self.day_steps)
+    }
+    /// Whether its sessions cross midnight into the next day (a multi-day study's day), rather
+    /// than wrapping within the day.
+    pub fn chained(&self) -> bool {
+        !self.sessions.is_empty()
+    }
+    /// Appends the next day of a multi-day study: series extended, needs, deliveries and
+    /// shortfalls summed, the sessions' steps moved on.
+    pub fn append(&mut self, next: &EvDispatch) {
+        let off = self.dispatch.charge_kw.len();
+        self.dispatch.append(&next.dispatch);
+        self.need_kwh += next.need_kwh;
+        self.delivered_kwh += next.delivered_kwh;
+        self.shortfall_kwh += next.shortfall_kwh;
+        self.sessions
+            .extend(next.sessions.iter().map(|x| EvSession {
+                departure_step: x.departure_step + off,
+                ..*x
+            }));
+    }
+}
+
+/// `need − delivered` when it is more than rounding, else 0.
+fn shortfall(need_kwh: f64, delivered_kwh: f64) -> f64 {
+    if need_kwh - delivered_kwh > 1e-9 * need_kwh.max(1.0) {
+        need_kwh - delivered_kwh
+    } else {
+        0.0
     }
 }
 
@@ -295,14 +347,29 @@ pub struct Setup {
 impl Setup {
     /// The set-up of `ev` under `policy` in a day of `step_minutes` steps.
     pub fn of(ev: &Ev, policy: EvCharging, step_minutes: u32) -> Setup {
-        let dt = step_minutes as f64 / 60.0;
         let w = ev.window(step_minutes);
-        let b = ev.battery(policy);
+        Setup::session(ev, policy, step_minutes, None, ev.need_kwh, w)
+    }
+    /// The set-up of one plug-in session of `ev`: plugged in over `w` from `start_kwh` (`None`:
+    /// the arrival state), to take on `need_kwh` (negative: to give back, V2G only).
+    pub fn session(
+        ev: &Ev,
+        policy: EvCharging,
+        step_minutes: u32,
+        start_kwh: Option<f64>,
+        need_kwh: f64,
+        w: Window,
+    ) -> Setup {
+        let dt = step_minutes as f64 / 60.0;
+        let b = Battery {
+            start_kwh,
+            ..ev.battery(policy)
+        };
         // The most any policy can take on: full power from arrival, up to a full battery.
         let most =
             (b.eta_charge * b.p_charge_kw * dt * w.len as f64).min(b.e_kwh - b.start_soc_kwh());
-        let target = ev.need_kwh.min(most.max(0.0));
-        let short = target < ev.need_kwh - 1e-9;
+        let target = need_kwh.min(most.max(0.0));
+        let short = target < need_kwh - 1e-9;
         Setup {
             window: w,
             battery: b,
@@ -342,14 +409,12 @@ impl Setup {
         EvDispatch {
             ev: *ev,
             window: self.window,
+            day_steps: d.charge_kw.len(),
             need_kwh: ev.need_kwh,
             delivered_kwh: delivered,
-            shortfall_kwh: if ev.need_kwh - delivered > 1e-9 * ev.need_kwh.max(1.0) {
-                ev.need_kwh - delivered
-            } else {
-                0.0
-            },
+            shortfall_kwh: shortfall(ev.need_kwh, delivered),
             dispatch: d,
+            sessions: Vec::new(),
         }
     }
 }
@@ -364,8 +429,20 @@ pub fn dispatch(
     pool: Option<&Pool>,
     st: &MilpSettings,
 ) -> EvDispatch {
-    let n = inp.load_kw.len();
     let su = Setup::of(ev, policy, step_minutes);
+    let d = session(&su, policy, inp, pool, st);
+    su.outcome(ev, d)
+}
+
+/// The dispatch of one session set up as `su` under `policy` against the day `inp`.
+fn session(
+    su: &Setup,
+    policy: EvCharging,
+    inp: &DayInput,
+    pool: Option<&Pool>,
+    st: &MilpSettings,
+) -> Dispatch {
+    let n = inp.load_kw.len();
     let (w, b) = (su.window, &su.battery);
     let end = su.end_kwh();
     let mut d = if su.fixed {
@@ -406,5 +483,97 @@ pub fn dispatch(
     if n == 0 {
         d.soc_kwh.clear();
     }
-    su.outcome(ev, d)
+    d
+}
+
+/// An EV's day in a multi-day study (module docs, *Across days*): the morning part of the session
+/// plugged in at midnight with `midnight_kwh` (`None`: the first day of the period, the car at
+/// its arrival state), replanned on the day `day` to leave with its need; then this evening's
+/// session, planned over `horizon` (the day and the next, or the day alone, its morning standing
+/// in for the next: the periodic rule), of which the steps up to midnight are kept. `pool_day`
+/// and `pool_horizon` are the P2P pool over the day and over the horizon.
+#[allow(clippy::too_many_arguments)]
+pub fn dispatch_chained(
+    ev: &Ev,
+    policy: EvCharging,
+    step_minutes: u32,
+    midnight_kwh: Option<f64>,
+    day: &DayInput,
+    horizon: &DayInput,
+    pool_day: Option<&Pool>,
+    pool_horizon: Option<&Pool>,
+    st: &MilpSettings,
+) -> EvDispatch {
+    let n = day.load_kw.len();
+    let w = ev.window(step_minutes);
+    let morning = (w.start + w.len).saturating_sub(n);
+    if morning == 0 || n == 0 {
+        // The window ends within the day: nothing crosses midnight, the day is the single day's.
+        let mut e = dispatch(ev, policy, step_minutes, day, pool_day, st);
+        e.sessions = vec![EvSession {
+            departure_step: (w.start + w.len).min(n),
+            need_kwh: e.need_kwh,
+            delivered_kwh: e.delivered_kwh,
+            shortfall_kwh: e.shortfall_kwh,
+        }];
+        return e;
+    }
+    let arrival_kwh = ev.arrival_soc * ev.capacity_kwh;
+    let start = midnight_kwh.unwrap_or(arrival_kwh);
+    let target = arrival_kwh + ev.need_kwh;
+    let m = Setup::session(
+        ev,
+        policy,
+        step_minutes,
+        Some(start),
+        // Leave with exactly the session's need (a V2G car that came in fuller may give back
+        // the excess; a car that cannot discharge keeps it).
+        if policy == EvCharging::V2g {
+            target - start
+        } else {
+            (target - start).max(0.0)
+        },
+        Window {
+            start: 0,
+            len: morning,
+        },
+    );
+    let m = session(&m, policy, day, pool_day, st);
+    let e = session(
+        &Setup::of(ev, policy, step_minutes),
+        policy,
+        horizon,
+        pool_horizon,
+        st,
+    );
+    let mut d = m.clone();
+    for t in w.start..n {
+        d.charge_kw[t] = e.charge_kw[t];
+        d.discharge_kw[t] = e.discharge_kw[t];
+        d.soc_kwh[t] = e.soc_kwh[t];
+        d.curtail_kw[t] = e.curtail_kw[t];
+    }
+    if d.status.is_ok() && !e.status.is_ok() {
+        d.status = e.status;
+    }
+    d.nodes += e.nodes;
+    d.gap = d.gap.max(e.gap);
+    let d = d.first_steps(day, pool_day);
+    let delivered = m.soc_kwh[morning - 1] - arrival_kwh;
+    let short = shortfall(ev.need_kwh, delivered);
+    EvDispatch {
+        ev: *ev,
+        window: w,
+        day_steps: n,
+        need_kwh: ev.need_kwh,
+        delivered_kwh: delivered,
+        shortfall_kwh: short,
+        dispatch: d,
+        sessions: vec![EvSession {
+            departure_step: morning,
+            need_kwh: ev.need_kwh,
+            delivered_kwh: delivered,
+            shortfall_kwh: short,
+        }],
+    }
 }

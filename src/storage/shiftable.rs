@@ -169,6 +169,17 @@ pub struct ShiftDispatch {
 }
 
 impl ShiftDispatch {
+    /// Appends the next day of a multi-day study (no state crosses midnight: each day's energy
+    /// is conserved within the day): reference and consumption extended, energies summed.
+    pub fn append(&mut self, next: &ShiftDispatch) {
+        self.load
+            .reference_kw
+            .extend_from_slice(&next.load.reference_kw);
+        self.load.energy_kwh += next.load.energy_kwh;
+        self.load_kw.extend_from_slice(&next.load_kw);
+        self.shifted_kwh += next.shifted_kwh;
+        self.dispatch.append(&next.dispatch);
+    }
     /// Change of the household's consumption in step `t` against its profile, kW.
     pub fn delta_kw(&self, t: usize) -> f64 {
         self.load_kw[t] - self.load.reference_kw[t]

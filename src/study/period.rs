@@ -15,7 +15,28 @@
 //! next day, and only the day itself kept ([`super::plan::plan_horizon`]) — a receding horizon,
 //! as a battery owner's controller does it with a day-ahead forecast (here a perfect one). The
 //! last day of the period has no look-ahead: its end rule closes the period, so the period's
-//! battery energy balance closes as a day's does.
+//! battery energy balance closes as a day's does. Each member's share of the shared battery
+//! carries its own SOC the same way, per case ([`super::plan::Carry::share_kwh`]).
+//!
+//! # EVs, shiftable and curtailable loads across days
+//!
+//! An EV plugged in on day `d`'s evening leaves on day `d + 1`'s morning
+//! ([`crate::storage::ev::dispatch_chained`]): its evening is planned with day `d + 1` as the
+//! look-ahead (to the session's departure, where it must hold `arrival_soc·E + need`), only the
+//! steps to midnight kept; day `d + 1` starts from the SOC carried at midnight
+//! ([`super::plan::Carry::ev_kwh`]) and replans the morning to the same departure target, so
+//! each departure's need is a hard target (a shortfall, when a window cannot hold it, is
+//! reported per session in `EvDispatch::sessions`, never hidden). **Period start**: the car that
+//! arrived the evening before the period stands at midnight with its arrival state (nothing before
+//! the period is metered) and takes on its whole need in the first morning. **Period end**: the
+//! last evening's session is planned with the last day's morning standing in for the next (the
+//! single-day periodic rule); its SOC at the period's end is the closing state, not counted as
+//! delivered. So over the period, per EV: `Σ (η·charge − discharge/η)·Δt = Σ_sessions
+//! delivered + SOC_end − arrival_soc·E` exactly (the trips take out each departure's energy).
+//! Shiftable and curtailable loads hold no state across midnight: each day's shiftable energy is
+//! conserved within that day (its window wraps within the day), and the period's shifted and
+//! curtailed energies are the days' sums. The baseline and the P2P case each carry their own
+//! states (the baseline's never see the market).
 //!
 //! # KPIs and outputs
 //!
@@ -33,6 +54,10 @@ use super::{day, finish, CaseResult, Comparisons, DayResult, StudyResult};
 use crate::error::{Error, Result};
 use crate::scenario::community::{self, Community};
 use crate::scenario::Scenario;
+use crate::storage::curtailable::CurtailDispatch;
+use crate::storage::ev::EvDispatch;
+use crate::storage::shiftable::ShiftDispatch;
+use crate::storage::Dispatch;
 use serde::Serialize;
 
 /// One day of a multi-day study.
@@ -63,7 +88,11 @@ pub fn run(s: &Scenario, progress: &mut dyn FnMut(usize, usize)) -> Result<Study
     };
     let build = |d: &str| community::build(&day_scenario(d)).map(|c| c.dated(d));
     let mut next = Some(build(&dates[0])?);
-    let mut start: [Vec<Option<f64>>; 2] = Default::default();
+    // What each day hands to the next, per case.
+    let mut handed = Carry {
+        chained: true,
+        ..Carry::default()
+    };
     let mut communities: Vec<Community> = Vec::with_capacity(n_days);
     let mut summaries = Vec::with_capacity(n_days);
     let mut cases: [day::CaseDay; 2] = Default::default();
@@ -80,8 +109,8 @@ pub fn run(s: &Scenario, progress: &mut dyn FnMut(usize, usize)) -> Result<Study
             None => None,
         };
         let carry = Carry {
-            start_kwh: start.clone(),
             next: next.clone(),
+            ..handed.clone()
         };
         let r = super::run_community(&day_scenario(date), c, &carry, &mut |_, _| {})?;
         let n = r.community.n_steps();
@@ -107,13 +136,10 @@ pub fn run(s: &Scenario, progress: &mut dyn FnMut(usize, usize)) -> Result<Study
             t
         }));
         for (slot, case) in [baseline, p2p].into_iter().enumerate() {
-            // The state every battery hands to the next day: its SOC at the end of this one.
-            start[slot] = case
-                .plan
-                .dispatch
-                .iter()
-                .map(|d| d.as_ref().and_then(|d| d.soc_kwh.last().copied()))
-                .collect();
+            // The state every battery, share and EV hands to the next day: its SOC at the end
+            // of this one.
+            let kind = [super::Case::Baseline, super::Case::P2p][slot];
+            handed.hand_on(kind, &case.plan);
             append(&mut cases[slot], &mut plans[slot], case);
         }
         communities.push(r.community);
@@ -164,11 +190,21 @@ fn append(into: &mut day::CaseDay, plan: &mut Option<Plan>, case: CaseResult) {
     match plan {
         None => *plan = Some(case.plan),
         Some(p) => {
-            for (a, b) in p.dispatch.iter_mut().zip(&case.plan.dispatch) {
-                if let (Some(a), Some(b)) = (a.as_mut(), b.as_ref()) {
-                    a.append(b);
-                }
-            }
+            let q = &case.plan;
+            each(&mut p.dispatch, &q.dispatch, Dispatch::append);
+            each(&mut p.share, &q.share, Dispatch::append);
+            each(&mut p.ev, &q.ev, EvDispatch::append);
+            each(&mut p.shift, &q.shift, ShiftDispatch::append);
+            each(&mut p.curtail, &q.curtail, CurtailDispatch::append);
+        }
+    }
+}
+
+/// Appends each asset's next day to its period (`append`), asset by asset.
+fn each<T>(into: &mut [Option<T>], next: &[Option<T>], append: fn(&mut T, &T)) {
+    for (a, b) in into.iter_mut().zip(next) {
+        if let (Some(a), Some(b)) = (a.as_mut(), b.as_ref()) {
+            append(a, b);
         }
     }
 }

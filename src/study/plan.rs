@@ -202,21 +202,23 @@ struct Residual {
 }
 
 impl Residual {
-    /// The day to dispatch against, at the retailer's prices.
-    fn inp<'a>(&'a self, c: &'a Community) -> DayInput<'a> {
+    /// The day (or horizon) to dispatch against, at the retailer's prices `retail` and `fit`
+    /// (cut to the residual's steps).
+    fn inp<'a>(&'a self, dt_h: f64, retail: &'a [f64], fit: &'a [f64]) -> DayInput<'a> {
+        let n = self.load.len();
         DayInput {
-            dt_h: c.dt_h(),
+            dt_h,
             load_kw: &self.load,
             pv_kw: &self.pv,
-            import_per_kwh: &c.retail_per_kwh,
-            export_per_kwh: &c.feed_in_per_kwh,
+            import_per_kwh: &retail[..n],
+            export_per_kwh: &fit[..n],
             allow_curtailment: false,
         }
     }
-    /// The pool at the internal price `p_int` (the day's steps).
+    /// The pool at the internal price `p_int` (cut to the residual's steps).
     fn pool<'a>(&'a self, p_int: &'a [f64]) -> Pool<'a> {
         Pool {
-            price_per_kwh: p_int,
+            price_per_kwh: &p_int[..self.load.len()],
             import_cap_kw: &self.sur,
             export_cap_kw: &self.def,
         }
@@ -234,14 +236,65 @@ pub struct Carry {
     /// `None` on the last day of a period (and in single-day studies): the end rule applies at
     /// this day's end.
     pub next: Option<Community>,
+    /// SOC of prosumer `i`'s share of the shared battery at the start of the day, per case, as
+    /// `start_kwh` (empty or `None`: the share's `soc0`).
+    pub share_kwh: [Vec<Option<f64>>; 2],
+    /// SOC of prosumer `i`'s EV at the start of the day (the session plugged in across
+    /// midnight), per case; empty or `None`: its arrival state ([`crate::storage::ev`]).
+    pub ev_kwh: [Vec<Option<f64>>; 2],
+    /// A day of a multi-day study: EV sessions run across midnight into the next day
+    /// ([`crate::storage::ev::dispatch_chained`]) instead of wrapping within the day.
+    pub chained: bool,
 }
 
 impl Carry {
-    /// The start SOC of prosumer `i` in `case`.
+    /// The start SOC of prosumer `i`'s battery in `case`.
     pub fn start(&self, case: Case, i: usize) -> Option<f64> {
-        let k = usize::from(case == Case::P2p);
-        self.start_kwh[k].get(i).copied().flatten()
+        Self::of(&self.start_kwh, case, i)
     }
+    /// The start SOC of prosumer `i`'s share of the shared battery in `case`.
+    pub fn share_start(&self, case: Case, i: usize) -> Option<f64> {
+        Self::of(&self.share_kwh, case, i)
+    }
+    /// The SOC of prosumer `i`'s EV at the day's midnight in `case`.
+    pub fn ev_start(&self, case: Case, i: usize) -> Option<f64> {
+        Self::of(&self.ev_kwh, case, i)
+    }
+    fn of(v: &[Vec<Option<f64>>; 2], case: Case, i: usize) -> Option<f64> {
+        v[usize::from(case == Case::P2p)].get(i).copied().flatten()
+    }
+    /// What a day hands to the next: every battery's, share's and EV's SOC at the end of the
+    /// day `p` planned for `case` (into this carry's slots of that case).
+    pub fn hand_on(&mut self, case: Case, p: &Plan) {
+        let k = usize::from(case == Case::P2p);
+        let last = |d: Option<&Dispatch>| d.and_then(|d| d.soc_kwh.last().copied());
+        self.start_kwh[k] = p.dispatch.iter().map(|d| last(d.as_ref())).collect();
+        self.share_kwh[k] = p.share.iter().map(|d| last(d.as_ref())).collect();
+        self.ev_kwh[k] =
+            p.ev.iter()
+                .map(|e| last(e.as_ref().map(|e| &e.dispatch)))
+                .collect();
+    }
+}
+
+/// The first `n_day` steps of a dispatch `d` planned over the horizon of `inp` (and `pool`).
+fn keep_day(d: Dispatch, inp: &DayInput, pool: Option<&Pool>, n_day: usize) -> Dispatch {
+    if d.charge_kw.len() <= n_day {
+        return d;
+    }
+    let day = DayInput {
+        load_kw: &inp.load_kw[..n_day],
+        pv_kw: &inp.pv_kw[..n_day],
+        import_per_kwh: &inp.import_per_kwh[..n_day],
+        export_per_kwh: &inp.export_per_kwh[..n_day],
+        ..*inp
+    };
+    let pool = pool.map(|pl| Pool {
+        price_per_kwh: &pl.price_per_kwh[..n_day],
+        import_cap_kw: &pl.import_cap_kw[..n_day],
+        export_cap_kw: &pl.export_cap_kw[..n_day],
+    });
+    d.first_steps(&day, pool.as_ref())
 }
 
 /// [`plan`] for one day of a multi-day study: batteries start from the carried SOC and, when
@@ -310,29 +363,32 @@ pub fn plan_horizon(
     let coupled = case == Case::P2p && s.storage.settlement == SettlementMode::Coupled;
     let ev_pool = case == Case::P2p && s.ev.pricing == FlexPricing::Pool;
     let shift_pool = case == Case::P2p && s.flex.pricing == FlexPricing::Pool;
-    // A household's residual over this day as a day to dispatch its next asset against (EVs and
-    // shiftable loads repeat their day: their windows wrap within it).
-    let split = |r: &[f64]| -> (Vec<f64>, Vec<f64>) {
+    // A household's residual over this day as a day to dispatch its next asset against
+    // (shiftable loads, and EVs of a single-day study, repeat their day: their windows wrap
+    // within it; a period's EV sessions cross midnight, `Carry::chained`).
+    // (`len` steps: the day's, or the horizon's for a share of the shared battery and an EV's
+    // evening session).
+    let split = |r: &[f64], len: usize| -> (Vec<f64>, Vec<f64>) {
         (
-            r[..n_day].iter().map(|x| x.max(0.0)).collect(),
-            r[..n_day].iter().map(|x| (-x).max(0.0)).collect(),
+            r[..len].iter().map(|x| x.max(0.0)).collect(),
+            r[..len].iter().map(|x| (-x).max(0.0)).collect(),
         )
     };
-    let day_totals = |net: &[Vec<f64>], skip: usize| -> (Vec<f64>, Vec<f64>) {
+    let day_totals = |net: &[Vec<f64>], skip: usize, len: usize| -> (Vec<f64>, Vec<f64>) {
         let (mut sur, mut def) = totals(net, skip);
-        sur.truncate(n_day);
-        def.truncate(n_day);
+        sur.truncate(len);
+        def.truncate(len);
         (sur, def)
     };
-    // What a household's next flexible asset sees: its residual `r` and, when it sees the pool,
-    // what the others leave in it.
-    let residual = |net: &[Vec<f64>], i: usize, r: &[f64], sees_pool: bool| -> Residual {
+    // What a household's next flexible asset sees over `len` steps: its residual `r` and, when
+    // it sees the pool, what the others leave in it.
+    let residual = |net: &[Vec<f64>], i: usize, r: &[f64], sees_pool: bool, len: usize| {
         let (sur, def) = if sees_pool {
-            day_totals(net, i)
+            day_totals(net, i, len)
         } else {
             (Vec::new(), Vec::new())
         };
-        let (load, pv) = split(r);
+        let (load, pv) = split(r, len);
         Residual { load, pv, sur, def }
     };
     // Homes first (in prosumer order), then the community battery.
@@ -394,24 +450,8 @@ pub fn plan_horizon(
                     d.import_kw[t] - d.export_kw[t]
                 };
             }
-            out.dispatch[i] = Some(if n > n_day {
-                // Keep this day of the look-ahead horizon.
-                let day = DayInput {
-                    load_kw: &inp.load_kw[..n_day],
-                    pv_kw: &inp.pv_kw[..n_day],
-                    import_per_kwh: &inp.import_per_kwh[..n_day],
-                    export_per_kwh: &inp.export_per_kwh[..n_day],
-                    ..inp
-                };
-                let pool = pool.map(|pl| Pool {
-                    price_per_kwh: &pl.price_per_kwh[..n_day],
-                    import_cap_kw: &pl.import_cap_kw[..n_day],
-                    export_cap_kw: &pl.export_cap_kw[..n_day],
-                });
-                d.first_steps(&day, pool.as_ref())
-            } else {
-                d
-            });
+            // Keep this day of the look-ahead horizon.
+            out.dispatch[i] = Some(keep_day(d, &inp, pool.as_ref(), n_day));
         }
         if let (Some(b), true) = (
             c.shared.as_ref().and_then(|sb| sb.share_battery(i)),
@@ -419,27 +459,50 @@ pub fn plan_horizon(
         ) {
             // The member's share of the shared battery, dispatched as its own battery against
             // the residual its meter leaves (and the pool under `coupled`, as a home battery).
-            // (A shared battery is single-day: periods refuse it, so the residual day is the day.)
+            // Over the look-ahead horizon from its carried SOC, as a home battery.
+            let b = crate::storage::Battery {
+                start_kwh: carry.share_start(case, i).or(b.start_kwh),
+                ..b
+            };
             let sees_pool = case == Case::P2p && coupled;
-            let day = residual(&net, i, &net[i], sees_pool);
-            let (inp, pool) = (day.inp(c), day.pool(&p_int[..n_day]));
-            let d = dispatch_in(&b, &inp, sees_pool.then_some(&pool), model, &settings);
+            let hor = residual(&net, i, &net[i], sees_pool, n);
+            let (inp, pool) = (hor.inp(dt, &retail, &fit), hor.pool(&p_int));
+            let pool = sees_pool.then_some(pool);
+            let d = dispatch_in(&b, &inp, pool.as_ref(), model, &settings);
             for t in 0..d.charge_kw.len() {
                 net[i][t] += d.charge_kw[t] - d.discharge_kw[t];
             }
-            out.share[i] = Some(d);
+            out.share[i] = Some(keep_day(d, &inp, pool.as_ref(), n_day));
         }
         if let Some(ev) = c.evs.iter().find(|e| e.prosumer == i) {
-            let day = residual(&net, i, &net[i], ev_pool);
-            let (inp, pool) = (day.inp(c), day.pool(&p_int[..n_day]));
-            let d = crate::storage::ev::dispatch(
-                ev,
-                s.ev.charging,
-                c.step_minutes,
-                &inp,
-                ev_pool.then_some(&pool),
-                &settings,
-            );
+            let day = residual(&net, i, &net[i], ev_pool, n_day);
+            let (inp, pool) = (day.inp(dt, &retail, &fit), day.pool(&p_int));
+            let d = if carry.chained {
+                // A period's day: the session plugged in at midnight, then this evening's over
+                // the horizon (the next day, or this one standing in for it on the last day).
+                let hor = residual(&net, i, &net[i], ev_pool, n);
+                let (hinp, hpool) = (hor.inp(dt, &retail, &fit), hor.pool(&p_int));
+                crate::storage::ev::dispatch_chained(
+                    ev,
+                    s.ev.charging,
+                    c.step_minutes,
+                    carry.ev_start(case, i),
+                    &inp,
+                    &hinp,
+                    ev_pool.then_some(&pool),
+                    ev_pool.then_some(&hpool),
+                    &settings,
+                )
+            } else {
+                crate::storage::ev::dispatch(
+                    ev,
+                    s.ev.charging,
+                    c.step_minutes,
+                    &inp,
+                    ev_pool.then_some(&pool),
+                    &settings,
+                )
+            };
             for t in 0..n {
                 net[i][t] += d.dispatch.charge_kw[t % n_day] - d.dispatch.discharge_kw[t % n_day];
             }
@@ -449,8 +512,8 @@ pub fn plan_horizon(
             let rest: Vec<f64> = (0..n)
                 .map(|t| net[i][t] - f.reference_kw[t % n_day])
                 .collect();
-            let day = residual(&net, i, &rest, shift_pool);
-            let (inp, pool) = (day.inp(c), day.pool(&p_int[..n_day]));
+            let day = residual(&net, i, &rest, shift_pool, n_day);
+            let (inp, pool) = (day.inp(dt, &retail, &fit), day.pool(&p_int));
             let d = crate::storage::shiftable::dispatch(
                 f,
                 &inp,
@@ -463,8 +526,8 @@ pub fn plan_horizon(
             out.shift[i] = Some(d);
             // The curtailable part of the same household, last: on what the others leave.
             if s.flex.curtail_fraction > 0.0 {
-                let day = residual(&net, i, &net[i], shift_pool);
-                let (inp, pool) = (day.inp(c), day.pool(&p_int[..n_day]));
+                let day = residual(&net, i, &net[i], shift_pool, n_day);
+                let (inp, pool) = (day.inp(dt, &retail, &fit), day.pool(&p_int));
                 let l = Curtailable::of(
                     i,
                     &p.load_kw[..n_day],
