@@ -702,6 +702,7 @@ fn curtailable_load_drops_exactly_the_allowed_part_when_the_price_beats_the_disc
         price_per_kwh: &[0.30],
         import_cap_kw: &[1.8],
         export_cap_kw: &[0.0],
+        buy_charge_per_kwh: &[],
     };
     let d = curtailable::dispatch(&l, &inp, Some(&pool));
     assert!(

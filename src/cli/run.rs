@@ -209,6 +209,12 @@ pub struct RunArgs {
     /// flows) or the retailer only (their dispatch is the baseline's).
     #[arg(long, value_enum, help_heading = "Flexibility")]
     pub flex_pricing: Option<crate::scenario::FlexPricing>,
+    /// How all flexibility decides: inner (each household minimises its own imbalance before
+    /// trading, in both cases), price (every asset sees the pool's price and network charges),
+    /// central (one optimisation of all flexibility, pool and network: `--clearing central`,
+    /// which also reports the price of decentralisation against inner and price).
+    #[arg(long, value_enum, help_heading = "Flexibility")]
+    pub flex_mode: Option<FlexModeArg>,
     /// Write every failing optimisation problem as JSON to `FILE.<case>.step<N>.json`.
     #[arg(long, value_name = "FILE", help_heading = "Network")]
     pub dump_lp: Option<String>,
@@ -364,7 +370,25 @@ pub fn flags_layer(a: &RunArgs) -> Result<Layer> {
     opt!(a.curtail_fraction, "flex.curtail_fraction");
     opt!(a.flex_pricing, "ev.pricing");
     opt!(a.flex_pricing, "flex.pricing");
+    match a.flex_mode {
+        Some(FlexModeArg::Inner) => l.set_by("flex.mode", "inner", "--flex-mode"),
+        Some(FlexModeArg::Price) => l.set_by("flex.mode", "price", "--flex-mode"),
+        // One source of truth: the central mode is central clearing.
+        Some(FlexModeArg::Central) => l.set_by("storage.clearing", "central", "--flex-mode"),
+        None => {}
+    }
     Ok(l)
+}
+
+/// `--flex-mode`: the scenario's [`crate::scenario::FlexMode`], or central clearing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FlexModeArg {
+    /// Inner demand response before trading (`flex.mode = inner`).
+    Inner,
+    /// Price-responsive flexibility (`flex.mode = price`).
+    Price,
+    /// One central optimisation (`storage.clearing = central`).
+    Central,
 }
 
 /// The scenario `run` resolves: preset, scenario file, flags.

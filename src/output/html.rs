@@ -441,6 +441,40 @@ fn kpi_table(summary: &Value) -> String {
     s + "</table>\n"
 }
 
+/// The price of decentralisation across the flexibility modes (central clearing), from
+/// `summary.json`.
+fn modes_table(summary: &Value) -> String {
+    let Some(rows) = summary["decentralisation"]["modes"].as_array() else {
+        return String::new();
+    };
+    let mut s = String::from(
+        "<h2>Price of decentralisation</h2>\n<p>The same day with the flexibility (batteries, EVs, \
+         flexible loads) decided three ways, each the P2P case: one central optimisation of all \
+         flexibility, pool and network; inner demand response (each household first minimises its \
+         own imbalance, then trades the rest); price-responsive (every asset sees the pool's price \
+         and network charges). Welfare cost = the community's bill with the retailer, shed load at \
+         VOLL and the discomfort of curtailed load.</p>\n<table><tr><th>mode</th>\
+         <th>welfare cost ($)</th><th>price of decentralisation ($)</th>\
+         <th>slack import (kWh)</th><th>slack export (kWh)</th><th>peak import (kW)</th>\
+         <th>losses (kWh)</th></tr>",
+    );
+    for r in rows {
+        let f = |k: &str| r[k].as_f64().unwrap_or(f64::NAN);
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td>{:.3}</td><td>{:.3}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.3}</td></tr>",
+            esc(r["mode"].as_str().unwrap_or("?")),
+            f("welfare_cost"),
+            f("price_of_decentralisation"),
+            f("slack_import_kwh"),
+            f("slack_export_kwh"),
+            f("peak_import_kw"),
+            f("losses_kwh"),
+        );
+    }
+    s + "</table>\n"
+}
+
 /// The three market designs side by side (`--compare-designs`), from `summary.json`.
 fn designs_table(summary: &Value) -> String {
     let Some(rows) = summary["market_designs"].as_array() else {
@@ -976,6 +1010,7 @@ pub fn render(dir: &Path) -> Result<String> {
         body += "<h2>Baseline vs P2P</h2>\n";
         body += &kpi_table(&summary);
         body += &designs_table(&summary);
+        body += &modes_table(&summary);
         let pros = read_rows::<ProsumerRow>(dir, "prosumers.csv")?.unwrap_or_default();
         if !pros.is_empty() {
             let mut sav: Vec<f64> = pros.iter().map(|r| r.savings.0).collect();

@@ -349,6 +349,19 @@ fn comparisons(res: &StudyResult) -> String {
             "\ncost with the retailer: central optimum {:.2} $, auction {:.2} $, greedy batteries + auction {:.2} $ — price of decentralisation {:.2} $\n",
             d.central_cost, d.auction_cost, d.greedy_cost, d.price_of_decentralisation
         );
+        t += "flexibility modes (P2P case):  welfare cost ($)  price of decentralisation ($)  slack import (kWh)  slack export (kWh)  peak import (kW)  losses (kWh)\n";
+        for m in &d.modes {
+            t += &format!(
+                "  {:<28} {:>16.3} {:>30.3} {:>19.2} {:>18.2} {:>17.2} {:>13.3}\n",
+                m.mode,
+                m.welfare_cost,
+                m.price_of_decentralisation,
+                m.slack_import_kwh,
+                m.slack_export_kwh,
+                m.peak_import_kw,
+                m.losses_kwh
+            );
+        }
     }
     if let Some(rows) = &cmp.market_designs {
         t += "\nmarket designs (P2P case):   proposed (kWh)  delivered (kWh)  undone (kWh)  net trade surplus ($)  network charges ($)  community cost ($)  PV curtailed (kWh)\n";

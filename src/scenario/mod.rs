@@ -406,6 +406,23 @@ pub enum FlexPricing {
     Retail,
 }
 
+/// How the decentralised community's flexibility — home batteries, shares of the shared
+/// battery, EVs, shiftable and curtailable loads — decides (`flex.mode`, `--flex-mode`; the
+/// third mode of the issue, one central optimisation, is `storage.clearing = central`). Unset:
+/// each kind as its own key says (`storage.settlement`, `ev.pricing`, `flex.pricing`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum FlexMode {
+    /// Seed 004's inner demand response: every household first uses its own flexibility to
+    /// minimise its own imbalance (what it imports plus what it exports), in both cases alike,
+    /// and only the residual goes to the market; baseline and P2P are physically the same.
+    Inner,
+    /// Price-responsive: in the P2P case every asset sees the step's prices — the P2P pool at
+    /// the internal price plus the network charge a buyer expects to pay, retail and feed-in
+    /// beyond; the baseline sees the retailer only.
+    Price,
+}
+
 /// Electric vehicles of a scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -452,6 +469,9 @@ pub struct FlexSpec {
     pub curtail_fraction: f64,
     /// Discomfort cost of each kWh dropped, $/kWh (a welfare cost, not paid).
     pub curtail_cost_per_kwh: f64,
+    /// How all the households' flexibility decides (unset: each kind as its own key says).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<FlexMode>,
 }
 
 impl Default for FlexSpec {
@@ -465,6 +485,7 @@ impl Default for FlexSpec {
             pricing: FlexPricing::Pool,
             curtail_fraction: 0.0,
             curtail_cost_per_kwh: crate::storage::curtailable::CURTAIL_COST_PER_KWH,
+            mode: None,
         }
     }
 }

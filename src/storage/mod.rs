@@ -198,6 +198,16 @@ pub struct Pool<'a> {
     pub import_cap_kw: &'a [f64],
     /// Most it can sell into the pool per step, kW (the others' deficit).
     pub export_cap_kw: &'a [f64],
+    /// The network charge a buyer expects to pay per kWh bought from the pool, per step, $/kWh
+    /// (charges are the buyer's, [`crate::clearing::charges`]); empty: none.
+    pub buy_charge_per_kwh: &'a [f64],
+}
+
+impl Pool<'_> {
+    /// What a kWh bought from the pool costs in step `t`: the price plus the expected charge.
+    pub fn buy_per_kwh(&self, t: usize) -> f64 {
+        self.price_per_kwh[t] + self.buy_charge_per_kwh.get(t).copied().unwrap_or(0.0)
+    }
 }
 
 /// How the dispatch was found.
@@ -412,16 +422,19 @@ pub fn dispatch_window(
         allow_curtailment: inp.allow_curtailment,
     };
     let pool_v = pool.map(|pl| {
+        let charge: Vec<f64> = (0..n).map(|t| pl.buy_per_kwh(t) - pl.price_per_kwh[t]).collect();
         (
             pick(pl.price_per_kwh),
             pick(pl.import_cap_kw),
             pick(pl.export_cap_kw),
+            pick(&charge),
         )
     });
-    let wpool = pool_v.as_ref().map(|(a, b, c)| Pool {
+    let wpool = pool_v.as_ref().map(|(a, b, c, d)| Pool {
         price_per_kwh: a,
         import_cap_kw: b,
         export_cap_kw: c,
+        buy_charge_per_kwh: d,
     });
     let track_v = track.map(|t| pick(t.reference_kw));
     let wtrack = track.zip(track_v.as_ref()).map(|(t, r)| Track {
@@ -641,7 +654,7 @@ fn build(
                 Tag::at("pool_in", t),
                 0.0,
                 pl.import_cap_kw[t].max(0.0),
-                price,
+                pl.buy_per_kwh(t) * dt,
             );
             let pout = p.var(
                 Tag::at("pool_out", t),
@@ -672,12 +685,13 @@ pub(crate) fn step_cost(inp: &DayInput, pool: Option<&Pool>, t: usize, r: f64) -
         Some(pl) => {
             let price = pl.price_per_kwh[t];
             if r >= 0.0 {
-                let from_pool = if price < retail {
+                let buy = pl.buy_per_kwh(t);
+                let from_pool = if buy < retail {
                     r.min(pl.import_cap_kw[t].max(0.0))
                 } else {
                     0.0
                 };
-                dt * (price * from_pool + retail * (r - from_pool))
+                dt * (buy * from_pool + retail * (r - from_pool))
             } else {
                 let e = -r;
                 let to_pool = if price > fit {

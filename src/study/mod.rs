@@ -196,6 +196,63 @@ pub struct Decentralisation {
     pub greedy_cost: f64,
     /// auction − central, $.
     pub price_of_decentralisation: f64,
+    /// The same day under each way the flexibility can decide ([`ModeOutcome`]): `central`,
+    /// then the decentralised modes `inner` and `price` (`flex.mode`), each the P2P case.
+    pub modes: Vec<ModeOutcome>,
+}
+
+/// One way of deciding the community's flexibility on the same day, its P2P case: what it
+/// costs the community and what physically happened ([`Decentralisation::modes`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct ModeOutcome {
+    /// `central`, `inner` or `price`.
+    pub mode: String,
+    /// What the community pays the retailer, shed load at VOLL, plus the discomfort of
+    /// curtailed flexible load: the welfare the central optimum maximises, $.
+    pub welfare_cost: f64,
+    /// welfare cost − the central optimum's, $ (0 for `central`).
+    pub price_of_decentralisation: f64,
+    /// Discomfort of curtailed flexible load, $ (in the welfare cost).
+    pub discomfort_cost: f64,
+    /// Energy drawn at the slack from the upstream grid, kWh (the network result).
+    pub slack_import_kwh: f64,
+    /// Energy fed upstream at the slack, kWh.
+    pub slack_export_kwh: f64,
+    /// Highest import at the slack, kW.
+    pub peak_import_kw: f64,
+    /// Network losses, kWh.
+    pub losses_kwh: f64,
+    /// Lowest and highest AC voltage of the day, p.u. (none without the AC check).
+    pub ac_vmin_pu: Option<f64>,
+    /// Highest AC voltage, p.u.
+    pub ac_vmax_pu: Option<f64>,
+}
+
+impl ModeOutcome {
+    /// The outcome of `case` (a P2P case) under `mode`, its central optimum's welfare cost
+    /// `central` (`None`: this is the central case).
+    fn of(mode: &str, case: &CaseResult, dt_h: f64, voll: f64, central: Option<f64>) -> Self {
+        let k = &case.kpis;
+        let welfare_cost = grid_cost(case, voll) + k.flex_discomfort_cost;
+        let slack = |sign: f64| -> f64 {
+            case.network
+                .iter()
+                .map(|n| (sign * n.slack_import_kw).max(0.0) * dt_h)
+                .sum()
+        };
+        ModeOutcome {
+            mode: mode.to_string(),
+            welfare_cost,
+            price_of_decentralisation: central.map_or(0.0, |c| welfare_cost - c),
+            discomfort_cost: k.flex_discomfort_cost,
+            slack_import_kwh: slack(1.0),
+            slack_export_kwh: slack(-1.0),
+            peak_import_kw: k.peak_import_kw,
+            losses_kwh: k.losses_kwh,
+            ac_vmin_pu: k.ac_vmin_pu,
+            ac_vmax_pu: k.ac_vmax_pu,
+        }
+    }
 }
 
 /// KPIs of another variant of the same day.
@@ -382,6 +439,21 @@ fn run_community(
         let greedy = day_with(&c, s, gb, gp, &mut |_, _| {}, &mut failed)?;
         let voll = s.clearing.voll_per_kwh;
         let auction_cost = grid_cost(&auction.p2p, voll);
+        // The decentralised modes of the flexibility on the same day ([`plan::Response`]).
+        let dt = c.dt_h();
+        let central_outcome = ModeOutcome::of("central", &central_day.p2p, dt, voll, None);
+        let mut modes = vec![central_outcome.clone()];
+        for (name, mode) in [
+            ("inner", crate::scenario::FlexMode::Inner),
+            ("price", crate::scenario::FlexMode::Price),
+        ] {
+            let mut sm = s.clone();
+            sm.flex.mode = Some(mode);
+            let (b, p) = plans(&c, &sm, sm.storage.model, carry);
+            let d = day_with(&c, &sm, b, p, &mut |_, _| {}, &mut failed)?;
+            let w = Some(central_outcome.welfare_cost);
+            modes.push(ModeOutcome::of(name, &d.p2p, dt, voll, w));
+        }
         comparisons.decentralisation = Some(Decentralisation {
             central_cost: grid_cost(&central_day.p2p, voll),
             central_objective: cr.objective,
@@ -390,6 +462,7 @@ fn run_community(
             auction_cost,
             greedy_cost: grid_cost(&greedy.p2p, voll),
             price_of_decentralisation: auction_cost - grid_cost(&central_day.p2p, voll),
+            modes,
         });
         central_result = Some(cr);
         central_day
@@ -518,14 +591,20 @@ fn run_community(
 /// The storage plans of both cases (the P2P plan is the baseline's when nothing in it responds
 /// to the market).
 fn plans(c: &Community, s: &Scenario, model: StorageModel, carry: &Carry) -> (Plan, Plan) {
-    use crate::scenario::FlexPricing;
+    // The P2P case plans differently from the baseline only where something responds
+    // differently in it ([`plan::Response`]), or where the community battery serves the pool.
+    let (rb, rp) = (
+        plan::Response::of(s, Case::Baseline),
+        plan::Response::of(s, Case::P2p),
+    );
+    let has_battery = c.prosumers.iter().any(|p| p.battery.is_some()) || c.shared.is_some();
     let batteries_respond = model != StorageModel::None
-        && (s.storage.settlement == crate::scenario::SettlementMode::Coupled
+        && ((rb.battery != rp.battery && has_battery)
             || c.prosumers
                 .iter()
                 .any(|p| p.class == LoadClass::Vpp && p.battery.is_some()));
-    let flex_responds = (s.ev.pricing == FlexPricing::Pool && !c.evs.is_empty())
-        || (s.flex.pricing == FlexPricing::Pool && !c.shiftables.is_empty());
+    let flex_responds = (rb.ev != rp.ev && !c.evs.is_empty())
+        || (rb.flex != rp.flex && !c.shiftables.is_empty());
     // The two cases' dispatches are independent: solve them side by side.
     let (base, p2p) = rayon::join(
         || plan::plan_horizon(c, carry, s, Case::Baseline, model),

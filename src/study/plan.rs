@@ -187,6 +187,75 @@ pub fn internal_price(s: &Scenario, retail: &[f64], fit: &[f64]) -> Vec<f64> {
         .collect()
 }
 
+/// What a household's flexible asset decides against in one case ([`Response`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sees {
+    /// The retailer's retail and feed-in prices.
+    Retail,
+    /// The P2P pool (price plus the expected network charge), retail and feed-in beyond.
+    Pool,
+    /// Its own imbalance ([`INNER_WEIGHT_PER_KWH`]), the retailer's prices breaking ties.
+    Inner,
+}
+
+/// What each kind of a household's flexibility responds to in a case: the one place the
+/// scenario's keys (`flex.mode`; unset: `storage.settlement`, `ev.pricing`, `flex.pricing`)
+/// become behaviour. The community (VPP) battery is the community's asset, not a household's:
+/// it serves the community's residual in the P2P case whatever the mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Response {
+    /// Home batteries and shares of the shared battery.
+    pub battery: Sees,
+    /// EVs.
+    pub ev: Sees,
+    /// Shiftable and curtailable loads.
+    pub flex: Sees,
+}
+
+impl Response {
+    /// The response of `case` under scenario `s`.
+    pub fn of(s: &Scenario, case: Case) -> Response {
+        use crate::scenario::FlexMode;
+        let all = |x: Sees| Response {
+            battery: x,
+            ev: x,
+            flex: x,
+        };
+        match (s.flex.mode, case) {
+            (Some(FlexMode::Inner), _) => all(Sees::Inner),
+            (_, Case::Baseline) => all(Sees::Retail),
+            (Some(FlexMode::Price), Case::P2p) => all(Sees::Pool),
+            (None, Case::P2p) => {
+                let pool = |yes: bool| if yes { Sees::Pool } else { Sees::Retail };
+                Response {
+                    battery: pool(s.storage.settlement == SettlementMode::Coupled),
+                    ev: pool(s.ev.pricing == FlexPricing::Pool),
+                    flex: pool(s.flex.pricing == FlexPricing::Pool),
+                }
+            }
+        }
+    }
+}
+
+/// The weight of a kWh of imbalance in the inner mode's dispatch, $/kWh, added to the retail
+/// price of every kWh the household imports: its assets minimise what it draws first (two
+/// orders of magnitude above any retail price, so no tariff spread outweighs a kWh of deficit)
+/// and its bill only among equal deficits.
+///
+/// Why the import alone: a household's imbalance is `Σ_t |net_t|·Δt`, and its flexible assets
+/// can lower the export part only by taking surplus that then covers a later deficit (a battery,
+/// an EV, a shifted load: each such kWh lowers the import too, by the round-trip efficiency) or
+/// by wasting it. Weighting the export as well would reward the waste — a battery "charging and
+/// discharging at once" to burn surplus, which the MILP forbids but its relaxation loves, so
+/// that branch and bound no longer closes its gap. With the import weighted, every kWh of own
+/// surplus stored or shifted into an own deficit is worth `W·η` and arbitrage against the grid
+/// costs `W·(1/η − 1)` per kWh, which no tariff spread repays: the dispatch minimises the
+/// imbalance without wasting energy. Curtailable load (discomfort 0.50 $/kWh by default) is
+/// used to its limit before importing: seed 004's "demand response reaches its upper limit"
+/// before trading. A dispatch decision only: every bill is settled at the real prices
+/// ([`crate::settlement`]).
+pub const INNER_WEIGHT_PER_KWH: f64 = 10.0;
+
 /// Plans every battery, EV and shiftable load of the community for `case`; batteries with
 /// storage model `model` (none with `none`).
 pub fn plan(c: &Community, s: &Scenario, case: Case, model: StorageModel) -> Plan {
@@ -199,6 +268,8 @@ struct Residual {
     pv: Vec<f64>,
     sur: Vec<f64>,
     def: Vec<f64>,
+    /// The network charge expected per kWh bought from the pool (empty: none).
+    charge: Vec<f64>,
 }
 
 impl Residual {
@@ -221,6 +292,7 @@ impl Residual {
             price_per_kwh: &p_int[..self.load.len()],
             import_cap_kw: &self.sur,
             export_cap_kw: &self.def,
+            buy_charge_per_kwh: &self.charge,
         }
     }
 }
@@ -293,6 +365,7 @@ fn keep_day(d: Dispatch, inp: &DayInput, pool: Option<&Pool>, n_day: usize) -> D
         price_per_kwh: &pl.price_per_kwh[..n_day],
         import_cap_kw: &pl.import_cap_kw[..n_day],
         export_cap_kw: &pl.export_cap_kw[..n_day],
+        buy_charge_per_kwh: &pl.buy_charge_per_kwh[..n_day.min(pl.buy_charge_per_kwh.len())],
     });
     d.first_steps(&day, pool.as_ref())
 }
@@ -360,9 +433,59 @@ pub fn plan_horizon(
         (sur, def)
     };
     let mut out = Plan::none(np);
-    let coupled = case == Case::P2p && s.storage.settlement == SettlementMode::Coupled;
-    let ev_pool = case == Case::P2p && s.ev.pricing == FlexPricing::Pool;
-    let shift_pool = case == Case::P2p && s.flex.pricing == FlexPricing::Pool;
+    let resp = Response::of(s, case);
+    let coupled = resp.battery == Sees::Pool;
+    let ev_pool = resp.ev == Sees::Pool;
+    let shift_pool = resp.flex == Sees::Pool;
+    // The inner mode's prices (a household's own imbalance first, [`INNER_WEIGHT_PER_KWH`]).
+    let inner_retail: Vec<f64> = retail.iter().map(|r| r + INNER_WEIGHT_PER_KWH).collect();
+    let prices = |x: Sees| -> (&[f64], &[f64]) {
+        if x == Sees::Inner {
+            (&inner_retail, &fit)
+        } else {
+            (&retail, &fit)
+        }
+    };
+    // The network charge per kWh a buyer at prosumer `i` expects from the pool: the pair
+    // charges from every other prosumer weighted by its surplus in the step (the charges of
+    // the state without the market are not known before the day: `dlmp` charges nothing ahead,
+    // `nuc` its usage and distance part at a flat rate, [`Charges::charge`]).
+    let charges = (s.clearing.network_charges != crate::clearing::ChargeRule::None
+        && (coupled || ev_pool || shift_pool))
+        .then(|| {
+            (
+                crate::clearing::charges::Charges::new(&c.network, &c.grid, &s.clearing),
+                crate::network::topology::Topology::new(&c.grid),
+            )
+        });
+    let expected_charge = |net: &[Vec<f64>], i: usize, len: usize| -> Vec<f64> {
+        let Some((ch, topo)) = &charges else {
+            return Vec::new();
+        };
+        let pair: Vec<f64> = (0..np)
+            .map(|j| {
+                let (a, b) = (c.prosumers[j].node, c.prosumers[i].node);
+                ch.charge(&c.grid, topo, None, None, a, b, 1.0)
+            })
+            .collect();
+        (0..len)
+            .map(|t| {
+                let (mut w, mut sum) = (0.0, 0.0);
+                for (j, r) in net.iter().enumerate() {
+                    let sj = (-r[t]).max(0.0);
+                    if j != i && sj > 0.0 {
+                        w += sj;
+                        sum += sj * pair[j];
+                    }
+                }
+                if w > 0.0 {
+                    sum / w
+                } else {
+                    0.0
+                }
+            })
+            .collect()
+    };
     // A household's residual over this day as a day to dispatch its next asset against
     // (shiftable loads, and EVs of a single-day study, repeat their day: their windows wrap
     // within it; a period's EV sessions cross midnight, `Carry::chained`).
@@ -383,13 +506,20 @@ pub fn plan_horizon(
     // What a household's next flexible asset sees over `len` steps: its residual `r` and, when
     // it sees the pool, what the others leave in it.
     let residual = |net: &[Vec<f64>], i: usize, r: &[f64], sees_pool: bool, len: usize| {
-        let (sur, def) = if sees_pool {
-            day_totals(net, i, len)
+        let (sur, def, charge) = if sees_pool {
+            let (sur, def) = day_totals(net, i, len);
+            (sur, def, expected_charge(net, i, len))
         } else {
-            (Vec::new(), Vec::new())
+            (Vec::new(), Vec::new(), Vec::new())
         };
         let (load, pv) = split(r, len);
-        Residual { load, pv, sur, def }
+        Residual {
+            load,
+            pv,
+            sur,
+            def,
+            charge,
+        }
     };
     // Homes first (in prosumer order), then the community battery.
     let mut order: Vec<usize> = (0..np)
@@ -411,6 +541,11 @@ pub fn plan_horizon(
             } else {
                 (Vec::new(), Vec::new())
             };
+            let charge = if sees_pool {
+                expected_charge(&net, i, n)
+            } else {
+                Vec::new()
+            };
             let d = if for_community {
                 // The community battery serves the community's residual.
                 let inp = DayInput {
@@ -424,18 +559,22 @@ pub fn plan_horizon(
                 let d = dispatch_in(b, &inp, None, model, &settings);
                 (d, inp, None)
             } else {
+                // A home's battery in the inner mode minimises its home's imbalance; the
+                // community battery has no home and keeps the prices.
+                let (imp, exp) = prices(if vpp { Sees::Retail } else { resp.battery });
                 let inp = DayInput {
                     dt_h: dt,
                     load_kw: if vpp { &zero } else { &loads[i] },
                     pv_kw: if vpp { &zero } else { &pvs[i] },
-                    import_per_kwh: &retail,
-                    export_per_kwh: &fit,
+                    import_per_kwh: imp,
+                    export_per_kwh: exp,
                     allow_curtailment: !vpp,
                 };
                 let pool = Pool {
                     price_per_kwh: &p_int,
                     import_cap_kw: &sur,
                     export_cap_kw: &def,
+                    buy_charge_per_kwh: &charge,
                 };
                 let pool = sees_pool.then_some(pool);
                 let d = dispatch_in(b, &inp, pool.as_ref(), model, &settings);
@@ -466,7 +605,8 @@ pub fn plan_horizon(
             };
             let sees_pool = case == Case::P2p && coupled;
             let hor = residual(&net, i, &net[i], sees_pool, n);
-            let (inp, pool) = (hor.inp(dt, &retail, &fit), hor.pool(&p_int));
+            let (imp, exp) = prices(resp.battery);
+            let (inp, pool) = (hor.inp(dt, imp, exp), hor.pool(&p_int));
             let pool = sees_pool.then_some(pool);
             let d = dispatch_in(&b, &inp, pool.as_ref(), model, &settings);
             for t in 0..d.charge_kw.len() {
@@ -475,13 +615,14 @@ pub fn plan_horizon(
             out.share[i] = Some(keep_day(d, &inp, pool.as_ref(), n_day));
         }
         if let Some(ev) = c.evs.iter().find(|e| e.prosumer == i) {
+            let (imp, exp) = prices(resp.ev);
             let day = residual(&net, i, &net[i], ev_pool, n_day);
-            let (inp, pool) = (day.inp(dt, &retail, &fit), day.pool(&p_int));
+            let (inp, pool) = (day.inp(dt, imp, exp), day.pool(&p_int));
             let d = if carry.chained {
                 // A period's day: the session plugged in at midnight, then this evening's over
                 // the horizon (the next day, or this one standing in for it on the last day).
                 let hor = residual(&net, i, &net[i], ev_pool, n);
-                let (hinp, hpool) = (hor.inp(dt, &retail, &fit), hor.pool(&p_int));
+                let (hinp, hpool) = (hor.inp(dt, imp, exp), hor.pool(&p_int));
                 crate::storage::ev::dispatch_chained(
                     ev,
                     s.ev.charging,
@@ -512,8 +653,9 @@ pub fn plan_horizon(
             let rest: Vec<f64> = (0..n)
                 .map(|t| net[i][t] - f.reference_kw[t % n_day])
                 .collect();
+            let (imp, exp) = prices(resp.flex);
             let day = residual(&net, i, &rest, shift_pool, n_day);
-            let (inp, pool) = (day.inp(dt, &retail, &fit), day.pool(&p_int));
+            let (inp, pool) = (day.inp(dt, imp, exp), day.pool(&p_int));
             let d = crate::storage::shiftable::dispatch(
                 f,
                 &inp,
@@ -527,7 +669,7 @@ pub fn plan_horizon(
             // The curtailable part of the same household, last: on what the others leave.
             if s.flex.curtail_fraction > 0.0 {
                 let day = residual(&net, i, &net[i], shift_pool, n_day);
-                let (inp, pool) = (day.inp(dt, &retail, &fit), day.pool(&p_int));
+                let (inp, pool) = (day.inp(dt, imp, exp), day.pool(&p_int));
                 let l = Curtailable::of(
                     i,
                     &p.load_kw[..n_day],
