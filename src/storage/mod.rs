@@ -422,7 +422,9 @@ pub fn dispatch_window(
         allow_curtailment: inp.allow_curtailment,
     };
     let pool_v = pool.map(|pl| {
-        let charge: Vec<f64> = (0..n).map(|t| pl.buy_per_kwh(t) - pl.price_per_kwh[t]).collect();
+        let charge: Vec<f64> = (0..n)
+            .map(|t| pl.buy_per_kwh(t) - pl.price_per_kwh[t])
+            .collect();
         (
             pick(pl.price_per_kwh),
             pick(pl.import_cap_kw),

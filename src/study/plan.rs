@@ -28,6 +28,15 @@
 //!   They are dispatched whatever the storage model (their own policy decides: an EV's
 //!   `--ev-charging`, the shiftable load's LP).
 //!
+//! * **`flex.mode`** overrides those keys for every household asset at once ([`Response`], the
+//!   one place the keys become behaviour): `inner` — each household's assets minimise its own
+//!   deficit first ([`INNER_WEIGHT_PER_KWH`]), in both cases alike (seed 004's inner demand
+//!   response before trading: baseline and P2P are physically the same day); `price` — every
+//!   asset sees the pool in the P2P case. A pool buyer pays the network charge of its trade, so
+//!   the pool's price for a buyer is the internal price plus the charge it expects: the pair
+//!   charges from the other prosumers weighted by their surplus in the step
+//!   ([`crate::storage::Pool::buy_charge_per_kwh`]).
+//!
 //! Batteries are independent given prices, so the day's MILP decomposes into one small problem
 //! per battery ([`crate::storage`]).
 
