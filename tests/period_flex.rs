@@ -95,3 +95,78 @@ fn flexibility_over_a_period_runs() {
         assert_eq!(code, 0, "{extra:?}: {err}");
     }
 }
+
+/// A 2-day period is its two days chained through `plan::plan_horizon`: day 1 planned with day
+/// 2 as its look-ahead, day 2 from the state day 1 hands on (batteries, EVs), in each case; the
+/// period's plan is the two days' plans end to end, bit for bit.
+#[test]
+fn a_two_day_period_is_two_chained_days() {
+    use netclear::scenario::community;
+    use netclear::study::{plan, Case};
+    let text = "network = \"village80\"\npv_share_percent = 50\ndays = \"2016-06-14..2016-06-15\"\n[storage]\nbattery_share_percent = 50\n[ev]\nshare_percent = 50\ncharging = \"smart\"\n";
+    let s = netclear::scenario::resolve(None, Some(("s.toml", text))).unwrap();
+    let r = netclear::study::run(&s).unwrap();
+    let day = |d: &str| {
+        let sd = netclear::scenario::Scenario {
+            day: d.into(),
+            days: None,
+            ..s.clone()
+        };
+        (community::build(&sd).unwrap().dated(d), sd)
+    };
+    let (c1, s1) = day("2016-06-14");
+    let (c2, s2) = day("2016-06-15");
+    let n1 = c1.n_steps();
+    for (case, got) in [(Case::Baseline, &r.day.baseline), (Case::P2p, &r.day.p2p)] {
+        let first = plan::Carry {
+            chained: true,
+            next: Some(c2.clone()),
+            ..plan::Carry::default()
+        };
+        let p1 = plan::plan_horizon(&c1, &first, &s1, case, s.storage.model);
+        let mut second = plan::Carry {
+            chained: true,
+            ..plan::Carry::default()
+        };
+        second.hand_on(case, &p1);
+        let p2 = plan::plan_horizon(&c2, &second, &s2, case, s.storage.model);
+        let mut n_assets = 0;
+        for i in 0..c1.prosumers.len() {
+            if let Some(d) = &got.plan.dispatch[i] {
+                n_assets += 1;
+                let (a, b) = (
+                    p1.dispatch[i].as_ref().unwrap(),
+                    p2.dispatch[i].as_ref().unwrap(),
+                );
+                assert_eq!(
+                    d.charge_kw[..n1],
+                    a.charge_kw[..],
+                    "{case:?} battery {i} day 1"
+                );
+                assert_eq!(
+                    d.charge_kw[n1..],
+                    b.charge_kw[..],
+                    "{case:?} battery {i} day 2"
+                );
+                assert_eq!(d.soc_kwh[n1..], b.soc_kwh[..]);
+            }
+        }
+        for e in got.plan.evs() {
+            n_assets += 1;
+            let i = e.ev.prosumer;
+            let (a, b) = (p1.ev[i].as_ref().unwrap(), p2.ev[i].as_ref().unwrap());
+            assert_eq!(
+                e.dispatch.charge_kw[..n1],
+                a.dispatch.charge_kw[..],
+                "{case:?} EV {i}"
+            );
+            assert_eq!(
+                e.dispatch.charge_kw[n1..],
+                b.dispatch.charge_kw[..],
+                "{case:?} EV {i}"
+            );
+            assert!((e.delivered_kwh - (a.delivered_kwh + b.delivered_kwh)).abs() < 1e-9);
+        }
+        assert!(n_assets > 0);
+    }
+}
