@@ -303,6 +303,78 @@ fn data_loss_stage_swap_replaces_whole_folders_and_leaves_nothing_behind() {
     assert!(dir.join("b.csv").exists() && !dir.join("c.csv").exists());
 }
 
+#[test]
+fn data_loss_stage_syncs_every_file_it_publishes_in_batches() {
+    use netclear::util::atomic::{Stage, Synced, MARKER, PENDING_MAX};
+    use std::io::Write;
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("res");
+    let s = Stage::new(&dir, false).unwrap();
+    s.write("a.csv", b"a").unwrap();
+    let mut w = s.create("b.csv").unwrap();
+    w.write_all(b"b").unwrap();
+    s.finish_file("b.csv", w).unwrap();
+    // Written behind the stage's back: found by listing the staging folder.
+    fs::write(s.path("c.csv"), b"c").unwrap();
+    // Counted by hand: the marker, a and b through their handles, c found; one batch.
+    let want = Synced {
+        kept: 3,
+        found: 1,
+        batches: 1,
+    };
+    assert_eq!(s.sync_files().unwrap(), want);
+    s.commit().unwrap();
+    let mut names: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, [MARKER, "a.csv", "b.csv", "c.csv"]);
+    assert_eq!(fs::read(dir.join("c.csv")).unwrap(), b"c");
+
+    // More files than handles kept open: synced in ceil(n / PENDING_MAX) batches, none found.
+    let n = 2 * PENDING_MAX + 5;
+    let s = Stage::new(&dir, true).unwrap();
+    for i in 1..n {
+        s.write(&format!("f{i}.csv"), i.to_string().as_bytes())
+            .unwrap();
+    }
+    let want = Synced {
+        kept: n,
+        found: 0,
+        batches: n.div_ceil(PENDING_MAX),
+    };
+    assert_eq!(s.sync_files().unwrap(), want);
+    s.commit().unwrap();
+    assert_eq!(fs::read_dir(&dir).unwrap().count(), n);
+    assert_eq!(fs::read(dir.join("f77.csv")).unwrap(), b"77");
+}
+
+#[test]
+fn data_loss_a_stage_that_cannot_be_synced_leaves_the_old_results() {
+    use netclear::util::atomic::Stage;
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("res");
+    let s = Stage::new(&dir, false).unwrap();
+    s.write("a.csv", b"old").unwrap();
+    s.commit().unwrap();
+    // Something that is not a regular file in the stage: the commit refuses to publish it.
+    let s = Stage::new(&dir, true).unwrap();
+    s.write("b.csv", b"new").unwrap();
+    fs::create_dir(s.path("sub")).unwrap();
+    let e = s.commit().unwrap_err().to_string();
+    assert!(e.contains("not publish"), "{e}");
+    assert_eq!(fs::read(dir.join("a.csv")).unwrap(), b"old");
+    assert!(!dir.join("b.csv").exists());
+    let names: Vec<PathBuf> = fs::read_dir(t.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(names, vec![dir.clone()], "the stage is removed");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Panics
 

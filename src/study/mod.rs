@@ -526,16 +526,15 @@ fn plans(c: &Community, s: &Scenario, model: StorageModel, carry: &Carry) -> (Pl
                 .any(|p| p.class == LoadClass::Vpp && p.battery.is_some()));
     let flex_responds = (s.ev.pricing == FlexPricing::Pool && !c.evs.is_empty())
         || (s.flex.pricing == FlexPricing::Pool && !c.shiftables.is_empty());
+    let base = || plan::plan_horizon(c, carry, s, Case::Baseline, model);
+    if !(batteries_respond || flex_responds) {
+        // One plan serves both cases: no second thread (starting rayon's pool costs more than a
+        // small day, and its idle workers spin).
+        let base = base();
+        return (base.clone(), base);
+    }
     // The two cases' dispatches are independent: solve them side by side.
-    let (base, p2p) = rayon::join(
-        || plan::plan_horizon(c, carry, s, Case::Baseline, model),
-        || {
-            (batteries_respond || flex_responds)
-                .then(|| plan::plan_horizon(c, carry, s, Case::P2p, model))
-        },
-    );
-    let p2p = p2p.unwrap_or_else(|| base.clone());
-    (base, p2p)
+    rayon::join(base, || plan::plan_horizon(c, carry, s, Case::P2p, model))
 }
 
 /// Runs the auction-mode day of a built community with its storage plans (the day loop of

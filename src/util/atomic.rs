@@ -6,7 +6,7 @@
 //!   destination is replaced only with `force`, and only when it is a regular file — never a
 //!   symlink, device, fifo or folder.
 //! * **Result folders** ([`Stage`]): files are streamed into a hidden staging folder next to the
-//!   destination (`.NAME.staging-PID`), synced, and then swapped in. A destination that exists must
+//!   destination (`.NAME.staging-PID`), made durable together (below), and then swapped in. A destination that exists must
 //!   be a folder that netclear wrote (it holds the marker file `.netclear`) or empty; it is replaced
 //!   only with `force`. The swap renames the old folder to `.NAME.old-PID`, renames the staging
 //!   folder into place and then deletes the old one; if the process dies between the two renames,
@@ -21,6 +21,46 @@
 //! * **Files a command owns** ([`write_owned`]): a single output file (a report, a merged
 //!   `results.csv`, an optimisation dump) replaces an existing file only when that file is a
 //!   regular file this command wrote before, recognised by its content.
+//!
+//! # Durability of a result folder, with as few syncs as correct
+//!
+//! A crash (process or power) must leave the destination naming either the old folder or the
+//! complete new one. On a journalling file system that holds when each step is durable before the
+//! next one publishes it:
+//!
+//! 1. **every staged file's content and inode** (size, block map) — one `fsync` per file, the only
+//!    call that guarantees both on Linux ext4/xfs/btrfs and POSIX in general;
+//! 2. **the staging folder's entries** (name → inode) — one `fsync` of the staging folder, after
+//!    the last file is created;
+//! 3. **the swap** (`renameat2(RENAME_EXCHANGE)` or the two renames) — one `fsync` of the parent
+//!    folder after it; only then does [`Stage::commit`] report success.
+//!
+//! Nothing under the staging name is visible at the destination before step 3, so the file syncs
+//! of step 1 need not happen as each file is finished: [`Stage::finish_file`] only flushes the
+//! file to the kernel, asks it to *start* writing the pages back (`sync_file_range(…,
+//! SYNC_FILE_RANGE_WRITE)`, a hint that waits for nothing and guarantees nothing), and keeps the
+//! open handle; [`Stage::commit`] then syncs the whole batch before step 2. By then the pages of
+//! every file are on their way to the disk together and their block allocations sit in one
+//! journal transaction, so the first `fsync` commits it and the others find little left to do —
+//! instead of one journal commit per file, interleaved with the writing. A crash before the swap
+//! leaves only a staging folder, which the next run deletes; a sync that fails fails the commit
+//! and leaves the old results in place. Files put into the stage without [`Stage::finish_file`]
+//! (through [`Stage::path`]) are found by listing the staging folder and synced too, so every
+//! file swapped in is covered. At most [`PENDING_MAX`] handles are held open; the batch is
+//! synced early when it would grow beyond that (a run with thousands of battery files stays
+//! within the descriptor limit).
+//!
+//! A folder swap costs *files + 2* syncs: the parent folder is synced once, after the swap (not
+//! also before deleting the old results: that deletion needs no durability — after a crash the
+//! old results sit under the staging name of a dead run and are cleaned by the next [`recover`]).
+//!
+//! Not used, and why: `syncfs` would make everything durable in one call, but it writes back
+//! every dirty page of the whole file system (other programs' builds on the same disk: an
+//! unbounded cost), reports write-back errors only since Linux 5.8, and does nothing on some FUSE
+//! file systems. `sync_file_range` alone writes neither the inode nor the disk's volatile cache
+//! (its manual calls it "extremely dangerous" for durability), so it is only the hint above.
+//! `fdatasync` must write the same metadata as `fsync` for a newly created file (its size and
+//! blocks), so it would save nothing.
 
 use crate::error::{Error, Location, Result};
 use std::fs::{self, File};
@@ -327,6 +367,36 @@ pub fn check_destination(dir: &Path, force: bool) -> Result<()> {
     Ok(())
 }
 
+/// At most this many finished files wait, open, for the batch sync of [`Stage::commit`] (see
+/// the module docs); one more syncs the batch first.
+pub const PENDING_MAX: usize = 64;
+
+/// Asks the kernel to start writing `f`'s dirty pages back, without waiting (a hint for the
+/// batch sync: it guarantees nothing, see the module docs).
+#[cfg(target_os = "linux")]
+fn start_writeback(f: &File) {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: `f` is an open file for the duration of the call; the syscall takes no pointers.
+    unsafe {
+        libc::sync_file_range(f.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_: &File) {}
+
+/// What a batch sync did: files synced through the handle kept by [`Stage::finish_file`], and
+/// files found in the staging folder without one (opened to be synced).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Synced {
+    /// Files synced through their kept handle.
+    pub kept: usize,
+    /// Files found in the staging folder and opened to be synced.
+    pub found: usize,
+    /// Batches of kept handles synced (more than one when over [`PENDING_MAX`] files).
+    pub batches: usize,
+}
+
 /// A result folder being written: files go into a staging folder and appear at the destination
 /// together on [`Stage::commit`]; dropped without commit, it leaves nothing behind.
 #[derive(Debug)]
@@ -335,6 +405,12 @@ pub struct Stage {
     stage: PathBuf,
     force: bool,
     committed: bool,
+    /// Files finished and not yet synced, with their open handles (module docs).
+    pending: std::sync::Mutex<Vec<(String, File)>>,
+    /// Names of the files already synced by an early batch.
+    synced: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Batches synced so far.
+    batches: std::sync::atomic::AtomicUsize,
 }
 
 impl Stage {
@@ -353,6 +429,9 @@ impl Stage {
             stage,
             force,
             committed: false,
+            pending: Default::default(),
+            synced: Default::default(),
+            batches: Default::default(),
         };
         s.write(
             MARKER,
@@ -361,7 +440,8 @@ impl Stage {
         Ok(s)
     }
 
-    /// The staging path of a file `name` (for writers that stream).
+    /// The staging path of a file `name` (for writers that stream; a file written here without
+    /// [`Stage::finish_file`] is found and synced by [`Stage::commit`]).
     pub fn path(&self, name: &str) -> PathBuf {
         self.stage.join(name)
     }
@@ -374,11 +454,18 @@ impl Stage {
             .map_err(io(&p))
     }
 
-    /// Flushes and syncs a streamed file.
+    /// Flushes a streamed file to the kernel and starts its write-back; [`Stage::commit`] syncs
+    /// it (module docs).
     pub fn finish_file(&self, name: &str, w: std::io::BufWriter<File>) -> Result<()> {
         let p = self.path(name);
         let f = w.into_inner().map_err(|e| io(&p)(e.into_error()))?;
-        f.sync_all().map_err(io(&p))
+        start_writeback(&f);
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        if pending.len() >= PENDING_MAX {
+            self.sync_batch(&mut pending)?;
+        }
+        pending.push((name.to_string(), f));
+        Ok(())
     }
 
     /// Writes a whole file into the stage.
@@ -388,8 +475,57 @@ impl Stage {
         self.finish_file(name, w)
     }
 
+    /// Syncs and closes the pending files, remembering their names.
+    fn sync_batch(&self, pending: &mut Vec<(String, File)>) -> Result<usize> {
+        let n = pending.len();
+        if n > 0 {
+            self.batches
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        let mut synced = self.synced.lock().unwrap_or_else(|e| e.into_inner());
+        for (name, f) in pending.drain(..) {
+            f.sync_all().map_err(io(&self.path(&name)))?;
+            synced.insert(name);
+        }
+        Ok(n)
+    }
+
+    /// Makes every file in the stage durable (step 1 of the module docs): the kept handles, then
+    /// any file in the staging folder without one.
+    pub fn sync_files(&self) -> Result<Synced> {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        self.sync_batch(&mut pending)?;
+        let synced = self.synced.lock().unwrap_or_else(|e| e.into_inner());
+        let kept = synced.len();
+        let mut found = 0;
+        for e in fs::read_dir(&self.stage).map_err(io(&self.stage))? {
+            let e = e.map_err(io(&self.stage))?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            if synced.contains(&name) {
+                continue;
+            }
+            let p = e.path();
+            let t = e.file_type().map_err(io(&p))?;
+            if !t.is_file() {
+                return Err(refuse(
+                    &p,
+                    "the staging folder holds something other than a regular file; \
+                     netclear will not publish it",
+                ));
+            }
+            File::open(&p).and_then(|f| f.sync_all()).map_err(io(&p))?;
+            found += 1;
+        }
+        Ok(Synced {
+            kept,
+            found,
+            batches: self.batches.load(std::sync::atomic::Ordering::Relaxed),
+        })
+    }
+
     /// Swaps the staged folder in (see the module docs).
     pub fn commit(mut self) -> Result<()> {
+        self.sync_files()?;
         sync_dir(&self.stage);
         check_destination(&self.dir, self.force)?;
         let parent = parent_of(&self.dir);
@@ -410,8 +546,8 @@ impl Stage {
             let _ = fs::remove_dir_all(&old);
         } else {
             fs::rename(&self.stage, &self.dir).map_err(io(&self.dir))?;
+            sync_dir(&parent);
         }
-        sync_dir(&parent);
         self.committed = true;
         Ok(())
     }
