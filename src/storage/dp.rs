@@ -18,7 +18,7 @@
 //! When the prices are **ordered**, `π_exp ≤ π_pool ≤ π_imp` (buying never costs less than
 //! selling earns), `G_t` is the convex piecewise-linear (PWL) function with slopes
 //! `Δt·(π_exp, π_pool, π_pool, π_imp)` and breakpoints `(−P_out, 0, P_in)` — exactly
-//! [`super::step_cost`] (no arbitrage between the grid and the pool pays, so the LP buys from the
+//! the crate's `step_cost` (no arbitrage between the grid and the pool pays, so the LP buys from the
 //! pool first and sells to it first, as `step_cost` does). `f_t` is `G_t` with a flat piece of
 //! length `U` inserted at its minimum (the infimal convolution with the indicator of `[−U, 0]`):
 //! convex PWL too; the least curtailment that reaches the minimum is `u = clamp(z − r, 0, U)`
@@ -62,7 +62,7 @@
 //!
 //! # Precondition and fallback
 //!
-//! [`solve`] returns `None` — and the caller runs the Clarabel LP with its branch and bound
+//! The solver returns `None` — and the caller runs the Clarabel LP with its branch and bound
 //! ([`crate::opt::milp`]) unchanged — unless every input is finite, every step's prices are
 //! ordered as above, every `g_t` is convex (its slopes, computed exactly from the prices and
 //! efficiencies, never decrease beyond 1e-12 relative), the start SOC can reach the end rule,
@@ -232,9 +232,8 @@ impl Tariff {
                     pl.import_cap_kw[t].max(0.0),
                     pl.export_cap_kw[t].max(0.0),
                 );
-                if !(price.is_finite() && cap_in.is_finite() && cap_out.is_finite())
-                    || !(fit <= price && price <= retail)
-                {
+                let ok = price.is_finite() && cap_in.is_finite() && cap_out.is_finite();
+                if !(ok && fit <= price && price <= retail) {
                     return None;
                 }
                 if price > fit && cap_out > 0.0 {
