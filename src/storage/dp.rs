@@ -56,9 +56,12 @@
 //! objective, gap 0 by construction — in O(T · segments) instead of a branch and bound over LPs.
 //!
 //! Ties (an optimum that is not unique, e.g. equal prices over several steps): the forward pass
-//! takes, among the minimisers of each step, the one closest to `Δ = 0` — the battery does not
-//! move earlier than it needs to — and the least curtailment. The interior-point path returns
-//! the centre of the optimal face instead; both are optimal to the same objective.
+//! takes the middle of each step's interval of minimisers (given the SOC the earlier steps left),
+//! and the least curtailment. The interior-point path returns the centre of the optimal face;
+//! the two agree in objective, not necessarily in the schedule. (Taking the minimiser closest to
+//! `Δ = 0` instead — move as late as possible — concentrates the battery's moves and made the
+//! `multiagent5` preset's households stop trading: equally optimal for each battery, a worse
+//! reference for the community.)
 //!
 //! # Precondition and fallback
 //!
@@ -442,7 +445,7 @@ pub(crate) fn solve(
         return None;
     }
     let objective = values[0].value(start);
-    // Forward: in each step the minimiser closest to Δ = 0.
+    // Forward: in each step the middle of the minimisers.
     let mut plan = Plan {
         charge_kw: Vec::with_capacity(n),
         discharge_kw: Vec::with_capacity(n),
@@ -474,7 +477,7 @@ pub(crate) fn solve(
         let tol = 1e-11 * (1.0 + best.abs());
         let first = phi.iter().position(|&p| p <= best + tol)?;
         let lastk = phi.iter().rposition(|&p| p <= best + tol)?;
-        let delta = 0.0f64.clamp(xs[first], xs[lastk]);
+        let delta = 0.5 * (xs[first] + xs[lastk]);
         let (c, d) = flows(b, dt, delta);
         let r = st.base + c - d;
         plan.charge_kw.push(c);
