@@ -48,7 +48,7 @@ fn day(steps: usize) -> Day {
     }
 }
 
-fn community(d: &Day, prosumers: usize, model: StorageModel) -> f64 {
+fn community(d: &Day, prosumers: usize, model: StorageModel, st: &MilpSettings) -> f64 {
     let b = Battery::default();
     let n = d.retail.len();
     let mut residual = vec![0.0; n];
@@ -63,7 +63,7 @@ fn community(d: &Day, prosumers: usize, model: StorageModel) -> f64 {
             export_per_kwh: &d.fit,
             allow_curtailment: true,
         };
-        let r = dispatch(&b, &inp, model, &MilpSettings::default());
+        let r = dispatch(&b, &inp, model, st);
         worst_gap = worst_gap.max(r.gap);
         for t in 0..n {
             residual[t] += r.import_kw[t] - r.export_kw[t];
@@ -79,20 +79,35 @@ fn community(d: &Day, prosumers: usize, model: StorageModel) -> f64 {
         export_per_kwh: &d.fit,
         allow_curtailment: false,
     };
-    let v = dispatch(&Battery::community(), &inp, model, &MilpSettings::default());
+    let v = dispatch(&Battery::community(), &inp, model, st);
     worst_gap.max(v.gap)
 }
 
 #[divan::bench(args = [(4, 288), (20, 288), (100, 96), (100, 288)], sample_count = 5)]
 fn milp_community(bencher: divan::Bencher, (prosumers, steps): (usize, usize)) {
     let d = day(steps);
-    let gap = community(&d, prosumers, StorageModel::Milp);
+    let st = MilpSettings::default();
+    let gap = community(&d, prosumers, StorageModel::Milp, &st);
     assert!(gap <= 1e-4, "gap {gap}");
-    bencher.bench(|| community(&d, prosumers, StorageModel::Milp));
+    bencher.bench(|| community(&d, prosumers, StorageModel::Milp, &st));
+}
+
+/// The same without the exact DP ([`netclear::storage::dp`]): every battery through the
+/// Clarabel LP and its branch and bound (the path before the DP).
+#[divan::bench(args = [(100, 288)], sample_count = 5)]
+fn milp_community_branch_and_bound(bencher: divan::Bencher, (prosumers, steps): (usize, usize)) {
+    let d = day(steps);
+    let st = MilpSettings {
+        dp: false,
+        ..MilpSettings::default()
+    };
+    let gap = community(&d, prosumers, StorageModel::Milp, &st);
+    assert!(gap <= 1e-4, "gap {gap}");
+    bencher.bench(|| community(&d, prosumers, StorageModel::Milp, &st));
 }
 
 #[divan::bench(args = [(20, 288), (100, 288)], sample_count = 5)]
 fn lp_community(bencher: divan::Bencher, (prosumers, steps): (usize, usize)) {
     let d = day(steps);
-    bencher.bench(|| community(&d, prosumers, StorageModel::Lp));
+    bencher.bench(|| community(&d, prosumers, StorageModel::Lp, &MilpSettings::default()));
 }

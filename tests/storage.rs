@@ -68,9 +68,19 @@ fn two_price_arbitrage_is_the_known_optimum() {
         // Full at the switch to the expensive price.
         assert!((d.soc_kwh[11] - 9.0).abs() < 1e-5, "{}", d.soc_kwh[11]);
     }
-    let m = dispatch(&b, &inp, StorageModel::Milp, &MilpSettings::default());
+    // The relaxation is exact on this day: the branch and bound (the DP switched off) stops at
+    // its root, and the DP, which the model uses by default, is proven optimal at the same cost.
+    let bb = MilpSettings {
+        dp: false,
+        ..MilpSettings::default()
+    };
+    let m = dispatch(&b, &inp, StorageModel::Milp, &bb);
     assert_eq!(m.method, Method::LpExact);
     assert_eq!(m.gap, 0.0);
+    let dp = dispatch(&b, &inp, StorageModel::Milp, &MilpSettings::default());
+    assert_eq!(dp.method, Method::Dp);
+    assert_eq!(dp.gap, 0.0);
+    assert!((dp.cost - m.cost).abs() < 1e-6, "{} vs {}", dp.cost, m.cost);
 }
 
 fn negative_export_day() -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {

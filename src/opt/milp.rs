@@ -32,6 +32,11 @@ pub struct Settings {
     pub tol: f64,
     /// Settings of each LP solve.
     pub lp: clarabel::Settings,
+    /// Whether a caller whose problem has a structure solved exactly without the search may use
+    /// it (default true): one battery's day by the dynamic programme of
+    /// [`crate::storage::dp`] when its convexity precondition holds. `false` forces this
+    /// search (a reference for tests). The search itself does not read it.
+    pub dp: bool,
 }
 
 impl Default for Settings {
@@ -41,6 +46,7 @@ impl Default for Settings {
             max_nodes: 200,
             tol: 1e-6,
             lp: clarabel::Settings::default(),
+            dp: true,
         }
     }
 }

@@ -64,11 +64,8 @@ pub fn add_to(
     dt_h: f64,
     end_kwh: f64,
 ) -> BatteryVars {
-    let e = b.e_kwh;
-    let m = 1e-7 * e.max(1.0);
     let start = b.start_soc_kwh();
-    let lo = (b.soc_min * e + m).min(start).min(end_kwh);
-    let hi = (b.soc_max * e - m).max(lo).max(start).max(end_kwh);
+    let (lo, hi) = soc_bounds(b, end_kwh);
     let mut v = BatteryVars {
         charge: Vec::with_capacity(n),
         discharge: Vec::with_capacity(n),
@@ -127,6 +124,17 @@ pub fn add_to(
         }
     }
     v
+}
+
+/// The SOC window the block enforces, kWh: `[soc_min·E + m, soc_max·E − m]` with the margin
+/// `m = 1e-7·max(E, 1)` (module docs), widened to contain the start and the end target.
+pub fn soc_bounds(b: &Battery, end_kwh: f64) -> (f64, f64) {
+    let e = b.e_kwh;
+    let m = 1e-7 * e.max(1.0);
+    let start = b.start_soc_kwh();
+    let lo = (b.soc_min * e + m).min(start).min(end_kwh);
+    let hi = (b.soc_max * e - m).max(lo).max(start).max(end_kwh);
+    (lo, hi)
 }
 
 /// Adds the tracking cost of [`super::Track`] on charge variable `c` of step `t`:

@@ -4,7 +4,9 @@
 //!   rule, wear tie-break, polishing) used by every problem holding a battery.
 //! * [`dispatch`] — one battery against its owner's prices: `lp` (the relaxation, which may charge
 //!   and discharge at once under negative export prices — reported), `milp` (no simultaneous
-//!   charge and discharge, solved by structure with a proven gap: [`crate::opt::milp`]) and
+//!   charge and discharge: solved exactly by a dynamic programme over the SOC when every step's
+//!   cost is convex in the SOC change, [`dp`], otherwise by structure with a proven gap,
+//!   [`crate::opt::milp`]) and
 //!   `greedy` (charge on surplus, discharge on deficit: a reference, not an optimiser).
 //! * [`ev`] — electric vehicles: the block over each EV's plug-in window ([`Window`],
 //!   [`dispatch_window`]), ending at its arrival energy plus the trip's need; uncontrolled, smart
@@ -31,6 +33,7 @@
 
 pub mod block;
 pub mod curtailable;
+pub mod dp;
 pub mod ev;
 pub mod shiftable;
 
@@ -222,6 +225,8 @@ pub enum Method {
     FixSmaller,
     /// Branch and bound.
     BranchAndBound,
+    /// The exact dynamic programme over the SOC ([`dp`]): proven optimal, no LP solved.
+    Dp,
     /// Rule-based.
     Greedy,
 }
@@ -319,10 +324,11 @@ impl Dispatch {
             self.gap = next.gap;
         }
         let rank = |m: Method| match m {
-            Method::LpExact => 0,
-            Method::FixSmaller => 1,
-            Method::BranchAndBound => 2,
-            Method::Lp | Method::Greedy => 3,
+            Method::Dp => 0,
+            Method::LpExact => 1,
+            Method::FixSmaller => 2,
+            Method::BranchAndBound => 3,
+            Method::Lp | Method::Greedy => 4,
         };
         if rank(next.method) > rank(self.method) {
             self.method = next.method;
@@ -551,6 +557,20 @@ fn dispatch_to(
 ) -> Dispatch {
     match model {
         StorageModel::Greedy | StorageModel::None => greedy(b, inp, pool),
+        StorageModel::Milp if st.dp && track.is_none() => {
+            match dispatch_dp(b, end_kwh, inp, pool) {
+                Some(d) => d,
+                None => dispatch_to(
+                    b,
+                    end_kwh,
+                    inp,
+                    pool,
+                    track,
+                    model,
+                    &MilpSettings { dp: false, ..*st },
+                ),
+            }
+        }
         StorageModel::Lp | StorageModel::Milp => {
             let (p, v) = build(b, end_kwh, inp, pool, track);
             let pairs: Vec<_> = v.battery.pairs().collect();
@@ -594,6 +614,32 @@ fn dispatch_to(
             d
         }
     }
+}
+
+/// The [`dp`] dispatch, polished and settled like the LP's; `None` when a precondition fails
+/// or the settled objective misses the DP's value by more than 1e-9 relative (then the caller
+/// solves the MILP by branch and bound).
+fn dispatch_dp(b: &Battery, end_kwh: f64, inp: &DayInput, pool: Option<&Pool>) -> Option<Dispatch> {
+    let plan = dp::solve(b, end_kwh, inp, pool)?;
+    let mut d = exact(
+        b,
+        end_kwh,
+        inp,
+        (pool, None),
+        (plan.charge_kw, plan.discharge_kw, plan.curtail_kw),
+        Status::Solved,
+    );
+    if !(d.objective - plan.objective)
+        .abs()
+        .le(&(1e-9 * plan.objective.abs().max(1.0)))
+    {
+        return None;
+    }
+    d.method = Method::Dp;
+    d.lower_bound = d.objective;
+    d.gap = 0.0;
+    d.nodes = 0;
+    Some(d)
 }
 
 struct Vars {
@@ -768,9 +814,32 @@ fn finish(
         };
         curtail_kw[t] = curtail_kw[t].clamp(0.0, cu_max);
     }
+    let mut d = exact(
+        b,
+        end_kwh,
+        inp,
+        (pool, track),
+        (charge_kw, discharge_kw, curtail_kw),
+        sol.status,
+    );
+    d.lower_bound = sol.objective;
+    d
+}
+
+/// A dispatch from its battery and curtailment powers: polished to the end target
+/// ([`block::polish_to`]) and settled ([`settle_dispatch`]).
+fn exact(
+    b: &Battery,
+    end_kwh: f64,
+    inp: &DayInput,
+    (pool, track): (Option<&Pool>, Option<&Track>),
+    (mut charge_kw, mut discharge_kw, curtail_kw): (Vec<f64>, Vec<f64>, Vec<f64>),
+    status: Status,
+) -> Dispatch {
+    let n = charge_kw.len();
     let soc_kwh = block::polish_to(b, inp.dt_h, &mut charge_kw, &mut discharge_kw, end_kwh);
     let mut d = Dispatch {
-        status: sol.status,
+        status,
         method: Method::Lp,
         charge_kw,
         discharge_kw,
@@ -780,7 +849,7 @@ fn finish(
         curtail_kw,
         cost: 0.0,
         objective: 0.0,
-        lower_bound: sol.objective,
+        lower_bound: f64::NAN,
         gap: 0.0,
         lp_simultaneous_steps: 0,
         nodes: 1,
