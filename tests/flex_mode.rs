@@ -238,3 +238,40 @@ fn cli_flex_modes() {
     let (code, _, err) = netclear(&["run", "--network", "village80", "--flex-mode", "nope"]);
     assert_eq!(code, 2, "{err}");
 }
+
+/// The same two-hour case through the branch and bound (the exact DP off): both solvers see the
+/// buyer's network charge alike.
+#[test]
+fn the_pool_charge_is_the_same_under_dp_and_branch_and_bound() {
+    let inp = DayInput {
+        dt_h: 1.0,
+        load_kw: &[0.0, 2.0, 1.0],
+        pv_kw: &[0.0, 0.0, 3.0],
+        import_per_kwh: &[0.25, 0.25, 0.25],
+        export_per_kwh: &[0.05, 0.05, 0.05],
+        allow_curtailment: false,
+    };
+    let b = Battery::default();
+    for charge in [&[][..], &[0.05, 0.05, 0.05][..], &[0.10, 0.02, 0.0][..]] {
+        let pool = Pool {
+            price_per_kwh: &[0.15, 0.15, 0.15],
+            import_cap_kw: &[5.0, 0.5, 0.0],
+            export_cap_kw: &[0.0, 0.0, 1.0],
+            buy_charge_per_kwh: charge,
+        };
+        let dp = MilpSettings::default();
+        let bb = MilpSettings {
+            dp: false,
+            ..MilpSettings::default()
+        };
+        let a = storage::dispatch_in(&b, &inp, Some(&pool), StorageModel::Milp, &dp);
+        let z = storage::dispatch_in(&b, &inp, Some(&pool), StorageModel::Milp, &bb);
+        assert!(a.status.is_ok() && z.status.is_ok());
+        assert!(
+            (a.cost - z.cost).abs() < 1e-6,
+            "{charge:?}: dp {} vs b&b {}",
+            a.cost,
+            z.cost
+        );
+    }
+}

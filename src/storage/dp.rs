@@ -16,8 +16,9 @@
 //! ```
 //!
 //! When the prices are **ordered**, `π_exp ≤ π_pool ≤ π_imp` (buying never costs less than
-//! selling earns), `G_t` is the convex piecewise-linear (PWL) function with slopes
-//! `Δt·(π_exp, π_pool, π_pool, π_imp)` and breakpoints `(−P_out, 0, P_in)` — exactly
+//! selling earns; a pool buyer pays `π_pool + κ_t`, the network charge it expects, `κ_t ≥ 0`),
+//! `G_t` is the convex piecewise-linear (PWL) function with slopes
+//! `Δt·(π_exp, π_pool, min(π_pool + κ_t, π_imp), π_imp)` and breakpoints `(−P_out, 0, P_in)` — exactly
 //! the crate's `step_cost` (no arbitrage between the grid and the pool pays, so the LP buys from the
 //! pool first and sells to it first, as `step_cost` does). `f_t` is `G_t` with a flat piece of
 //! length `U` inserted at its minimum (the infimal convolution with the indicator of `[−U, 0]`):
@@ -235,8 +236,14 @@ impl Tariff {
                     pl.import_cap_kw[t].max(0.0),
                     pl.export_cap_kw[t].max(0.0),
                 );
-                let ok = price.is_finite() && cap_in.is_finite() && cap_out.is_finite();
-                if !(ok && fit <= price && price <= retail) {
+                // A buyer pays the price plus the expected network charge (a seller earns the
+                // price): convex while the charge is not a rebate.
+                let buy = pl.buy_per_kwh(t);
+                let ok = price.is_finite()
+                    && buy.is_finite()
+                    && cap_in.is_finite()
+                    && cap_out.is_finite();
+                if !(ok && fit <= price && price <= retail && price <= buy) {
                     return None;
                 }
                 if price > fit && cap_out > 0.0 {
@@ -244,8 +251,8 @@ impl Tariff {
                     slopes.push(dt * price);
                 }
                 bps.push(0.0);
-                if price < retail && cap_in > 0.0 {
-                    slopes.push(dt * price);
+                if buy < retail && cap_in > 0.0 {
+                    slopes.push(dt * buy);
                     bps.push(cap_in);
                 }
             }
