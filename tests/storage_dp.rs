@@ -188,6 +188,7 @@ fn dp_equals_brute_force_on_integer_instances() {
             price_per_kwh: &price,
             import_cap_kw: &cap_in,
             export_cap_kw: &cap_out,
+            buy_charge_per_kwh: &[],
         };
         let pl = (k % 2 == 0).then_some(&pool);
         let d = dispatch_in(&b, &inp, pl, StorageModel::Milp, &MilpSettings::default());
@@ -250,6 +251,13 @@ fn dp_matches_branch_and_bound_on_random_days() {
             .collect();
         let cap_in: Vec<f64> = (0..n).map(|t| 3.0 * u(t, 6)).collect();
         let cap_out: Vec<f64> = (0..n).map(|t| 3.0 * u(t, 7)).collect();
+        // A buyer's expected network charge on every other day (it may lift the pool's buy
+        // price above retail).
+        let charge: Vec<f64> = if k % 4 < 2 {
+            Vec::new()
+        } else {
+            (0..n).map(|t| 0.2 * u(t, 8)).collect()
+        };
         let inp = DayInput {
             dt_h: [1.0, 0.5, 0.25][k % 3],
             load_kw: &load,
@@ -262,6 +270,7 @@ fn dp_matches_branch_and_bound_on_random_days() {
             price_per_kwh: &price,
             import_cap_kw: &cap_in,
             export_cap_kw: &cap_out,
+            buy_charge_per_kwh: &charge,
         };
         let pl = (k % 2 == 1).then_some(&pool);
         let d = dispatch_in(&b, &inp, pl, StorageModel::Milp, &MilpSettings::default());
