@@ -170,3 +170,44 @@ fn a_two_day_period_is_two_chained_days() {
         assert!(n_assets > 0);
     }
 }
+
+/// On the days the clocks change (2016-03-27: 23 hourly steps; 2016-10-30: 25) EVs and
+/// shiftable loads keep local time: a car arriving at 18:00 and leaving at 07:30 the next
+/// morning (rounded to 08:00 on the hourly clock) is plugged exactly in the steps labelled
+/// 18:00–23:00 and 00:00–07:00, an uncontrolled car charges from the step labelled 18:00, and
+/// a shiftable load's 07:00–23:00 window covers exactly the steps labelled 07:00–22:00.
+#[test]
+fn windows_keep_local_time_on_the_days_the_clocks_change() {
+    use netclear::scenario::community;
+    for (day, n) in [("2016-03-27", 23), ("2016-10-30", 25), ("2016-06-14", 24)] {
+        let text = format!(
+            "network = \"village80\"\nday = \"{day}\"\n[ev]\ncharging = \"uncontrolled\"\n[[ev.fleet]]\nprosumer = 0\ncapacity_kwh = 60.0\ncharger_kw = 3.7\narrival_h = 18.0\ndeparture_h = 31.5\nneed_kwh = 10.0\narrival_soc = 0.5\n[flex]\nshare_percent = 100\n"
+        );
+        let s = netclear::scenario::resolve(None, Some(("s.toml", &text))).unwrap();
+        let c = community::build(&s).unwrap();
+        assert_eq!(c.n_steps(), n, "{day}");
+        let hour = |t: usize| -> u32 { c.times[t][..2].parse().unwrap() };
+        let r = netclear::study::run(&s).unwrap();
+        let e = r.day.baseline.plan.evs().next().expect("the EV");
+        for t in 0..n {
+            let h = hour(t);
+            let want = !(8..18).contains(&h);
+            assert_eq!(e.plugged(t), want, "{day} step {t} ({})", c.times[t]);
+            if h == 18 {
+                assert!(e.dispatch.charge_kw[t] > 3.0, "{day}: charges on arrival");
+            }
+            if !want {
+                assert_eq!(e.dispatch.charge_kw[t], 0.0);
+            }
+        }
+        let f = &c.shiftables[0];
+        for t in 0..n {
+            let inside = (7..23).contains(&hour(t));
+            assert_eq!(
+                f.reference_kw[t] > 0.0,
+                inside && c.prosumers[f.prosumer].load_kw[t] > 0.0,
+                "{day} step {t}"
+            );
+        }
+    }
+}

@@ -765,7 +765,7 @@ pub fn build(s: &Scenario) -> Result<Community> {
         }
         _ => None,
     };
-    let (evs, shiftables) = assign_flexibility(s, &prosumers)?;
+    let (evs, shiftables) = assign_flexibility(s, &prosumers, &households.local_minutes)?;
     let (retail, fit) = match imported
         .as_ref()
         .and_then(|d| d.price_per_kwh.as_ref().map(|p| (d, p)))
@@ -799,9 +799,15 @@ pub fn build(s: &Scenario) -> Result<Community> {
 /// EVs and shiftable loads: explicit EVs (`ev.fleet`) or a seeded share of the households
 /// (residential prosumers) for each; see [`crate::storage::ev`] and
 /// [`crate::storage::shiftable`].
+///
+/// Their times are local wall-clock times; the windows count steps from midnight. On a day the
+/// clocks change (23 or 25 steps an hour) each time is moved to where it falls on the day's
+/// clock `local_minutes` ([`on_clock_h`]), so that a car arriving at 18:00 plugs in at the step
+/// that starts at 18:00 local time.
 fn assign_flexibility(
     s: &Scenario,
     prosumers: &[Prosumer],
+    local_minutes: &[u32],
 ) -> Result<(
     Vec<crate::storage::ev::Ev>,
     Vec<crate::storage::shiftable::Shiftable>,
@@ -850,7 +856,18 @@ fn assign_flexibility(
         v.sort_by_key(|e| e.prosumer);
         v
     };
-    let params = s.flex.params();
+    let at = |h: f64| on_clock_h(h, local_minutes, s.step_minutes);
+    let evs: Vec<crate::storage::ev::Ev> = evs
+        .into_iter()
+        .map(|e: crate::storage::ev::Ev| crate::storage::ev::Ev {
+            arrival_h: at(e.arrival_h),
+            departure_h: at(e.departure_h),
+            ..e
+        })
+        .collect();
+    let mut params = s.flex.params();
+    params.window_start_h = at(params.window_start_h);
+    params.window_end_h = at(params.window_end_h);
     let shiftables = pick(s.flex.share_percent, stream::FLEX_OWNERS)
         .into_iter()
         .map(|i| {
@@ -866,6 +883,29 @@ fn assign_flexibility(
         .filter(|f| f.energy_kwh > 0.0)
         .collect();
     Ok((evs, shiftables))
+}
+
+/// Where local time `h` (hours after the day's midnight; 24 + h the next morning) falls on a
+/// day's clock `local_minutes` (the local start of each step), in hours of steps after
+/// midnight: the start of the first step at or after `h` rounded to a step boundary (the
+/// rounding every window applies). A day of 24 hours is its own clock, `h` returned unchanged;
+/// on the day the clocks go forward, 18:00 is 17 hours of steps after midnight, and a time in
+/// the skipped hour is the first step after it; on the day they go back, 18:00 is 19 hours. The
+/// next morning is placed on the same day's clock (the morning a single day's window wraps into).
+pub fn on_clock_h(h: f64, local_minutes: &[u32], step_minutes: u32) -> f64 {
+    let n = local_minutes.len();
+    let nominal = local_minutes
+        .iter()
+        .enumerate()
+        .all(|(k, &m)| m as usize == k * step_minutes as usize);
+    if nominal || n == 0 || step_minutes == 0 || !h.is_finite() || h < 0.0 {
+        return h;
+    }
+    let per_h = 60.0 / step_minutes as f64;
+    let m = (h * per_h).round() as u32 * step_minutes;
+    let (day, m) = if m >= 1440 { (n, m - 1440) } else { (0, m) };
+    let k = day + local_minutes.partition_point(|&c| c < m);
+    k as f64 / per_h
 }
 
 /// The clock of an imported day at the study's step: steps from midnight, labelled with the
