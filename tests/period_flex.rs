@@ -211,3 +211,56 @@ fn windows_keep_local_time_on_the_days_the_clocks_change() {
         }
     }
 }
+
+/// A period across the spring clock change: `evs.csv`'s `plugged` column follows each day's own
+/// clock (the car arriving at 18:00 local is plugged at every step labelled 18:00–07:00 and at
+/// none labelled 08:00–17:00, on each of the three days).
+#[test]
+fn a_periods_plugged_column_follows_each_days_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let scenario = dir.path().join("s.toml");
+    std::fs::write(
+        &scenario,
+        "network = \"village80\"\ndays = \"2016-03-26..2016-03-28\"\n[ev]\ncharging = \"smart\"\n[[ev.fleet]]\nprosumer = 0\ncapacity_kwh = 60.0\ncharger_kw = 3.7\narrival_h = 18.0\ndeparture_h = 31.5\nneed_kwh = 10.0\narrival_soc = 0.5\n",
+    )
+    .unwrap();
+    let (code, _, err) = common::netclear(&[
+        "run",
+        "--scenario",
+        scenario.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let evs = std::fs::read_to_string(out.join("evs.csv")).unwrap();
+    let hourly = std::fs::read_to_string(out.join("hourly.csv")).unwrap();
+    // step → local hour, from the hourly table's labels (`YYYY-MM-DDTHH:MM…`).
+    let mut hour = std::collections::HashMap::new();
+    let hh: Vec<&str> = hourly.lines().next().unwrap().split(',').collect();
+    let (ks, kt) = (
+        hh.iter().position(|c| *c == "step").unwrap(),
+        hh.iter().position(|c| *c == "time").unwrap(),
+    );
+    for l in hourly.lines().skip(1) {
+        let f: Vec<&str> = l.split(',').collect();
+        hour.insert(f[ks].to_string(), f[kt][11..13].parse::<u32>().unwrap());
+    }
+    assert_eq!(hour.len(), 24 + 23 + 24);
+    let h: Vec<&str> = evs.lines().next().unwrap().split(',').collect();
+    let col = |n: &str| h.iter().position(|c| *c == n).unwrap();
+    let (cs, cp) = (col("step"), col("plugged"));
+    let mut n = 0;
+    for l in evs.lines().skip(1) {
+        let f: Vec<&str> = l.split(',').collect();
+        let hr = hour[f[cs]];
+        assert_eq!(
+            f[cp] == "true",
+            !(8..18).contains(&hr),
+            "step {} hour {hr}",
+            f[cs]
+        );
+        n += 1;
+    }
+    assert_eq!(n, 2 * 71, "both cases, every step");
+}

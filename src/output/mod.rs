@@ -212,7 +212,7 @@ fn ev_physical(
         // A period's sessions run in time order across midnight: what was throttled is lost
         // from then until the car next arrives (the first morning's session arrived before).
         for t in 0..n {
-            if e.plugged(t) && t % e.day_steps == w.start && t > 0 {
+            if e.arrives(t) && t > 0 {
                 lost = 0.0;
             }
             if e.plugged(t) {

@@ -289,12 +289,28 @@ pub struct EvDispatch {
     /// Every departure of a multi-day study, in order ([`dispatch_chained`]); empty in a
     /// single-day study (one periodic session).
     pub sessions: Vec<EvSession>,
+    /// Whether it is plugged in, per step of the series (each day's own window: a period's
+    /// days may differ in length and clock).
+    pub plugged_steps: Vec<bool>,
+}
+
+/// Whether each of a day's `n` steps is in the window `w`.
+fn plugged_in(w: Window, n: usize) -> Vec<bool> {
+    (0..n).map(|t| w.contains(t, n)).collect()
 }
 
 impl EvDispatch {
     /// Whether it is plugged in at step `t`.
     pub fn plugged(&self, t: usize) -> bool {
-        self.day_steps > 0 && self.window.contains(t % self.day_steps, self.day_steps)
+        self.plugged_steps.get(t).copied().unwrap_or(false)
+    }
+    /// Whether a plug-in session starts at step `t`: plugged in then and not in the step
+    /// before, or (a window of a whole day) at the step a session left.
+    pub fn arrives(&self, t: usize) -> bool {
+        self.plugged(t)
+            && (t == 0
+                || !self.plugged(t - 1)
+                || self.sessions.iter().any(|x| x.departure_step == t))
     }
     /// Whether its sessions cross midnight into the next day (a multi-day study's day), rather
     /// than wrapping within the day.
@@ -309,6 +325,7 @@ impl EvDispatch {
         self.need_kwh += next.need_kwh;
         self.delivered_kwh += next.delivered_kwh;
         self.shortfall_kwh += next.shortfall_kwh;
+        self.plugged_steps.extend_from_slice(&next.plugged_steps);
         self.sessions
             .extend(next.sessions.iter().map(|x| EvSession {
                 departure_step: x.departure_step + off,
@@ -413,6 +430,7 @@ impl Setup {
             need_kwh: ev.need_kwh,
             delivered_kwh: delivered,
             shortfall_kwh: shortfall(ev.need_kwh, delivered),
+            plugged_steps: plugged_in(self.window, d.charge_kw.len()),
             dispatch: d,
             sessions: Vec::new(),
         }
@@ -568,6 +586,7 @@ pub fn dispatch_chained(
         need_kwh: ev.need_kwh,
         delivered_kwh: delivered,
         shortfall_kwh: short,
+        plugged_steps: plugged_in(w, n),
         dispatch: d,
         sessions: vec![EvSession {
             departure_step: morning,
