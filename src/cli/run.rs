@@ -209,8 +209,8 @@ pub struct RunArgs {
     /// flows) or the retailer only (their dispatch is the baseline's).
     #[arg(long, value_enum, help_heading = "Flexibility")]
     pub flex_pricing: Option<crate::scenario::FlexPricing>,
-    /// How all flexibility decides: inner (each household minimises its own imbalance before
-    /// trading, in both cases), price (every asset sees the pool's price and network charges),
+    /// How all flexibility decides: inner (each household first minimises what it must draw
+    /// from outside, then trades the rest; both cases alike), price (every asset sees the pool's price and network charges),
     /// central (one optimisation of all flexibility, pool and network: `--clearing central`,
     /// which also reports the price of decentralisation against inner and price).
     #[arg(long, value_enum, help_heading = "Flexibility")]

@@ -414,8 +414,9 @@ pub enum FlexPricing {
 #[serde(rename_all = "kebab-case")]
 pub enum FlexMode {
     /// Seed 004's inner demand response: every household first uses its own flexibility to
-    /// minimise its own imbalance (what it imports plus what it exports), in both cases alike,
-    /// and only the residual goes to the market; baseline and P2P are physically the same.
+    /// minimise its own imbalance — what it must draw from outside, never by wasting surplus
+    /// ([`crate::study::plan::INNER_WEIGHT_PER_KWH`]) — in both cases alike, and only the
+    /// residual goes to the market; baseline and P2P are physically the same.
     Inner,
     /// Price-responsive: in the P2P case every asset sees the step's prices — the P2P pool at
     /// the internal price plus the network charge a buyer expects to pay, retail and feed-in
