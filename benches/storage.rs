@@ -3,9 +3,13 @@
 //! SimBench households and PV, one 10 kWh / 5 kW battery per prosumer and the 50 kWh community
 //! battery dispatched against the residual. Decomposed: batteries are independent given prices.
 //!
+//! `ev_fleet_100x288`: 100 EVs (smart: LP; V2G: MILP) over the same day, the flexibility of
+//! issue 13 inside the MILP budget of issue 15.
+//!
 //! Run: `cargo bench --bench storage`
 
 use netclear::profiles::{read_day, source_text};
+use netclear::storage::ev::{self, EvCharging};
 use netclear::storage::{dispatch, Battery, DayInput, MilpSettings, StorageModel};
 use netclear::tariff::WholesalePass;
 
@@ -110,4 +114,48 @@ fn milp_community_branch_and_bound(bencher: divan::Bencher, (prosumers, steps): 
 fn lp_community(bencher: divan::Bencher, (prosumers, steps): (usize, usize)) {
     let d = day(steps);
     bencher.bench(|| community(&d, prosumers, StorageModel::Lp, &MilpSettings::default()));
+}
+
+/// A fleet of EVs (issue 15: "the flexibility … inside the same budget"): `evs` cars drawn as
+/// `--ev-share` draws them (seed 1, one household each: 40–80 kWh, 3.7/11 kW, evening arrival,
+/// morning departure), each dispatched under `policy` over its plug-in window of the same
+/// 5-minute day against its household's load and PV (every third home has 3 kWp). V2G is a MILP
+/// per car (the exact DP where it applies, else branch and bound), smart charging an LP.
+/// Returns the worst proven gap (V2G) and the energy delivered, kWh.
+fn ev_fleet(d: &Day, evs: usize, policy: EvCharging, st: &MilpSettings) -> (f64, f64) {
+    let step_min = (d.dt * 60.0).round() as u32;
+    let none = vec![0.0; d.retail.len()];
+    let (mut worst_gap, mut delivered): (f64, f64) = (0.0, 0.0);
+    for i in 0..evs {
+        let ev = ev::draw(i, 1, 1);
+        let inp = DayInput {
+            dt_h: d.dt,
+            load_kw: &d.loads[i % d.loads.len()],
+            pv_kw: if i % 3 == 0 { &d.pv } else { &none },
+            import_per_kwh: &d.retail,
+            export_per_kwh: &d.fit,
+            allow_curtailment: true,
+        };
+        let r = ev::dispatch(&ev, policy, step_min, &inp, None, st);
+        if policy == EvCharging::V2g {
+            worst_gap = worst_gap.max(r.dispatch.gap);
+        }
+        delivered += r.delivered_kwh;
+    }
+    (worst_gap, delivered)
+}
+
+#[divan::bench(args = ["smart", "v2g"], sample_count = 5)]
+fn ev_fleet_100x288(bencher: divan::Bencher, policy: &str) {
+    let d = day(288);
+    let policy = if policy == "v2g" {
+        EvCharging::V2g
+    } else {
+        EvCharging::Smart
+    };
+    let st = MilpSettings::default();
+    let (gap, delivered) = ev_fleet(&d, 100, policy, &st);
+    assert!(gap <= 1e-4, "gap {gap}");
+    assert!(delivered > 0.0);
+    bencher.bench(|| ev_fleet(&d, 100, policy, &st));
 }

@@ -6,8 +6,8 @@
 //! rule). Where the DP's precondition fails it must step aside.
 
 use netclear::storage::{
-    dispatch, dispatch_in, Battery, DayInput, Dispatch, EndRule, Method, MilpSettings, Pool,
-    StorageModel, WEAR_PER_KWH,
+    dispatch, dispatch_in, dispatch_window, Battery, DayInput, Dispatch, EndRule, Method,
+    MilpSettings, Pool, StorageModel, Track, Window, WEAR_PER_KWH,
 };
 use netclear::util::rng::unit;
 
@@ -407,4 +407,215 @@ fn dp_matches_branch_and_bound_on_real_days() {
             check_physics(&b, b.end_target_kwh(), &inp, &d);
         }
     }
+}
+
+/// An asset that cannot discharge (a smart-charging EV, a shiftable load) with a tracked
+/// reference, in a window that may wrap past midnight, against the Clarabel LP
+/// (`MilpSettings { dp: false, .. }`, an independent solver of the same LP): the DP serves it
+/// (`Method::Dp`) wherever the optimum is unique — 58 of these 60 —, its objective (energy cost
+/// + wear + tracking cost) equals the LP's to 1e-6, its schedule is the LP's to 1e-4 kW, and it
+/// is physical. Random days with pools and expected network charges.
+#[test]
+fn dp_matches_the_lp_of_a_tracked_asset_without_discharge() {
+    let mut served = 0;
+    for k in 0..60 {
+        let seed = 23;
+        let u = |t: usize, j: u64| unit(seed, t, k, j);
+        let n = 6 + k % 19;
+        let mut b = random_battery(seed, k);
+        b.p_discharge_kw = 0.0;
+        b.soc_min = b.soc0.min(b.soc_min);
+        b.end_rule = EndRule::ReturnToInitial;
+        b.start_kwh = None;
+        // Energy to take on within the window: up to what the charger can do in it.
+        let w = Window {
+            start: k % n,
+            len: 1 + (k * 7) % n,
+        };
+        let room = (b.soc_max - b.soc0) * b.e_kwh;
+        let dt = [1.0, 0.5, 0.25][k % 3];
+        let reach = b.p_charge_kw * b.eta_charge * dt * w.len as f64;
+        let end = b.soc0 * b.e_kwh + 0.9 * u(0, 10) * room.min(reach);
+        let load: Vec<f64> = (0..n).map(|t| 3.0 * u(t, 1)).collect();
+        let pv: Vec<f64> = (0..n).map(|t| 6.0 * u(t, 2) * u(t, 9)).collect();
+        let imp: Vec<f64> = (0..n).map(|t| 0.05 + 0.4 * u(t, 3)).collect();
+        let exp: Vec<f64> = (0..n).map(|t| imp[t] * (1.2 * u(t, 4) - 0.4)).collect();
+        let price: Vec<f64> = (0..n)
+            .map(|t| exp[t].max(0.0) + (imp[t] - exp[t].max(0.0)) * u(t, 5))
+            .collect();
+        let cap_in: Vec<f64> = (0..n).map(|t| 3.0 * u(t, 6)).collect();
+        let cap_out: Vec<f64> = (0..n).map(|t| 3.0 * u(t, 7)).collect();
+        let charge: Vec<f64> = (0..n).map(|t| 0.1 * u(t, 8)).collect();
+        // The reference: full power from the window's start (smart charging's) or a random
+        // profile (a shiftable load's); the tracking cost from a tie-break to a real discomfort.
+        let reference: Vec<f64> = (0..n)
+            .map(|t| {
+                if k % 2 == 0 {
+                    b.p_charge_kw * (u(t, 11) < 0.4) as u8 as f64
+                } else {
+                    b.p_charge_kw * u(t, 11)
+                }
+            })
+            .collect();
+        let track = Track {
+            reference_kw: &reference,
+            per_kwh: [1e-4, 0.02, 0.3][k % 3],
+        };
+        let inp = DayInput {
+            dt_h: dt,
+            load_kw: &load,
+            pv_kw: &pv,
+            import_per_kwh: &imp,
+            export_per_kwh: &exp,
+            allow_curtailment: k % 4 != 3,
+        };
+        let pool = Pool {
+            price_per_kwh: &price,
+            import_cap_kw: &cap_in,
+            export_cap_kw: &cap_out,
+            buy_charge_per_kwh: &charge,
+        };
+        let pl = (k % 2 == 1).then_some(&pool);
+        let run = |st: &MilpSettings| {
+            dispatch_window(&b, end, w, &inp, pl, Some(&track), StorageModel::Lp, st)
+        };
+        let d = run(&MilpSettings::default());
+        let r = run(&bb());
+        assert!(r.status.is_ok(), "instance {k}: {:?}", r.status);
+        assert_eq!(r.method, Method::Lp, "instance {k}");
+        let scale = r.objective.abs().max(1.0);
+        assert!(
+            (d.objective - r.objective).abs() <= 1e-6 * scale,
+            "instance {k}: dp {} vs lp {}",
+            d.objective,
+            r.objective
+        );
+        // The DP stands in for the LP only where the optimum is unique, so the schedule is the
+        // LP's too (to the interior point's dust); on a tie the LP itself answers.
+        match d.method {
+            Method::Dp => {
+                served += 1;
+                for t in 0..n {
+                    let gap = (d.charge_kw[t] - r.charge_kw[t]).abs();
+                    assert!(gap < 1e-4, "instance {k} step {t}: {gap} kW from the LP");
+                }
+            }
+            Method::Lp => assert_eq!(d.charge_kw, r.charge_kw, "instance {k}"),
+            m => panic!("instance {k}: {m:?}"),
+        }
+        // Physics: never discharges, idle outside the window, ends at its target.
+        for t in 0..n {
+            assert_eq!(d.discharge_kw[t], 0.0, "instance {k} step {t}");
+            assert!(d.charge_kw[t] >= 0.0 && d.charge_kw[t] <= b.p_charge_kw + 1e-12);
+            if !w.contains(t, n) {
+                assert_eq!(
+                    d.charge_kw[t], 0.0,
+                    "instance {k} step {t} outside the window"
+                );
+            }
+        }
+        let taken: f64 = d.charge_kw.iter().map(|c| c * b.eta_charge * dt).sum();
+        assert!(
+            (b.soc0 * b.e_kwh + taken - end).abs() < 1e-9,
+            "instance {k}: takes on {taken}, target {}",
+            end - b.soc0 * b.e_kwh
+        );
+    }
+    eprintln!("the DP served {served} of 60");
+    assert!(served >= 40, "the DP served only {served} of 60");
+}
+
+/// With a tracked reference an asset that can discharge may gain from charging and discharging
+/// at once (charging keeps it on its reference): the DP steps aside and the MILP's branch and
+/// bound answers, as with `dp: false`.
+#[test]
+fn dp_steps_aside_for_a_tracked_asset_that_can_discharge() {
+    let n = 4;
+    let b = Battery {
+        e_kwh: 10.0,
+        p_charge_kw: 3.0,
+        p_discharge_kw: 3.0,
+        eta_charge: 0.9,
+        eta_discharge: 0.9,
+        soc_min: 0.0,
+        soc_max: 1.0,
+        soc0: 0.5,
+        end_rule: EndRule::Free,
+        start_kwh: None,
+    };
+    let load = vec![1.0; n];
+    let zero = vec![0.0; n];
+    let imp = vec![0.3; n];
+    let exp = vec![0.1; n];
+    let reference = vec![2.0; n];
+    let track = Track {
+        reference_kw: &reference,
+        per_kwh: 1.0,
+    };
+    let inp = DayInput {
+        dt_h: 1.0,
+        load_kw: &load,
+        pv_kw: &zero,
+        import_per_kwh: &imp,
+        export_per_kwh: &exp,
+        allow_curtailment: false,
+    };
+    let w = Window { start: 0, len: n };
+    let end = b.soc0 * b.e_kwh;
+    let run = |st: &MilpSettings| {
+        dispatch_window(&b, end, w, &inp, None, Some(&track), StorageModel::Milp, st)
+    };
+    let d = run(&MilpSettings::default());
+    let r = run(&bb());
+    assert_ne!(d.method, Method::Dp);
+    assert_eq!(d.charge_kw, r.charge_kw);
+    assert_eq!(d.objective, r.objective);
+}
+
+/// A tie — flat prices, and a reference the asset cannot follow, so every step of the window
+/// costs the same — has many optimal schedules; the interior-point LP returns one inside the
+/// optimal face, the DP another. The DP must step aside, so the LP's answer does not depend on
+/// the method: exactly the `dp: false` schedule, taking on the 6 kWh asked.
+#[test]
+fn dp_steps_aside_for_an_lp_whose_optimum_is_a_tie() {
+    let n = 4;
+    let b = Battery {
+        e_kwh: 20.0,
+        p_charge_kw: 5.0,
+        p_discharge_kw: 0.0,
+        eta_charge: 1.0,
+        eta_discharge: 1.0,
+        soc_min: 0.0,
+        soc_max: 1.0,
+        soc0: 0.2,
+        end_rule: EndRule::ReturnToInitial,
+        start_kwh: None,
+    };
+    let zero = vec![0.0; n];
+    let imp = vec![0.25; n];
+    let exp = vec![0.05; n];
+    let reference = vec![0.0; n];
+    let track = Track {
+        reference_kw: &reference,
+        per_kwh: 0.01,
+    };
+    let inp = DayInput {
+        dt_h: 1.0,
+        load_kw: &zero,
+        pv_kw: &zero,
+        import_per_kwh: &imp,
+        export_per_kwh: &exp,
+        allow_curtailment: false,
+    };
+    let w = Window { start: 0, len: n };
+    let end = b.soc0 * b.e_kwh + 6.0;
+    let run = |st: &MilpSettings| {
+        dispatch_window(&b, end, w, &inp, None, Some(&track), StorageModel::Lp, st)
+    };
+    let d = run(&MilpSettings::default());
+    let r = run(&bb());
+    assert_eq!(d.method, Method::Lp);
+    assert_eq!(d.charge_kw, r.charge_kw);
+    let taken: f64 = d.charge_kw.iter().sum();
+    assert!((taken - 6.0).abs() < 1e-9, "{taken}");
 }

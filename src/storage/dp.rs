@@ -1,5 +1,7 @@
 //! One battery's day solved exactly by dynamic programming over its state of charge, when each
-//! step's cost is convex in the SOC change (the storage model `milp`, [`super::Method::Dp`]).
+//! step's cost is convex in the SOC change (the storage model `milp`, [`super::Method::Dp`]; and
+//! the LP of an asset that cannot discharge — a smart-charging EV, a shiftable load — where LP
+//! and MILP are one problem).
 //!
 //! # The step cost as a function of the SOC change
 //!
@@ -38,6 +40,13 @@
 //! burning energy through the round-trip losses pays, `g_t` has a concave kink at 0, and the
 //! no-simultaneity constraint binds — the MILP is a real MILP.
 //!
+//! A tracked reference ([`super::Track`]: smart charging's "as soon as it can", a shiftable
+//! load's discomfort) adds `κ·Δt·|c − c_ref|` (`κ = per_kwh ≥ 0`): on the charging side a kink
+//! at `Δ = η_c·c_ref·Δt` with slopes `∓κ/η_c`, on the discharging side (`c = 0`) a constant.
+//! It keeps `g_t` convex for an asset that cannot discharge; for one that can, the slope drops
+//! by `κ/η_c` across `Δ = 0` when `c_ref > 0` (charging and discharging at once would then pay)
+//! and the convexity check below sends it to the LP/MILP.
+//!
 //! # The dynamic programme
 //!
 //! With `s` the SOC before step `t`, the value of the rest of the day is
@@ -59,7 +68,10 @@
 //! Ties (an optimum that is not unique, e.g. equal prices over several steps): the forward pass
 //! takes the middle of each step's interval of minimisers (given the SOC the earlier steps left),
 //! and the least curtailment. The interior-point path returns the centre of the optimal face;
-//! the two agree in objective, not necessarily in the schedule. (Taking the minimiser closest to
+//! the two agree in objective, not necessarily in the schedule. When every step's interval is a
+//! single point the optimum is unique (by induction over the steps, every optimal schedule takes
+//! the same SOC path) and [`Plan::unique`] says so; only then does the DP stand in for an LP
+//! (module heading), so an LP's answer never changes with the method that found it. (Taking the minimiser closest to
 //! `Δ = 0` instead — move as late as possible — concentrates the battery's moves and made the
 //! `multiagent5` preset's households stop trading: equally optimal for each battery, a worse
 //! reference for the community.)
@@ -73,7 +85,7 @@
 //! and the value the DP predicts equals the polished dispatch's objective
 //! ([`super::dispatch_in`] checks this last one).
 
-use super::{block, step_cost, Battery, DayInput, EndRule, Pool, WEAR_PER_KWH};
+use super::{block, step_cost, Battery, DayInput, EndRule, Pool, Track, WEAR_PER_KWH};
 
 /// A convex piecewise-linear function on `[x0, x1]`: value `f0` at `x0`, then segments
 /// `(length, slope)` of non-decreasing slope.
@@ -314,11 +326,22 @@ fn flows(b: &Battery, dt: f64, delta: f64) -> (f64, f64) {
 }
 
 /// Builds step `t`'s `g_t`; `None` when a precondition fails (module docs).
-fn step(b: &Battery, inp: &DayInput, pool: Option<&Pool>, t: usize) -> Option<Step> {
+fn step(
+    b: &Battery,
+    inp: &DayInput,
+    pool: Option<&Pool>,
+    track: Option<&Track>,
+    t: usize,
+) -> Option<Step> {
     let dt = inp.dt_h;
     let (load, pv) = (inp.load_kw[t], inp.pv_kw[t]);
-    if !(load.is_finite() && pv.is_finite()) {
+    // The tracked reference of this step (kW) and its cost ($/kWh away from it); none: 0, 0.
+    let (reference, per_kwh) = track.map_or((0.0, 0.0), |tr| (tr.reference_kw[t], tr.per_kwh));
+    if !(load.is_finite() && pv.is_finite() && reference.is_finite() && per_kwh.is_finite()) {
         return None;
+    }
+    if per_kwh < 0.0 {
+        return None; // a reward for leaving the reference is not convex
     }
     let tariff = Tariff::new(inp, pool, t)?;
     let base = load - pv;
@@ -360,12 +383,19 @@ fn step(b: &Battery, inp: &DayInput, pool: Option<&Pool>, t: usize) -> Option<St
             pts.push(delta);
         }
     }
+    // The tracked reference's kink, on the charging side.
+    let delta_ref = reference * ec * dt;
+    if per_kwh > 0.0 && delta_ref > lo.max(0.0) && delta_ref < hi {
+        pts.push(delta_ref);
+    }
     pts.sort_by(f64::total_cmp);
     pts.dedup();
     let value = |delta: f64| {
         let (c, d) = flows(b, dt, delta);
         let r = base + c - d;
-        step_cost(inp, pool, t, r + st.curtail(r)) + WEAR_PER_KWH * dt * (c + d)
+        step_cost(inp, pool, t, r + st.curtail(r))
+            + WEAR_PER_KWH * dt * (c + d)
+            + per_kwh * dt * (c - reference).abs()
     };
     let mut g = Pwl {
         x0: lo,
@@ -377,8 +407,11 @@ fn step(b: &Battery, inp: &DayInput, pool: Option<&Pool>, t: usize) -> Option<St
     for w in pts.windows(2) {
         let m = 0.5 * (w[0] + w[1]);
         let slope = if m > 0.0 {
-            (st.f_slope(base + m / (ec * dt)) + WEAR_PER_KWH * dt) / (ec * dt)
+            let c = m / (ec * dt);
+            let away = if c > reference { per_kwh } else { -per_kwh };
+            (st.f_slope(base + c) + (WEAR_PER_KWH + away) * dt) / (ec * dt)
         } else {
+            // Discharging: no charge, so the tracked cost `per_kwh·dt·|0 − reference|` is flat.
             (st.f_slope(base + m * ed / dt) - WEAR_PER_KWH * dt) * ed / dt
         };
         if slope < last - 1e-12 * (1.0 + last.abs()) {
@@ -399,15 +432,19 @@ pub(crate) struct Plan {
     pub discharge_kw: Vec<f64>,
     pub curtail_kw: Vec<f64>,
     pub objective: f64,
+    /// Whether every step's minimiser was one point: then the optimum is unique (module docs,
+    /// *Ties*) and any exact solver — the interior-point LP included — returns this schedule.
+    pub unique: bool,
 }
 
-/// Solves one battery's day (no tracked reference) ending at `end_kwh` exactly, or `None` when
-/// a precondition fails (module docs).
+/// Solves one battery's day ending at `end_kwh` exactly (with the cost of a tracked reference,
+/// when given), or `None` when a precondition fails (module docs).
 pub(crate) fn solve(
     b: &Battery,
     end_kwh: f64,
     inp: &DayInput,
     pool: Option<&Pool>,
+    track: Option<&Track>,
 ) -> Option<Plan> {
     let n = inp.load_kw.len();
     let dt = inp.dt_h;
@@ -418,7 +455,8 @@ pub(crate) fn solve(
             pl.price_per_kwh.len() >= n
                 && pl.import_cap_kw.len() >= n
                 && pl.export_cap_kw.len() >= n
-        });
+        })
+        && track.is_none_or(|tr| tr.reference_kw.len() >= n);
     let params_ok = [dt, b.e_kwh, b.p_charge_kw, b.p_discharge_kw, end_kwh]
         .iter()
         .all(|x| x.is_finite())
@@ -430,7 +468,7 @@ pub(crate) fn solve(
         return None;
     }
     let steps: Vec<Step> = (0..n)
-        .map(|t| step(b, inp, pool, t))
+        .map(|t| step(b, inp, pool, track, t))
         .collect::<Option<_>>()?;
     let (lo, hi) = block::soc_bounds(b, end_kwh);
     let eps = 1e-9 * b.e_kwh.max(1.0);
@@ -458,6 +496,7 @@ pub(crate) fn solve(
         discharge_kw: Vec::with_capacity(n),
         curtail_kw: Vec::with_capacity(n),
         objective,
+        unique: true,
     };
     let mut s = start;
     for (t, st) in steps.iter().enumerate() {
@@ -485,6 +524,7 @@ pub(crate) fn solve(
         let first = phi.iter().position(|&p| p <= best + tol)?;
         let lastk = phi.iter().rposition(|&p| p <= best + tol)?;
         let delta = 0.5 * (xs[first] + xs[lastk]);
+        plan.unique &= xs[lastk] - xs[first] <= eps;
         let (c, d) = flows(b, dt, delta);
         let r = st.base + c - d;
         plan.charge_kw.push(c);

@@ -557,8 +557,16 @@ fn dispatch_to(
 ) -> Dispatch {
     match model {
         StorageModel::Greedy | StorageModel::None => greedy(b, inp, pool),
-        StorageModel::Milp if st.dp && track.is_none() => {
-            match dispatch_dp(b, end_kwh, inp, pool) {
+        // The MILP, and the LP of an asset that cannot discharge (no complementarity: the two
+        // coincide), by the exact DP where its precondition holds ([`dp`]). Where the DP stands
+        // in for a solver it did not serve before (the LP; a tracked reference), it must find
+        // the optimum unique — then every exact method returns the same schedule, and ties keep
+        // the interior point's centre of the optimal face.
+        StorageModel::Milp | StorageModel::Lp
+            if st.dp && (model == StorageModel::Milp || b.p_discharge_kw == 0.0) =>
+        {
+            let unique_only = model == StorageModel::Lp || track.is_some();
+            match dispatch_dp(b, end_kwh, inp, pool, track, unique_only) {
                 Some(d) => d,
                 None => dispatch_to(
                     b,
@@ -616,16 +624,27 @@ fn dispatch_to(
     }
 }
 
-/// The [`dp`] dispatch, polished and settled like the LP's; `None` when a precondition fails
+/// The [`dp`] dispatch, polished and settled like the LP's; `None` when a precondition fails,
+/// when `unique_only` and the optimum is not unique,
 /// or the settled objective misses the DP's value by more than 1e-9 relative (then the caller
-/// solves the MILP by branch and bound).
-fn dispatch_dp(b: &Battery, end_kwh: f64, inp: &DayInput, pool: Option<&Pool>) -> Option<Dispatch> {
-    let plan = dp::solve(b, end_kwh, inp, pool)?;
+/// solves the LP, or the MILP by branch and bound).
+fn dispatch_dp(
+    b: &Battery,
+    end_kwh: f64,
+    inp: &DayInput,
+    pool: Option<&Pool>,
+    track: Option<&Track>,
+    unique_only: bool,
+) -> Option<Dispatch> {
+    let plan = dp::solve(b, end_kwh, inp, pool, track)?;
+    if unique_only && !plan.unique {
+        return None;
+    }
     let mut d = exact(
         b,
         end_kwh,
         inp,
-        (pool, None),
+        (pool, track),
         (plan.charge_kw, plan.discharge_kw, plan.curtail_kw),
         Status::Solved,
     );
