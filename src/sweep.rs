@@ -343,7 +343,13 @@ pub fn row_with_outputs(p: &Point, outputs: Option<&Path>) -> RowText {
     let s = &p.scenario;
     let mut cells = param_cells(p);
     let names = kpi_names();
-    let result = crate::study::run(s).and_then(|r| {
+    // A sweep row reads KPIs only; the scenario's full files need the steps.
+    let retention = if outputs.is_some() {
+        crate::study::Retention::Steps
+    } else {
+        crate::study::Retention::Totals
+    };
+    let result = crate::study::run_retaining(s, retention, &mut |_, _| {}).and_then(|r| {
         if let Some(dir) = outputs {
             crate::output::write_run(
                 &r,

@@ -412,9 +412,9 @@ fn dp_matches_branch_and_bound_on_real_days() {
 /// An asset that cannot discharge (a smart-charging EV, a shiftable load) with a tracked
 /// reference, in a window that may wrap past midnight, against the Clarabel LP
 /// (`MilpSettings { dp: false, .. }`, an independent solver of the same LP): the DP serves it
-/// (`Method::Dp`) wherever the optimum is unique — 58 of these 60 —, its objective (energy cost
-/// + wear + tracking cost) equals the LP's to 1e-6, its schedule is the LP's to 1e-4 kW, and it
-/// is physical. Random days with pools and expected network charges.
+/// (`Method::Dp`) wherever the optimum is unique — 58 of these 60 —, its objective (energy
+/// cost, wear and tracking cost) equals the LP's to 1e-6, its schedule is the LP's to 1e-4 kW,
+/// and it is physical. Random days with pools and expected network charges.
 #[test]
 fn dp_matches_the_lp_of_a_tracked_asset_without_discharge() {
     let mut served = 0;

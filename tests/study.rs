@@ -704,3 +704,64 @@ fn regulator_policy_and_time_of_use_are_settled_and_reported() {
     assert!(r.p2p.kpis.policy_bonus > r.baseline.kpis.policy_bonus);
     assert!(r.p2p.kpis.policy_penalty < r.baseline.kpis.policy_penalty);
 }
+
+/// Keeping only the totals (`Retention::Totals`, what `--no-out`, `--outputs summary` and a
+/// sweep row use) gives the same numbers as keeping every step: every KPI of both cases and of
+/// every comparison, bit for bit (`summary_json`), on days with batteries, EVs, flexible loads,
+/// a LinDistFlow correction that binds and sheds, and DC. The steps-kept run is the independent
+/// source; the totals-only run keeps no accounts.
+#[test]
+fn keeping_only_totals_gives_the_same_kpis_and_summary() {
+    let mut cases = Vec::new();
+    let mut s = Scenario {
+        network: "village80".into(),
+        pv_share_percent: 60.0,
+        ..Scenario::default()
+    };
+    s.storage.battery_share_percent = 30.0;
+    s.clearing.model = NetworkModel::Lindistflow;
+    s.clearing.background = netclear::clearing::Background::Enforce;
+    cases.push(s.clone());
+    s.clearing.model = NetworkModel::Dc;
+    s.storage.battery_share_percent = 0.0;
+    cases.push(s.clone());
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/scenarios/ev_congestion.toml"
+    );
+    let ev = Scenario::from_toml(file, &std::fs::read_to_string(file).unwrap()).unwrap();
+    cases.push(ev);
+    for (k, s) in cases.iter().enumerate() {
+        let steps = study::run_retaining(s, study::Retention::Steps, &mut |_, _| {}).unwrap();
+        let totals = study::run_retaining(s, study::Retention::Totals, &mut |_, _| {}).unwrap();
+        assert!(totals.day.p2p.accounts.is_empty() && totals.day.baseline.accounts.is_empty());
+        assert!(!steps.day.p2p.accounts.is_empty());
+        assert_eq!(
+            netclear::output::summary_json(&steps).unwrap(),
+            netclear::output::summary_json(&totals).unwrap(),
+            "scenario {k}"
+        );
+        for (a, b) in [
+            (&steps.day.baseline, &totals.day.baseline),
+            (&steps.day.p2p, &totals.day.p2p),
+        ] {
+            assert_eq!(a.totals, b.totals, "scenario {k}");
+            for t in 0..a.accounts.len() {
+                let mut sum = netclear::settlement::Account::default();
+                for x in &a.accounts[t] {
+                    sum.add(x);
+                }
+                assert_eq!(a.step_total(t), sum);
+            }
+        }
+        // The per-step tables need the steps: asked of a totals-only study, a clear error.
+        let dir = tempfile::tempdir().unwrap();
+        let err = netclear::output::write_run(
+            &totals,
+            &dir.path().join("out"),
+            &netclear::output::WriteOptions::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("totals"), "{err}");
+    }
+}

@@ -446,7 +446,15 @@ pub fn run_cmd(a: &RunArgs, out: &mut dyn Write) -> Result<()> {
         return seed_community(&s, a, out, started);
     }
     let line = progress_line(!a.quiet, if s.days.is_some() { "days" } else { "steps" });
-    let res = crate::study::run_with_progress(&s, &mut |t, n| line(t, n))?;
+    // Nothing asked reads a single step's accounts: keep only the totals (the same KPIs and
+    // summary files in a fraction of the memory, `study::totals`).
+    let summary_only = a.no_out || s.outputs == crate::scenario::Outputs::Summary;
+    let retention = if summary_only && !a.report && !a.ledger {
+        crate::study::Retention::Totals
+    } else {
+        crate::study::Retention::Steps
+    };
+    let res = crate::study::run_retaining(&s, retention, &mut |t, n| line(t, n))?;
     if let Some(prefix) = &s.dump_lp {
         crate::output::write_dumps(&res, prefix)?;
     }

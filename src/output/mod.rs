@@ -243,7 +243,7 @@ fn flex_facts(r: &StudyResult) -> Option<FlexFacts> {
     use crate::scenario::FlexPricing;
     let mut short = Vec::new();
     for case in [&r.day.baseline, &r.day.p2p] {
-        let outcomes = crate::study::kpi::ev_outcomes(&case.plan, &case.accounts);
+        let outcomes = crate::study::kpi::ev_outcomes(&case.plan, &case.totals);
         for (e, o) in case.plan.evs().zip(outcomes) {
             if o.shortfall_kwh <= 0.0 {
                 continue;
@@ -404,6 +404,16 @@ fn per_step_element_table(name: &str) -> bool {
 
 /// Writes a study's results folder (see the module docs); returns the number of files.
 pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usize> {
+    // A study that kept only totals has no per-step tables, report or ledger to give.
+    let summary_only = r.scenario.outputs == crate::scenario::Outputs::Summary;
+    if !r.retention.keeps_steps() && (!summary_only || opts.report || opts.ledger) {
+        return Err(Error::invalid(
+            crate::Location::file("outputs"),
+            "this study kept only its totals (`study::Retention::Totals`): it can write the \
+             summary files (`outputs = \"summary\"`), not the per-step tables, the report or \
+             the ledger; run it with `Retention::Steps`",
+        ));
+    }
     let stage = Stage::new(dir, opts.force)?;
     let c = &r.community;
     let d = &r.day;
@@ -415,7 +425,6 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
     let mut files: Vec<String> = vec!["summary.json".into(), "feeder.json".into()];
     let cases = [&d.baseline, &d.p2p];
     // `outputs = summary` leaves out the case × step × element tables.
-    let summary_only = r.scenario.outputs == crate::scenario::Outputs::Summary;
     let keep = |name: &str| !summary_only || !per_step_element_table(name);
 
     csv_file(
@@ -453,11 +462,7 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
                     retail_per_kwh: c.retail_per_kwh[t].into(),
                     feed_in_per_kwh: c.feed_in_per_kwh[t].into(),
                     p2p_avg_price_per_kwh: (vol > 0.0).then(|| Num(paid / vol)),
-                    cost: case.accounts[t]
-                        .iter()
-                        .map(|a| a.bill())
-                        .sum::<f64>()
-                        .into(),
+                    cost: case.totals.step_bills[t].into(),
                     slack_import_kw: net.slack_import_kw.into(),
                     max_line_loading_percent: net.max_line_loading_percent.into(),
                     max_trafo_loading_percent: net.max_trafo_loading_percent.into(),
@@ -710,8 +715,8 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
                         binding: o.reason(),
                         violations_before: joined(&o.violations),
                         ac_violations_before: joined(&o.ac_violations_before),
-                        shed_kw: o.shed_kw.iter().sum::<f64>().into(),
-                        curtailed_kw: o.curt_kw.iter().sum::<f64>().into(),
+                        shed_kw: cl.shed_total_kw.into(),
+                        curtailed_kw: cl.curtailed_total_kw.into(),
                         socp_max_gap: o.socp_max_gap.map(Num),
                         vm_error_pu: cl.vm_error_pu.map(Num),
                         p_error_kw: cl.p_error_kw.map(Num),

@@ -70,7 +70,7 @@
 //! and the least curtailment. The interior-point path returns the centre of the optimal face;
 //! the two agree in objective, not necessarily in the schedule. When every step's interval is a
 //! single point the optimum is unique (by induction over the steps, every optimal schedule takes
-//! the same SOC path) and [`Plan::unique`] says so; only then does the DP stand in for an LP
+//! the same SOC path) and the plan says so (`Plan::unique`); only then does the DP stand in for an LP
 //! (module heading), so an LP's answer never changes with the method that found it. (Taking the minimiser closest to
 //! `Δ = 0` instead — move as late as possible — concentrates the battery's moves and made the
 //! `multiagent5` preset's households stop trading: equally optimal for each battery, a worse

@@ -23,7 +23,7 @@
 
 use super::network::{injections, Solvers, StepNetwork};
 use super::plan::Plan;
-use super::{Case, FailedProblem, StepClearing, StepTrade};
+use super::{Case, FailedProblem, Retention, StepClearing, StepTrade};
 use crate::clearing::charges::Charges;
 use crate::clearing::{
     Agent, Background, ChargeRule, Corrector, NetworkModel, StepInput, StepOutcome, TradeFlow,
@@ -41,7 +41,10 @@ use std::sync::Arc;
 /// One case's day as the loop produces it.
 #[derive(Debug, Default)]
 pub(super) struct CaseDay {
+    /// Every step's accounts ([`super::Retention::Steps`]; else empty).
     pub accounts: Vec<Vec<Account>>,
+    /// Their sums, under either retention.
+    pub totals: super::Totals,
     pub network: Vec<Arc<StepNetwork>>,
     pub clearing: Vec<StepClearing>,
 }
@@ -345,9 +348,11 @@ pub(super) fn run(
     s: &Scenario,
     base_plan: &Plan,
     p2p_plan: &Plan,
+    retention: Retention,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<DayRun> {
     let n_steps = c.n_steps();
+    let keep = retention.keeps_steps();
     let dt = c.dt_h();
     let rule = PriceRule {
         strategy: s.market.strategy,
@@ -513,9 +518,15 @@ pub(super) fn run(
             (&mut out.p2p, p2p, p2p_net, p2p_o),
         ] {
             if let Some(o) = o {
-                case_day.clearing.push(StepClearing::new(o, &net));
+                let cl = StepClearing::new(o, &net);
+                case_day
+                    .clearing
+                    .push(if keep { cl } else { cl.summarised() });
             }
-            case_day.accounts.push(acc);
+            case_day.totals.add_step(&acc);
+            if keep {
+                case_day.accounts.push(acc);
+            }
             case_day.network.push(net);
         }
         progress(t + 1, n_steps);

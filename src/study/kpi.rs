@@ -24,7 +24,6 @@ use super::network::{FlowModel, StepNetwork};
 use super::plan::Plan;
 use super::{StepClearing, StepTrade};
 use crate::scenario::community::{Community, LoadClass};
-use crate::settlement::Account;
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -176,8 +175,8 @@ pub struct CaseData<'a> {
     pub c: &'a Community,
     /// The case's storage plan.
     pub plan: &'a Plan,
-    /// Accounts per step and prosumer.
-    pub accounts: &'a [Vec<Account>],
+    /// The sums of the accounts.
+    pub totals: &'a super::Totals,
     /// Network per step.
     pub network: &'a [Arc<StepNetwork>],
     /// Clearing per step.
@@ -187,7 +186,7 @@ pub struct CaseData<'a> {
 }
 
 /// What one EV physically took on in a case: its plan, less the charging the network correction
-/// throttled ([`Account::ev_throttled_kwh`]).
+/// throttled ([`crate::settlement::Account::ev_throttled_kwh`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EvOutcome {
     /// The prosumer.
@@ -202,16 +201,12 @@ pub struct EvOutcome {
     pub throttled_kwh: f64,
 }
 
-/// Every EV's physical outcome in a case (plan and accounts of that case).
-pub fn ev_outcomes(plan: &Plan, accounts: &[Vec<Account>]) -> Vec<EvOutcome> {
+/// Every EV's physical outcome in a case (plan and account totals of that case).
+pub fn ev_outcomes(plan: &Plan, totals: &super::Totals) -> Vec<EvOutcome> {
     plan.evs()
         .map(|e| {
             let i = e.ev.prosumer;
-            let throttled: f64 = accounts
-                .iter()
-                .filter_map(|s| s.get(i))
-                .map(|a| a.ev_throttled_kwh)
-                .sum();
+            let throttled = totals.ev_throttled_kwh.get(i).copied().unwrap_or(-0.0);
             let delivered = e.delivered_kwh - crate::storage::ev::EV_ETA * throttled;
             let short = e.need_kwh - delivered;
             EvOutcome {
@@ -229,26 +224,19 @@ pub fn ev_outcomes(plan: &Plan, accounts: &[Vec<Account>]) -> Vec<EvOutcome> {
         .collect()
 }
 
-/// The baseline a P2P case is compared with: its accounts and network results.
-pub type Reference<'a> = (&'a [Vec<Account>], &'a [Arc<StepNetwork>]);
+/// The baseline a P2P case is compared with: its account totals and network results.
+pub type Reference<'a> = (&'a super::Totals, &'a [Arc<StepNetwork>]);
 
 /// Computes the indicators; `baseline` (the baseline's accounts and network) for the P2P case.
 pub fn compute(d: &CaseData, baseline: Option<Reference>) -> Kpis {
     let c = d.c;
     let np = c.prosumers.len();
-    let mut tot = Account::default();
-    let mut bills = vec![0.0; np];
-    let (mut comm_imp, mut comm_exp) = (0.0, 0.0);
-    for step in d.accounts {
-        let mut net = 0.0;
-        for (i, a) in step.iter().enumerate() {
-            tot.add(a);
-            bills[i] += a.bill();
-            net -= a.injection_kw(1.0);
-        }
-        comm_imp += net.max(0.0);
-        comm_exp += (-net).max(0.0);
-    }
+    let tot = d.totals.all;
+    // `0.0 + Σ` (the sum as `+=` from 0.0 makes it) of each prosumer's bills.
+    let bills: Vec<f64> = (0..np)
+        .map(|i| 0.0 + d.totals.bills.get(i).copied().unwrap_or(-0.0))
+        .collect();
+    let (comm_imp, comm_exp) = (d.totals.community_import_kwh, d.totals.community_export_kwh);
     // Savings are the members' (the community battery is the community's asset, not a member:
     // its result is `community_battery_bill`).
     let members: Vec<usize> = (0..np)
@@ -257,7 +245,7 @@ pub fn compute(d: &CaseData, baseline: Option<Reference>) -> Kpis {
     let savings: Vec<f64> = match baseline {
         Some((b, _)) => members
             .iter()
-            .map(|&i| b.iter().map(|s| s[i].bill()).sum::<f64>() - bills[i])
+            .map(|&i| b.bills.get(i).copied().unwrap_or(-0.0) - bills[i])
             .collect(),
         None => vec![0.0; members.len()],
     };
@@ -280,8 +268,8 @@ pub fn compute(d: &CaseData, baseline: Option<Reference>) -> Kpis {
         .map(|t| t.executed_kwh * t.trade.seller_price_per_kwh)
         .sum();
     let p2p_curtailed: f64 = d.trades.iter().map(|t| t.trade.kwh - t.executed_kwh).sum();
-    let evs = ev_outcomes(d.plan, d.accounts);
-    let storage_curt: f64 = (0..d.accounts.len())
+    let evs = ev_outcomes(d.plan, d.totals);
+    let storage_curt: f64 = (0..d.totals.n_steps())
         .map(|t| {
             (0..np)
                 .map(|i| d.plan.flows_kwh(i, t, c.dt_h()).2)

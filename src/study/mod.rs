@@ -31,6 +31,7 @@ pub mod paper_step;
 pub mod period;
 pub mod plan;
 pub mod seed_community;
+pub mod totals;
 
 use crate::error::{Error, Result};
 use crate::market::Trade;
@@ -43,6 +44,7 @@ use network::{BranchPeak, StepNetwork};
 use plan::{Carry, Plan};
 use serde::Serialize;
 use std::sync::Arc;
+pub use totals::{Retention, Totals};
 
 /// Which side of the comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -79,6 +81,10 @@ pub struct StepClearing {
     pub vm_error_pu: Option<f64>,
     /// Largest |formulation flow − network-result flow| at the from end, kW.
     pub p_error_kw: Option<f64>,
+    /// Load the correction shed, summed over the nodes, kW.
+    pub shed_total_kw: f64,
+    /// PV the correction curtailed, summed over the nodes, kW.
+    pub curtailed_total_kw: f64,
 }
 
 impl StepClearing {
@@ -102,10 +108,40 @@ impl StepClearing {
                 .fold(0.0, f64::max)
         });
         StepClearing {
+            shed_total_kw: outcome.shed_kw.iter().sum(),
+            curtailed_total_kw: outcome.curt_kw.iter().sum(),
             outcome,
             vm_error_pu,
             p_error_kw,
         }
+    }
+
+    /// The record without the outcome's per-node, per-branch and per-trade vectors (prices,
+    /// curtailment and shedding per node, executed shares, the formulation's predictions), which
+    /// only the per-step element tables read: what [`Retention::Totals`] keeps. Status, binding
+    /// limits, violations, the sums above and the errors stay.
+    pub fn summarised(mut self) -> StepClearing {
+        let o = &mut self.outcome;
+        for v in [
+            &mut o.executed,
+            &mut o.curt_kw,
+            &mut o.shed_kw,
+            &mut o.agent_curt_kw,
+            &mut o.agent_shed_kw,
+            &mut o.lmp_per_kwh,
+            &mut o.congestion_per_kwh,
+            &mut o.voltage_per_kwh,
+            &mut o.losses_per_kwh,
+            &mut o.predicted_p_kw,
+            &mut o.predicted_q_kvar,
+            &mut o.predicted_rated_kva,
+            &mut o.pair_kw,
+        ] {
+            *v = Vec::new();
+        }
+        o.predicted_vm_pu = None;
+        o.reactive = None;
+        self
     }
 }
 
@@ -123,8 +159,10 @@ pub struct FailedProblem {
 pub struct CaseResult {
     /// Which case.
     pub case: Case,
-    /// `accounts[t][i]`: prosumer `i` in step `t`.
+    /// `accounts[t][i]`: prosumer `i` in step `t` (empty under [`Retention::Totals`]).
     pub accounts: Vec<Vec<Account>>,
+    /// The sums of the accounts, under either retention.
+    pub totals: Totals,
     /// Per step: the one network result.
     pub network: Vec<Arc<StepNetwork>>,
     /// Per branch: the day's peak.
@@ -140,19 +178,11 @@ pub struct CaseResult {
 impl CaseResult {
     /// A prosumer's day totals.
     pub fn prosumer_total(&self, i: usize) -> Account {
-        let mut l = Account::default();
-        for step in &self.accounts {
-            l.add(&step[i]);
-        }
-        l
+        self.totals.prosumers.get(i).copied().unwrap_or_default()
     }
     /// Community totals of one step.
     pub fn step_total(&self, t: usize) -> Account {
-        let mut l = Account::default();
-        for p in &self.accounts[t] {
-            l.add(p);
-        }
-        l
+        self.totals.steps[t]
     }
     /// Whether this case's physics equals `other`'s in every step (the same network results).
     pub fn same_physics(&self, other: &CaseResult) -> bool {
@@ -360,6 +390,8 @@ pub struct StudyResult {
     /// A multi-day study's days, each with its own KPIs and comparisons (empty for one day;
     /// then `day` and `community` are the whole period, [`period`]).
     pub days: Vec<period::DaySummary>,
+    /// What `day` kept of its steps ([`totals`]).
+    pub retention: Retention,
 }
 
 impl StudyResult {
@@ -377,6 +409,18 @@ pub fn run(s: &Scenario) -> Result<StudyResult> {
 /// [`run`], calling `progress(step, n_steps)` as the main day advances.
 pub fn run_with_progress(
     s: &Scenario,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<StudyResult> {
+    run_retaining(s, Retention::Steps, progress)
+}
+
+/// [`run_with_progress`], keeping of the main day's steps what `retention` says
+/// ([`totals`]): [`Retention::Totals`] gives the same KPIs, `summary.json` and summary files in
+/// a fraction of the memory, without the per-step element tables, the report or the ledger. A
+/// multi-day study and the central mode keep the steps whatever is asked.
+pub fn run_retaining(
+    s: &Scenario,
+    retention: Retention,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<StudyResult> {
     s.validate()?;
@@ -404,7 +448,7 @@ pub fn run_with_progress(
         None => s,
     };
     let c = community::build(s)?;
-    run_community(s, c, &Carry::default(), progress)
+    run_community(s, c, &Carry::default(), retention, progress)
 }
 
 /// The study of one built community (one day), its batteries starting from `carry`'s SOC and
@@ -413,11 +457,19 @@ fn run_community(
     s: &Scenario,
     c: Community,
     carry: &Carry,
+    retention: Retention,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<StudyResult> {
     let mut failed = Vec::new();
     let (base_plan, p2p_plan) = plans(&c, s, s.storage.model, carry);
-    let auction = day_with(&c, s, base_plan, p2p_plan, progress, &mut failed)?;
+    // The central mode compares the auction's day with its own (`grid_cost`, the baseline
+    // reused): it keeps the steps.
+    let main = if s.storage.clearing == ClearingMode::Central {
+        Retention::Steps
+    } else {
+        retention
+    };
+    let auction = day_with(&c, s, (base_plan, p2p_plan), main, progress, &mut failed)?;
     let mut comparisons = Comparisons::default();
     let mut central_result = None;
     let day = if s.storage.clearing == ClearingMode::Central {
@@ -436,7 +488,14 @@ fn run_community(
         }
         let central_day = central_day(&c, s, &auction.baseline, &cr)?;
         let (gb, gp) = plans(&c, s, StorageModel::Greedy, carry);
-        let greedy = day_with(&c, s, gb, gp, &mut |_, _| {}, &mut failed)?;
+        let greedy = day_with(
+            &c,
+            s,
+            (gb, gp),
+            Retention::Steps,
+            &mut |_, _| {},
+            &mut failed,
+        )?;
         let voll = s.clearing.voll_per_kwh;
         let auction_cost = grid_cost(&auction.p2p, voll);
         // The decentralised modes of the flexibility on the same day ([`plan::Response`]).
@@ -450,7 +509,14 @@ fn run_community(
             let mut sm = s.clone();
             sm.flex.mode = Some(mode);
             let (b, p) = plans(&c, &sm, sm.storage.model, carry);
-            let d = day_with(&c, &sm, b, p, &mut |_, _| {}, &mut failed)?;
+            let d = day_with(
+                &c,
+                &sm,
+                (b, p),
+                Retention::Steps,
+                &mut |_, _| {},
+                &mut failed,
+            )?;
             let w = Some(central_outcome.welfare_cost);
             modes.push(ModeOutcome::of(name, &d.p2p, dt, voll, w));
         }
@@ -473,7 +539,15 @@ fn run_community(
     if has_storage {
         let c0 = c.restricted(false, false);
         let (b, p) = plans(&c0, s, StorageModel::None, carry);
-        let d0 = day_with(&c0, s, b, p, &mut |_, _| {}, &mut failed)?;
+        // The comparisons below read KPIs (and trades) only: totals serve.
+        let d0 = day_with(
+            &c0,
+            s,
+            (b, p),
+            Retention::Totals,
+            &mut |_, _| {},
+            &mut failed,
+        )?;
         comparisons.without_storage = Some(Variant {
             baseline: d0.baseline.kpis,
             p2p: d0.p2p.kpis,
@@ -512,7 +586,11 @@ fn run_community(
                     ..carry.clone()
                 };
                 let (b, p) = plans(&c2, s, model, &carry2);
-                Ok(day_with(&c2, s, b, p, &mut |_, _| {}, failed)?.p2p.kpis)
+                Ok(
+                    day_with(&c2, s, (b, p), Retention::Totals, &mut |_, _| {}, failed)?
+                        .p2p
+                        .kpis,
+                )
             };
             let both = match (
                 has_home && (has_vpp || has_shared),
@@ -548,7 +626,14 @@ fn run_community(
             };
             let pc = community::build(&ps)?;
             let (b, q) = plans(&pc, &ps, ps.storage.model, &Carry::default());
-            let pd = day_with(&pc, &ps, b, q, &mut |_, _| {}, &mut failed)?;
+            let pd = day_with(
+                &pc,
+                &ps,
+                (b, q),
+                Retention::Totals,
+                &mut |_, _| {},
+                &mut failed,
+            )?;
             paper::variant("paper2024", &pc, &pd)
         };
         let corrected = (p == Preset::Paper2024Corrected)
@@ -572,7 +657,14 @@ fn run_community(
             let mut sd = s.clone();
             sd.market.design = design;
             let (b, p) = plans(&c, &sd, sd.storage.model, carry);
-            let d = day_with(&c, &sd, b, p, &mut |_, _| {}, &mut failed)?;
+            let d = day_with(
+                &c,
+                &sd,
+                (b, p),
+                Retention::Totals,
+                &mut |_, _| {},
+                &mut failed,
+            )?;
             rows.push(DesignResult::of(design, &d));
         }
         comparisons.market_designs = Some(rows);
@@ -585,6 +677,7 @@ fn run_community(
         comparisons,
         failed,
         days: Vec::new(),
+        retention: main,
     })
 }
 
@@ -620,18 +713,25 @@ fn plans(c: &Community, s: &Scenario, model: StorageModel, carry: &Carry) -> (Pl
 /// [`run`], for tests and benchmarks that build their own community).
 pub fn run_day(c: &Community, s: &Scenario) -> Result<DayResult> {
     let (b, p) = plans(c, s, s.storage.model, &Carry::default());
-    day_with(c, s, b, p, &mut |_, _| {}, &mut Vec::new())
+    day_with(
+        c,
+        s,
+        (b, p),
+        Retention::Steps,
+        &mut |_, _| {},
+        &mut Vec::new(),
+    )
 }
 
 fn day_with(
     c: &Community,
     s: &Scenario,
-    base_plan: Plan,
-    p2p_plan: Plan,
+    (base_plan, p2p_plan): (Plan, Plan),
+    retention: Retention,
     progress: &mut dyn FnMut(usize, usize),
     failed: &mut Vec<FailedProblem>,
 ) -> Result<DayResult> {
-    let run = day::run(c, s, &base_plan, &p2p_plan, progress)?;
+    let run = day::run(c, s, &base_plan, &p2p_plan, retention, progress)?;
     failed.extend(run.failed);
     let baseline = finish(c, Case::Baseline, run.baseline, base_plan, &[], None);
     let p2p = finish(
@@ -661,17 +761,18 @@ fn finish(
         &kpi::CaseData {
             c,
             plan: &plan,
-            accounts: &d.accounts,
+            totals: &d.totals,
             network: &d.network,
             clearing: &d.clearing,
             trades,
         },
-        baseline.map(|b| (b.accounts.as_slice(), b.network.as_slice())),
+        baseline.map(|b| (&b.totals, b.network.as_slice())),
     );
     CaseResult {
         case,
         branches: network::branch_peaks(&c.network, &c.grid, &d.network),
         accounts: d.accounts,
+        totals: d.totals,
         network: d.network,
         clearing: d.clearing,
         plan,
@@ -709,6 +810,7 @@ fn central_day(
         );
         let inj = network::injections(c, &acc);
         d.network.push(Arc::new(solvers.solve(&c.grid, &inj, None)));
+        d.totals.add_step(&acc);
         d.accounts.push(acc);
     }
     let baseline = baseline.clone();
@@ -721,7 +823,8 @@ fn central_day(
 }
 
 /// The community's net cost with the retailer in a case (what leaves the community to the
-/// retailer), plus unserved energy valued at `voll_per_kwh`, $.
+/// retailer), plus unserved energy valued at `voll_per_kwh`, $. Needs the case's steps
+/// ([`Retention::Steps`]): the central mode's comparisons keep them.
 pub fn grid_cost(case: &CaseResult, voll_per_kwh: f64) -> f64 {
     case.accounts
         .iter()

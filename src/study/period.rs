@@ -112,7 +112,13 @@ pub fn run(s: &Scenario, progress: &mut dyn FnMut(usize, usize)) -> Result<Study
             next: next.clone(),
             ..handed.clone()
         };
-        let r = super::run_community(&day_scenario(date), c, &carry, &mut |_, _| {})?;
+        let r = super::run_community(
+            &day_scenario(date),
+            c,
+            &carry,
+            super::Retention::Steps,
+            &mut |_, _| {},
+        )?;
         let n = r.community.n_steps();
         summaries.push(DaySummary {
             date: date.clone(),
@@ -148,7 +154,10 @@ pub fn run(s: &Scenario, progress: &mut dyn FnMut(usize, usize)) -> Result<Study
     }
     let c = Community::concat(&communities)?;
     drop(communities);
-    let [base_day, p2p_day] = cases;
+    let [mut base_day, mut p2p_day] = cases;
+    // The period's sums over all its steps, in order (each day's would round differently).
+    base_day.totals = super::Totals::of(&base_day.accounts);
+    p2p_day.totals = super::Totals::of(&p2p_day.accounts);
     let [base_plan, p2p_plan] = plans;
     let np = c.prosumers.len();
     let baseline = finish(
@@ -179,6 +188,7 @@ pub fn run(s: &Scenario, progress: &mut dyn FnMut(usize, usize)) -> Result<Study
         comparisons: Comparisons::default(),
         failed,
         days: summaries,
+        retention: super::Retention::Steps,
     })
 }
 
