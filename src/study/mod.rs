@@ -487,13 +487,12 @@ fn run_community(
             )));
         }
         let central_day = central_day(&c, s, &auction.baseline, &cr)?;
-        let (gb, gp) = plans(&c, s, StorageModel::Greedy, carry);
-        let greedy = day_with(
+        let greedy = side_day(
             &c,
             s,
-            (gb, gp),
+            StorageModel::Greedy,
+            carry,
             Retention::Steps,
-            &mut |_, _| {},
             &mut failed,
         )?;
         let voll = s.clearing.voll_per_kwh;
@@ -508,13 +507,12 @@ fn run_community(
         ] {
             let mut sm = s.clone();
             sm.flex.mode = Some(mode);
-            let (b, p) = plans(&c, &sm, sm.storage.model, carry);
-            let d = day_with(
+            let d = side_day(
                 &c,
                 &sm,
-                (b, p),
+                sm.storage.model,
+                carry,
                 Retention::Steps,
-                &mut |_, _| {},
                 &mut failed,
             )?;
             let w = Some(central_outcome.welfare_cost);
@@ -538,14 +536,13 @@ fn run_community(
     let has_storage = c.prosumers.iter().any(|p| p.battery.is_some()) || c.shared.is_some();
     if has_storage {
         let c0 = c.restricted(false, false);
-        let (b, p) = plans(&c0, s, StorageModel::None, carry);
         // The comparisons below read KPIs (and trades) only: totals serve.
-        let d0 = day_with(
+        let d0 = side_day(
             &c0,
             s,
-            (b, p),
+            StorageModel::None,
+            carry,
             Retention::Totals,
-            &mut |_, _| {},
             &mut failed,
         )?;
         comparisons.without_storage = Some(Variant {
@@ -585,12 +582,9 @@ fn run_community(
                     next: carry.next.as_ref().map(f),
                     ..carry.clone()
                 };
-                let (b, p) = plans(&c2, s, model, &carry2);
-                Ok(
-                    day_with(&c2, s, (b, p), Retention::Totals, &mut |_, _| {}, failed)?
-                        .p2p
-                        .kpis,
-                )
+                Ok(side_day(&c2, s, model, &carry2, Retention::Totals, failed)?
+                    .p2p
+                    .kpis)
             };
             let both = match (
                 has_home && (has_vpp || has_shared),
@@ -625,13 +619,12 @@ fn run_community(
                 ..Scenario::preset(Preset::Paper2024)
             };
             let pc = community::build(&ps)?;
-            let (b, q) = plans(&pc, &ps, ps.storage.model, &Carry::default());
-            let pd = day_with(
+            let pd = side_day(
                 &pc,
                 &ps,
-                (b, q),
+                ps.storage.model,
+                &Carry::default(),
                 Retention::Totals,
-                &mut |_, _| {},
                 &mut failed,
             )?;
             paper::variant("paper2024", &pc, &pd)
@@ -656,13 +649,12 @@ fn run_community(
             }
             let mut sd = s.clone();
             sd.market.design = design;
-            let (b, p) = plans(&c, &sd, sd.storage.model, carry);
-            let d = day_with(
+            let d = side_day(
                 &c,
                 &sd,
-                (b, p),
+                sd.storage.model,
+                carry,
                 Retention::Totals,
-                &mut |_, _| {},
                 &mut failed,
             )?;
             rows.push(DesignResult::of(design, &d));
@@ -679,6 +671,20 @@ fn run_community(
         days: Vec::new(),
         retention: main,
     })
+}
+
+/// A day run beside the study's main one (a comparison, a variant): both cases' plans under
+/// `model` from `carry`, then the day loop, without progress.
+fn side_day(
+    c: &Community,
+    s: &Scenario,
+    model: StorageModel,
+    carry: &Carry,
+    retention: Retention,
+    failed: &mut Vec<FailedProblem>,
+) -> Result<DayResult> {
+    let plans = plans(c, s, model, carry);
+    day_with(c, s, plans, retention, &mut |_, _| {}, failed)
 }
 
 /// The storage plans of both cases (the P2P plan is the baseline's when nothing in it responds
@@ -712,13 +718,13 @@ fn plans(c: &Community, s: &Scenario, model: StorageModel, carry: &Carry) -> (Pl
 /// Runs the auction-mode day of a built community with its storage plans (the day loop of
 /// [`run`], for tests and benchmarks that build their own community).
 pub fn run_day(c: &Community, s: &Scenario) -> Result<DayResult> {
-    let (b, p) = plans(c, s, s.storage.model, &Carry::default());
-    day_with(
+    let carry = Carry::default();
+    side_day(
         c,
         s,
-        (b, p),
+        s.storage.model,
+        &carry,
         Retention::Steps,
-        &mut |_, _| {},
         &mut Vec::new(),
     )
 }
