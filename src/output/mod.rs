@@ -22,6 +22,7 @@
 //! | `evs.csv`, `flex_loads.csv` | case × step × EV / flexible load: shifted and curtailed (when there are any) |
 //! | `feeder.json` | bus coordinates and branch ends, for the report |
 
+pub mod csv_writer;
 pub mod html;
 pub mod rows;
 pub mod seed_community;
@@ -57,16 +58,12 @@ fn csv_file<T: Serialize>(
         source: e,
     };
     let f = stage.create(name)?;
-    let mut w = csv::Writer::from_writer(f);
-    let mut any = false;
+    // An empty table writes nothing (a header would need a row to take the names from).
+    let mut w = csv_writer::CsvWriter::new(f);
     for r in rows {
-        w.serialize(r).map_err(|e| io(e.into()))?;
-        any = true;
+        w.serialize(&r).map_err(|e| io(e.into()))?;
     }
-    if !any {
-        // A header-only file for an empty table would need the field names: write nothing.
-    }
-    let f = w.into_inner().map_err(|e| io(e.into_error()))?;
+    let f = w.into_inner().map_err(|e| io(e.into()))?;
     stage.finish_file(name, f)
 }
 
@@ -994,7 +991,7 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
 /// in its order (so a new bill term appears here without touching this file), then the bill.
 fn settlement_csv(stage: &Stage, c: &Community, cases: &[&CaseResult]) -> Result<()> {
     let name = "settlement.csv";
-    let io = |e: csv::Error| Error::Io {
+    let io = |e: csv_writer::CsvError| Error::Io {
         path: stage.path(name),
         source: e.into(),
     };
@@ -1006,7 +1003,7 @@ fn settlement_csv(stage: &Stage, c: &Community, cases: &[&CaseResult]) -> Result
         Some(&mut fields),
         &mut values,
     );
-    let mut w = csv::Writer::from_writer(stage.create(name)?);
+    let mut w = csv_writer::CsvWriter::new(stage.create(name)?);
     let mut header: Vec<&str> = vec!["case", "step", "time", "prosumer", "bus"];
     header.extend(fields.iter().copied());
     header.push("bill");
@@ -1014,38 +1011,28 @@ fn settlement_csv(stage: &Stage, c: &Community, cases: &[&CaseResult]) -> Result
     // Cells are written straight from reused buffers: this table is case × step × prosumer
     // (12 million cells at 10⁵ buses).
     let mut num = crate::util::F64Text::new();
-    let mut int = String::new();
-    let mut cell_int = |w: &mut csv::Writer<_>, v: i64| {
-        use std::fmt::Write as _;
-        int.clear();
-        let _ = write!(int, "{v}");
-        w.write_field(int.as_bytes())
-    };
     for case in cases {
         let case_label = case_name(case);
         for (t, step) in case.accounts.iter().enumerate() {
             let time = c.step_label(t);
             for (i, a) in step.iter().enumerate() {
                 account_fields(a, None, &mut values);
-                w.write_field(case_label.as_bytes()).map_err(io)?;
-                cell_int(&mut w, t as i64).map_err(io)?;
-                w.write_field(time.as_bytes()).map_err(io)?;
-                cell_int(&mut w, i as i64).map_err(io)?;
-                cell_int(&mut w, c.prosumers[i].bus.0).map_err(io)?;
+                w.field(case_label.as_bytes());
+                w.int_field(t as i64);
+                w.field(time.as_bytes());
+                w.int_field(i as i64);
+                w.int_field(c.prosumers[i].bus.0);
                 for &v in &values {
                     // A non-finite value has no JSON number: an empty cell, as always.
                     let cell = if v.is_finite() { num.format(v) } else { "" };
-                    w.write_field(cell).map_err(io)?;
+                    w.field(cell.as_bytes());
                 }
-                w.write_field(num.format(a.bill())).map_err(io)?;
-                w.write_record(None::<&[u8]>).map_err(io)?;
+                w.field(num.format(a.bill()).as_bytes());
+                w.end_record().map_err(io)?;
             }
         }
     }
-    let f = w.into_inner().map_err(|e| Error::Io {
-        path: stage.path(name),
-        source: e.into_error(),
-    })?;
+    let f = w.into_inner().map_err(io)?;
     stage.finish_file(name, f)
 }
 

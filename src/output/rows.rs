@@ -14,9 +14,20 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Num(pub f64);
 
+thread_local! {
+    /// One formatting buffer per thread: the big tables have millions of cells and a fresh
+    /// [`crate::util::F64Text`] per cell costs a 352-byte clear.
+    static TEXT: std::cell::RefCell<crate::util::F64Text> =
+        std::cell::RefCell::new(crate::util::F64Text::new());
+}
+
 impl Serialize for Num {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(crate::util::F64Text::new().format(self.0))
+        TEXT.with(|t| match t.try_borrow_mut() {
+            Ok(mut t) => s.serialize_str(t.format(self.0)),
+            // Only reachable if a serializer formatted a `Num` inside `serialize_str`.
+            Err(_) => s.serialize_str(crate::util::F64Text::new().format(self.0)),
+        })
     }
 }
 

@@ -60,6 +60,10 @@ impl F64Text {
         if v == 0.0 {
             return "0";
         }
+        if let Some(k) = self.short(v) {
+            // Only ASCII digits, `-` and `.` were written.
+            return std::str::from_utf8(&self.out[..k]).unwrap_or("NaN");
+        }
         if !v.is_finite() {
             return if v.is_nan() {
                 "NaN"
@@ -143,6 +147,75 @@ impl F64Text {
         // Only ASCII digits, `-` and `.` were written.
         std::str::from_utf8(&self.out[..k]).unwrap_or("NaN")
     }
+}
+
+impl F64Text {
+    /// The fast path for what the tables mostly hold — prices, tariffs and energies with at most
+    /// nine decimals below 10⁶, and integers below 2⁵³ — written from the scaled integer
+    /// without Ryū, into `out`; returns the length, or `None` for every other value.
+    ///
+    /// Why the text is `{}`'s: below 10⁶ an `f64`'s spacing is at most 2⁻³³ ≈ 1.2·10⁻¹⁰, so
+    /// the decimals that read back to `v` lie in an interval narrower than 10⁻⁹ and at most one
+    /// of them has nine decimals or fewer. `s = round(|v|·10⁹)` is that one when it exists (the
+    /// product is off by at most 0.07 below 10¹⁵), and `s / 10⁹ == |v|` — one correctly
+    /// rounded division of two exact doubles, i.e. what reading `s·10⁻⁹` back gives — proves
+    /// it reads back. Being the only candidate on the 10⁻⁹ grid it is the shortest one (a
+    /// shorter decimal is on that grid too) and no other is as short, so `{}` writes exactly
+    /// these digits, trailing zeros dropped. An integer below 2⁵³ is exact and its neighbours
+    /// are at least 1 away: its shortest decimal is itself.
+    fn short(&mut self, v: f64) -> Option<usize> {
+        const SCALE: f64 = 1e9;
+        let a = v.abs();
+        let (int, mut frac, mut nfrac) = if a < 1e6 {
+            let s = (a * SCALE).round();
+            if s / SCALE != a {
+                return None;
+            }
+            let s = s as u64;
+            (s / 1_000_000_000, s % 1_000_000_000, 9)
+        } else if a < 9_007_199_254_740_992.0 && a.trunc() == a {
+            (a as u64, 0, 0)
+        } else {
+            return None;
+        };
+        while nfrac > 0 && frac % 10 == 0 {
+            frac /= 10;
+            nfrac -= 1;
+        }
+        let mut k = 0;
+        if v < 0.0 {
+            self.out[0] = b'-';
+            k = 1;
+        }
+        k += write_u64(&mut self.out[k..], int);
+        if nfrac > 0 {
+            self.out[k] = b'.';
+            k += 1;
+            for i in (0..nfrac).rev() {
+                self.out[k + i] = b'0' + (frac % 10) as u8;
+                frac /= 10;
+            }
+            k += nfrac;
+        }
+        Some(k)
+    }
+}
+
+/// Writes `n` in decimal at the start of `out` (at least 20 bytes long); returns the length.
+pub(crate) fn write_u64(out: &mut [u8], mut n: u64) -> usize {
+    let mut tmp = [0u8; 20];
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let len = tmp.len() - i;
+    out[..len].copy_from_slice(&tmp[i..]);
+    len
 }
 
 /// Whether two shortest decimals of `v` (whose shortest form has `n` significant digits) can be
@@ -290,6 +363,41 @@ mod tests {
             let e = (next() % 140) as i32 - 70;
             check(m * 2f64.powi(e));
             check(-(m + 0.5) * 2f64.powi(e));
+        }
+        // The fast path's edges: around 10⁶ and 2⁵³, nine and ten decimals, and the
+        // neighbours of short decimals.
+        for v in [
+            999_999.999_999_999_f64,
+            999_999.5,
+            1e6,
+            1e6 + 0.5,
+            9_007_199_254_740_991.0,
+            9_007_199_254_740_992.0,
+            9_007_199_254_740_994.0,
+            0.000_000_001,
+            0.000_000_000_5,
+            1.000_000_001,
+            0.123_456_789,
+            0.123_456_789_1,
+            -0.25,
+            -123_456.000_001,
+        ] {
+            for w in [
+                v,
+                f64::from_bits(v.to_bits() + 1),
+                f64::from_bits(v.to_bits() - 1),
+            ] {
+                check(w);
+                check(-w);
+            }
+        }
+        for _ in 0..400_000 {
+            let m = (next() % 1_000_000_000_000_000) as f64;
+            let d = 10f64.powi((next() % 10) as i32 + 6);
+            let v = m / d;
+            check(v);
+            check(f64::from_bits(v.to_bits() + 1));
+            check(f64::from_bits(v.to_bits() - 1));
         }
         for k in 40..70 {
             for j in 0..2000u64 {
