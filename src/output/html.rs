@@ -833,7 +833,7 @@ fn playback_data(
     }
     for r in read_rows::<LoadingRow>(dir, "line_loading.csv")?.unwrap_or_default() {
         if r.case == "p2p" && r.step < n {
-            if let Some(v) = loading.get_mut(&r.element) {
+            if let Some(v) = loading.get_mut(r.element.as_ref()) {
                 v[r.step] = r4(r.loading_percent.0);
             }
         }

@@ -48,6 +48,78 @@ pub struct WriteOptions {
     pub ledger: bool,
 }
 
+/// At most this many threads write one run's tables.
+const MAX_WRITERS: usize = 4;
+
+/// The files of one run, each written by its own closure, run on up to
+/// `min(cores, MAX_WRITERS)` threads. Each file's bytes are the same whichever thread writes it
+/// (a table is a pure function of the study), so the output stays byte-identical; the files'
+/// order and the first error are taken in the order the files were added, not the order they
+/// finish, so the outcome is deterministic too. A day on village80 writes about 1 MB in a
+/// dozen files: on two cores, formatting one table overlaps another's and the waits for the
+/// disk.
+#[derive(Default)]
+struct Jobs<'a> {
+    list: Vec<Job<'a>>,
+}
+
+type Job<'a> = (String, Box<dyn FnOnce() -> Result<()> + Send + 'a>);
+
+impl<'a> Jobs<'a> {
+    fn add(&mut self, name: impl Into<String>, job: impl FnOnce() -> Result<()> + Send + 'a) {
+        self.list.push((name.into(), Box::new(job)));
+    }
+
+    /// Runs every job; a thread that finds no job left syncs the files finished so far
+    /// ([`Stage::sync_finished`]). The names of the files written, in the order added, or the
+    /// first error in that order.
+    fn run(self, stage: &Stage) -> Result<Vec<String>> {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Mutex;
+        let n = self.list.len();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |k| k.get())
+            .min(MAX_WRITERS)
+            .min(n);
+        let (names, jobs): (Vec<String>, Vec<_>) = self.list.into_iter().unzip();
+        let jobs: Vec<Mutex<Option<_>>> = jobs.into_iter().map(|j| Mutex::new(Some(j))).collect();
+        let done: Vec<Mutex<Option<Result<()>>>> = (0..n).map(|_| Mutex::new(None)).collect();
+        // The case × step × element tables first, the small ones after: the longest job
+        // starts first, so the threads finish together.
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by_key(|&i| !per_step_element_table(&names[i]));
+        let next = AtomicUsize::new(0);
+        let synced: Mutex<Result<()>> = Mutex::new(Ok(()));
+        let work = || loop {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            let Some((i, slot)) = order.get(k).map(|&i| (i, &jobs[i])) else {
+                if let Err(e) = stage.sync_finished() {
+                    *synced.lock().unwrap_or_else(|e| e.into_inner()) = Err(e);
+                }
+                break;
+            };
+            let job = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(job) = job {
+                let r = job();
+                *done[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+            }
+        };
+        std::thread::scope(|s| {
+            for _ in 1..threads {
+                s.spawn(work);
+            }
+            work();
+        });
+        for d in done {
+            if let Some(Err(e)) = d.into_inner().unwrap_or_else(|e| e.into_inner()) {
+                return Err(e);
+            }
+        }
+        synced.into_inner().unwrap_or_else(|e| e.into_inner())?;
+        Ok(names)
+    }
+}
+
 fn csv_file<T: Serialize>(
     stage: &Stage,
     name: &str,
@@ -411,226 +483,255 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
              the ledger; run it with `Retention::Steps`",
         ));
     }
-    let stage = Stage::new(dir, opts.force)?;
+    let staged = Stage::new(dir, opts.force)?;
+    let stage = &staged;
     let c = &r.community;
     let d = &r.day;
     let ledger = opts.ledger.then(|| crate::ledger::build(c, d, &r.scenario));
     let head = ledger.as_deref().and_then(crate::ledger::head);
-    stage.write("summary.json", summary_json_with_head(r, head)?.as_bytes())?;
-    let geo = serde_json::to_string(&geometry(c)).map_err(|e| Error::Numerical(e.to_string()))?;
-    stage.write("feeder.json", (geo + "\n").as_bytes())?;
-    let mut files: Vec<String> = vec!["summary.json".into(), "feeder.json".into()];
+    let mut files: Vec<String> = Vec::new();
     let cases = [&d.baseline, &d.p2p];
+    // The text cells of the case × step × element tables, made once: each row borrows them.
+    let case_labels: Vec<(String, Vec<String>)> = cases
+        .iter()
+        .map(|case| {
+            let models = case.network.iter().map(|n| serde_name(&n.model)).collect();
+            (case_name(case), models)
+        })
+        .collect();
+    let labelled = || cases.iter().zip(&case_labels);
+    // The tables are independent: they are written by [`Jobs`], on as many threads as cores.
+    let mut jobs = Jobs::default();
+    jobs.add("summary.json", move || {
+        stage.write("summary.json", summary_json_with_head(r, head)?.as_bytes())
+    });
+    jobs.add("feeder.json", move || {
+        let geo =
+            serde_json::to_string(&geometry(c)).map_err(|e| Error::Numerical(e.to_string()))?;
+        stage.write("feeder.json", (geo + "\n").as_bytes())
+    });
     // `outputs = summary` leaves out the case × step × element tables.
     let keep = |name: &str| !summary_only || !per_step_element_table(name);
 
-    csv_file(
-        &stage,
-        "hourly.csv",
-        cases.iter().flat_map(|case| {
-            (0..c.n_steps()).map(move |t| {
-                let tot = case.step_total(t);
-                let (vol, paid) = if case.case == crate::study::Case::P2p {
-                    d.trades
-                        .iter()
-                        .filter(|x| x.step == t)
-                        .fold((0.0, 0.0), |(v, p), x| {
-                            (
-                                v + x.executed_kwh,
-                                p + x.executed_kwh * x.trade.buyer_price_per_kwh,
-                            )
-                        })
-                } else {
-                    (0.0, 0.0)
-                };
-                let net = &case.network[t];
-                Hourly {
-                    case: case_name(case),
-                    step: t,
-                    time: c.step_label(t),
-                    load_kwh: tot.load_kwh.into(),
-                    pv_kwh: tot.pv_kwh.into(),
-                    self_consumed_kwh: tot.self_kwh.into(),
-                    p2p_kwh: tot.p2p_bought_kwh.into(),
-                    grid_import_kwh: tot.grid_import_kwh.into(),
-                    grid_export_kwh: tot.grid_export_kwh.into(),
-                    curtailed_kwh: tot.curtailed_kwh.into(),
-                    shed_kwh: tot.shed_kwh.into(),
-                    retail_per_kwh: c.retail_per_kwh[t].into(),
-                    feed_in_per_kwh: c.feed_in_per_kwh[t].into(),
-                    p2p_avg_price_per_kwh: (vol > 0.0).then(|| Num(paid / vol)),
-                    cost: case.totals.step_bills[t].into(),
-                    slack_import_kw: net.slack_import_kw.into(),
-                    max_line_loading_percent: net.max_line_loading_percent.into(),
-                    max_trafo_loading_percent: net.max_trafo_loading_percent.into(),
-                    n_overloaded_branches: net.overloaded().count(),
-                    network_model: serde_name(&net.model),
-                }
-            })
-        }),
-    )?;
-    files.push(String::from("hourly.csv"));
+    jobs.add("hourly.csv", move || {
+        csv_file(
+            stage,
+            "hourly.csv",
+            cases.iter().flat_map(|case| {
+                (0..c.n_steps()).map(move |t| {
+                    let tot = case.step_total(t);
+                    let (vol, paid) = if case.case == crate::study::Case::P2p {
+                        d.trades
+                            .iter()
+                            .filter(|x| x.step == t)
+                            .fold((0.0, 0.0), |(v, p), x| {
+                                (
+                                    v + x.executed_kwh,
+                                    p + x.executed_kwh * x.trade.buyer_price_per_kwh,
+                                )
+                            })
+                    } else {
+                        (0.0, 0.0)
+                    };
+                    let net = &case.network[t];
+                    Hourly {
+                        case: case_name(case),
+                        step: t,
+                        time: c.step_label(t),
+                        load_kwh: tot.load_kwh.into(),
+                        pv_kwh: tot.pv_kwh.into(),
+                        self_consumed_kwh: tot.self_kwh.into(),
+                        p2p_kwh: tot.p2p_bought_kwh.into(),
+                        grid_import_kwh: tot.grid_import_kwh.into(),
+                        grid_export_kwh: tot.grid_export_kwh.into(),
+                        curtailed_kwh: tot.curtailed_kwh.into(),
+                        shed_kwh: tot.shed_kwh.into(),
+                        retail_per_kwh: c.retail_per_kwh[t].into(),
+                        feed_in_per_kwh: c.feed_in_per_kwh[t].into(),
+                        p2p_avg_price_per_kwh: (vol > 0.0).then(|| Num(paid / vol)),
+                        cost: case.totals.step_bills[t].into(),
+                        slack_import_kw: net.slack_import_kw.into(),
+                        max_line_loading_percent: net.max_line_loading_percent.into(),
+                        max_trafo_loading_percent: net.max_trafo_loading_percent.into(),
+                        n_overloaded_branches: net.overloaded().count(),
+                        network_model: serde_name(&net.model),
+                    }
+                })
+            }),
+        )
+    });
 
     if keep("trades.csv") {
-        csv_file(
-            &stage,
-            "trades.csv",
-            d.trades.iter().map(|x| {
-                let t = &x.trade;
-                TradeRow {
-                    step: x.step,
-                    time: c.step_label(x.step),
-                    seller: t.seller,
-                    seller_bus: c.prosumers[t.seller].bus.0,
-                    buyer: t.buyer,
-                    buyer_bus: c.prosumers[t.buyer].bus.0,
-                    kwh: t.kwh.into(),
-                    bid_per_kwh: t.bid_per_kwh.into(),
-                    ask_per_kwh: t.ask_per_kwh.into(),
-                    buyer_price_per_kwh: t.buyer_price_per_kwh.into(),
-                    seller_price_per_kwh: t.seller_price_per_kwh.into(),
-                    buyer_pays: (x.executed_kwh * t.buyer_price_per_kwh).into(),
-                    seller_receives: (x.executed_kwh * t.seller_price_per_kwh).into(),
-                    executed_kwh: x.executed_kwh.into(),
-                    curtailed_kwh: (t.kwh - x.executed_kwh).into(),
-                    curtailment_reason: x.curtailment_reason.clone(),
-                    network_charge: x.network_charge.into(),
-                }
-            }),
-        )?;
-        files.push(String::from("trades.csv"));
+        jobs.add("trades.csv", move || {
+            csv_file(
+                stage,
+                "trades.csv",
+                d.trades.iter().map(|x| {
+                    let t = &x.trade;
+                    TradeRow {
+                        step: x.step,
+                        time: c.step_label(x.step),
+                        seller: t.seller,
+                        seller_bus: c.prosumers[t.seller].bus.0,
+                        buyer: t.buyer,
+                        buyer_bus: c.prosumers[t.buyer].bus.0,
+                        kwh: t.kwh.into(),
+                        bid_per_kwh: t.bid_per_kwh.into(),
+                        ask_per_kwh: t.ask_per_kwh.into(),
+                        buyer_price_per_kwh: t.buyer_price_per_kwh.into(),
+                        seller_price_per_kwh: t.seller_price_per_kwh.into(),
+                        buyer_pays: (x.executed_kwh * t.buyer_price_per_kwh).into(),
+                        seller_receives: (x.executed_kwh * t.seller_price_per_kwh).into(),
+                        executed_kwh: x.executed_kwh.into(),
+                        curtailed_kwh: (t.kwh - x.executed_kwh).into(),
+                        curtailment_reason: x.curtailment_reason.clone(),
+                        network_charge: x.network_charge.into(),
+                    }
+                }),
+            )
+        });
     }
 
-    csv_file(
-        &stage,
-        "prosumers.csv",
-        c.prosumers.iter().map(|p| {
-            let base = d.baseline.prosumer_total(p.id);
-            let p2p = d.p2p.prosumer_total(p.id);
-            ProsumerRow {
-                prosumer: p.id,
-                name: p.name.clone(),
-                bus: p.bus.0,
-                class: serde_name(&p.class),
-                households: p.households,
-                profile: p.profile.clone(),
-                pv_kwp: p.pv_kwp.into(),
-                battery_kwh: p.battery.map_or(0.0, |b| b.e_kwh).into(),
-                load_kwh: p2p.load_kwh.into(),
-                pv_kwh: p2p.pv_kwh.into(),
-                self_consumed_kwh: p2p.self_kwh.into(),
-                p2p_bought_kwh: p2p.p2p_bought_kwh.into(),
-                p2p_sold_kwh: p2p.p2p_sold_kwh.into(),
-                grid_import_kwh: p2p.grid_import_kwh.into(),
-                grid_export_kwh: p2p.grid_export_kwh.into(),
-                baseline_bill: base.bill().into(),
-                p2p_bill: p2p.bill().into(),
-                savings: (base.bill() - p2p.bill()).into(),
-            }
-        }),
-    )?;
-    files.push(String::from("prosumers.csv"));
+    jobs.add("prosumers.csv", move || {
+        csv_file(
+            stage,
+            "prosumers.csv",
+            c.prosumers.iter().map(|p| {
+                let base = d.baseline.prosumer_total(p.id);
+                let p2p = d.p2p.prosumer_total(p.id);
+                ProsumerRow {
+                    prosumer: p.id,
+                    name: p.name.clone(),
+                    bus: p.bus.0,
+                    class: serde_name(&p.class),
+                    households: p.households,
+                    profile: p.profile.clone(),
+                    pv_kwp: p.pv_kwp.into(),
+                    battery_kwh: p.battery.map_or(0.0, |b| b.e_kwh).into(),
+                    load_kwh: p2p.load_kwh.into(),
+                    pv_kwh: p2p.pv_kwh.into(),
+                    self_consumed_kwh: p2p.self_kwh.into(),
+                    p2p_bought_kwh: p2p.p2p_bought_kwh.into(),
+                    p2p_sold_kwh: p2p.p2p_sold_kwh.into(),
+                    grid_import_kwh: p2p.grid_import_kwh.into(),
+                    grid_export_kwh: p2p.grid_export_kwh.into(),
+                    baseline_bill: base.bill().into(),
+                    p2p_bill: p2p.bill().into(),
+                    savings: (base.bill() - p2p.bill()).into(),
+                }
+            }),
+        )
+    });
 
     if keep("settlement.csv") {
-        settlement_csv(&stage, c, &cases)?;
-        files.push(String::from("settlement.csv"));
+        jobs.add("settlement.csv", move || settlement_csv(stage, c, &cases));
     }
 
     // Every prosumer's running wallet (the report's: received − paid since the start), read off
     // the same accounts as settlement.csv.
     if keep("wallets.csv") {
-        csv_file(
-            &stage,
-            "wallets.csv",
-            cases.iter().flat_map(|case| {
-                let np = c.prosumers.len();
-                let mut balance = vec![0.0; np];
-                case.accounts.iter().enumerate().flat_map(move |(t, step)| {
-                    step.iter()
-                        .enumerate()
-                        .map(|(i, a)| {
-                            balance[i] -= a.bill();
-                            WalletRow {
-                                case: case_name(case),
-                                step: t,
-                                time: c.step_label(t),
-                                prosumer: i,
-                                bill: a.bill().into(),
-                                balance: balance[i].into(),
-                            }
-                        })
-                        .collect::<Vec<_>>()
-                })
-            }),
-        )?;
-        files.push(String::from("wallets.csv"));
+        jobs.add("wallets.csv", move || {
+            csv_file(
+                stage,
+                "wallets.csv",
+                cases.iter().flat_map(|case| {
+                    let np = c.prosumers.len();
+                    let mut balance = vec![0.0; np];
+                    case.accounts.iter().enumerate().flat_map(move |(t, step)| {
+                        step.iter()
+                            .enumerate()
+                            .map(|(i, a)| {
+                                balance[i] -= a.bill();
+                                WalletRow {
+                                    case: case_name(case),
+                                    step: t,
+                                    time: c.step_label(t),
+                                    prosumer: i,
+                                    bill: a.bill().into(),
+                                    balance: balance[i].into(),
+                                }
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                }),
+            )
+        });
     }
 
-    csv_file(
-        &stage,
-        "lines.csv",
-        cases.iter().flat_map(|case| {
-            case.branches.iter().map(move |b| BranchRow {
-                case: case_name(case),
-                kind: b.kind.to_string(),
-                id: b.id,
-                from_bus: b.from_bus,
-                to_bus: b.to_bus,
-                peak_loading_percent: b.peak_loading_percent.into(),
-                peak_step: b.peak_step,
-                steps_over_limit: b.steps_over_limit,
-            })
-        }),
-    )?;
-    files.push(String::from("lines.csv"));
-
-    csv_file(
-        &stage,
-        "network.csv",
-        cases.iter().flat_map(|case| {
-            case.network
-                .iter()
-                .enumerate()
-                .map(move |(t, n)| NetworkRow {
+    jobs.add("lines.csv", move || {
+        csv_file(
+            stage,
+            "lines.csv",
+            cases.iter().flat_map(|case| {
+                case.branches.iter().map(move |b| BranchRow {
                     case: case_name(case),
-                    step: t,
-                    model: serde_name(&n.model),
-                    ac_failed: n.ac_failed,
-                    slack_import_kw: n.slack_import_kw.into(),
-                    net_import_kw: n.net_import_kw.into(),
-                    losses_kw: n.losses_kw.into(),
-                    vmin_pu: n.vmin_pu.map(Num),
-                    vmax_pu: n.vmax_pu.map(Num),
-                    max_line_loading_percent: n.max_line_loading_percent.into(),
-                    max_trafo_loading_percent: n.max_trafo_loading_percent.into(),
-                    violations: joined(&n.violations),
+                    kind: b.kind.to_string(),
+                    id: b.id,
+                    from_bus: b.from_bus,
+                    to_bus: b.to_bus,
+                    peak_loading_percent: b.peak_loading_percent.into(),
+                    peak_step: b.peak_step,
+                    steps_over_limit: b.steps_over_limit,
                 })
-        }),
-    )?;
-    files.push(String::from("network.csv"));
+            }),
+        )
+    });
+
+    jobs.add("network.csv", move || {
+        csv_file(
+            stage,
+            "network.csv",
+            cases.iter().flat_map(|case| {
+                case.network
+                    .iter()
+                    .enumerate()
+                    .map(move |(t, n)| NetworkRow {
+                        case: case_name(case),
+                        step: t,
+                        model: serde_name(&n.model),
+                        ac_failed: n.ac_failed,
+                        slack_import_kw: n.slack_import_kw.into(),
+                        net_import_kw: n.net_import_kw.into(),
+                        losses_kw: n.losses_kw.into(),
+                        vmin_pu: n.vmin_pu.map(Num),
+                        vmax_pu: n.vmax_pu.map(Num),
+                        max_line_loading_percent: n.max_line_loading_percent.into(),
+                        max_trafo_loading_percent: n.max_trafo_loading_percent.into(),
+                        violations: joined(&n.violations),
+                    })
+            }),
+        )
+    });
 
     let grid = &c.grid;
     if keep("line_loading.csv") {
-        csv_file(
-            &stage,
-            "line_loading.csv",
-            cases.iter().flat_map(|case| {
-                case.network.iter().enumerate().flat_map(move |(t, n)| {
-                    grid.branches
-                        .iter()
-                        .enumerate()
-                        .map(move |(l, br)| LoadingRow {
-                            case: case_name(case),
-                            step: t,
-                            element: br.element.to_string(),
-                            p_from_kw: n.p_from_kw[l].into(),
-                            loading_percent: n.loading_percent[l].into(),
-                            model: serde_name(&n.model),
-                        })
-                })
-            }),
-        )?;
-        files.push(String::from("line_loading.csv"));
+        jobs.add("line_loading.csv", move || {
+            let elements: Vec<String> = grid
+                .branches
+                .iter()
+                .map(|b| b.element.to_string())
+                .collect();
+            let elements = &elements;
+            csv_file(
+                stage,
+                "line_loading.csv",
+                labelled().flat_map(|(case, (label, models))| {
+                    case.network.iter().enumerate().flat_map(move |(t, n)| {
+                        elements
+                            .iter()
+                            .enumerate()
+                            .map(move |(l, element)| LoadingRow {
+                                case: label.into(),
+                                step: t,
+                                element: element.into(),
+                                p_from_kw: n.p_from_kw[l].into(),
+                                loading_percent: n.loading_percent[l].into(),
+                                model: models[t].as_str().into(),
+                            })
+                    })
+                }),
+            )
+        });
     }
 
     if keep("bus_voltages.csv")
@@ -638,90 +739,93 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
             .iter()
             .any(|case| case.network.iter().any(|n| !n.vm_pu.is_empty()))
     {
-        csv_file(
-            &stage,
-            "bus_voltages.csv",
-            cases.iter().flat_map(|case| {
-                case.network.iter().enumerate().flat_map(move |(t, n)| {
-                    grid.nodes.iter().enumerate().filter_map(move |(k, node)| {
-                        n.vm_pu.get(k).map(|&v| VoltageRow {
-                            case: case_name(case),
-                            step: t,
-                            bus: node.buses[0].0,
-                            vm_pu: v.into(),
-                            model: serde_name(&n.model),
+        jobs.add("bus_voltages.csv", move || {
+            csv_file(
+                stage,
+                "bus_voltages.csv",
+                labelled().flat_map(|(case, (label, models))| {
+                    case.network.iter().enumerate().flat_map(move |(t, n)| {
+                        grid.nodes.iter().enumerate().filter_map(move |(k, node)| {
+                            n.vm_pu.get(k).map(|&v| VoltageRow {
+                                case: label.into(),
+                                step: t,
+                                bus: node.buses[0].0,
+                                vm_pu: v.into(),
+                                model: models[t].as_str().into(),
+                            })
                         })
                     })
-                })
-            }),
-        )?;
-        files.push(String::from("bus_voltages.csv"));
+                }),
+            )
+        });
     }
 
     if cases.iter().any(|case| !case.clearing.is_empty()) {
         if keep("nodal_prices.csv") {
-            csv_file(
-                &stage,
-                "nodal_prices.csv",
-                cases.iter().flat_map(|case| {
-                    case.clearing.iter().enumerate().flat_map(move |(t, cl)| {
-                        let o = &cl.outcome;
-                        grid.nodes.iter().enumerate().map(move |(k, node)| {
-                            let f = |v: f64| v.is_finite().then_some(Num(v));
-                            PriceRow {
-                                case: case_name(case),
-                                step: t,
-                                bus: node.buses[0].0,
-                                lmp_per_kwh: f(o.lmp_per_kwh[k]),
-                                energy_per_kwh: f(o.energy_per_kwh),
-                                congestion_per_kwh: f(o.congestion_per_kwh[k]),
-                                voltage_per_kwh: f(o.voltage_per_kwh[k]),
-                                losses_per_kwh: f(o.losses_per_kwh[k]),
-                                q_lmp_per_kvarh: o.reactive.as_ref().and_then(|q| f(q.lmp[k])),
-                                q_congestion_per_kvarh: o
-                                    .reactive
-                                    .as_ref()
-                                    .and_then(|q| f(q.congestion[k])),
-                                q_voltage_per_kvarh: o
-                                    .reactive
-                                    .as_ref()
-                                    .and_then(|q| f(q.voltage[k])),
-                                q_losses_per_kvarh: o
-                                    .reactive
-                                    .as_ref()
-                                    .and_then(|q| f(q.losses[k])),
-                            }
+            jobs.add("nodal_prices.csv", move || {
+                csv_file(
+                    stage,
+                    "nodal_prices.csv",
+                    labelled().flat_map(|(case, (label, _))| {
+                        case.clearing.iter().enumerate().flat_map(move |(t, cl)| {
+                            let o = &cl.outcome;
+                            grid.nodes.iter().enumerate().map(move |(k, node)| {
+                                let f = |v: f64| v.is_finite().then_some(Num(v));
+                                PriceRow {
+                                    case: label.into(),
+                                    step: t,
+                                    bus: node.buses[0].0,
+                                    lmp_per_kwh: f(o.lmp_per_kwh[k]),
+                                    energy_per_kwh: f(o.energy_per_kwh),
+                                    congestion_per_kwh: f(o.congestion_per_kwh[k]),
+                                    voltage_per_kwh: f(o.voltage_per_kwh[k]),
+                                    losses_per_kwh: f(o.losses_per_kwh[k]),
+                                    q_lmp_per_kvarh: o.reactive.as_ref().and_then(|q| f(q.lmp[k])),
+                                    q_congestion_per_kvarh: o
+                                        .reactive
+                                        .as_ref()
+                                        .and_then(|q| f(q.congestion[k])),
+                                    q_voltage_per_kvarh: o
+                                        .reactive
+                                        .as_ref()
+                                        .and_then(|q| f(q.voltage[k])),
+                                    q_losses_per_kvarh: o
+                                        .reactive
+                                        .as_ref()
+                                        .and_then(|q| f(q.losses[k])),
+                                }
+                            })
                         })
+                    }),
+                )
+            });
+        }
+        jobs.add("clearing.csv", move || {
+            csv_file(
+                stage,
+                "clearing.csv",
+                cases.iter().flat_map(|case| {
+                    case.clearing.iter().enumerate().map(move |(t, cl)| {
+                        let o = &cl.outcome;
+                        ClearingRow {
+                            case: case_name(case),
+                            step: t,
+                            status: serde_name(&o.status),
+                            optimised: o.optimised,
+                            ac_feedback_rounds: o.ac_feedback_rounds,
+                            binding: o.reason(),
+                            violations_before: joined(&o.violations),
+                            ac_violations_before: joined(&o.ac_violations_before),
+                            shed_kw: cl.shed_total_kw.into(),
+                            curtailed_kw: cl.curtailed_total_kw.into(),
+                            socp_max_gap: o.socp_max_gap.map(Num),
+                            vm_error_pu: cl.vm_error_pu.map(Num),
+                            p_error_kw: cl.p_error_kw.map(Num),
+                        }
                     })
                 }),
-            )?;
-            files.push(String::from("nodal_prices.csv"));
-        }
-        csv_file(
-            &stage,
-            "clearing.csv",
-            cases.iter().flat_map(|case| {
-                case.clearing.iter().enumerate().map(move |(t, cl)| {
-                    let o = &cl.outcome;
-                    ClearingRow {
-                        case: case_name(case),
-                        step: t,
-                        status: serde_name(&o.status),
-                        optimised: o.optimised,
-                        ac_feedback_rounds: o.ac_feedback_rounds,
-                        binding: o.reason(),
-                        violations_before: joined(&o.violations),
-                        ac_violations_before: joined(&o.ac_violations_before),
-                        shed_kw: cl.shed_total_kw.into(),
-                        curtailed_kw: cl.curtailed_total_kw.into(),
-                        socp_max_gap: o.socp_max_gap.map(Num),
-                        vm_error_pu: cl.vm_error_pu.map(Num),
-                        p_error_kw: cl.p_error_kw.map(Num),
-                    }
-                })
-            }),
-        )?;
-        files.push(String::from("clearing.csv"));
+            )
+        });
         // Written when a limit binds somewhere (no empty files).
         if keep("binding_limits.csv")
             && cases.iter().any(|case| {
@@ -730,68 +834,50 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
                     .any(|cl| !cl.outcome.binding.is_empty())
             })
         {
-            csv_file(
-                &stage,
-                "binding_limits.csv",
-                cases.iter().flat_map(|case| {
-                    case.clearing.iter().enumerate().flat_map(move |(t, cl)| {
-                        cl.outcome.binding.iter().map(move |b| BindingRow {
-                            case: case_name(case),
-                            step: t,
-                            time: c.step_label(t),
-                            kind: b.limit.kind.as_str().to_string(),
-                            element: crate::formulation::element_name(grid, b.limit.element),
-                            dual: b.shadow_price.into(),
+            jobs.add("binding_limits.csv", move || {
+                csv_file(
+                    stage,
+                    "binding_limits.csv",
+                    cases.iter().flat_map(|case| {
+                        case.clearing.iter().enumerate().flat_map(move |(t, cl)| {
+                            cl.outcome.binding.iter().map(move |b| BindingRow {
+                                case: case_name(case),
+                                step: t,
+                                time: c.step_label(t),
+                                kind: b.limit.kind.as_str().to_string(),
+                                element: crate::formulation::element_name(grid, b.limit.element),
+                                dual: b.shadow_price.into(),
+                            })
                         })
-                    })
-                }),
-            )?;
-            files.push(String::from("binding_limits.csv"));
+                    }),
+                )
+            });
         }
     }
 
     // One tidy battery table, both cases.
     if keep("batteries.csv") && cases.iter().any(|case| case.plan.any()) {
-        csv_file(
-            &stage,
-            "batteries.csv",
-            cases.iter().flat_map(|case| {
-                c.prosumers
-                    .iter()
-                    .flat_map(move |p| {
-                        let dp = case.plan.dispatch.get(p.id).and_then(Option::as_ref);
-                        dp.into_iter().flat_map(move |dp| {
-                            (0..c.n_steps()).map(move |t| BatteriesRow {
-                                case: case_name(case),
-                                step: t,
-                                time: c.step_label(t),
-                                prosumer: p.id,
-                                bus: p.bus.0,
-                                kind: if p.class == LoadClass::Vpp {
-                                    "community".into()
-                                } else {
-                                    "home".into()
-                                },
-                                soc_kwh: dp.soc_kwh[t].into(),
-                                charge_kw: dp.charge_kw[t].into(),
-                                discharge_kw: dp.discharge_kw[t].into(),
-                                curtail_kw: dp.curtail_kw[t].into(),
-                            })
-                        })
-                    })
-                    // The shares of the shared battery: each its member's, all at the device's bus
-                    // (their sum per step is the device).
-                    .chain(c.shared.iter().flat_map(move |sb| {
-                        sb.shares.iter().flat_map(move |&(i, _)| {
-                            let dp = case.plan.share.get(i).and_then(Option::as_ref);
+        jobs.add("batteries.csv", move || {
+            csv_file(
+                stage,
+                "batteries.csv",
+                cases.iter().flat_map(|case| {
+                    c.prosumers
+                        .iter()
+                        .flat_map(move |p| {
+                            let dp = case.plan.dispatch.get(p.id).and_then(Option::as_ref);
                             dp.into_iter().flat_map(move |dp| {
                                 (0..c.n_steps()).map(move |t| BatteriesRow {
                                     case: case_name(case),
                                     step: t,
                                     time: c.step_label(t),
-                                    prosumer: i,
-                                    bus: sb.bus.0,
-                                    kind: "share".into(),
+                                    prosumer: p.id,
+                                    bus: p.bus.0,
+                                    kind: if p.class == LoadClass::Vpp {
+                                        "community".into()
+                                    } else {
+                                        "home".into()
+                                    },
                                     soc_kwh: dp.soc_kwh[t].into(),
                                     charge_kw: dp.charge_kw[t].into(),
                                     discharge_kw: dp.discharge_kw[t].into(),
@@ -799,69 +885,91 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
                                 })
                             })
                         })
-                    }))
-            }),
-        )?;
-        files.push(String::from("batteries.csv"));
+                        // The shares of the shared battery: each its member's, all at the device's bus
+                        // (their sum per step is the device).
+                        .chain(c.shared.iter().flat_map(move |sb| {
+                            sb.shares.iter().flat_map(move |&(i, _)| {
+                                let dp = case.plan.share.get(i).and_then(Option::as_ref);
+                                dp.into_iter().flat_map(move |dp| {
+                                    (0..c.n_steps()).map(move |t| BatteriesRow {
+                                        case: case_name(case),
+                                        step: t,
+                                        time: c.step_label(t),
+                                        prosumer: i,
+                                        bus: sb.bus.0,
+                                        kind: "share".into(),
+                                        soc_kwh: dp.soc_kwh[t].into(),
+                                        charge_kw: dp.charge_kw[t].into(),
+                                        discharge_kw: dp.discharge_kw[t].into(),
+                                        curtail_kw: dp.curtail_kw[t].into(),
+                                    })
+                                })
+                            })
+                        }))
+                }),
+            )
+        });
     }
 
     // EVs and shiftable loads, both cases.
     if keep("evs.csv") && cases.iter().any(|k| k.plan.evs().next().is_some()) {
-        csv_file(
-            &stage,
-            "evs.csv",
-            cases.iter().flat_map(|case| {
-                let name = case_name(case);
-                let phys: Vec<_> = case
-                    .plan
-                    .evs()
-                    .map(|e| ev_physical(e, &case.accounts, c.dt_h()))
-                    .collect();
-                (0..c.n_steps()).flat_map(move |t| {
-                    let name = name.clone();
-                    let phys = phys.clone();
-                    case.plan
+        jobs.add("evs.csv", move || {
+            csv_file(
+                stage,
+                "evs.csv",
+                cases.iter().flat_map(|case| {
+                    let name = case_name(case);
+                    let phys: Vec<_> = case
+                        .plan
                         .evs()
-                        .zip(phys)
-                        .map(move |(e, (throttled, soc))| EvRow {
-                            step: t,
-                            prosumer: e.ev.prosumer,
-                            case: name.clone(),
-                            charge_kw: (e.dispatch.charge_kw[t] - throttled[t]).into(),
-                            throttled_kw: throttled[t].into(),
-                            discharge_kw: e.dispatch.discharge_kw[t].into(),
-                            soc_kwh: soc[t].into(),
-                            plugged: e.plugged(t),
-                        })
-                })
-            }),
-        )?;
-        files.push(String::from("evs.csv"));
+                        .map(|e| ev_physical(e, &case.accounts, c.dt_h()))
+                        .collect();
+                    (0..c.n_steps()).flat_map(move |t| {
+                        let name = name.clone();
+                        let phys = phys.clone();
+                        case.plan
+                            .evs()
+                            .zip(phys)
+                            .map(move |(e, (throttled, soc))| EvRow {
+                                step: t,
+                                prosumer: e.ev.prosumer,
+                                case: name.clone(),
+                                charge_kw: (e.dispatch.charge_kw[t] - throttled[t]).into(),
+                                throttled_kw: throttled[t].into(),
+                                discharge_kw: e.dispatch.discharge_kw[t].into(),
+                                soc_kwh: soc[t].into(),
+                                plugged: e.plugged(t),
+                            })
+                    })
+                }),
+            )
+        });
     }
     if keep("flex_loads.csv") && cases.iter().any(|k| k.plan.shifts().next().is_some()) {
         let n = c.n_steps();
         // The window repeats every day of a period.
         let nd = r.days.first().map_or(n, |d| d.steps).max(1);
-        csv_file(
-            &stage,
-            "flex_loads.csv",
-            cases.iter().flat_map(|case| {
-                let name = case_name(case);
-                (0..n).flat_map(move |t| {
-                    let name = name.clone();
-                    case.plan.shifts().map(move |f| FlexRow {
-                        step: t,
-                        prosumer: f.load.prosumer,
-                        case: name.clone(),
-                        reference_kw: f.load.reference_kw[t].into(),
-                        load_kw: f.load_kw[t].into(),
-                        curtailed_kw: case.plan.curtailed_kw(f.load.prosumer, t).into(),
-                        in_window: f.load.window.contains(t % nd, nd),
+        jobs.add("flex_loads.csv", move || {
+            csv_file(
+                stage,
+                "flex_loads.csv",
+                cases.iter().flat_map(|case| {
+                    let name = case_name(case);
+                    (0..n).flat_map(move |t| {
+                        let name = name.clone();
+                        case.plan.shifts().map(move |f| FlexRow {
+                            step: t,
+                            prosumer: f.load.prosumer,
+                            case: name.clone(),
+                            reference_kw: f.load.reference_kw[t].into(),
+                            load_kw: f.load_kw[t].into(),
+                            curtailed_kw: case.plan.curtailed_kw(f.load.prosumer, t).into(),
+                            in_window: f.load.window.contains(t % nd, nd),
+                        })
                     })
-                })
-            }),
-        )?;
-        files.push(String::from("flex_loads.csv"));
+                }),
+            )
+        });
     }
 
     // The seed's storage files (P2P case).
@@ -877,19 +985,20 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
             format!("battery_P{}.csv", p.id)
         };
         if keep(&name) {
-            csv_file(
-                &stage,
-                &name,
-                (0..c.n_steps()).map(|t| BatteryRow {
-                    step: t,
-                    time: c.step_label(t),
-                    soc_kwh: dp.soc_kwh[t].into(),
-                    charge_kw: dp.charge_kw[t].into(),
-                    discharge_kw: dp.discharge_kw[t].into(),
-                    curtail_kw: dp.curtail_kw[t].into(),
-                }),
-            )?;
-            files.push(name);
+            jobs.add(name.clone(), move || {
+                csv_file(
+                    stage,
+                    &name,
+                    (0..c.n_steps()).map(|t| BatteryRow {
+                        step: t,
+                        time: c.step_label(t),
+                        soc_kwh: dp.soc_kwh[t].into(),
+                        charge_kw: dp.charge_kw[t].into(),
+                        discharge_kw: dp.discharge_kw[t].into(),
+                        curtail_kw: dp.curtail_kw[t].into(),
+                    }),
+                )
+            });
         }
 
         any_battery = true;
@@ -898,92 +1007,97 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
         // The seed's trade list: every executed trade (P2P case), from the same trades as
         // trades.csv.
         if keep("settlements.csv") {
-            csv_file(
-                &stage,
-                "settlements.csv",
-                d.trades
-                    .iter()
-                    .filter(|x| x.executed_kwh > 0.0)
-                    .map(|x| SettlementsRow {
-                        step: x.step,
-                        time: c.step_label(x.step),
-                        seller: x.trade.seller,
-                        buyer: x.trade.buyer,
-                        energy_kwh: x.executed_kwh.into(),
-                        price_per_kwh: x.trade.buyer_price_per_kwh.into(),
-                    }),
-            )?;
-            files.push(String::from("settlements.csv"));
+            jobs.add("settlements.csv", move || {
+                csv_file(
+                    stage,
+                    "settlements.csv",
+                    d.trades
+                        .iter()
+                        .filter(|x| x.executed_kwh > 0.0)
+                        .map(|x| SettlementsRow {
+                            step: x.step,
+                            time: c.step_label(x.step),
+                            seller: x.trade.seller,
+                            buyer: x.trade.buyer,
+                            energy_kwh: x.executed_kwh.into(),
+                            price_per_kwh: x.trade.buyer_price_per_kwh.into(),
+                        }),
+                )
+            });
         }
         let vpp = c.prosumers.iter().find(|p| p.class == LoadClass::Vpp);
         let dt = c.dt_h();
-        csv_file(
-            &stage,
-            "p2p_vpp_summary.csv",
-            (0..c.n_steps()).map(|t| {
-                let tot = d.p2p.step_total(t);
-                let (vol, paid) =
-                    d.trades
-                        .iter()
-                        .filter(|x| x.step == t)
-                        .fold((0.0, 0.0), |(v, p), x| {
-                            (
-                                v + x.executed_kwh,
-                                p + x.executed_kwh * x.trade.buyer_price_per_kwh,
-                            )
+        jobs.add("p2p_vpp_summary.csv", move || {
+            csv_file(
+                stage,
+                "p2p_vpp_summary.csv",
+                (0..c.n_steps()).map(|t| {
+                    let tot = d.p2p.step_total(t);
+                    let (vol, paid) =
+                        d.trades
+                            .iter()
+                            .filter(|x| x.step == t)
+                            .fold((0.0, 0.0), |(v, p), x| {
+                                (
+                                    v + x.executed_kwh,
+                                    p + x.executed_kwh * x.trade.buyer_price_per_kwh,
+                                )
+                            });
+                    let (vc, vd) = vpp
+                        .and_then(|v| plan.dispatch.get(v.id).and_then(Option::as_ref))
+                        .map_or((0.0, 0.0), |x| {
+                            (x.charge_kw[t] * dt, x.discharge_kw[t] * dt)
                         });
-                let (vc, vd) = vpp
-                    .and_then(|v| plan.dispatch.get(v.id).and_then(Option::as_ref))
-                    .map_or((0.0, 0.0), |x| {
-                        (x.charge_kw[t] * dt, x.discharge_kw[t] * dt)
-                    });
-                VppSummaryRow {
-                    step: t,
-                    time: c.step_label(t),
-                    external_buy_kwh: tot.grid_import_kwh.into(),
-                    external_sell_kwh: tot.grid_export_kwh.into(),
-                    vpp_charge_kwh: vc.into(),
-                    vpp_discharge_kwh: vd.into(),
-                    internal_traded_kwh: tot.p2p_bought_kwh.into(),
-                    internal_price_per_kwh: (vol > 0.0).then(|| Num(paid / vol)),
-                }
-            }),
-        )?;
-        files.push(String::from("p2p_vpp_summary.csv"));
+                    VppSummaryRow {
+                        step: t,
+                        time: c.step_label(t),
+                        external_buy_kwh: tot.grid_import_kwh.into(),
+                        external_sell_kwh: tot.grid_export_kwh.into(),
+                        vpp_charge_kwh: vc.into(),
+                        vpp_discharge_kwh: vd.into(),
+                        internal_traded_kwh: tot.p2p_bought_kwh.into(),
+                        internal_price_per_kwh: (vol > 0.0).then(|| Num(paid / vol)),
+                    }
+                }),
+            )
+        });
     }
     if let Some(p) = &r.comparisons.paper {
-        csv_file(
-            &stage,
-            "paper_hourly.csv",
-            p.paper.hours.iter().enumerate().map(|(i, h)| {
-                let k = p.corrected.as_ref().map(|c| &c.hours[i]);
-                PaperHourRow {
-                    hour: h.hour,
-                    paper_total_load_kwh: h.total_load_kwh.into(),
-                    paper_n_trades: h.n_trades,
-                    paper_p2p_kwh: h.p2p_kwh.into(),
-                    paper_pct_load_by_p2p: h.pct_load_by_p2p.into(),
-                    paper_grid_kwh: h.grid_kwh.into(),
-                    corrected_total_load_kwh: k.map(|k| Num(k.total_load_kwh)),
-                    corrected_n_trades: k.map(|k| k.n_trades),
-                    corrected_p2p_kwh: k.map(|k| Num(k.p2p_kwh)),
-                    corrected_pct_load_by_p2p: k.map(|k| Num(k.pct_load_by_p2p)),
-                    corrected_grid_kwh: k.map(|k| Num(k.grid_kwh)),
-                }
-            }),
-        )?;
-        files.push(String::from("paper_hourly.csv"));
+        jobs.add("paper_hourly.csv", move || {
+            csv_file(
+                stage,
+                "paper_hourly.csv",
+                p.paper.hours.iter().enumerate().map(|(i, h)| {
+                    let k = p.corrected.as_ref().map(|c| &c.hours[i]);
+                    PaperHourRow {
+                        hour: h.hour,
+                        paper_total_load_kwh: h.total_load_kwh.into(),
+                        paper_n_trades: h.n_trades,
+                        paper_p2p_kwh: h.p2p_kwh.into(),
+                        paper_pct_load_by_p2p: h.pct_load_by_p2p.into(),
+                        paper_grid_kwh: h.grid_kwh.into(),
+                        corrected_total_load_kwh: k.map(|k| Num(k.total_load_kwh)),
+                        corrected_n_trades: k.map(|k| k.n_trades),
+                        corrected_p2p_kwh: k.map(|k| Num(k.p2p_kwh)),
+                        corrected_pct_load_by_p2p: k.map(|k| Num(k.pct_load_by_p2p)),
+                        corrected_grid_kwh: k.map(|k| Num(k.grid_kwh)),
+                    }
+                }),
+            )
+        });
     }
     if let Some(ledger) = &ledger {
-        stage.write("ledger.jsonl", ledger.as_bytes())?;
-        files.push(String::from("ledger.jsonl"));
+        jobs.add("ledger.jsonl", move || {
+            stage.write("ledger.jsonl", ledger.as_bytes())
+        });
     }
+    files.extend(jobs.run(stage)?);
     if opts.report {
         let html = html::render(&stage.path(""))?;
         stage.write("report.html", html.as_bytes())?;
         files.push("report.html".into());
     }
-    stage.commit()?;
+    staged.commit()?;
     Ok(files.len())
 }
 
@@ -1278,4 +1392,46 @@ pub fn write_dumps(r: &StudyResult, prefix: &str) -> Result<usize> {
 /// Formats a float for a text cell (shortest round-trip).
 pub fn num(v: f64) -> String {
     fmt_f64(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whatever the threads' timing, the files come back in the order added and the error
+    /// returned is the first one in that order; every finished file is synced.
+    #[test]
+    fn jobs_keep_the_order_and_the_first_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("out");
+        for _ in 0..20 {
+            let stage = Stage::new(&dir, false).unwrap();
+            let s = &stage;
+            let mut jobs = Jobs::default();
+            for k in 0..9 {
+                let name = format!("f{k}.csv");
+                jobs.add(name.clone(), move || {
+                    s.write(&name, format!("{k}\n").as_bytes())?;
+                    if k == 3 || k == 7 {
+                        return Err(Error::Numerical(format!("job {k}")));
+                    }
+                    Ok(())
+                });
+            }
+            match jobs.run(s) {
+                Err(Error::Numerical(m)) => assert_eq!(m, "job 3"),
+                other => panic!("expected job 3's error, got {other:?}"),
+            }
+            let mut jobs = Jobs::default();
+            for k in 0..9 {
+                let name = format!("g{k}.csv");
+                jobs.add(name.clone(), move || s.write(&name, b"x\n"));
+            }
+            let names = jobs.run(s).unwrap();
+            let want: Vec<String> = (0..9).map(|k| format!("g{k}.csv")).collect();
+            assert_eq!(names, want);
+            // The marker and all 18 files, synced by the workers or the commit.
+            assert_eq!(stage.sync_files().unwrap().kept, 19);
+        }
+    }
 }

@@ -9,6 +9,11 @@
 //! `_per_kwh`.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::borrow::Cow;
+
+/// A text cell of the big per-step tables: borrowed from a label made once per table (a case,
+/// an element, a model) when written, owned when read back — no `String` per row.
+pub type Text<'a> = Cow<'a, str>;
 
 /// A number in a CSV cell (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -198,9 +203,9 @@ pub struct BranchRow {
 
 /// `nodal_prices.csv`: price per case, step and bus.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PriceRow {
+pub struct PriceRow<'a> {
     /// Case.
-    pub case: String,
+    pub case: Text<'a>,
     /// Step.
     pub step: usize,
     /// Bus (the node's first).
@@ -334,9 +339,9 @@ pub struct NetworkRow {
 
 /// `bus_voltages.csv`: voltage per case, step and bus (AC results).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VoltageRow {
+pub struct VoltageRow<'a> {
     /// Case.
-    pub case: String,
+    pub case: Text<'a>,
     /// Step.
     pub step: usize,
     /// Bus.
@@ -344,24 +349,24 @@ pub struct VoltageRow {
     /// Voltage, p.u.
     pub vm_pu: Num,
     /// `ac`.
-    pub model: String,
+    pub model: Text<'a>,
 }
 
 /// `line_loading.csv`: flow and loading per case, step and branch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LoadingRow {
+pub struct LoadingRow<'a> {
     /// Case.
-    pub case: String,
+    pub case: Text<'a>,
     /// Step.
     pub step: usize,
     /// `line 3`.
-    pub element: String,
+    pub element: Text<'a>,
     /// Active flow at the from end, kW.
     pub p_from_kw: Num,
     /// Loading, %.
     pub loading_percent: Num,
     /// `ac` or `dc`.
-    pub model: String,
+    pub model: Text<'a>,
 }
 
 /// `battery_P{i}.csv` / `vpp.csv`: one battery's day (the P2P case's dispatch; the seed's
