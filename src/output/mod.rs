@@ -570,7 +570,7 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
                     let t = &x.trade;
                     TradeRow {
                         step: x.step,
-                        time: c.step_label(x.step),
+                        time: c.step_str(x.step).into(),
                         seller: t.seller,
                         seller_bus: c.prosumers[t.seller].bus.0,
                         buyer: t.buyer,
@@ -634,24 +634,22 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
             csv_file(
                 stage,
                 "wallets.csv",
-                cases.iter().flat_map(|case| {
+                labelled().flat_map(|(case, (label, _))| {
                     let np = c.prosumers.len();
-                    let mut balance = vec![0.0; np];
-                    case.accounts.iter().enumerate().flat_map(move |(t, step)| {
-                        step.iter()
-                            .enumerate()
-                            .map(|(i, a)| {
-                                balance[i] -= a.bill();
-                                WalletRow {
-                                    case: case_name(case),
-                                    step: t,
-                                    time: c.step_label(t),
-                                    prosumer: i,
-                                    bill: a.bill().into(),
-                                    balance: balance[i].into(),
-                                }
-                            })
-                            .collect::<Vec<_>>()
+                    let rows =
+                        case.accounts.iter().enumerate().flat_map(|(t, step)| {
+                            step.iter().enumerate().map(move |(i, a)| (t, i, a))
+                        });
+                    rows.scan(vec![0.0; np], move |balance, (t, i, a)| {
+                        balance[i] -= a.bill();
+                        Some(WalletRow {
+                            case: label.into(),
+                            step: t,
+                            time: c.step_str(t).into(),
+                            prosumer: i,
+                            bill: a.bill().into(),
+                            balance: balance[i].into(),
+                        })
                     })
                 }),
             )

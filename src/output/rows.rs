@@ -102,11 +102,11 @@ pub struct Hourly {
 
 /// `trades.csv`: one row per proposed trade.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TradeRow {
+pub struct TradeRow<'a> {
     /// Step.
     pub step: usize,
     /// Step start.
-    pub time: String,
+    pub time: Text<'a>,
     /// Selling prosumer.
     pub seller: usize,
     /// Its bus.
@@ -430,13 +430,13 @@ pub struct FlexRow {
 
 /// `wallets.csv`: every prosumer's wallet per case and step (tidy: case × step × prosumer).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WalletRow {
+pub struct WalletRow<'a> {
     /// Case.
-    pub case: String,
+    pub case: Text<'a>,
     /// Step.
     pub step: usize,
     /// Step start.
-    pub time: String,
+    pub time: Text<'a>,
     /// Prosumer.
     pub prosumer: usize,
     /// The step's bill (positive = the prosumer pays), in the scenario's currency.

@@ -263,7 +263,12 @@ impl Community {
 
     /// Label of a step's start ([`Community::times`]).
     pub fn step_label(&self, t: usize) -> String {
-        self.times.get(t).cloned().unwrap_or_default()
+        self.step_str(t).to_string()
+    }
+
+    /// [`Community::step_label`], borrowed.
+    pub fn step_str(&self, t: usize) -> &str {
+        self.times.get(t).map_or("", String::as_str)
     }
 
     /// The same community with every step label prefixed by `date` (`YYYY-MM-DDTHH:MM`), for
