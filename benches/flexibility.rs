@@ -51,3 +51,32 @@ fn village80_p2p_plan_5min(bencher: divan::Bencher, policy: &str) {
     bencher
         .bench(|| netclear::study::plan::plan(&c, &s, netclear::study::Case::P2p, s.storage.model));
 }
+
+/// A fleet in one plan: `village80x2` (94 households), every household with a smart-charging EV
+/// (an LP, or the exact DP where its optimum is unique), 288 five-minute steps, the baseline
+/// case (retail prices: every household independent, so they are planned on every core,
+/// `study::plan`). `flat`: the fixed tariff; `tas1`: the wholesale-pass retailer on AEMO TAS1
+/// prices of 2020-01-02, the prices of `cargo bench --bench storage -- ev_fleet_100x288` (100
+/// cars one by one on one thread), whose repeated 5-minute values tie about half the cars.
+#[divan::bench(args = ["smart/flat", "v2g/flat", "smart/tas1", "v2g/tas1"], sample_count = 5)]
+fn fleet_plan_94x288(bencher: divan::Bencher, case: &str) {
+    let (policy, prices) = case.split_once('/').unwrap();
+    let mut s = scenario();
+    s.network = "village80x2".into();
+    s.ev.share_percent = 100.0;
+    s.flex.share_percent = 0.0;
+    if prices == "tas1" {
+        s.retailer.pricing = netclear::tariff::PricingMode::WholesalePass;
+        s.retailer.wholesale_column = "tas1_rrp_aud_per_mwh".into();
+    }
+    s.ev.charging = if policy == "v2g" {
+        EvCharging::V2g
+    } else {
+        EvCharging::Smart
+    };
+    let c = community::build(&s).unwrap();
+    assert_eq!(c.evs.len(), c.prosumers.len());
+    bencher.bench(|| {
+        netclear::study::plan::plan(&c, &s, netclear::study::Case::Baseline, s.storage.model)
+    });
+}

@@ -379,6 +379,31 @@ fn keep_day(d: Dispatch, inp: &DayInput, pool: Option<&Pool>, n_day: usize) -> D
     d.first_steps(&day, pool.as_ref())
 }
 
+/// Asset-steps (optimised assets × steps) from which the independent households of a plan are
+/// planned on every core: below it, starting the thread pool costs more than it saves (a
+/// village80 hourly day with batteries is about 10³).
+const PARALLEL_ASSET_STEPS: usize = 5_000;
+
+/// One household's dispatches (see [`plan_horizon`]).
+#[derive(Default)]
+struct Assets {
+    dispatch: Option<Dispatch>,
+    share: Option<Dispatch>,
+    ev: Option<EvDispatch>,
+    shift: Option<ShiftDispatch>,
+    curtail: Option<CurtailDispatch>,
+}
+
+impl Assets {
+    fn store(self, out: &mut Plan, i: usize) {
+        out.dispatch[i] = self.dispatch;
+        out.share[i] = self.share;
+        out.ev[i] = self.ev;
+        out.shift[i] = self.shift;
+        out.curtail[i] = self.curtail;
+    }
+}
+
 /// [`plan`] for one day of a multi-day study: batteries start from the carried SOC and, when
 /// `carry.next` is given, are planned over this day and the next (a one-day look-ahead, so that
 /// a battery does not empty itself at midnight for want of a tomorrow), keeping this day.
@@ -388,6 +413,19 @@ pub fn plan_horizon(
     s: &Scenario,
     case: Case,
     model: StorageModel,
+) -> Plan {
+    plan_horizon_from(c, carry, s, case, model, PARALLEL_ASSET_STEPS)
+}
+
+/// [`plan_horizon`], planning independent households on every core from `parallel_from`
+/// asset-steps on.
+fn plan_horizon_from(
+    c: &Community,
+    carry: &Carry,
+    s: &Scenario,
+    case: Case,
+    model: StorageModel,
+    parallel_from: usize,
 ) -> Plan {
     let np = c.prosumers.len();
     let dt = c.dt_h();
@@ -535,7 +573,11 @@ pub fn plan_horizon(
         .filter(|&i| c.prosumers[i].class != LoadClass::Vpp)
         .collect();
     order.extend((0..np).filter(|&i| c.prosumers[i].class == LoadClass::Vpp));
-    for i in order {
+    // One household's assets in order (battery, share, EV, shiftable and curtailable load),
+    // each against `mine`, the household's net import as the assets before it left it; where an
+    // asset sees the pool, against the others' too (`net`, whose entry `i` it never reads).
+    let household = |i: usize, mine: &mut Vec<f64>, net: &[Vec<f64>]| -> Assets {
+        let mut a = Assets::default();
         let p = &c.prosumers[i];
         if let (Some(b), true) = (&p.battery, model != StorageModel::None) {
             let b = &crate::storage::Battery {
@@ -546,12 +588,12 @@ pub fn plan_horizon(
             let sees_pool = case == Case::P2p && coupled && !vpp;
             let for_community = case == Case::P2p && vpp;
             let (sur, def) = if sees_pool || for_community {
-                totals(&net, i)
+                totals(net, i)
             } else {
                 (Vec::new(), Vec::new())
             };
             let charge = if sees_pool {
-                expected_charge(&net, i, n)
+                expected_charge(net, i, n)
             } else {
                 Vec::new()
             };
@@ -592,14 +634,14 @@ pub fn plan_horizon(
             let (d, inp, pool) = d;
             for t in 0..n {
                 // The battery's own meter: the community battery draws only what it charges.
-                net[i][t] = if vpp {
+                mine[t] = if vpp {
                     d.charge_kw[t] - d.discharge_kw[t]
                 } else {
                     d.import_kw[t] - d.export_kw[t]
                 };
             }
             // Keep this day of the look-ahead horizon.
-            out.dispatch[i] = Some(keep_day(d, &inp, pool.as_ref(), n_day));
+            a.dispatch = Some(keep_day(d, &inp, pool.as_ref(), n_day));
         }
         if let (Some(b), true) = (
             c.shared.as_ref().and_then(|sb| sb.share_battery(i)),
@@ -613,24 +655,24 @@ pub fn plan_horizon(
                 ..b
             };
             let sees_pool = case == Case::P2p && coupled;
-            let hor = residual(&net, i, &net[i], sees_pool, n);
+            let hor = residual(net, i, mine, sees_pool, n);
             let (imp, exp) = prices(resp.battery);
             let (inp, pool) = (hor.inp(dt, imp, exp), hor.pool(&p_int));
             let pool = sees_pool.then_some(pool);
             let d = dispatch_in(&b, &inp, pool.as_ref(), model, &settings);
             for t in 0..d.charge_kw.len() {
-                net[i][t] += d.charge_kw[t] - d.discharge_kw[t];
+                mine[t] += d.charge_kw[t] - d.discharge_kw[t];
             }
-            out.share[i] = Some(keep_day(d, &inp, pool.as_ref(), n_day));
+            a.share = Some(keep_day(d, &inp, pool.as_ref(), n_day));
         }
         if let Some(ev) = c.evs.iter().find(|e| e.prosumer == i) {
             let (imp, exp) = prices(resp.ev);
-            let day = residual(&net, i, &net[i], ev_pool, n_day);
+            let day = residual(net, i, mine, ev_pool, n_day);
             let (inp, pool) = (day.inp(dt, imp, exp), day.pool(&p_int));
             let d = if carry.chained {
                 // A period's day: the session plugged in at midnight, then this evening's over
                 // the horizon (the next day, or this one standing in for it on the last day).
-                let hor = residual(&net, i, &net[i], ev_pool, n);
+                let hor = residual(net, i, mine, ev_pool, n);
                 let (hinp, hpool) = (hor.inp(dt, imp, exp), hor.pool(&p_int));
                 crate::storage::ev::dispatch_chained(
                     ev,
@@ -654,16 +696,16 @@ pub fn plan_horizon(
                 )
             };
             for t in 0..n {
-                net[i][t] += d.dispatch.charge_kw[t % n_day] - d.dispatch.discharge_kw[t % n_day];
+                mine[t] += d.dispatch.charge_kw[t % n_day] - d.dispatch.discharge_kw[t % n_day];
             }
-            out.ev[i] = Some(d);
+            a.ev = Some(d);
         }
         if let Some(f) = c.shiftables.iter().find(|f| f.prosumer == i) {
             let rest: Vec<f64> = (0..n)
-                .map(|t| net[i][t] - f.reference_kw[t % n_day])
+                .map(|t| mine[t] - f.reference_kw[t % n_day])
                 .collect();
             let (imp, exp) = prices(resp.flex);
-            let day = residual(&net, i, &rest, shift_pool, n_day);
+            let day = residual(net, i, &rest, shift_pool, n_day);
             let (inp, pool) = (day.inp(dt, imp, exp), day.pool(&p_int));
             let d = crate::storage::shiftable::dispatch(
                 f,
@@ -672,12 +714,12 @@ pub fn plan_horizon(
                 &settings,
             );
             for t in 0..n {
-                net[i][t] = rest[t] + d.load_kw[t % n_day];
+                mine[t] = rest[t] + d.load_kw[t % n_day];
             }
-            out.shift[i] = Some(d);
+            a.shift = Some(d);
             // The curtailable part of the same household, last: on what the others leave.
             if s.flex.curtail_fraction > 0.0 {
-                let day = residual(&net, i, &net[i], shift_pool, n_day);
+                let day = residual(net, i, mine, shift_pool, n_day);
                 let (inp, pool) = (day.inp(dt, imp, exp), day.pool(&p_int));
                 let l = Curtailable::of(
                     i,
@@ -688,11 +730,98 @@ pub fn plan_horizon(
                 let d =
                     crate::storage::curtailable::dispatch(&l, &inp, shift_pool.then_some(&pool));
                 for t in 0..n {
-                    net[i][t] -= d.curtailed_kw[t % n_day];
+                    mine[t] -= d.curtailed_kw[t % n_day];
                 }
-                out.curtail[i] = Some(d);
+                a.curtail = Some(d);
             }
+        }
+        a
+    };
+    // Where nothing in this case sees the pool (nor serves the community), a household's
+    // dispatch reads only its own residual: the households are independent and, when there is
+    // enough to optimise, are planned on every core; the plan is the same either way (each
+    // household is computed by the same code from the same inputs). Otherwise in order: each
+    // sees what the ones before it left in the pool.
+    let serves_community = case == Case::P2p
+        && c.prosumers
+            .iter()
+            .any(|p| p.class == LoadClass::Vpp && p.battery.is_some());
+    let independent = !(coupled || ev_pool || shift_pool || serves_community);
+    let work: usize = order
+        .iter()
+        .map(|&i| {
+            let p = &c.prosumers[i];
+            let k = usize::from(p.battery.is_some() && model != StorageModel::None)
+                + usize::from(c.evs.iter().any(|e| e.prosumer == i))
+                + usize::from(c.shiftables.iter().any(|f| f.prosumer == i));
+            k * n
+        })
+        .sum();
+    if independent && work >= parallel_from {
+        use rayon::prelude::*;
+        let planned: Vec<(usize, Assets)> = order
+            .par_iter()
+            .map(|&i| {
+                let mut mine = net[i].clone();
+                (i, household(i, &mut mine, &net))
+            })
+            .collect();
+        for (i, a) in planned {
+            a.store(&mut out, i);
+        }
+    } else {
+        for i in order {
+            let mut mine = net[i].clone();
+            let a = household(i, &mut mine, &net);
+            net[i] = mine;
+            a.store(&mut out, i);
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Independent households planned on every core give the plan of the sequential loop, bit
+    /// for bit: batteries (home and community), EVs (smart and V2G), shiftable and curtailable
+    /// loads, one day and a look-ahead horizon.
+    #[test]
+    fn parallel_households_give_the_sequential_plan() {
+        let mut cases = Vec::new();
+        for (ev, flex, bat) in [
+            (crate::storage::ev::EvCharging::Smart, 50.0, 0.0),
+            (crate::storage::ev::EvCharging::V2g, 30.0, 40.0),
+        ] {
+            let mut s = Scenario {
+                network: "village80".into(),
+                pv_share_percent: 50.0,
+                step_minutes: 15,
+                ..Scenario::default()
+            };
+            s.ev.share_percent = 60.0;
+            s.ev.charging = ev;
+            s.flex.share_percent = flex;
+            s.flex.curtail_fraction = 0.2;
+            s.storage.battery_share_percent = bat;
+            cases.push(s);
+        }
+        for s in &cases {
+            let c = crate::scenario::community::build(s).unwrap();
+            assert!(!c.evs.is_empty());
+            let carry = Carry::default();
+            let seq = plan_horizon_from(&c, &carry, s, Case::Baseline, s.storage.model, usize::MAX);
+            let par = plan_horizon_from(&c, &carry, s, Case::Baseline, s.storage.model, 0);
+            assert!(seq.evs().next().is_some());
+            assert_eq!(seq, par);
+            // Two threads or one: the same plan.
+            let one = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .unwrap()
+                .install(|| plan_horizon_from(&c, &carry, s, Case::Baseline, s.storage.model, 0));
+            assert_eq!(one, par);
+        }
+    }
 }
