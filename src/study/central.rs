@@ -168,7 +168,8 @@ pub(super) fn accounts(
     t: usize,
 ) -> Vec<Account> {
     let dt = c.dt_h();
-    let mut acc = super::day::physical_accounts(c, plan, t);
+    let holders = plan.holders(c.prosumers.len());
+    let mut acc = super::day::physical_accounts(c, plan, &holders, t);
     for (i, a) in acc.iter_mut().enumerate() {
         if plan.dispatch.get(i).is_none_or(Option::is_none) {
             a.curtailed_kwh += curtail_kw[t][i] * dt;

@@ -153,6 +153,18 @@ impl Plan {
             None => (0.0, 0.0, 0.0),
         }
     }
+    /// Per prosumer (of `n`), whether the plan gives it any asset: a battery, a share, an EV, a
+    /// shiftable or a curtailable load.
+    pub fn holders(&self, n: usize) -> Vec<bool> {
+        let has = |i: usize| {
+            self.dispatch.get(i).is_some_and(Option::is_some)
+                || self.share.get(i).is_some_and(Option::is_some)
+                || self.ev.get(i).is_some_and(Option::is_some)
+                || self.shift.get(i).is_some_and(Option::is_some)
+                || self.curtail.get(i).is_some_and(Option::is_some)
+        };
+        (0..n).map(has).collect()
+    }
     /// Whether any battery (or share of the shared battery) is dispatched.
     pub fn any(&self) -> bool {
         self.dispatch.iter().any(Option::is_some) || self.share.iter().any(Option::is_some)
