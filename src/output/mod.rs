@@ -500,6 +500,17 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
         })
         .collect();
     let labelled = || cases.iter().zip(&case_labels);
+    // Per step, the P2P energy executed and what its buyers paid (the trades in their order).
+    let p2p_steps = &{
+        let mut v = vec![(0.0, 0.0); c.n_steps()];
+        for x in &d.trades {
+            if let Some((vol, paid)) = v.get_mut(x.step) {
+                *vol += x.executed_kwh;
+                *paid += x.executed_kwh * x.trade.buyer_price_per_kwh;
+            }
+        }
+        v
+    };
     // The tables are independent: they are written by [`Jobs`], on as many threads as cores.
     let mut jobs = Jobs::default();
     jobs.add("summary.json", move || {
@@ -521,15 +532,7 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
                 (0..c.n_steps()).map(move |t| {
                     let tot = case.step_total(t);
                     let (vol, paid) = if case.case == crate::study::Case::P2p {
-                        d.trades
-                            .iter()
-                            .filter(|x| x.step == t)
-                            .fold((0.0, 0.0), |(v, p), x| {
-                                (
-                                    v + x.executed_kwh,
-                                    p + x.executed_kwh * x.trade.buyer_price_per_kwh,
-                                )
-                            })
+                        p2p_steps[t]
                     } else {
                         (0.0, 0.0)
                     };
@@ -1031,16 +1034,7 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
                 "p2p_vpp_summary.csv",
                 (0..c.n_steps()).map(|t| {
                     let tot = d.p2p.step_total(t);
-                    let (vol, paid) =
-                        d.trades
-                            .iter()
-                            .filter(|x| x.step == t)
-                            .fold((0.0, 0.0), |(v, p), x| {
-                                (
-                                    v + x.executed_kwh,
-                                    p + x.executed_kwh * x.trade.buyer_price_per_kwh,
-                                )
-                            });
+                    let (vol, paid) = p2p_steps[t];
                     let (vc, vd) = vpp
                         .and_then(|v| plan.dispatch.get(v.id).and_then(Option::as_ref))
                         .map_or((0.0, 0.0), |x| {
