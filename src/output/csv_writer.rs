@@ -23,11 +23,13 @@ use std::io::Write;
 const FLUSH_AT: usize = 1 << 16;
 
 /// Why a row could not be written.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum CsvError {
     /// The underlying writer failed.
+    #[error("{0}")]
     Io(std::io::Error),
     /// A record's number of fields differs from the first record's.
+    #[error("found record with {found} fields, but the previous record has {expected} fields")]
     UnequalLengths {
         /// Fields of the first record.
         expected: usize,
@@ -35,26 +37,12 @@ pub enum CsvError {
         found: usize,
     },
     /// A value this writer has no CSV form for (a nested struct, a sequence, a map).
+    #[error("cannot write {0} as a CSV field")]
     Unsupported(&'static str),
     /// A `Serialize` implementation reported an error.
+    #[error("{0}")]
     Custom(String),
 }
-
-impl std::fmt::Display for CsvError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CsvError::Io(e) => write!(f, "{e}"),
-            CsvError::UnequalLengths { expected, found } => write!(
-                f,
-                "found record with {found} fields, but the previous record has {expected} fields"
-            ),
-            CsvError::Unsupported(what) => write!(f, "cannot write {what} as a CSV field"),
-            CsvError::Custom(m) => write!(f, "{m}"),
-        }
-    }
-}
-
-impl std::error::Error for CsvError {}
 
 impl ser::Error for CsvError {
     fn custom<T: std::fmt::Display>(msg: T) -> Self {
