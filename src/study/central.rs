@@ -448,7 +448,7 @@ pub fn solve(c: &Community, s: &Scenario) -> Result<(CentralResult, Option<Probl
         let soc = block::polish(b, dt, &mut ch, &mut di);
         ties += wear(&ch, &di);
         let cu = (0..n_steps).map(|t| curtail_kw[t][i]).collect();
-        plan.dispatch[i] = Some(central_dispatch(ch, di, soc, cu));
+        plan.dispatch[i] = Some(Box::new(central_dispatch(ch, di, soc, cu)));
     }
     if let (Some(sb), Some(h)) = (&c.shared, &shared) {
         let (mut ch, mut di) = h.powers(&sol, milp_batteries);
@@ -456,12 +456,12 @@ pub fn solve(c: &Community, s: &Scenario) -> Result<(CentralResult, Option<Probl
         ties += wear(&ch, &di);
         for &(i, f) in &sb.shares {
             let scale = |v: &[f64]| -> Vec<f64> { v.iter().map(|x| f * x).collect() };
-            plan.share[i] = Some(central_dispatch(
+            plan.share[i] = Some(Box::new(central_dispatch(
                 scale(&ch),
                 scale(&di),
                 scale(&soc),
                 vec![0.0; n_steps],
-            ));
+            )));
         }
     }
     // A household's own day, on which a windowed schedule is spread and polished.
@@ -504,7 +504,7 @@ pub fn solve(c: &Community, s: &Scenario) -> Result<(CentralResult, Option<Probl
                     .sum::<f64>();
             }
         }
-        plan.ev[*i] = Some(su.outcome(&c.evs[k], d));
+        plan.ev[*i] = Some(Box::new(su.outcome(&c.evs[k], d)));
     }
     let mut discomfort = 0.0;
     for ((i, held), f) in shifts.iter().zip(&c.shiftables) {
@@ -528,7 +528,7 @@ pub fn solve(c: &Community, s: &Scenario) -> Result<(CentralResult, Option<Probl
         discomfort += dt
             * crate::storage::shiftable::DISCOMFORT_PER_KWH
             * (0..n_steps).map(|t| sd.delta_kw(t).abs()).sum::<f64>();
-        plan.shift[*i] = Some(sd);
+        plan.shift[*i] = Some(Box::new(sd));
     }
     for (l, xs) in &drops {
         let x: Vec<f64> = xs
@@ -538,7 +538,7 @@ pub fn solve(c: &Community, s: &Scenario) -> Result<(CentralResult, Option<Probl
             .collect();
         let d = CurtailDispatch::of(l, x, dt);
         discomfort += d.discomfort_cost;
-        plan.curtail[l.prosumer] = Some(d);
+        plan.curtail[l.prosumer] = Some(Box::new(d));
     }
     // The community's cost with the retailer of the polished plan.
     let mut cost = 0.0;
@@ -558,6 +558,7 @@ pub fn solve(c: &Community, s: &Scenario) -> Result<(CentralResult, Option<Probl
         .iter_mut()
         .chain(plan.share.iter_mut())
         .flatten()
+        .map(|d| &mut **d)
         .chain(plan.ev.iter_mut().flatten().map(|e| &mut e.dispatch))
         .chain(plan.shift.iter_mut().flatten().map(|f| &mut f.dispatch))
     {

@@ -211,9 +211,9 @@ fn append(into: &mut day::CaseDay, plan: &mut Option<Plan>, case: CaseResult) {
 }
 
 /// Appends each asset's next day to its period (`append`), asset by asset.
-fn each<T>(into: &mut [Option<T>], next: &[Option<T>], append: fn(&mut T, &T)) {
+fn each<T>(into: &mut [Option<Box<T>>], next: &[Option<Box<T>>], append: fn(&mut T, &T)) {
     for (a, b) in into.iter_mut().zip(next) {
-        if let (Some(a), Some(b)) = (a.as_mut(), b.as_ref()) {
+        if let (Some(a), Some(b)) = (a.as_deref_mut(), b.as_deref()) {
             append(a, b);
         }
     }
