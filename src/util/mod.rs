@@ -8,6 +8,14 @@ pub mod fuzz;
 pub mod limits;
 pub mod rng;
 
+/// Drops `v` on a thread of its own: for a large value the caller is done with just before the
+/// process exits (the exit may cut the thread short; the memory goes back to the system
+/// either way). Dropped in place when no thread can be started.
+pub fn drop_aside<T: Send + 'static>(v: T) {
+    // A thread that cannot start drops its closure, and `v` with it, here.
+    let _ = std::thread::Builder::new().spawn(move || drop(v));
+}
+
 /// The serde name of a unit enum variant (`"primal_infeasible"`, `"pay-as-ask"`, …): the one
 /// spelling used in CSV, JSON, terminal text and messages alike.
 pub fn serde_name<T: serde::Serialize>(v: &T) -> String {
