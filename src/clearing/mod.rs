@@ -319,7 +319,11 @@ pub struct Handles {
 impl<'a> Corrector<'a> {
     /// A corrector for a grid; fails when the formulation cannot represent the feeder.
     pub fn new(grid: &'a Grid, spec: &ClearingSpec) -> crate::Result<Corrector<'a>> {
-        let feeder = Feeder::new(grid)?;
+        Corrector::of(Feeder::new(grid)?, spec)
+    }
+
+    /// A corrector for a feeder already built.
+    pub fn of(feeder: Feeder<'a>, spec: &ClearingSpec) -> crate::Result<Corrector<'a>> {
         let form = formulation::of(spec.model);
         if let Some(f) = form {
             f.supports(&feeder).map_err(|m| {

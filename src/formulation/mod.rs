@@ -39,6 +39,7 @@ use crate::pf::ptdf::Ptdf;
 use serde::Deserialize;
 use serde::Serialize;
 use std::fmt;
+use std::sync::Arc;
 
 /// The network model (formulation) a study uses; adding one is a variant here, a file in this
 /// folder and its line in [`of`].
@@ -64,8 +65,8 @@ pub struct Feeder<'a> {
     pub topo: Topology,
     /// Its PTDF (path-based on radial feeders).
     pub ptdf: Ptdf,
-    /// The factorised DC model.
-    pub dc: DcModel,
+    /// The factorised DC model (shared with the power flows of the same grid).
+    pub dc: Arc<DcModel>,
     /// Thermal rating per branch at nominal voltage, kVA (`S = √3·vn·i_max`; trafos
     /// `sn·parallel·df`); `None` when unrated.
     pub s_max_kva: Vec<Option<f64>>,
@@ -76,8 +77,12 @@ pub struct Feeder<'a> {
 impl<'a> Feeder<'a> {
     /// Builds the per-topology data of a grid.
     pub fn new(grid: &'a Grid) -> Result<Feeder<'a>> {
+        Ok(Feeder::with_dc(grid, Arc::new(DcModel::new(grid)?)))
+    }
+
+    /// [`Feeder::new`] with the grid's DC model already built.
+    pub fn with_dc(grid: &'a Grid, dc: Arc<DcModel>) -> Feeder<'a> {
         let topo = Topology::new(grid);
-        let dc = DcModel::new(grid)?;
         let ptdf = Ptdf::new(grid, &topo, &dc);
         let s_max_kva = grid
             .branches
@@ -88,14 +93,14 @@ impl<'a> Feeder<'a> {
                     .map(|s| s * 1000.0)
             })
             .collect();
-        Ok(Feeder {
+        Feeder {
             grid,
             topo,
             ptdf,
             dc,
             s_max_kva,
             kappa: 1.0 / (1000.0 * grid.sn_mva),
-        })
+        }
     }
 
     /// Number of electrical nodes.

@@ -61,7 +61,7 @@
 use super::dc::{DcModel, DcSolution, DcWorkspace};
 use super::radial::{RadialModel, RadialOptions, RadialWorkspace};
 use super::{NodalSolution, PfModel, PfReport};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::network::electrical::Grid;
 use crate::network::Network;
 use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
@@ -70,6 +70,7 @@ use faer::sparse::{SparseColMatRef, SymbolicSparseColMatRef};
 use faer::{Conj, MatMut, Par};
 use num_complex::Complex64;
 use serde::Serialize;
+use std::sync::{Arc, OnceLock};
 
 const ZERO: Complex64 = Complex64::new(0.0, 0.0);
 
@@ -199,6 +200,10 @@ impl Default for AcSolution {
 
 /// The AC model of one topology: admittance matrix, Jacobian layout, symbolic LU, the DC
 /// model used for the start point, and the radial model when the grid is a tree.
+///
+/// Newton–Raphson's symbolic LU and its workspace are made on its first solve: on a radial
+/// feeder the radial method serves every step and Newton never runs, and at 10⁵ buses the
+/// symbolic LU alone is a tenth of a day's study.
 pub struct AcModel {
     n: usize,
     slack: usize,
@@ -212,15 +217,23 @@ pub struct AcModel {
     /// Jacobian CSC layout (2m × 2m).
     j_colptr: Vec<usize>,
     j_row: Vec<usize>,
-    j_sym: SymbolicLu<usize>,
+    /// The Jacobian's symbolic LU, or why it failed (made on Newton's first solve).
+    j_sym: OnceLock<std::result::Result<SymbolicLu<usize>, String>>,
     branches: Vec<(usize, usize, [Complex64; 4])>,
-    dc: DcModel,
+    dc: Arc<DcModel>,
     radial: std::result::Result<RadialModel, String>,
 }
 
-/// Newton–Raphson state kept across steps: the last solution (warm start), the last LU factor
-/// of the Jacobian, and all scratch. Part of [`AcWorkspace`].
+/// Newton–Raphson's part of an [`AcWorkspace`]: its state, made on its first solve.
 pub struct NewtonWorkspace {
+    state: Option<NewtonState>,
+    /// Numeric factorisations performed since the workspace was made (for benchmarks/tests).
+    pub factorisations: usize,
+}
+
+/// Newton–Raphson state kept across steps: the last solution (warm start), the last LU factor
+/// of the Jacobian, and all scratch.
+struct NewtonState {
     s_spec: Vec<Complex64>,
     s_calc: Vec<Complex64>,
     v: Vec<Complex64>,
@@ -239,8 +252,6 @@ pub struct NewtonWorkspace {
     lu_valid: bool,
     /// `vm`, `va` hold a converged solution.
     warm: bool,
-    /// Numeric factorisations performed since the workspace was made (for benchmarks/tests).
-    pub factorisations: usize,
 }
 
 /// Everything [`AcModel::solve_into`] keeps between the steps of a time series.
@@ -254,8 +265,10 @@ pub struct AcWorkspace {
 impl AcWorkspace {
     /// Forgets the kept solutions and factors: the next solve starts cold.
     pub fn reset(&mut self) {
-        self.newton.warm = false;
-        self.newton.lu_valid = false;
+        if let Some(n) = &mut self.newton.state {
+            n.warm = false;
+            n.lu_valid = false;
+        }
         if let Some(r) = &mut self.radial {
             r.reset();
         }
@@ -295,9 +308,14 @@ impl AcModel {
     /// Assembles `Y`, lays out the Jacobian and computes its symbolic LU; on a radial grid also
     /// the tree factorisation of the radial method.
     pub fn new(grid: &Grid) -> Result<AcModel> {
+        AcModel::with_dc(grid, Arc::new(DcModel::new(grid)?))
+    }
+
+    /// [`AcModel::new`] with the grid's DC model already built (one factorisation serves the
+    /// power flows, the AC start point and the network correction).
+    pub fn with_dc(grid: &Grid, dc: Arc<DcModel>) -> Result<AcModel> {
         let n = grid.n_nodes();
         let slack = grid.slack;
-        let dc = DcModel::new(grid)?;
         let mut cols: Vec<Vec<(usize, Complex64)>> = vec![Vec::new(); n];
         let mut branches = Vec::with_capacity(grid.branches.len());
         for br in &grid.branches {
@@ -360,9 +378,6 @@ impl AcModel {
                 j_colptr.push(j_row.len());
             }
         }
-        let sym = SymbolicSparseColMatRef::new_checked(2 * m, 2 * m, &j_colptr, None, &j_row);
-        let j_sym = factorize_symbolic_lu(sym, Default::default())
-            .map_err(|e| Error::Numerical(format!("symbolic LU of the Jacobian: {e:?}")))?;
         let radial = RadialModel::new(grid).map_err(|e| e.to_string());
         Ok(AcModel {
             n,
@@ -375,7 +390,7 @@ impl AcModel {
             red,
             j_colptr,
             j_row,
-            j_sym,
+            j_sym: OnceLock::new(),
             branches,
             dc,
             radial,
@@ -395,30 +410,9 @@ impl AcModel {
     /// A workspace for [`AcModel::solve_into`] (cold: the first solve starts from DC angles for
     /// Newton, flat for the radial method).
     pub fn workspace(&self) -> AcWorkspace {
-        let m = self.n - 1;
-        let req = StackReq::any_of(&[
-            self.j_sym
-                .factorize_numeric_lu_scratch::<f64>(Par::Seq, Default::default()),
-            self.j_sym.solve_in_place_scratch::<f64>(1, Par::Seq),
-        ]);
         AcWorkspace {
             newton: NewtonWorkspace {
-                s_spec: vec![ZERO; self.n],
-                s_calc: vec![ZERO; self.n],
-                v: vec![ZERO; self.n],
-                iy: vec![ZERO; self.n],
-                vm: vec![self.slack_vm_pu; self.n],
-                va: vec![0.0; self.n],
-                vm_prev: vec![0.0; self.n],
-                va_prev: vec![0.0; self.n],
-                f: vec![0.0; 2 * m],
-                j_val: vec![0.0; self.j_row.len()],
-                numeric: NumericLu::new(),
-                mem: MemBuffer::new(req),
-                dc_ws: self.dc.workspace(),
-                dc_sol: DcSolution::default(),
-                lu_valid: false,
-                warm: false,
+                state: None,
                 factorisations: 0,
             },
             radial: self.radial.as_ref().ok().map(|r| r.workspace()),
@@ -498,6 +492,52 @@ impl AcModel {
         }
     }
 
+    /// The Jacobian's symbolic LU, factorised on the first call.
+    fn symbolic(&self) -> std::result::Result<&SymbolicLu<usize>, &str> {
+        self.j_sym
+            .get_or_init(|| {
+                let m = self.n - 1;
+                let sym = SymbolicSparseColMatRef::new_checked(
+                    2 * m,
+                    2 * m,
+                    &self.j_colptr,
+                    None,
+                    &self.j_row,
+                );
+                factorize_symbolic_lu(sym, Default::default())
+                    .map_err(|e| format!("symbolic LU of the Jacobian: {e:?}"))
+            })
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// Newton's state for this model, cold.
+    fn newton_state(&self, sym: &SymbolicLu<usize>) -> NewtonState {
+        let m = self.n - 1;
+        let req = StackReq::any_of(&[
+            sym.factorize_numeric_lu_scratch::<f64>(Par::Seq, Default::default()),
+            sym.solve_in_place_scratch::<f64>(1, Par::Seq),
+        ]);
+        NewtonState {
+            s_spec: vec![ZERO; self.n],
+            s_calc: vec![ZERO; self.n],
+            v: vec![ZERO; self.n],
+            iy: vec![ZERO; self.n],
+            vm: vec![self.slack_vm_pu; self.n],
+            va: vec![0.0; self.n],
+            vm_prev: vec![0.0; self.n],
+            va_prev: vec![0.0; self.n],
+            f: vec![0.0; 2 * m],
+            j_val: vec![0.0; self.j_row.len()],
+            numeric: NumericLu::new(),
+            mem: MemBuffer::new(req),
+            dc_ws: self.dc.workspace(),
+            dc_sol: DcSolution::default(),
+            lu_valid: false,
+            warm: false,
+        }
+    }
+
     fn not_solved(&self, out: &mut AcSolution, why: String) {
         out.converged = false;
         out.iterations = 0;
@@ -525,7 +565,12 @@ impl AcModel {
         ws: &mut AcWorkspace,
         out: &mut AcSolution,
     ) {
-        let ws = &mut ws.newton;
+        let sym = match self.symbolic() {
+            Ok(sym) => sym,
+            Err(why) => return self.not_solved(out, why.to_string()),
+        };
+        let nw = &mut ws.newton;
+        let ws = nw.state.get_or_insert_with(|| self.newton_state(sym));
         let n = self.n;
         let m = n - 1;
         let sn = self.sn_mva;
@@ -619,8 +664,8 @@ impl AcModel {
                     ),
                     &ws.j_val,
                 );
-                ws.factorisations += 1;
-                if let Err(e) = self.j_sym.factorize_numeric_lu(
+                nw.factorisations += 1;
+                if let Err(e) = sym.factorize_numeric_lu(
                     &mut ws.numeric,
                     jac,
                     Par::Seq,
@@ -638,7 +683,7 @@ impl AcModel {
             for v in ws.f.iter_mut() {
                 *v = -*v;
             }
-            LuRef::new_unchecked(&self.j_sym, &ws.numeric).solve_in_place_with_conj(
+            LuRef::new_unchecked(sym, &ws.numeric).solve_in_place_with_conj(
                 Conj::No,
                 MatMut::from_column_major_slice_mut(&mut ws.f, 2 * m, 1),
                 Par::Seq,
@@ -696,14 +741,14 @@ impl AcModel {
     }
 
     /// `v = vm·e^{jθ}` for all nodes.
-    fn polar_to_rect(&self, ws: &mut NewtonWorkspace) {
+    fn polar_to_rect(&self, ws: &mut NewtonState) {
         for ((v, &vm), &va) in ws.v.iter_mut().zip(&ws.vm).zip(&ws.va) {
             *v = Complex64::from_polar(vm, va);
         }
     }
 
     /// `S_i = V_i (Y V)_i^*` for all nodes (p.u.), at `ws.v`.
-    fn injections(&self, ws: &mut NewtonWorkspace) {
+    fn injections(&self, ws: &mut NewtonState) {
         ws.iy.fill(ZERO);
         for j in 0..self.n {
             let vj = ws.v[j];
@@ -717,7 +762,7 @@ impl AcModel {
     }
 
     /// The Jacobian values at `ws.v` (with `ws.s_calc` at the same point), in the CSC layout.
-    fn jacobian(&self, ws: &mut NewtonWorkspace) {
+    fn jacobian(&self, ws: &mut NewtonState) {
         let (vm, v, s, out) = (&ws.vm, &ws.v, &ws.s_calc, &mut ws.j_val);
         let mut pos = 0;
         for block in 0..2 {

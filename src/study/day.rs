@@ -202,15 +202,20 @@ struct Stepper<'c> {
 
 impl<'c> Stepper<'c> {
     fn new(c: &'c Community, s: &'c Scenario) -> Result<Stepper<'c>> {
+        // One DC factorisation serves the correction and the power flows.
+        let dc = std::sync::Arc::new(crate::pf::dc::DcModel::new(&c.grid)?);
         let corrector = match s.clearing.model {
             NetworkModel::None => None,
-            _ => Some(Corrector::new(&c.grid, &s.clearing)?),
+            _ => Some(Corrector::of(
+                crate::formulation::Feeder::with_dc(&c.grid, dc.clone()),
+                &s.clearing,
+            )?),
         };
         Ok(Stepper {
             c,
             s,
             corrector,
-            solvers: Solvers::new(&c.grid, &s.clearing)?,
+            solvers: Solvers::with_dc(&c.grid, &s.clearing, dc)?,
             charges: Charges::new(&c.network, &c.grid, &s.clearing),
             topo: crate::network::topology::Topology::new(&c.grid),
             rules: Rules {

@@ -75,7 +75,7 @@ pub struct Solvers {
     ac: Option<AcModel>,
     ac_ws: Option<crate::pf::ac::AcWorkspace>,
     ac_sol: AcSolution,
-    dc: DcModel,
+    dc: Arc<DcModel>,
     dc_ws: DcWorkspace,
     dc_sol: DcSolution,
     spec: ClearingSpec,
@@ -84,9 +84,13 @@ pub struct Solvers {
 impl Solvers {
     /// Solvers for a grid (AC only when the AC check is on).
     pub fn new(grid: &Grid, spec: &ClearingSpec) -> crate::Result<Solvers> {
-        let dc = DcModel::new(grid)?;
+        Solvers::with_dc(grid, spec, Arc::new(DcModel::new(grid)?))
+    }
+
+    /// [`Solvers::new`] with the grid's DC model already built.
+    pub fn with_dc(grid: &Grid, spec: &ClearingSpec, dc: Arc<DcModel>) -> crate::Result<Solvers> {
         let ac = if spec.ac_check {
-            Some(AcModel::new(grid)?)
+            Some(AcModel::with_dc(grid, dc.clone())?)
         } else {
             None
         };
