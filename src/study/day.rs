@@ -47,6 +47,9 @@ pub(super) struct CaseDay {
     pub totals: super::Totals,
     pub network: Vec<Arc<StepNetwork>>,
     pub clearing: Vec<StepClearing>,
+    /// The branch peaks, when the loop folded them in step by step (else computed from
+    /// `network`).
+    pub peaks: Option<crate::study::network::BranchPeaks>,
 }
 
 /// What a day run produces.
@@ -390,6 +393,9 @@ pub(super) fn run(
     let enforce = s.clearing.background == Background::Enforce;
     let mut st = Stepper::new(c, s)?;
     let mut out = DayRun::default();
+    for d in [&mut out.baseline, &mut out.p2p] {
+        d.peaks = Some(crate::study::network::BranchPeaks::new(&c.network, &c.grid));
+    }
     let design = s.market.design;
     let np = c.prosumers.len();
     let (base_holders, p2p_holders) = (base_plan.holders(np), p2p_plan.holders(np));
@@ -428,7 +434,8 @@ pub(super) fn run(
             &st.pays_fixed,
         );
         let known = st.known_ac.take();
-        let base_net = Arc::new(st.solvers.solve(&c.grid, &injections(c, &base), known));
+        let base_inj = injections(c, &base);
+        let base_net = Arc::new(st.solvers.solve(&c.grid, &base_inj, known));
         // The market, with the usage charges of the state without it (known before matching).
         let (bids, asks) = orders(c, s, &rule, t, &p2p);
         let pre_market = (st.charges.rule() == ChargeRule::Nuc)
@@ -542,27 +549,47 @@ pub(super) fn run(
             &st.pays_fixed,
         );
         let p2p_inj = injections(c, &p2p);
-        let p2p_net = if p2p_inj == injections(c, &base) {
+        let p2p_net = if p2p_inj == base_inj {
             base_net.clone()
         } else {
             let known = st.known_ac.take();
             Arc::new(st.solvers.solve(&c.grid, &p2p_inj, known))
         };
-        for (case_day, acc, net, o) in [
+        // Under [`Retention::Totals`] a step's per-node and per-branch vectors go once read
+        // (the branch peaks, the clearing's errors); equal results stay one.
+        let summarised = (!keep).then(|| {
+            let b = Arc::new(base_net.summarised());
+            let p = if Arc::ptr_eq(&base_net, &p2p_net) || base_net == p2p_net {
+                b.clone()
+            } else {
+                Arc::new(p2p_net.summarised())
+            };
+            [b, p]
+        });
+        for (k, (case_day, acc, net, o)) in [
             (&mut out.baseline, base, base_net, base_o),
             (&mut out.p2p, p2p, p2p_net, p2p_o),
-        ] {
+        ]
+        .into_iter()
+        .enumerate()
+        {
             if let Some(o) = o {
                 let cl = StepClearing::new(o, &net);
                 case_day
                     .clearing
                     .push(if keep { cl } else { cl.summarised() });
             }
+            if let Some(p) = &mut case_day.peaks {
+                p.add(t, &net);
+            }
             case_day.totals.add_step(&acc);
             if keep {
                 case_day.accounts.push(acc);
             }
-            case_day.network.push(net);
+            case_day.network.push(match &summarised {
+                Some(s) => s[k].clone(),
+                None => net,
+            });
         }
         progress(t + 1, n_steps);
     }

@@ -191,7 +191,7 @@ impl CaseResult {
                 .network
                 .iter()
                 .zip(&other.network)
-                .all(|(a, b)| Arc::ptr_eq(a, b) || a == b)
+                .all(|(a, b)| Arc::ptr_eq(a, b) || (!a.summarised && !b.summarised && a == b))
     }
 }
 
@@ -776,7 +776,10 @@ fn finish(
     );
     CaseResult {
         case,
-        branches: network::branch_peaks(&c.network, &c.grid, &d.network),
+        branches: match d.peaks {
+            Some(p) => p.finish(),
+            None => network::branch_peaks(&c.network, &c.grid, &d.network),
+        },
         accounts: d.accounts,
         totals: d.totals,
         network: d.network,

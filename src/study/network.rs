@@ -58,9 +58,35 @@ pub struct StepNetwork {
     pub vmax_pu: Option<f64>,
     /// Limits violated (thermal in DC; voltage band and thermal in AC).
     pub violations: Vec<Violation>,
+    /// The per-node and per-branch vectors were dropped once the step had read them
+    /// ([`StepNetwork::summarised`]): such a result is the same physics as another only when it
+    /// is the same result (`Arc::ptr_eq`), as the day loop keeps equal results one.
+    #[serde(skip)]
+    pub summarised: bool,
 }
 
 impl StepNetwork {
+    /// The result without its per-node voltages, per-branch flows and loadings: what
+    /// [`super::Retention::Totals`] keeps of a step once its branch peaks are folded in
+    /// ([`BranchPeaks`]) — the scalars and the violations.
+    pub fn summarised(&self) -> StepNetwork {
+        StepNetwork {
+            model: self.model,
+            ac_failed: self.ac_failed,
+            slack_import_kw: self.slack_import_kw,
+            net_import_kw: self.net_import_kw,
+            losses_kw: self.losses_kw,
+            vm_pu: Vec::new(),
+            p_from_kw: Vec::new(),
+            loading_percent: Vec::new(),
+            max_line_loading_percent: self.max_line_loading_percent,
+            max_trafo_loading_percent: self.max_trafo_loading_percent,
+            vmin_pu: self.vmin_pu,
+            vmax_pu: self.vmax_pu,
+            violations: self.violations.clone(),
+            summarised: true,
+        }
+    }
     /// Names of the branches above 100 %.
     pub fn overloaded(&self) -> impl Iterator<Item = &str> {
         self.violations
@@ -154,6 +180,7 @@ impl Solvers {
                     vmin_pu: Some(chk.vmin_pu),
                     vmax_pu: Some(chk.vmax_pu),
                     violations: chk.violations,
+                    summarised: false,
                 };
             }
             ac_failed = true;
@@ -198,6 +225,7 @@ impl Solvers {
             vmin_pu: None,
             vmax_pu: None,
             violations,
+            summarised: false,
         }
     }
 }
@@ -237,56 +265,84 @@ pub struct BranchPeak {
 
 /// Each branch's peak over a case's day.
 pub fn branch_peaks(net: &Network, grid: &Grid, steps: &[Arc<StepNetwork>]) -> Vec<BranchPeak> {
-    let lines: std::collections::HashMap<_, _> = net.lines.iter().map(|l| (l.id, l)).collect();
-    let trafos: std::collections::HashMap<_, _> = net.trafos.iter().map(|t| (t.id, t)).collect();
-    grid.branches
-        .iter()
-        .enumerate()
-        .map(|(l, br)| {
-            let (kind, id, fb, tb) = match br.element {
-                BranchElement::Line(x) => {
-                    let line = lines.get(&x);
-                    (
-                        "line",
-                        x.0,
-                        line.map_or(-1, |v| v.from_bus.0),
-                        line.map_or(-1, |v| v.to_bus.0),
-                    )
+    let mut peaks = BranchPeaks::new(net, grid);
+    for (t, s) in steps.iter().enumerate() {
+        peaks.add(t, s);
+    }
+    peaks.finish()
+}
+
+/// Each branch's peak over a case's day, folded in step by step (so that a step's loadings
+/// need not be kept: [`StepNetwork::summarised`]).
+#[derive(Debug, Clone, Default)]
+pub struct BranchPeaks {
+    peaks: Vec<BranchPeak>,
+}
+
+impl BranchPeaks {
+    /// No step yet: every branch of `grid` at zero.
+    pub fn new(net: &Network, grid: &Grid) -> BranchPeaks {
+        let lines: std::collections::HashMap<_, _> = net.lines.iter().map(|l| (l.id, l)).collect();
+        let trafos: std::collections::HashMap<_, _> =
+            net.trafos.iter().map(|t| (t.id, t)).collect();
+        let peaks = grid
+            .branches
+            .iter()
+            .map(|br| {
+                let (kind, id, fb, tb) = match br.element {
+                    BranchElement::Line(x) => {
+                        let line = lines.get(&x);
+                        (
+                            "line",
+                            x.0,
+                            line.map_or(-1, |v| v.from_bus.0),
+                            line.map_or(-1, |v| v.to_bus.0),
+                        )
+                    }
+                    BranchElement::Trafo(x) => {
+                        let t = trafos.get(&x);
+                        (
+                            "trafo",
+                            x.0,
+                            t.map_or(-1, |v| v.hv_bus.0),
+                            t.map_or(-1, |v| v.lv_bus.0),
+                        )
+                    }
+                    BranchElement::Switch(x) => ("switch", x.0, -1, -1),
+                };
+                BranchPeak {
+                    element: br.element.to_string(),
+                    kind,
+                    id,
+                    from_bus: fb,
+                    to_bus: tb,
+                    peak_loading_percent: 0.0,
+                    peak_step: 0,
+                    steps_over_limit: 0,
                 }
-                BranchElement::Trafo(x) => {
-                    let t = trafos.get(&x);
-                    (
-                        "trafo",
-                        x.0,
-                        t.map_or(-1, |v| v.hv_bus.0),
-                        t.map_or(-1, |v| v.lv_bus.0),
-                    )
-                }
-                BranchElement::Switch(x) => ("switch", x.0, -1, -1),
-            };
-            let mut peak = BranchPeak {
-                element: br.element.to_string(),
-                kind,
-                id,
-                from_bus: fb,
-                to_bus: tb,
-                peak_loading_percent: 0.0,
-                peak_step: 0,
-                steps_over_limit: 0,
-            };
-            for (t, s) in steps.iter().enumerate() {
-                let v = s.loading_percent.get(l).copied().unwrap_or(0.0);
-                if v > peak.peak_loading_percent {
-                    peak.peak_loading_percent = v;
-                    peak.peak_step = t;
-                }
-                if v > 100.0 + 1e-9 {
-                    peak.steps_over_limit += 1;
-                }
+            })
+            .collect();
+        BranchPeaks { peaks }
+    }
+
+    /// Folds step `t`'s loadings in (the first step of a tie keeps the peak).
+    pub fn add(&mut self, t: usize, s: &StepNetwork) {
+        for (l, peak) in self.peaks.iter_mut().enumerate() {
+            let v = s.loading_percent.get(l).copied().unwrap_or(0.0);
+            if v > peak.peak_loading_percent {
+                peak.peak_loading_percent = v;
+                peak.peak_step = t;
             }
-            peak
-        })
-        .collect()
+            if v > 100.0 + 1e-9 {
+                peak.steps_over_limit += 1;
+            }
+        }
+    }
+
+    /// The peaks.
+    pub fn finish(self) -> Vec<BranchPeak> {
+        self.peaks
+    }
 }
 
 /// The shared battery's net injection (discharge − charge of every share), kW.
