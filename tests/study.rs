@@ -739,7 +739,12 @@ fn keeping_only_totals_gives_the_same_kpis_and_summary() {
         assert!(!steps.day.p2p.accounts.is_empty());
         // The totals-only day drops each step's per-branch loadings once read: the branch peaks
         // (folded in step by step) and whether the two cases are the same physics stay.
-        assert!(totals.day.p2p.network.iter().all(|n| n.loading_percent.is_empty()));
+        assert!(totals
+            .day
+            .p2p
+            .network
+            .iter()
+            .all(|n| n.loading_percent.is_empty()));
         let same = steps.day.p2p.same_physics(&steps.day.baseline);
         assert_eq!(same, totals.day.p2p.same_physics(&totals.day.baseline));
         physics_differ += usize::from(!same);
