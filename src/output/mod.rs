@@ -501,16 +501,9 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
         .collect();
     let labelled = || cases.iter().zip(&case_labels);
     // Per step, the P2P energy executed and what its buyers paid (the trades in their order).
-    let p2p_steps = &{
-        let mut v = vec![(0.0, 0.0); c.n_steps()];
-        for x in &d.trades {
-            if let Some((vol, paid)) = v.get_mut(x.step) {
-                *vol += x.executed_kwh;
-                *paid += x.executed_kwh * x.trade.buyer_price_per_kwh;
-            }
-        }
-        v
-    };
+    let p2p_steps = &(0..c.n_steps())
+        .map(|t| d.trade_totals.step(t))
+        .collect::<Vec<_>>();
     // The tables are independent: they are written by [`Jobs`], on as many threads as cores.
     let mut jobs = Jobs::default();
     jobs.add("summary.json", move || {

@@ -214,14 +214,20 @@ pub struct AcModel {
     y_row: Vec<usize>,
     y_val: Vec<Complex64>,
     red: Vec<usize>,
-    /// Jacobian CSC layout (2m × 2m).
-    j_colptr: Vec<usize>,
-    j_row: Vec<usize>,
-    /// The Jacobian's symbolic LU, or why it failed (made on Newton's first solve).
-    j_sym: OnceLock<std::result::Result<SymbolicLu<usize>, String>>,
+    /// The Jacobian's layout and symbolic LU, or why it failed (made on Newton's first solve).
+    jac: OnceLock<std::result::Result<Jacobian, String>>,
     branches: Vec<(usize, usize, [Complex64; 4])>,
     dc: Arc<DcModel>,
     radial: std::result::Result<RadialModel, String>,
+}
+
+/// The Jacobian's CSC layout (2m × 2m: columns `[θ_0..θ_{m-1}, V_0..V_{m-1}]`, rows
+/// `[P.., Q..]`; column j holds the P rows of Y's column j, slack row dropped, then the same rows
+/// + m) and its symbolic LU.
+struct Jacobian {
+    colptr: Vec<usize>,
+    row: Vec<usize>,
+    sym: SymbolicLu<usize>,
 }
 
 /// Newton–Raphson's part of an [`AcWorkspace`]: its state, made on its first solve.
@@ -355,29 +361,6 @@ impl AcModel {
                 k += 1;
             }
         }
-        let m = n - 1;
-        // Jacobian layout: columns [θ_0..θ_{m-1}, V_0..V_{m-1}], rows [P.., Q..]; column j holds
-        // the P rows of Y's column j (slack row dropped), then the same rows + m.
-        let mut j_colptr = vec![0usize];
-        let mut j_row = Vec::new();
-        for _block in 0..2 {
-            for j in 0..n {
-                if j == slack {
-                    continue;
-                }
-                let start = j_row.len();
-                for p in y_colptr[j]..y_colptr[j + 1] {
-                    if y_row[p] != slack {
-                        j_row.push(red[y_row[p]]);
-                    }
-                }
-                let end = j_row.len();
-                for e in start..end {
-                    j_row.push(j_row[e] + m);
-                }
-                j_colptr.push(j_row.len());
-            }
-        }
         let radial = RadialModel::new(grid).map_err(|e| e.to_string());
         Ok(AcModel {
             n,
@@ -388,9 +371,7 @@ impl AcModel {
             y_row,
             y_val,
             red,
-            j_colptr,
-            j_row,
-            j_sym: OnceLock::new(),
+            jac: OnceLock::new(),
             branches,
             dc,
             radial,
@@ -492,27 +473,45 @@ impl AcModel {
         }
     }
 
-    /// The Jacobian's symbolic LU, factorised on the first call.
-    fn symbolic(&self) -> std::result::Result<&SymbolicLu<usize>, &str> {
-        self.j_sym
+    /// The Jacobian's layout and symbolic LU, made on the first call.
+    fn jacobian_layout(&self) -> std::result::Result<&Jacobian, &str> {
+        self.jac
             .get_or_init(|| {
-                let m = self.n - 1;
-                let sym = SymbolicSparseColMatRef::new_checked(
-                    2 * m,
-                    2 * m,
-                    &self.j_colptr,
-                    None,
-                    &self.j_row,
-                );
-                factorize_symbolic_lu(sym, Default::default())
-                    .map_err(|e| format!("symbolic LU of the Jacobian: {e:?}"))
+                let (n, slack, m) = (self.n, self.slack, self.n - 1);
+                let (y_colptr, y_row) = (&self.y_colptr, &self.y_row);
+                let mut colptr = vec![0usize];
+                let mut row = Vec::new();
+                for _block in 0..2 {
+                    for j in 0..n {
+                        if j == slack {
+                            continue;
+                        }
+                        let start = row.len();
+                        for p in y_colptr[j]..y_colptr[j + 1] {
+                            if y_row[p] != slack {
+                                row.push(self.red[y_row[p]]);
+                            }
+                        }
+                        let end = row.len();
+                        for e in start..end {
+                            row.push(row[e] + m);
+                        }
+                        colptr.push(row.len());
+                    }
+                }
+                let pattern =
+                    SymbolicSparseColMatRef::new_checked(2 * m, 2 * m, &colptr, None, &row);
+                let sym = factorize_symbolic_lu(pattern, Default::default())
+                    .map_err(|e| format!("symbolic LU of the Jacobian: {e:?}"))?;
+                Ok(Jacobian { colptr, row, sym })
             })
             .as_ref()
             .map_err(String::as_str)
     }
 
     /// Newton's state for this model, cold.
-    fn newton_state(&self, sym: &SymbolicLu<usize>) -> NewtonState {
+    fn newton_state(&self, jac: &Jacobian) -> NewtonState {
+        let sym = &jac.sym;
         let m = self.n - 1;
         let req = StackReq::any_of(&[
             sym.factorize_numeric_lu_scratch::<f64>(Par::Seq, Default::default()),
@@ -528,7 +527,7 @@ impl AcModel {
             vm_prev: vec![0.0; self.n],
             va_prev: vec![0.0; self.n],
             f: vec![0.0; 2 * m],
-            j_val: vec![0.0; self.j_row.len()],
+            j_val: vec![0.0; jac.row.len()],
             numeric: NumericLu::new(),
             mem: MemBuffer::new(req),
             dc_ws: self.dc.workspace(),
@@ -565,12 +564,13 @@ impl AcModel {
         ws: &mut AcWorkspace,
         out: &mut AcSolution,
     ) {
-        let sym = match self.symbolic() {
-            Ok(sym) => sym,
+        let jac = match self.jacobian_layout() {
+            Ok(jac) => jac,
             Err(why) => return self.not_solved(out, why.to_string()),
         };
+        let sym = &jac.sym;
         let nw = &mut ws.newton;
-        let ws = nw.state.get_or_insert_with(|| self.newton_state(sym));
+        let ws = nw.state.get_or_insert_with(|| self.newton_state(jac));
         let n = self.n;
         let m = n - 1;
         let sn = self.sn_mva;
@@ -655,13 +655,7 @@ impl AcModel {
             if !chord {
                 self.jacobian(ws);
                 let jac = SparseColMatRef::new(
-                    SymbolicSparseColMatRef::new_checked(
-                        2 * m,
-                        2 * m,
-                        &self.j_colptr,
-                        None,
-                        &self.j_row,
-                    ),
+                    SymbolicSparseColMatRef::new_checked(2 * m, 2 * m, &jac.colptr, None, &jac.row),
                     &ws.j_val,
                 );
                 nw.factorisations += 1;

@@ -58,6 +58,7 @@ pub(super) struct DayRun {
     pub baseline: CaseDay,
     pub p2p: CaseDay,
     pub trades: Vec<StepTrade>,
+    pub trade_totals: super::TradeTotals,
     pub failed: Vec<FailedProblem>,
 }
 
@@ -526,9 +527,9 @@ pub(super) fn run(
                 seller_price_per_kwh: trade.seller_price_per_kwh,
                 network_charge,
             });
-            out.trades.push(StepTrade {
+            let x = StepTrade {
                 step: t,
-                curtailment_reason: if trade.kwh - executed_kwh > 1e-9 {
+                curtailment_reason: if keep && trade.kwh - executed_kwh > 1e-9 {
                     reason.clone()
                 } else {
                     String::new()
@@ -536,7 +537,11 @@ pub(super) fn run(
                 executed_kwh,
                 network_charge,
                 trade,
-            });
+            };
+            out.trade_totals.add(&x);
+            if keep {
+                out.trades.push(x);
+            }
         }
         let positions = settlement::positions_from_trades(c.prosumers.len(), &booked, s.line_eta);
         settlement::settle(

@@ -22,7 +22,7 @@
 
 use super::network::{FlowModel, StepNetwork};
 use super::plan::Plan;
-use super::{StepClearing, StepTrade};
+use super::StepClearing;
 use crate::scenario::community::{Community, LoadClass};
 use serde::Serialize;
 use std::sync::Arc;
@@ -181,8 +181,8 @@ pub struct CaseData<'a> {
     pub network: &'a [Arc<StepNetwork>],
     /// Clearing per step.
     pub clearing: &'a [StepClearing],
-    /// The case's trades.
-    pub trades: &'a [StepTrade],
+    /// The sums of the case's trades.
+    pub trades: &'a super::TradeTotals,
 }
 
 /// What one EV physically took on in a case: its plan, less the charging the network correction
@@ -256,18 +256,10 @@ pub fn compute(d: &CaseData, baseline: Option<Reference>) -> Kpis {
         n if n % 2 == 1 => sorted[n / 2],
         n => 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]),
     };
-    let vol: f64 = d.trades.iter().map(|t| t.executed_kwh).sum();
-    let paid: f64 = d
-        .trades
-        .iter()
-        .map(|t| t.executed_kwh * t.trade.buyer_price_per_kwh)
-        .sum();
-    let received: f64 = d
-        .trades
-        .iter()
-        .map(|t| t.executed_kwh * t.trade.seller_price_per_kwh)
-        .sum();
-    let p2p_curtailed: f64 = d.trades.iter().map(|t| t.trade.kwh - t.executed_kwh).sum();
+    let vol = d.trades.executed_kwh;
+    let paid = d.trades.paid;
+    let received = d.trades.received;
+    let p2p_curtailed = d.trades.curtailed_kwh;
     let evs = ev_outcomes(d.plan, d.totals);
     let storage_curt: f64 = (0..d.totals.n_steps())
         .map(|t| {
@@ -354,7 +346,7 @@ pub fn compute(d: &CaseData, baseline: Option<Reference>) -> Kpis {
         savings_median: median,
         savings_max: sorted.last().copied().unwrap_or(0.0),
         savings_gini: gini(&savings),
-        n_trades: d.trades.len(),
+        n_trades: d.trades.n,
         avg_p2p_price_per_kwh: ratio(paid, vol),
         peak_import_kw: nets.iter().map(|n| n.slack_import_kw).fold(0.0, f64::max),
         peak_export_kw: nets.iter().map(|n| -n.slack_import_kw).fold(0.0, f64::max),

@@ -44,7 +44,7 @@ use network::{BranchPeak, StepNetwork};
 use plan::{Carry, Plan};
 use serde::Serialize;
 use std::sync::Arc;
-pub use totals::{Retention, Totals};
+pub use totals::{Retention, Totals, TradeTotals};
 
 /// Which side of the comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -202,8 +202,10 @@ pub struct DayResult {
     pub baseline: CaseResult,
     /// With P2P.
     pub p2p: CaseResult,
-    /// All trades (the P2P case's).
+    /// All trades (the P2P case's; empty under [`Retention::Totals`]).
     pub trades: Vec<StepTrade>,
+    /// Their sums, under either retention.
+    pub trade_totals: TradeTotals,
 }
 
 /// The price of decentralisation: the community's cost with the retailer under each way of
@@ -355,14 +357,8 @@ pub struct DesignResult {
 impl DesignResult {
     /// The record of a day run under `design`.
     pub fn of(design: MarketDesign, day: &DayResult) -> DesignResult {
-        let proposed_kwh = day.trades.iter().map(|t| t.trade.kwh).sum();
-        let net_trade_surplus = day
-            .trades
-            .iter()
-            .map(|t| {
-                (t.trade.bid_per_kwh - t.trade.ask_per_kwh) * t.executed_kwh - t.network_charge
-            })
-            .sum();
+        let proposed_kwh = day.trade_totals.proposed_kwh;
+        let net_trade_surplus = day.trade_totals.net_surplus;
         DesignResult {
             design,
             proposed_kwh,
@@ -464,7 +460,9 @@ fn run_community(
     let (base_plan, p2p_plan) = plans(&c, s, s.storage.model, carry);
     // The central mode compares the auction's day with its own (`grid_cost`, the baseline
     // reused): it keeps the steps.
-    let main = if s.storage.clearing == ClearingMode::Central {
+    // The paper's figures count the trades per hour and per buyer: they need the trades.
+    let paper = s.preset.is_some_and(|p| p.is_paper());
+    let main = if s.storage.clearing == ClearingMode::Central || paper {
         Retention::Steps
     } else {
         retention
@@ -624,7 +622,7 @@ fn run_community(
                 &ps,
                 ps.storage.model,
                 &Carry::default(),
-                Retention::Totals,
+                Retention::Steps,
                 &mut failed,
             )?;
             paper::variant("paper2024", &pc, &pd)
@@ -739,19 +737,21 @@ fn day_with(
 ) -> Result<DayResult> {
     let run = day::run(c, s, &base_plan, &p2p_plan, retention, progress)?;
     failed.extend(run.failed);
-    let baseline = finish(c, Case::Baseline, run.baseline, base_plan, &[], None);
+    let none = TradeTotals::default();
+    let baseline = finish(c, Case::Baseline, run.baseline, base_plan, &none, None);
     let p2p = finish(
         c,
         Case::P2p,
         run.p2p,
         p2p_plan,
-        &run.trades,
+        &run.trade_totals,
         Some(&baseline),
     );
     Ok(DayResult {
         baseline,
         p2p,
         trades: run.trades,
+        trade_totals: run.trade_totals,
     })
 }
 
@@ -760,7 +760,7 @@ fn finish(
     case: Case,
     d: day::CaseDay,
     plan: Plan,
-    trades: &[StepTrade],
+    trades: &TradeTotals,
     baseline: Option<&CaseResult>,
 ) -> CaseResult {
     let kpis = kpi::compute(
@@ -823,11 +823,13 @@ fn central_day(
         d.accounts.push(acc);
     }
     let baseline = baseline.clone();
-    let p2p = finish(c, Case::P2p, d, cr.plan.clone(), &[], Some(&baseline));
+    let none = TradeTotals::default();
+    let p2p = finish(c, Case::P2p, d, cr.plan.clone(), &none, Some(&baseline));
     Ok(DayResult {
         baseline,
         p2p,
         trades: Vec::new(),
+        trade_totals: none,
     })
 }
 

@@ -136,6 +136,7 @@ pub fn run(s: &Scenario, progress: &mut dyn FnMut(usize, usize)) -> Result<Study
             baseline,
             p2p,
             trades: day_trades,
+            ..
         } = r.day;
         trades.extend(day_trades.into_iter().map(|mut t| {
             t.step += offset;
@@ -160,12 +161,13 @@ pub fn run(s: &Scenario, progress: &mut dyn FnMut(usize, usize)) -> Result<Study
     p2p_day.totals = super::Totals::of(&p2p_day.accounts);
     let [base_plan, p2p_plan] = plans;
     let np = c.prosumers.len();
+    let trade_totals = super::TradeTotals::of(&trades);
     let baseline = finish(
         &c,
         super::Case::Baseline,
         base_day,
         base_plan.unwrap_or_else(|| Plan::none(np)),
-        &[],
+        &super::TradeTotals::default(),
         None,
     );
     let p2p = finish(
@@ -173,7 +175,7 @@ pub fn run(s: &Scenario, progress: &mut dyn FnMut(usize, usize)) -> Result<Study
         super::Case::P2p,
         p2p_day,
         p2p_plan.unwrap_or_else(|| Plan::none(np)),
-        &trades,
+        &trade_totals,
         Some(&baseline),
     );
     Ok(StudyResult {
@@ -183,6 +185,7 @@ pub fn run(s: &Scenario, progress: &mut dyn FnMut(usize, usize)) -> Result<Study
             baseline,
             p2p,
             trades,
+            trade_totals,
         },
         central: None,
         comparisons: Comparisons::default(),
