@@ -32,8 +32,8 @@ pub enum Retention {
     /// Every step's accounts and the correction's per-node vectors (every output file).
     #[default]
     Steps,
-    /// Only the sums ([`Totals`]) and the per-step scalars: the KPIs, `summary.json` and the
-    /// summary files, in a fraction of the memory.
+    /// Only the sums ([`Totals`], [`TradeTotals`], the branch peaks) and the per-step scalars:
+    /// the KPIs, `summary.json` and the summary files, in a fraction of the memory.
     Totals,
 }
 
