@@ -21,7 +21,7 @@
 //! `Account::ev_throttled_kwh`, counted against the EV's delivered energy), then out of its
 //! load (`shed_kwh`).
 
-use super::network::{injections, Solvers, StepNetwork};
+use super::network::{injections_at, Solvers, StepNetwork};
 use super::plan::Plan;
 use super::{Case, FailedProblem, Retention, StepClearing, StepTrade};
 use crate::clearing::charges::Charges;
@@ -105,7 +105,13 @@ pub(super) fn physical_accounts(
 /// The agents of a case-step as the correction sees them: the prosumers (each its own meter at
 /// its node), then the shared battery, if any, as one more agent at its node that the correction
 /// can neither curtail nor shed.
-fn agents(c: &Community, accounts: &[Account], curtail: bool, shed: bool) -> Vec<Agent> {
+fn agents(
+    c: &Community,
+    nodes: &[usize],
+    accounts: &[Account],
+    curtail: bool,
+    shed: bool,
+) -> Vec<Agent> {
     let dt = c.dt_h();
     let device = c.shared.as_ref().map(|sb| Agent {
         node: sb.node,
@@ -115,13 +121,13 @@ fn agents(c: &Community, accounts: &[Account], curtail: bool, shed: bool) -> Vec
         sheddable_kw: 0.0,
         tan_phi: 0.0,
     });
-    c.prosumers
+    nodes
         .iter()
         .zip(accounts)
-        .map(|(p, a)| {
+        .map(|(&node, a)| {
             let pv_left = (a.pv_kwh - a.curtailed_kwh).max(0.0);
             Agent {
-                node: p.node,
+                node,
                 p_kw: a.meter_injection_kw(dt),
                 q_kvar: -a.load_kwh / dt * c.load_tan_phi,
                 curtailable_kw: if curtail {
@@ -199,6 +205,8 @@ struct Stepper<'c> {
     topo: crate::network::topology::Topology,
     rules: Rules,
     pays_fixed: Vec<bool>,
+    /// Each prosumer's node ([`crate::study::network::prosumer_nodes`]).
+    nodes: Vec<usize>,
     /// The AC solution the last correction computed for its final outcome (reused as the step's
     /// network result instead of solving again).
     known_ac: Option<crate::pf::ac::AcSolution>,
@@ -227,6 +235,7 @@ impl<'c> Stepper<'c> {
                 daily_fixed_charge: c.daily_fixed_charge,
             },
             pays_fixed: c.prosumers.iter().map(|p| p.pays_fixed_charge()).collect(),
+            nodes: crate::study::network::prosumer_nodes(c),
             known_ac: None,
         })
     }
@@ -240,11 +249,10 @@ impl<'c> Stepper<'c> {
         o: Option<&StepOutcome>,
     ) -> crate::clearing::charges::PreMarket {
         let c = self.c;
-        let nodes: Vec<usize> = c.prosumers.iter().map(|p| p.node).collect();
         self.charges.pre_market(
             &c.grid,
             &self.topo,
-            &nodes,
+            &self.nodes,
             &net.p_from_kw,
             &net.vm_pu,
             o,
@@ -412,7 +420,7 @@ pub(super) fn run(
             physical_accounts(c, p2p_plan, &p2p_holders, t)
         };
         // The network decides for the baseline first: nothing in it depends on the market.
-        let base_agents = agents(c, &base, enforce, enforce);
+        let base_agents = agents(c, &st.nodes, &base, enforce, enforce);
         let base_o = st.correct(
             Case::Baseline,
             t,
@@ -435,7 +443,7 @@ pub(super) fn run(
             &st.pays_fixed,
         );
         let known = st.known_ac.take();
-        let base_inj = injections(c, &base);
+        let base_inj = injections_at(c, &st.nodes, &base);
         let base_net = Arc::new(st.solvers.solve(&c.grid, &base_inj, known));
         // The market, with the usage charges of the state without it (known before matching).
         let (bids, asks) = orders(c, s, &rule, t, &p2p);
@@ -470,7 +478,7 @@ pub(super) fn run(
             })
             .collect();
         // Then the network decides for the P2P case.
-        let p2p_agents = agents(c, &p2p, true, enforce);
+        let p2p_agents = agents(c, &st.nodes, &p2p, true, enforce);
         let joint = (design == MarketDesign::Welfare)
             .then_some(())
             .and(book.as_ref());
@@ -553,7 +561,7 @@ pub(super) fn run(
             t == 0,
             &st.pays_fixed,
         );
-        let p2p_inj = injections(c, &p2p);
+        let p2p_inj = injections_at(c, &st.nodes, &p2p);
         let p2p_net = if p2p_inj == base_inj {
             base_net.clone()
         } else {

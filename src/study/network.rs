@@ -359,11 +359,27 @@ pub fn injections(
     c: &crate::scenario::community::Community,
     accounts: &[crate::settlement::Account],
 ) -> Injections {
+    injections_at(c, &prosumer_nodes(c), accounts)
+}
+
+/// Each prosumer's node, in prosumer order.
+pub fn prosumer_nodes(c: &crate::scenario::community::Community) -> Vec<usize> {
+    c.prosumers.iter().map(|p| p.node).collect()
+}
+
+/// [`injections`] with the prosumers' nodes given (`nodes[i]`: prosumer `i`'s, as
+/// [`prosumer_nodes`]): a day reads them from one small table each step rather than from every
+/// prosumer's record (at 10⁵ buses 13 MB of records, out of cache, twice a step).
+pub fn injections_at(
+    c: &crate::scenario::community::Community,
+    nodes: &[usize],
+    accounts: &[crate::settlement::Account],
+) -> Injections {
     let dt = c.dt_h();
     let mut inj = Injections::zeros(c.grid.n_nodes());
-    for (p, a) in c.prosumers.iter().zip(accounts) {
-        inj.p_mw[p.node] += a.meter_injection_kw(dt) * 1e-3;
-        inj.q_mvar[p.node] -= (a.load_kwh - a.shed_kwh).max(0.0) / dt * c.load_tan_phi * 1e-3;
+    for (&node, a) in nodes.iter().zip(accounts) {
+        inj.p_mw[node] += a.meter_injection_kw(dt) * 1e-3;
+        inj.q_mvar[node] -= (a.load_kwh - a.shed_kwh).max(0.0) / dt * c.load_tan_phi * 1e-3;
     }
     // A shared battery is one device at its own bus: the sum of its shares.
     if let Some(sb) = &c.shared {
