@@ -63,8 +63,10 @@ pub struct Feeder<'a> {
     pub grid: &'a Grid,
     /// Its topology.
     pub topo: Topology,
-    /// Its PTDF (path-based on radial feeders).
-    pub ptdf: Ptdf,
+    /// Its PTDF (path-based on radial feeders), made when first asked for ([`Feeder::ptdf`]):
+    /// only the congestion part of a nodal price reads it, in a step whose thermal limit binds
+    /// (at 10⁵ buses the radial PTDF has 1.5 M entries and took a twentieth of a day's run).
+    ptdf: std::sync::OnceLock<Ptdf>,
     /// The factorised DC model (shared with the power flows of the same grid).
     pub dc: Arc<DcModel>,
     /// Thermal rating per branch at nominal voltage, kVA (`S = √3·vn·i_max`; trafos
@@ -83,7 +85,6 @@ impl<'a> Feeder<'a> {
     /// [`Feeder::new`] with the grid's DC model already built.
     pub fn with_dc(grid: &'a Grid, dc: Arc<DcModel>) -> Feeder<'a> {
         let topo = Topology::new(grid);
-        let ptdf = Ptdf::new(grid, &topo, &dc);
         let s_max_kva = grid
             .branches
             .iter()
@@ -96,7 +97,7 @@ impl<'a> Feeder<'a> {
         Feeder {
             grid,
             topo,
-            ptdf,
+            ptdf: std::sync::OnceLock::new(),
             dc,
             s_max_kva,
             kappa: 1.0 / (1000.0 * grid.sn_mva),
@@ -106,6 +107,12 @@ impl<'a> Feeder<'a> {
     /// Number of electrical nodes.
     pub fn n_nodes(&self) -> usize {
         self.grid.n_nodes()
+    }
+
+    /// The PTDF (made on the first call).
+    pub fn ptdf(&self) -> &Ptdf {
+        self.ptdf
+            .get_or_init(|| Ptdf::new(self.grid, &self.topo, &self.dc))
     }
 }
 
@@ -691,7 +698,7 @@ pub fn congestion_part(
         if df_dflow.abs() < 1e-15 {
             continue;
         }
-        if let Some(row) = f.ptdf.matrix.outer_view(l) {
+        if let Some(row) = f.ptdf().matrix.outer_view(l) {
             for (i, &v) in row.iter() {
                 // ∂flow/∂load_i = −PTDF; λ = ∂f/∂load / Δt.
                 out[i] += df_dflow * (-v) / dt_h;
