@@ -402,9 +402,9 @@ pub(super) fn run(
     let enforce = s.clearing.background == Background::Enforce;
     let mut st = Stepper::new(c, s)?;
     let mut out = DayRun::default();
-    for d in [&mut out.baseline, &mut out.p2p] {
-        d.peaks = Some(crate::study::network::BranchPeaks::new(&c.network, &c.grid));
-    }
+    let peaks = crate::study::network::BranchPeaks::new(&c.network, &c.grid);
+    out.baseline.peaks = Some(peaks.clone());
+    out.p2p.peaks = Some(peaks);
     let design = s.market.design;
     let np = c.prosumers.len();
     let (base_holders, p2p_holders) = (base_plan.holders(np), p2p_plan.holders(np));

@@ -245,8 +245,9 @@ fn max_by_kind(grid: &Grid, loading: &[f64]) -> (f64, f64) {
 /// Peak loading of one branch over the day.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BranchPeak {
-    /// `line 3`, `trafo 0`.
-    pub element: String,
+    /// The branch's element (`line 3`, `trafo 0` as text).
+    #[serde(serialize_with = "crate::util::serialize_display")]
+    pub element: BranchElement,
     /// `line` / `trafo` / `switch`.
     pub kind: &'static str,
     /// Id in its file.
@@ -311,7 +312,7 @@ impl BranchPeaks {
                     BranchElement::Switch(x) => ("switch", x.0, -1, -1),
                 };
                 BranchPeak {
-                    element: br.element.to_string(),
+                    element: br.element,
                     kind,
                     id,
                     from_bus: fb,

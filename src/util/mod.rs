@@ -16,6 +16,14 @@ pub fn drop_aside<T: Send + 'static>(v: T) {
     let _ = std::thread::Builder::new().spawn(move || drop(v));
 }
 
+/// Serializes a value as its `Display` text (serde `serialize_with`).
+pub fn serialize_display<T: std::fmt::Display, S: serde::Serializer>(
+    v: &T,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
 /// The serde name of a unit enum variant (`"primal_infeasible"`, `"pay-as-ask"`, …): the one
 /// spelling used in CSV, JSON, terminal text and messages alike.
 pub fn serde_name<T: serde::Serialize>(v: &T) -> String {
