@@ -103,8 +103,9 @@ pub(super) fn physical_accounts(
 }
 
 /// The agents of a case-step as the correction sees them: the prosumers (each its own meter at
-/// its node), then the shared battery, if any, as one more agent at its node that the correction
-/// can neither curtail nor shed.
+/// its node, `nodes[i]` as [`crate::study::network::prosumer_nodes`] gives them), then the shared
+/// battery, if any, as one more agent at its node that the correction can neither curtail nor
+/// shed.
 fn agents(
     c: &Community,
     nodes: &[usize],
