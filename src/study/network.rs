@@ -149,7 +149,8 @@ impl Solvers {
         if let (Some(ac), Some(ws)) = (&self.ac, self.ac_ws.as_mut()) {
             // A time series on one topology: warm-started, the radial method on radial feeders
             // (Newton–Raphson on meshed ones or when it fails).
-            let sol = match known {
+            // The solution is read in place: the step keeps its voltages and from-end flows only.
+            let sol = match &known {
                 Some(s) => s,
                 None => {
                     ac.solve_into(
@@ -159,11 +160,11 @@ impl Solvers {
                         ws,
                         &mut self.ac_sol,
                     );
-                    self.ac_sol.clone()
+                    &self.ac_sol
                 }
             };
-            let loading = check::loading_percent(grid, &sol);
-            let chk = check::ac_check_of(&sol, &loading, grid, &self.spec, None);
+            let loading = check::loading_percent(grid, sol);
+            let chk = check::ac_check_of(sol, &loading, grid, &self.spec, None);
             if chk.converged {
                 let (ml, mt) = max_by_kind(grid, &loading);
                 return StepNetwork {
@@ -173,7 +174,7 @@ impl Solvers {
                     net_import_kw,
                     losses_kw: chk.losses_kw,
                     p_from_kw: sol.flows.iter().map(|f| f[0] * 1e3).collect(),
-                    vm_pu: sol.vm_pu,
+                    vm_pu: sol.vm_pu.clone(),
                     loading_percent: loading,
                     max_line_loading_percent: ml,
                     max_trafo_loading_percent: mt,
