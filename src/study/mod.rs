@@ -413,7 +413,8 @@ pub fn run_with_progress(
 /// [`run_with_progress`], keeping of the main day's steps what `retention` says
 /// ([`totals`]): [`Retention::Totals`] gives the same KPIs, `summary.json` and summary files in
 /// a fraction of the memory, without the per-step element tables, the report or the ledger. A
-/// multi-day study and the central mode keep the steps whatever is asked.
+/// multi-day study, the central mode and the paper presets (their figures count trades per hour
+/// and per buyer) keep the steps whatever is asked.
 pub fn run_retaining(
     s: &Scenario,
     retention: Retention,
