@@ -149,24 +149,25 @@ fn agents(
         .collect()
 }
 
-/// The step's bids and asks from the P2P case's positions. Orders are in energy delivered; with
-/// `line_eta = η < 1` a buyer's limit per kWh is η times its bid, so that price plus loss fee
-/// never exceeds the bid.
+/// The step's bids and asks from the P2P case's positions (`ids[i]`: prosumer `i`'s id). Orders
+/// are in energy delivered; with `line_eta = η < 1` a buyer's limit per kWh is η times its bid,
+/// so that price plus loss fee never exceeds the bid.
 fn orders(
     c: &Community,
     s: &Scenario,
     rule: &PriceRule,
     t: usize,
+    ids: &[usize],
     accounts: &[Account],
 ) -> (Vec<Order>, Vec<Order>) {
     let (retail, fit) = (c.retail_per_kwh[t], c.feed_in_per_kwh[t]);
     let cap = s.market.price_cap_per_kwh.unwrap_or(f64::INFINITY);
     let (mut bids, mut asks) = (Vec::new(), Vec::new());
-    for (p, a) in c.prosumers.iter().zip(accounts) {
+    for (&id, a) in ids.iter().zip(accounts) {
         let (demand, supply) = (a.demand_kwh(), a.supply_kwh());
         let sit = Situation {
             step: t,
-            agent: p.id,
+            agent: id,
             load_kwh: demand,
             pv_kwh: supply,
             retail_per_kwh: retail,
@@ -174,13 +175,13 @@ fn orders(
         };
         if demand > supply {
             bids.push(Order {
-                agent: p.id,
+                agent: id,
                 kwh: demand - supply,
                 price_per_kwh: (s.line_eta * rule.bid(&sit)).min(cap),
             });
         } else if supply > demand && rule.ask(&sit) <= cap {
             asks.push(Order {
-                agent: p.id,
+                agent: id,
                 kwh: supply - demand,
                 price_per_kwh: rule.ask(&sit),
             });
@@ -206,8 +207,10 @@ struct Stepper<'c> {
     topo: crate::network::topology::Topology,
     rules: Rules,
     pays_fixed: Vec<bool>,
-    /// Each prosumer's node ([`crate::study::network::prosumer_nodes`]).
+    /// Each prosumer's node ([`crate::study::network::prosumer_nodes`]) and id, read each step
+    /// from these small tables rather than from every prosumer's record.
     nodes: Vec<usize>,
+    ids: Vec<usize>,
     /// The AC solution the last correction computed for its final outcome (reused as the step's
     /// network result instead of solving again).
     known_ac: Option<crate::pf::ac::AcSolution>,
@@ -237,6 +240,7 @@ impl<'c> Stepper<'c> {
             },
             pays_fixed: c.prosumers.iter().map(|p| p.pays_fixed_charge()).collect(),
             nodes: crate::study::network::prosumer_nodes(c),
+            ids: c.prosumers.iter().map(|p| p.id).collect(),
             known_ac: None,
         })
     }
@@ -447,7 +451,7 @@ pub(super) fn run(
         let base_inj = injections_at(c, &st.nodes, &base);
         let base_net = Arc::new(st.solvers.solve(&c.grid, &base_inj, known));
         // The market, with the usage charges of the state without it (known before matching).
-        let (bids, asks) = orders(c, s, &rule, t, &p2p);
+        let (bids, asks) = orders(c, s, &rule, t, &st.ids, &p2p);
         let pre_market = (st.charges.rule() == ChargeRule::Nuc)
             .then(|| st.pre_market(t, &base_net, base_o.as_ref()));
         let node = |i: usize| c.prosumers[i].node;
