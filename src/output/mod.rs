@@ -500,10 +500,6 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
         })
         .collect();
     let labelled = || cases.iter().zip(&case_labels);
-    // Per step, the P2P energy executed and what its buyers paid (the trades in their order).
-    let p2p_steps = &(0..c.n_steps())
-        .map(|t| d.trade_totals.step(t))
-        .collect::<Vec<_>>();
     // The tables are independent: they are written by [`Jobs`], on as many threads as cores.
     let mut jobs = Jobs::default();
     jobs.add("summary.json", move || {
@@ -524,8 +520,9 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
             cases.iter().flat_map(|case| {
                 (0..c.n_steps()).map(move |t| {
                     let tot = case.step_total(t);
+                    // The P2P energy executed and what its buyers paid (the trades' sums).
                     let (vol, paid) = if case.case == crate::study::Case::P2p {
-                        p2p_steps[t]
+                        d.trade_totals.step(t)
                     } else {
                         (0.0, 0.0)
                     };
@@ -1027,7 +1024,7 @@ pub fn write_run(r: &StudyResult, dir: &Path, opts: &WriteOptions) -> Result<usi
                 "p2p_vpp_summary.csv",
                 (0..c.n_steps()).map(|t| {
                     let tot = d.p2p.step_total(t);
-                    let (vol, paid) = p2p_steps[t];
+                    let (vol, paid) = d.trade_totals.step(t);
                     let (vc, vd) = vpp
                         .and_then(|v| plan.dispatch.get(v.id).and_then(Option::as_ref))
                         .map_or((0.0, 0.0), |x| {

@@ -806,6 +806,7 @@ fn central_day(
     let pays: Vec<bool> = c.prosumers.iter().map(|p| p.pays_fixed_charge()).collect();
     let p_int = plan::internal_price(s, &c.retail_per_kwh, &c.feed_in_per_kwh);
     let mut d = day::CaseDay::default();
+    let nodes = network::prosumer_nodes(c);
     for t in 0..c.n_steps() {
         let mut acc = central::accounts(c, &cr.plan, &cr.curtail_kw, t);
         let pos = settlement::positions_from_pool(&acc, p_int[t], s.line_eta);
@@ -818,7 +819,7 @@ fn central_day(
             t == 0,
             &pays,
         );
-        let inj = network::injections(c, &acc);
+        let inj = network::injections_at(c, &nodes, &acc);
         d.network.push(Arc::new(solvers.solve(&c.grid, &inj, None)));
         d.totals.add_step(&acc);
         d.accounts.push(acc);

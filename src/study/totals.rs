@@ -108,60 +108,6 @@ impl Totals {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn account(load: f64, pv: f64, paid: f64) -> Account {
-        Account {
-            load_kwh: load,
-            pv_kwh: pv,
-            grid_paid: paid,
-            ..Account::default()
-        }
-    }
-
-    /// The fold equals the sums it replaces, bit for bit (the law in the module docs), on
-    /// values whose sums round differently in other orders.
-    #[test]
-    fn totals_are_the_sums_over_the_steps_bit_for_bit() {
-        let steps: Vec<Vec<Account>> = (0..7)
-            .map(|t| {
-                (0..5)
-                    .map(|i| {
-                        let x = 0.1 * (t * 5 + i) as f64 + 1e-17 * (i as f64);
-                        account(x, 0.3 * x, 0.07 * x)
-                    })
-                    .collect()
-            })
-            .collect();
-        let t = Totals::of(&steps);
-        for i in 0..5 {
-            let mut want = Account::default();
-            for s in &steps {
-                want.add(&s[i]);
-            }
-            assert_eq!(t.prosumers[i], want);
-            let bill: f64 = steps.iter().map(|s| s[i].bill()).sum();
-            assert_eq!(t.bills[i].to_bits(), bill.to_bits());
-        }
-        for (k, s) in steps.iter().enumerate() {
-            let mut want = Account::default();
-            for a in s {
-                want.add(a);
-            }
-            assert_eq!(t.steps[k], want);
-            let bill: f64 = s.iter().map(Account::bill).sum();
-            assert_eq!(t.step_bills[k].to_bits(), bill.to_bits());
-        }
-        // A prosumer that never pays: `Iterator::sum`'s −0.0, not +0.0.
-        let zero = Totals::of(&[vec![Account::default()]]);
-        let want: f64 = [Account::default()].iter().map(Account::bill).sum();
-        assert_eq!(zero.bills[0].to_bits(), want.to_bits());
-        assert_eq!(t.n_steps(), 7);
-    }
-}
-
 /// The sums of a day's trades (module docs), folded trade by trade in the order of the trade
 /// list; every sum starts where `Iterator::sum` starts it (`-0.0`), the per-step ones at `0.0` as
 /// `hourly.csv`'s did.
@@ -232,5 +178,59 @@ impl TradeTotals {
     /// Step `t`'s executed energy and payment (zero without trades).
     pub fn step(&self, t: usize) -> (f64, f64) {
         self.steps.get(t).copied().unwrap_or((0.0, 0.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(load: f64, pv: f64, paid: f64) -> Account {
+        Account {
+            load_kwh: load,
+            pv_kwh: pv,
+            grid_paid: paid,
+            ..Account::default()
+        }
+    }
+
+    /// The fold equals the sums it replaces, bit for bit (the law in the module docs), on
+    /// values whose sums round differently in other orders.
+    #[test]
+    fn totals_are_the_sums_over_the_steps_bit_for_bit() {
+        let steps: Vec<Vec<Account>> = (0..7)
+            .map(|t| {
+                (0..5)
+                    .map(|i| {
+                        let x = 0.1 * (t * 5 + i) as f64 + 1e-17 * (i as f64);
+                        account(x, 0.3 * x, 0.07 * x)
+                    })
+                    .collect()
+            })
+            .collect();
+        let t = Totals::of(&steps);
+        for i in 0..5 {
+            let mut want = Account::default();
+            for s in &steps {
+                want.add(&s[i]);
+            }
+            assert_eq!(t.prosumers[i], want);
+            let bill: f64 = steps.iter().map(|s| s[i].bill()).sum();
+            assert_eq!(t.bills[i].to_bits(), bill.to_bits());
+        }
+        for (k, s) in steps.iter().enumerate() {
+            let mut want = Account::default();
+            for a in s {
+                want.add(a);
+            }
+            assert_eq!(t.steps[k], want);
+            let bill: f64 = s.iter().map(Account::bill).sum();
+            assert_eq!(t.step_bills[k].to_bits(), bill.to_bits());
+        }
+        // A prosumer that never pays: `Iterator::sum`'s −0.0, not +0.0.
+        let zero = Totals::of(&[vec![Account::default()]]);
+        let want: f64 = [Account::default()].iter().map(Account::bill).sum();
+        assert_eq!(zero.bills[0].to_bits(), want.to_bits());
+        assert_eq!(t.n_steps(), 7);
     }
 }
