@@ -550,7 +550,9 @@ impl<'a> Corrector<'a> {
             }
             // Thermal: the formulation holds apparent power at nominal voltage (and DC only active
             // power, without losses); AC holds the current. A branch AC finds over its rating gets
-            // its limit scaled down by the AC ratio; a binding one AC finds below it (a raised
+            // as its limit the flow the formulation predicted for it, scaled down by the AC ratio
+            // (so the next round acts even where the formulation saw no overload); a binding one
+            // AC finds below it (a raised
             // voltage carries the same power with less current) is let up to it, so a binding
             // limit comes out at its rating in AC.
             let loading = check::loading_percent(grid, &sol);
@@ -571,7 +573,16 @@ impl<'a> Corrector<'a> {
                 let allowed =
                     (100.0 * base / self.feeder.s_max_kva[l].unwrap_or(base).max(1e-12)).max(100.0);
                 if loading[l] > allowed + tol {
-                    *s *= allowed / loading[l] * (1.0 - 1e-6);
+                    // The flow the formulation predicted, scaled by the AC ratio: where it did
+                    // not predict the overload its limit lies above that flow, and scaling the
+                    // limit alone can leave it slack for rounds.
+                    let predicted = o
+                        .predicted_rated_kva
+                        .get(l)
+                        .copied()
+                        .filter(|v| v.is_finite() && *v > 0.0)
+                        .map_or(*s, |v| v.min(*s));
+                    *s = predicted * (allowed / loading[l] * (1.0 - 1e-6));
                     changed = true;
                 } else if binding_thermal.contains(&l)
                     && loading[l] < allowed - THERMAL_SLACK_PERCENT

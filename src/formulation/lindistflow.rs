@@ -13,7 +13,8 @@
 //! to hold) capped flows at `cos(π/8) = 92.4 %` of the rating in the worst direction. The
 //! remaining difference to AC — LinDistFlow holds apparent power at nominal voltage and ignores
 //! losses — is closed by the AC feedback of [`crate::clearing`] (a branch that AC finds over its
-//! rating has its limit scaled by the AC ratio and the step re-solved). The evaluator uses the
+//! rating gets the flow predicted for it, scaled by the AC ratio, as its limit and the step is
+//! re-solved). The evaluator uses the
 //! same drop coefficients (`distflow::Drop`) as the rows, so the pre-check and the optimisation
 //! cannot disagree.
 
