@@ -72,6 +72,38 @@ impl Drop {
     }
 }
 
+/// A node `k` seen from its parent `par` over branch `l` (`forward`: the branch's from end is
+/// the parent), with the branch's drop coefficients: one row of [`Feeder::edges`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Edge {
+    pub(super) k: u32,
+    pub(super) par: u32,
+    pub(super) l: u32,
+    pub(super) forward: bool,
+    pub(super) drop: Drop,
+}
+
+impl Edge {
+    /// The table of a feeder: every node with a parent, in BFS order.
+    pub(super) fn table(f: &Feeder) -> Vec<Edge> {
+        f.topo
+            .bfs_order()
+            .iter()
+            .filter_map(|&k| {
+                let (par, l) = f.topo.parent(k)?;
+                let br = &f.grid.branches[l];
+                Some(Edge {
+                    k: k as u32,
+                    par: par as u32,
+                    l: l as u32,
+                    forward: br.from == par,
+                    drop: Drop::of(br, par),
+                })
+            })
+            .collect()
+    }
+}
+
 /// The shared variables of a step.
 pub(super) struct Tree {
     /// `P_k` (p.u.) on the branch into node `k` from its parent (`None` at the slack).
@@ -207,13 +239,19 @@ pub(super) fn balances(
 pub(super) fn subtree_flows(f: &Feeder, p_kw: &[f64], q_kvar: &[f64]) -> (Vec<f64>, Vec<f64>) {
     let n = f.n_nodes();
     let (mut pk, mut qk) = (vec![0.0; n], vec![0.0; n]);
-    for &k in f.topo.bfs_order().iter().rev() {
+    // Children before parents (reverse BFS), the slack last.
+    for e in f.edges().iter().rev() {
+        let (k, par) = (e.k as usize, e.par as usize);
         pk[k] -= p_kw[k];
         qk[k] -= q_kvar[k];
-        if let Some((par, _)) = f.topo.parent(k) {
-            let (a, b) = (pk[k], qk[k]);
-            pk[par] += a;
-            qk[par] += b;
+        let (a, b) = (pk[k], qk[k]);
+        pk[par] += a;
+        qk[par] += b;
+    }
+    for &k in f.topo.bfs_order() {
+        if f.topo.parent(k).is_none() {
+            pk[k] -= p_kw[k];
+            qk[k] -= q_kvar[k];
         }
     }
     (pk, qk)

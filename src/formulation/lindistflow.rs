@@ -18,7 +18,7 @@
 //! same drop coefficients (`distflow::Drop`) as the rows, so the pre-check and the optimisation
 //! cannot disagree.
 
-use super::distflow::{self, Drop};
+use super::distflow;
 use super::{
     Feeder, Limits, NetworkFormulation, NetworkModel, NodeInjection, Predicted, StepOptions,
     StepRows, Workspace,
@@ -76,14 +76,11 @@ impl NetworkFormulation for LinDistFlow {
         let mut p_from_kw = vec![0.0; nb];
         let mut q_from_kvar = vec![0.0; nb];
         let mut rated_kva = vec![0.0; nb];
-        for &k in f.topo.bfs_order() {
-            let Some((par, l)) = f.topo.parent(k) else {
-                continue;
-            };
-            let br = &grid.branches[l];
-            v[k] = Drop::of(br, par).v_child(f.kappa, v[par], pk[k], qk[k]);
-            p_from_kw[l] = if br.from == par { pk[k] } else { -pk[k] };
-            q_from_kvar[l] = if br.from == par { qk[k] } else { -qk[k] };
+        for e in f.edges() {
+            let (k, par, l) = (e.k as usize, e.par as usize, e.l as usize);
+            v[k] = e.drop.v_child(f.kappa, v[par], pk[k], qk[k]);
+            p_from_kw[l] = if e.forward { pk[k] } else { -pk[k] };
+            q_from_kvar[l] = if e.forward { qk[k] } else { -qk[k] };
             rated_kva[l] = pk[k].hypot(qk[k]);
         }
         Some(Predicted {

@@ -67,6 +67,9 @@ pub struct Feeder<'a> {
     /// only the congestion part of a nodal price reads it, in a step whose thermal limit binds
     /// (at 10⁵ buses the radial PTDF has 1.5 M entries and took a twentieth of a day's run).
     ptdf: std::sync::OnceLock<Ptdf>,
+    /// The branches of a radial feeder from the slack outwards, with their drop coefficients
+    /// (made on the first call, [`Feeder::edges`]).
+    edges: std::sync::OnceLock<Vec<distflow::Edge>>,
     /// The factorised DC model (shared with the power flows of the same grid).
     pub dc: Arc<DcModel>,
     /// Thermal rating per branch at nominal voltage, kVA (`S = √3·vn·i_max`; trafos
@@ -98,6 +101,7 @@ impl<'a> Feeder<'a> {
             grid,
             topo,
             ptdf: std::sync::OnceLock::new(),
+            edges: std::sync::OnceLock::new(),
             dc,
             s_max_kva,
             kappa: 1.0 / (1000.0 * grid.sn_mva),
@@ -107,6 +111,13 @@ impl<'a> Feeder<'a> {
     /// Number of electrical nodes.
     pub fn n_nodes(&self) -> usize {
         self.grid.n_nodes()
+    }
+
+    /// Every node but the slack with the branch from its parent, in BFS order (made on the
+    /// first call): the passes of the DistFlow evaluators read this one table instead of the
+    /// topology and the branch records.
+    fn edges(&self) -> &[distflow::Edge] {
+        self.edges.get_or_init(|| distflow::Edge::table(self))
     }
 
     /// The PTDF (made on the first call).
@@ -640,22 +651,15 @@ fn voltage_weights(f: &Feeder, rows: &StepRows, sol: &Solution) -> Option<Vec<f6
 /// (`x_l` for reactive power). Exact for LinDistFlow; for SOCP the linear part of it.
 pub fn voltage_part(f: &Feeder, w: &[f64], reactive: bool) -> Vec<f64> {
     let n = f.n_nodes();
-    let grid = f.grid;
     let mut big_w = w.to_vec();
-    for &k in f.topo.bfs_order().iter().rev() {
-        if let Some((par, l)) = f.topo.parent(k) {
-            let d = distflow::Drop::of(&grid.branches[l], par);
-            // W(parent) gains a_(branch into k) · W(k): a deeper node's voltage follows its
-            // parent's scaled by the branch's a.
-            big_w[par] += d.a * big_w[k];
-        }
+    for e in f.edges().iter().rev() {
+        // W(parent) gains a_(branch into k) · W(k): a deeper node's voltage follows its
+        // parent's scaled by the branch's a.
+        big_w[e.par as usize] += e.drop.a * big_w[e.k as usize];
     }
     let mut part = vec![0.0; n];
-    for &k in f.topo.bfs_order() {
-        let Some((par, l)) = f.topo.parent(k) else {
-            continue;
-        };
-        let d = distflow::Drop::of(&grid.branches[l], par);
+    for e in f.edges() {
+        let (k, par, d) = (e.k as usize, e.par as usize, e.drop);
         let c = if reactive { d.x } else { d.r };
         // More load at i raises the flow P_l into i's subtree by 1 kW, which lowers v below it
         // by s·2κ·r per kW, scaled down the tree by the a's (W(k) holds them).
