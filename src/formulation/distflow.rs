@@ -86,21 +86,19 @@ pub(super) struct Edge {
 impl Edge {
     /// The table of a feeder: every node with a parent, in BFS order.
     pub(super) fn table(f: &Feeder) -> Vec<Edge> {
-        f.topo
-            .bfs_order()
-            .iter()
-            .filter_map(|&k| {
-                let (par, l) = f.topo.parent(k)?;
-                let br = &f.grid.branches[l];
-                Some(Edge {
-                    k: k as u32,
-                    par: par as u32,
-                    l: l as u32,
-                    forward: br.from == par,
-                    drop: Drop::of(br, par),
-                })
+        let mut t = Vec::with_capacity(f.n_nodes().saturating_sub(1));
+        t.extend(f.topo.bfs_order().iter().filter_map(|&k| {
+            let (par, l) = f.topo.parent(k)?;
+            let br = &f.grid.branches[l];
+            Some(Edge {
+                k: k as u32,
+                par: par as u32,
+                l: l as u32,
+                forward: br.from == par,
+                drop: Drop::of(br, par),
             })
-            .collect()
+        }));
+        t
     }
 }
 

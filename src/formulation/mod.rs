@@ -61,8 +61,8 @@ pub enum NetworkModel {
 pub struct Feeder<'a> {
     /// The electrical model.
     pub grid: &'a Grid,
-    /// Its topology.
-    pub topo: Topology,
+    /// Its topology (shared with the day's other solvers, [`crate::pf::Shared`]).
+    pub topo: Arc<Topology>,
     /// Its PTDF (path-based on radial feeders), made when first asked for ([`Feeder::ptdf`]):
     /// only the congestion part of a nodal price reads it, in a step whose thermal limit binds
     /// (at 10⁵ buses the radial PTDF has 1.5 M entries and took a twentieth of a day's run).
@@ -82,12 +82,12 @@ pub struct Feeder<'a> {
 impl<'a> Feeder<'a> {
     /// Builds the per-topology data of a grid.
     pub fn new(grid: &'a Grid) -> Result<Feeder<'a>> {
-        Ok(Feeder::with_dc(grid, Arc::new(DcModel::new(grid)?)))
+        Ok(Feeder::with_shared(grid, &crate::pf::Shared::new(grid)?))
     }
 
-    /// [`Feeder::new`] with the grid's DC model already built.
-    pub fn with_dc(grid: &'a Grid, dc: Arc<DcModel>) -> Feeder<'a> {
-        let topo = Topology::new(grid);
+    /// [`Feeder::new`] with the grid's DC model and tree already built.
+    pub fn with_shared(grid: &'a Grid, shared: &crate::pf::Shared) -> Feeder<'a> {
+        let (topo, dc) = (shared.topo.clone(), shared.dc.clone());
         let s_max_kva = grid
             .branches
             .iter()

@@ -314,12 +314,13 @@ impl AcModel {
     /// Assembles `Y`, lays out the Jacobian and computes its symbolic LU; on a radial grid also
     /// the tree factorisation of the radial method.
     pub fn new(grid: &Grid) -> Result<AcModel> {
-        AcModel::with_dc(grid, Arc::new(DcModel::new(grid)?))
+        AcModel::with_shared(grid, &super::Shared::new(grid)?)
     }
 
-    /// [`AcModel::new`] with the grid's DC model already built (one factorisation serves the
-    /// power flows, the AC start point and the network correction).
-    pub fn with_dc(grid: &Grid, dc: Arc<DcModel>) -> Result<AcModel> {
+    /// [`AcModel::new`] with the grid's DC model and tree already built (one factorisation
+    /// serves the power flows, the AC start point and the network correction).
+    pub fn with_shared(grid: &Grid, shared: &super::Shared) -> Result<AcModel> {
+        let dc = shared.dc.clone();
         let n = grid.n_nodes();
         let slack = grid.slack;
         let mut cols: Vec<Vec<(usize, Complex64)>> = vec![Vec::new(); n];
@@ -361,7 +362,7 @@ impl AcModel {
                 k += 1;
             }
         }
-        let radial = RadialModel::new(grid).map_err(|e| e.to_string());
+        let radial = RadialModel::with_topology(grid, &shared.topo).map_err(|e| e.to_string());
         Ok(AcModel {
             n,
             slack,

@@ -224,8 +224,12 @@ impl RadialModel {
     /// (meshed, or with parallel branches) and with [`Error::Numerical`] if a pivot of the tree
     /// elimination is zero or not finite (degenerate branch data such as r = 1e308 Ω).
     pub fn new(grid: &Grid) -> Result<RadialModel> {
+        RadialModel::with_topology(grid, &Topology::new(grid))
+    }
+
+    /// [`RadialModel::new`] with the grid's BFS tree already built.
+    pub fn with_topology(grid: &Grid, topo: &Topology) -> Result<RadialModel> {
         let n = grid.n_nodes();
-        let topo = Topology::new(grid);
         if !topo.is_radial() {
             return Err(Error::invalid(
                 Location::file(grid.name.clone()),

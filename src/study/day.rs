@@ -204,7 +204,7 @@ struct Stepper<'c> {
     corrector: Option<Corrector<'c>>,
     solvers: Solvers,
     charges: Charges,
-    topo: crate::network::topology::Topology,
+    topo: std::sync::Arc<crate::network::topology::Topology>,
     rules: Rules,
     pays_fixed: Vec<bool>,
     /// Each prosumer's node ([`crate::study::network::prosumer_nodes`]) and id, read each step
@@ -218,12 +218,13 @@ struct Stepper<'c> {
 
 impl<'c> Stepper<'c> {
     fn new(c: &'c Community, s: &'c Scenario) -> Result<Stepper<'c>> {
-        // One DC factorisation serves the correction and the power flows.
-        let dc = std::sync::Arc::new(crate::pf::dc::DcModel::new(&c.grid)?);
+        // One DC factorisation and one tree serve the correction, the power flows and the
+        // network charges.
+        let shared = crate::pf::Shared::new(&c.grid)?;
         let corrector = match s.clearing.model {
             NetworkModel::None => None,
             _ => Some(Corrector::of(
-                crate::formulation::Feeder::with_dc(&c.grid, dc.clone()),
+                crate::formulation::Feeder::with_shared(&c.grid, &shared),
                 &s.clearing,
             )?),
         };
@@ -231,9 +232,9 @@ impl<'c> Stepper<'c> {
             c,
             s,
             corrector,
-            solvers: Solvers::with_dc(&c.grid, &s.clearing, dc)?,
+            solvers: Solvers::with_shared(&c.grid, &s.clearing, &shared)?,
             charges: Charges::new(&c.network, &c.grid, &s.clearing),
-            topo: crate::network::topology::Topology::new(&c.grid),
+            topo: shared.topo,
             rules: Rules {
                 policy: s.retailer.policy,
                 daily_fixed_charge: c.daily_fixed_charge,

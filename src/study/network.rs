@@ -110,13 +110,18 @@ pub struct Solvers {
 impl Solvers {
     /// Solvers for a grid (AC only when the AC check is on).
     pub fn new(grid: &Grid, spec: &ClearingSpec) -> crate::Result<Solvers> {
-        Solvers::with_dc(grid, spec, Arc::new(DcModel::new(grid)?))
+        Solvers::with_shared(grid, spec, &crate::pf::Shared::new(grid)?)
     }
 
-    /// [`Solvers::new`] with the grid's DC model already built.
-    pub fn with_dc(grid: &Grid, spec: &ClearingSpec, dc: Arc<DcModel>) -> crate::Result<Solvers> {
+    /// [`Solvers::new`] with the grid's DC model and tree already built.
+    pub fn with_shared(
+        grid: &Grid,
+        spec: &ClearingSpec,
+        shared: &crate::pf::Shared,
+    ) -> crate::Result<Solvers> {
+        let dc = shared.dc.clone();
         let ac = if spec.ac_check {
-            Some(AcModel::with_dc(grid, dc.clone())?)
+            Some(AcModel::with_shared(grid, shared)?)
         } else {
             None
         };
