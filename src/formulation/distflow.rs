@@ -246,12 +246,10 @@ pub(super) fn subtree_flows(f: &Feeder, p_kw: &[f64], q_kvar: &[f64]) -> (Vec<f6
         pk[par] += a;
         qk[par] += b;
     }
-    for &k in f.topo.bfs_order() {
-        if f.topo.parent(k).is_none() {
-            pk[k] -= p_kw[k];
-            qk[k] -= q_kvar[k];
-        }
-    }
+    // The BFS tree's only root.
+    let k = f.topo.slack();
+    pk[k] -= p_kw[k];
+    qk[k] -= q_kvar[k];
     (pk, qk)
 }
 
