@@ -129,7 +129,8 @@ fn csv_file<T: Serialize>(
         path: stage.path(name),
         source: e,
     };
-    let f = stage.create(name)?;
+    // The CSV writer buffers a row stream itself (64 KiB): no second buffer under it.
+    let f = stage.create_with_buffer(name, 0)?;
     // An empty table writes nothing (a header would need a row to take the names from).
     let mut w = csv_writer::CsvWriter::new(f);
     for r in rows {
@@ -1099,7 +1100,7 @@ fn settlement_csv(stage: &Stage, c: &Community, cases: &[&CaseResult]) -> Result
         Some(&mut fields),
         &mut values,
     );
-    let mut w = csv_writer::CsvWriter::new(stage.create(name)?);
+    let mut w = csv_writer::CsvWriter::new(stage.create_with_buffer(name, 0)?);
     let mut header: Vec<&str> = vec!["case", "step", "time", "prosumer", "bus"];
     header.extend(fields.iter().copied());
     header.push("bill");

@@ -469,9 +469,15 @@ impl Stage {
 
     /// Creates a file in the stage for streaming; call [`Stage::finish_file`] when done.
     pub fn create(&self, name: &str) -> Result<std::io::BufWriter<File>> {
+        self.create_with_buffer(name, 1 << 16)
+    }
+
+    /// [`Stage::create`] with a buffer of `bytes` (0: every write goes straight to the file, for
+    /// a writer that buffers itself, as the CSV writer does).
+    pub fn create_with_buffer(&self, name: &str, bytes: usize) -> Result<std::io::BufWriter<File>> {
         let p = self.path(name);
         File::create(&p)
-            .map(|f| std::io::BufWriter::with_capacity(1 << 16, f))
+            .map(|f| std::io::BufWriter::with_capacity(bytes, f))
             .map_err(io(&p))
     }
 

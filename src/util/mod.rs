@@ -183,11 +183,15 @@ impl F64Text {
         const SCALE: f64 = 1e9;
         let a = v.abs();
         let (int, mut frac, mut nfrac) = if a < 1e6 {
-            let s = (a * SCALE).round();
-            if s / SCALE != a {
+            // `round(a·10⁹)` without libm's `round` (a call on a target without SSE4.1): the
+            // product is below 2⁵⁰, so its integer part is exact and the fraction `x − i` is
+            // computed exactly; halves go up, as `f64::round` rounds them away from zero.
+            let x = a * SCALE;
+            let i = x as u64;
+            let s = if x - i as f64 >= 0.5 { i + 1 } else { i };
+            if s as f64 / SCALE != a {
                 return None;
             }
-            let s = s as u64;
             (s / 1_000_000_000, s % 1_000_000_000, 9)
         } else if a < 9_007_199_254_740_992.0 && a.trunc() == a {
             (a as u64, 0, 0)
