@@ -285,7 +285,8 @@ impl<'c> Stepper<'c> {
         self.known_ac = None;
         let corr = self.corrector.as_mut()?;
         let enforce = self.s.clearing.background == Background::Enforce;
-        let plain = corr.limits().clone();
+        let plain = corr.shared_limits();
+        let plain: &Limits = &plain;
         let inp = |limits| StepInput {
             book,
             ..step_input(c, t, agents, trades, limits)
@@ -296,12 +297,13 @@ impl<'c> Stepper<'c> {
             if book.is_none() && same_physics(agents, base_agents) {
                 let mut o = base.clone();
                 let a =
-                    crate::clearing::allocate::allocate(&inp(&plain), &base.curt_kw, &base.shed_kw);
+                    crate::clearing::allocate::allocate(&inp(plain), &base.curt_kw, &base.shed_kw);
                 o.executed = a.executed;
                 o.agent_curt_kw = a.curt_kw;
                 o.agent_shed_kw = a.shed_kw;
                 return Some(o);
             }
+            let relaxed;
             let limits = if enforce {
                 plain
             } else {
@@ -319,18 +321,19 @@ impl<'c> Stepper<'c> {
                 } else {
                     base.predicted_rated_kva.clone()
                 };
-                plain.relaxed_to(vm, &rated)
+                relaxed = plain.relaxed_to(vm, &rated);
+                &relaxed
             };
             let ac_model = self.solvers.ac();
-            let (o, problem) = corr.correct(&inp(&limits), ac_model);
+            let (o, problem) = corr.correct(&inp(limits), ac_model);
             self.known_ac = corr.take_ac();
             keep_failed(case, t, &o, problem, failed);
             return Some(o);
         }
         if !enforce {
-            return Some(corr.assess(&inp(&plain)));
+            return Some(corr.assess(&inp(plain)));
         }
-        let (o, problem) = corr.correct(&inp(&plain), self.solvers.ac());
+        let (o, problem) = corr.correct(&inp(plain), self.solvers.ac());
         self.known_ac = corr.take_ac();
         keep_failed(case, t, &o, problem, failed);
         Some(o)
