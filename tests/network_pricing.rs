@@ -79,7 +79,7 @@ fn lindistflow_prices_have_no_losses_part() {
         .iter()
         .filter(|c| c.outcome.optimised)
     {
-        for &l in &sc.outcome.losses_per_kwh {
+        for &l in sc.outcome.losses_per_kwh.iter() {
             assert!(l.abs() < 1e-6, "losses part {l}");
         }
     }

@@ -65,6 +65,7 @@ use crate::market::pairs::PairBook;
 use crate::network::electrical::Grid;
 use crate::opt::{self, Problem, Sense, Status, Tag, VarId};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// How network charges are levied on executed trades (paid by the buyer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -236,30 +237,32 @@ pub struct StepOutcome {
     pub agent_curt_kw: Vec<f64>,
     /// Load shed per agent, kW.
     pub agent_shed_kw: Vec<f64>,
-    /// Nodal price, $/kWh.
-    pub lmp_per_kwh: Vec<f64>,
+    /// Nodal price, $/kWh. This and the other per-node and per-branch results below are shared
+    /// (`Arc`): a P2P step whose physics is the baseline's takes the baseline's outcome, and its
+    /// copy then costs nothing (at 10⁵ buses these vectors are 6 MB a step).
+    pub lmp_per_kwh: Arc<Vec<f64>>,
     /// Energy component, $/kWh.
     pub energy_per_kwh: f64,
     /// Congestion component per node, $/kWh.
-    pub congestion_per_kwh: Vec<f64>,
+    pub congestion_per_kwh: Arc<Vec<f64>>,
     /// Voltage component per node, $/kWh.
-    pub voltage_per_kwh: Vec<f64>,
+    pub voltage_per_kwh: Arc<Vec<f64>>,
     /// Losses component per node, $/kWh (the rest: 0 in the lossless formulations).
-    pub losses_per_kwh: Vec<f64>,
+    pub losses_per_kwh: Arc<Vec<f64>>,
     /// Reactive nodal prices and their parts, $/kvarh (formulations with Q).
     pub reactive: Option<crate::formulation::PriceParts>,
     /// Limits binding at the optimum.
     pub binding: Vec<BindingLimit>,
     /// Predicted voltage magnitude per node, p.u. (lindistflow/socp).
-    pub predicted_vm_pu: Option<Vec<f64>>,
+    pub predicted_vm_pu: Option<Arc<Vec<f64>>>,
     /// Predicted sending-end flow per branch, kW (from→to positive).
-    pub predicted_p_kw: Vec<f64>,
+    pub predicted_p_kw: Arc<Vec<f64>>,
     /// Predicted sending-end reactive flow per branch, kvar (empty in `dc`).
     #[serde(skip)]
-    pub predicted_q_kvar: Vec<f64>,
+    pub predicted_q_kvar: Arc<Vec<f64>>,
     /// Predicted rated flow measure per branch, kVA ([`Predicted::rated_kva`]).
     #[serde(skip)]
-    pub predicted_rated_kva: Vec<f64>,
+    pub predicted_rated_kva: Arc<Vec<f64>>,
     /// Largest relative SOC gap (socp only).
     pub socp_max_gap: Option<f64>,
     /// Solver iterations.
@@ -643,10 +646,10 @@ impl<'a> Corrector<'a> {
         };
         let (o, _) = self.optimise(&inp);
         o.status.is_ok().then_some(Predicted {
-            p_from_kw: o.predicted_p_kw,
-            q_from_kvar: o.predicted_q_kvar,
-            rated_kva: o.predicted_rated_kva,
-            vm_pu: o.predicted_vm_pu,
+            p_from_kw: Arc::unwrap_or_clone(o.predicted_p_kw),
+            q_from_kvar: Arc::unwrap_or_clone(o.predicted_q_kvar),
+            rated_kva: Arc::unwrap_or_clone(o.predicted_rated_kva),
+            vm_pu: o.predicted_vm_pu.map(Arc::unwrap_or_clone),
             socp_max_gap: o.socp_max_gap,
         })
     }
@@ -686,17 +689,17 @@ impl<'a> Corrector<'a> {
             shed_kw: vec![0.0; n],
             agent_curt_kw: vec![0.0; inp.agents.len()],
             agent_shed_kw: vec![0.0; inp.agents.len()],
-            lmp_per_kwh: vec![energy; n],
+            lmp_per_kwh: Arc::new(vec![energy; n]),
             energy_per_kwh: energy,
-            congestion_per_kwh: vec![0.0; n],
-            voltage_per_kwh: vec![0.0; n],
-            losses_per_kwh: vec![0.0; n],
+            congestion_per_kwh: Arc::new(vec![0.0; n]),
+            voltage_per_kwh: Arc::new(vec![0.0; n]),
+            losses_per_kwh: Arc::new(vec![0.0; n]),
             reactive: None,
             binding: Vec::new(),
-            predicted_vm_pu: pred.vm_pu,
-            predicted_p_kw: pred.p_from_kw,
-            predicted_q_kvar: pred.q_from_kvar,
-            predicted_rated_kva: pred.rated_kva,
+            predicted_vm_pu: pred.vm_pu.map(Arc::new),
+            predicted_p_kw: Arc::new(pred.p_from_kw),
+            predicted_q_kvar: Arc::new(pred.q_from_kvar),
+            predicted_rated_kva: Arc::new(pred.rated_kva),
             socp_max_gap: None,
             iterations: 0,
             ac_feedback_rounds: 0,
@@ -770,17 +773,17 @@ impl<'a> Corrector<'a> {
                 agent_shed_kw: alloc.shed_kw,
                 curt_kw,
                 shed_kw,
-                lmp_per_kwh: pp.lmp,
+                lmp_per_kwh: Arc::new(pp.lmp),
                 energy_per_kwh: pp.energy,
-                congestion_per_kwh: pp.congestion,
-                voltage_per_kwh: pp.voltage,
-                losses_per_kwh: pp.losses,
+                congestion_per_kwh: Arc::new(pp.congestion),
+                voltage_per_kwh: Arc::new(pp.voltage),
+                losses_per_kwh: Arc::new(pp.losses),
                 reactive: qp,
                 binding: formulation::binding(f, &h.rows, &sol, scale),
-                predicted_vm_pu: pred.vm_pu,
-                predicted_p_kw: pred.p_from_kw,
-                predicted_q_kvar: pred.q_from_kvar,
-                predicted_rated_kva: pred.rated_kva,
+                predicted_vm_pu: pred.vm_pu.map(Arc::new),
+                predicted_p_kw: Arc::new(pred.p_from_kw),
+                predicted_q_kvar: Arc::new(pred.q_from_kvar),
+                predicted_rated_kva: Arc::new(pred.rated_kva),
                 socp_max_gap: pred.socp_max_gap,
                 iterations: sol.iterations,
                 ac_feedback_rounds: 0,
@@ -829,17 +832,17 @@ fn failed(n: usize, inp: &StepInput, status: Status) -> StepOutcome {
         shed_kw: vec![0.0; n],
         agent_curt_kw: vec![0.0; inp.agents.len()],
         agent_shed_kw: vec![0.0; inp.agents.len()],
-        lmp_per_kwh: vec![f64::NAN; n],
+        lmp_per_kwh: Arc::new(vec![f64::NAN; n]),
         energy_per_kwh: f64::NAN,
-        congestion_per_kwh: vec![f64::NAN; n],
-        voltage_per_kwh: vec![f64::NAN; n],
-        losses_per_kwh: vec![f64::NAN; n],
+        congestion_per_kwh: Arc::new(vec![f64::NAN; n]),
+        voltage_per_kwh: Arc::new(vec![f64::NAN; n]),
+        losses_per_kwh: Arc::new(vec![f64::NAN; n]),
         reactive: None,
         binding: Vec::new(),
         predicted_vm_pu: None,
-        predicted_p_kw: Vec::new(),
-        predicted_q_kvar: Vec::new(),
-        predicted_rated_kva: Vec::new(),
+        predicted_p_kw: Arc::default(),
+        predicted_q_kvar: Arc::default(),
+        predicted_rated_kva: Arc::default(),
         socp_max_gap: None,
         iterations: 0,
         ac_feedback_rounds: 0,

@@ -310,6 +310,7 @@ impl<'c> Stepper<'c> {
                 let vm = base
                     .predicted_vm_pu
                     .as_deref()
+                    .map(Vec::as_slice)
                     .or((!base_net.vm_pu.is_empty()).then_some(base_net.vm_pu.as_slice()));
                 let rated: Vec<f64> = if base.predicted_rated_kva.is_empty() {
                     base_net
@@ -319,7 +320,7 @@ impl<'c> Stepper<'c> {
                         .map(|(l, s)| s.map_or(0.0, |s| l / 100.0 * s))
                         .collect()
                 } else {
-                    base.predicted_rated_kva.clone()
+                    base.predicted_rated_kva.to_vec()
                 };
                 relaxed = plain.relaxed_to(vm, &rated);
                 &relaxed

@@ -128,6 +128,11 @@ impl StepClearing {
             &mut o.shed_kw,
             &mut o.agent_curt_kw,
             &mut o.agent_shed_kw,
+            &mut o.pair_kw,
+        ] {
+            *v = Vec::new();
+        }
+        for v in [
             &mut o.lmp_per_kwh,
             &mut o.congestion_per_kwh,
             &mut o.voltage_per_kwh,
@@ -135,9 +140,8 @@ impl StepClearing {
             &mut o.predicted_p_kw,
             &mut o.predicted_q_kvar,
             &mut o.predicted_rated_kva,
-            &mut o.pair_kw,
         ] {
-            *v = Vec::new();
+            *v = Default::default();
         }
         o.predicted_vm_pu = None;
         o.reactive = None;
