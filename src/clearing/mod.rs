@@ -301,7 +301,7 @@ pub struct Corrector<'a> {
     form: Option<&'static dyn NetworkFormulation>,
     spec: ClearingSpec,
     /// The plain limits, shared with the steps that read them ([`Corrector::limits`]).
-    limits: std::sync::Arc<Limits>,
+    limits: Arc<Limits>,
     ws: Workspace,
     last_ac: Option<crate::pf::ac::AcSolution>,
     ac_ws: Option<crate::pf::ac::AcWorkspace>,
@@ -335,7 +335,7 @@ impl<'a> Corrector<'a> {
             })?;
         }
         Ok(Corrector {
-            limits: std::sync::Arc::new(Limits::new(&feeder, spec.vmin_pu, spec.vmax_pu)),
+            limits: Arc::new(Limits::new(&feeder, spec.vmin_pu, spec.vmax_pu)),
             ws: Workspace::new(&feeder),
             last_ac: None,
             ac_ws: None,
@@ -362,7 +362,7 @@ impl<'a> Corrector<'a> {
 
     /// [`Corrector::limits`], shared: a step reads them while it corrects with `&mut self`,
     /// without copying a per-node and per-branch table (3 MB at 10⁵ buses) each step.
-    pub fn shared_limits(&self) -> std::sync::Arc<Limits> {
+    pub fn shared_limits(&self) -> Arc<Limits> {
         self.limits.clone()
     }
 
