@@ -237,9 +237,9 @@ pub struct StepOutcome {
     pub agent_curt_kw: Vec<f64>,
     /// Load shed per agent, kW.
     pub agent_shed_kw: Vec<f64>,
-    /// Nodal price, $/kWh. This and the other per-node and per-branch results below are shared
-    /// (`Arc`): a P2P step whose physics is the baseline's takes the baseline's outcome, and its
-    /// copy then costs nothing (at 10⁵ buses these vectors are 6 MB a step).
+    /// Nodal price, $/kWh. This, the three price parts below and the predicted voltages and
+    /// flows are shared (`Arc`): a P2P step whose physics is the baseline's takes the baseline's
+    /// outcome, and copying them then costs nothing (at 10⁵ buses they are 6 MB a step).
     pub lmp_per_kwh: Arc<Vec<f64>>,
     /// Energy component, $/kWh.
     pub energy_per_kwh: f64,
