@@ -103,6 +103,13 @@ impl<W: Write> CsvWriter<W> {
         }
     }
 
+    /// Appends a number's text (digits, `-`, `.`, `NaN`, `inf`: never quoted, so not scanned).
+    pub fn number_field(&mut self, text: &str) {
+        debug_assert!(!text.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')));
+        self.delimit();
+        self.buf.extend_from_slice(text.as_bytes());
+    }
+
     /// Appends an integer field (never quoted).
     pub fn int_field(&mut self, v: i64) {
         self.delimit();
@@ -169,6 +176,7 @@ impl<W: Write> CsvWriter<W> {
                 w: self,
                 names: Some(&mut names),
                 depth: 0,
+                number: false,
             })?;
             let fields = self.fields;
             if !names.is_empty() {
@@ -183,6 +191,7 @@ impl<W: Write> CsvWriter<W> {
                 w: self,
                 names: None,
                 depth: 0,
+                number: false,
             })?;
         }
         self.end_record()
@@ -203,11 +212,18 @@ struct Row<'a, 'n, W: Write> {
     names: Option<&'n mut Vec<&'static str>>,
     /// Nesting: 0 at the row, 1 inside its struct.
     depth: u8,
+    /// Inside a [`crate::output::rows::Num`]: its text is digits, `-`, `.` (or `NaN`, `inf`)
+    /// and never needs quoting.
+    number: bool,
 }
 
 impl<W: Write> Row<'_, '_, W> {
     fn text(&mut self, s: &str) -> Result<(), CsvError> {
-        self.w.field(s.as_bytes());
+        if self.number {
+            self.w.number_field(s);
+        } else {
+            self.w.field(s.as_bytes());
+        }
         Ok(())
     }
 }
@@ -289,10 +305,17 @@ impl<W: Write> ser::Serializer for &mut Row<'_, '_, W> {
     }
     fn serialize_newtype_struct<T: ?Sized + Serialize>(
         self,
-        _: &'static str,
+        name: &'static str,
         v: &T,
     ) -> Result<(), CsvError> {
-        v.serialize(self)
+        if name == crate::output::rows::NUM_NAME {
+            self.number = true;
+            let r = v.serialize(&mut *self);
+            self.number = false;
+            r
+        } else {
+            v.serialize(self)
+        }
     }
     fn serialize_newtype_variant<T: ?Sized + Serialize>(
         self,

@@ -1122,9 +1122,9 @@ fn settlement_csv(stage: &Stage, c: &Community, cases: &[&CaseResult]) -> Result
                 for &v in &values {
                     // A non-finite value has no JSON number: an empty cell, as always.
                     let cell = if v.is_finite() { num.format(v) } else { "" };
-                    w.field(cell.as_bytes());
+                    w.number_field(cell);
                 }
-                w.field(num.format(a.bill()).as_bytes());
+                w.number_field(num.format(a.bill()));
                 w.end_record().map_err(io)?;
             }
         }

@@ -26,7 +26,20 @@ thread_local! {
         std::cell::RefCell::new(crate::util::F64Text::new());
 }
 
+/// The newtype name a [`Num`] serializes under: the CSV writer writes its text unscanned (it
+/// never needs quoting); every other serializer sees the text itself.
+pub(crate) const NUM_NAME: &str = "netclear::Num";
+
 impl Serialize for Num {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_newtype_struct(NUM_NAME, &NumText(self.0))
+    }
+}
+
+/// A [`Num`]'s text.
+struct NumText(f64);
+
+impl Serialize for NumText {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         TEXT.with(|t| match t.try_borrow_mut() {
             Ok(mut t) => s.serialize_str(t.format(self.0)),

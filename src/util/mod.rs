@@ -101,6 +101,32 @@ impl F64Text {
             Some(i) => (&sb[..i], parse_exp(&sb[i + 1..])),
             None => (sb, 0),
         };
+        if exp == 0 {
+            // Positional already (`0.00012`, `45.14`, `3.0`): `{}` writes the same digits with
+            // no `.0`, unless two shortest decimals tie. The significant digits are the bytes
+            // that are neither the point nor a leading or (in `d.0`) trailing zero.
+            let text = s.strip_suffix(".0").unwrap_or(s);
+            let body = mant.strip_suffix(b".0").unwrap_or(mant);
+            let lead = body
+                .iter()
+                .take_while(|&&c| c == b'0' || c == b'.')
+                .count();
+            let rest = &body[lead..];
+            let n = rest.len() - usize::from(rest.contains(&b'.'));
+            let n = if rest.contains(&b'.') {
+                n
+            } else {
+                // An integer: its trailing zeros are not significant.
+                n - rest.iter().rev().take_while(|&&c| c == b'0').count()
+            };
+            if !may_tie(v, n) {
+                return text;
+            }
+            let mut out = &mut self.out[..];
+            let _ = std::io::Write::write_fmt(&mut out, format_args!("{v}"));
+            let k = 352 - out.len();
+            return std::str::from_utf8(&self.out[..k]).unwrap_or("NaN");
+        }
         let mut digits = [0u8; 24];
         let (mut n, mut point) = (0usize, None);
         for &c in mant {
@@ -126,10 +152,6 @@ impl F64Text {
             let _ = std::io::Write::write_fmt(&mut rest, format_args!("{v}"));
             let k = 352 - rest.len();
             return std::str::from_utf8(&self.out[..k]).unwrap_or("NaN");
-        }
-        if exp == 0 {
-            // Positional already (`0.00012`, `45.14`, `3.0`): `{}` writes no `.0`.
-            return s.strip_suffix(".0").unwrap_or(s);
         }
         let out = &mut self.out;
         let mut k = 0;
@@ -182,59 +204,74 @@ impl F64Text {
     fn short(&mut self, v: f64) -> Option<usize> {
         const SCALE: f64 = 1e9;
         let a = v.abs();
-        let (int, mut frac, mut nfrac) = if a < 1e6 {
+        let (int, frac) = if a < 1e6 {
             // `round(a·10⁹)` without libm's `round` (a call on a target without SSE4.1): the
             // product is below 2⁵⁰, so its integer part is exact and the fraction `x − i` is
             // computed exactly; halves go up, as `f64::round` rounds them away from zero.
             let x = a * SCALE;
-            let i = x as u64;
+            let i = x as i64;
             let s = if x - i as f64 >= 0.5 { i + 1 } else { i };
             if s as f64 / SCALE != a {
                 return None;
             }
-            (s / 1_000_000_000, s % 1_000_000_000, 9)
-        } else if a < 9_007_199_254_740_992.0 && a.trunc() == a {
-            (a as u64, 0, 0)
+            let s = s as u64;
+            (s / 1_000_000_000, s % 1_000_000_000)
+        } else if a < 9_007_199_254_740_992.0 && (a as u64) as f64 == a {
+            (a as u64, 0)
         } else {
             return None;
         };
-        while nfrac > 0 && frac % 10 == 0 {
-            frac /= 10;
-            nfrac -= 1;
-        }
         let mut k = 0;
         if v < 0.0 {
             self.out[0] = b'-';
             k = 1;
         }
         k += write_u64(&mut self.out[k..], int);
-        if nfrac > 0 {
+        if frac > 0 {
+            // All nine decimals, then the trailing zeros dropped.
             self.out[k] = b'.';
-            k += 1;
-            for i in (0..nfrac).rev() {
-                self.out[k + i] = b'0' + (frac % 10) as u8;
-                frac /= 10;
+            let mut f = frac;
+            let mut i = k + 10;
+            for _ in 0..4 {
+                let r = (f % 100) as usize;
+                f /= 100;
+                i -= 2;
+                self.out[i..i + 2].copy_from_slice(&DIGIT_PAIRS[2 * r..2 * r + 2]);
             }
-            k += nfrac;
+            self.out[i - 1] = b'0' + f as u8;
+            k += 10;
+            while self.out[k - 1] == b'0' {
+                k -= 1;
+            }
         }
         Some(k)
     }
 }
 
+/// `00`, `01`, …, `99`: two digits per division.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+    0001020304050607080910111213141516171819\
+    2021222324252627282930313233343536373839\
+    4041424344454647484950515253545556575859\
+    6061626364656667686970717273747576777879\
+    8081828384858687888990919293949596979899";
+
 /// Writes `n` in decimal at the start of `out` (at least 20 bytes long); returns the length.
 pub(crate) fn write_u64(out: &mut [u8], mut n: u64) -> usize {
-    let mut tmp = [0u8; 20];
-    let mut i = tmp.len();
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+    let len = n.checked_ilog10().map_or(1, |l| l as usize + 1);
+    let mut i = len;
+    while n >= 100 {
+        let r = (n % 100) as usize;
+        n /= 100;
+        i -= 2;
+        out[i..i + 2].copy_from_slice(&DIGIT_PAIRS[2 * r..2 * r + 2]);
     }
-    let len = tmp.len() - i;
-    out[..len].copy_from_slice(&tmp[i..]);
+    if n >= 10 {
+        let r = n as usize;
+        out[..2].copy_from_slice(&DIGIT_PAIRS[2 * r..2 * r + 2]);
+    } else {
+        out[0] = b'0' + n as u8;
+    }
     len
 }
 
@@ -265,7 +302,7 @@ fn may_tie(v: f64, n: usize) -> bool {
             // 5^27 > 10^18 already.
             return false;
         }
-        u128::from(m) * 5u128.pow(k)
+        u128::from(m) * POW5[k as usize]
     } else {
         if e > 70 {
             // Beyond 2^70 (10^21): rare enough to leave to `{}` whatever it is.
@@ -280,14 +317,21 @@ fn may_tie(v: f64, n: usize) -> bool {
     if exact >= TEN18 {
         return false;
     }
-    let mut len = 1;
-    let mut x = exact;
-    while x >= 10 {
-        x /= 10;
-        len += 1;
-    }
+    // Below 10¹⁸, so a `u64`.
+    let len = (exact as u64).checked_ilog10().map_or(1, |l| l as usize + 1);
     len > n
 }
+
+/// `5^k` for `k` ≤ 26.
+const POW5: [u128; 27] = {
+    let mut p = [1u128; 27];
+    let mut k = 1;
+    while k < 27 {
+        p[k] = p[k - 1] * 5;
+        k += 1;
+    }
+    p
+};
 
 /// The exponent after Ryū's `e` (`-7`, `22`).
 fn parse_exp(s: &[u8]) -> i32 {
@@ -309,6 +353,22 @@ fn parse_exp(s: &[u8]) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `write_u64` against `{}` at every digit count's edges.
+    #[test]
+    fn write_u64_is_std_display() {
+        let mut out = [0u8; 20];
+        let mut edges = vec![0u64, 1, 9, u64::MAX, u64::MAX - 1];
+        let mut p = 1u64;
+        while let Some(q) = p.checked_mul(10) {
+            edges.extend([q - 1, q, q + 1, q / 2 * 3]);
+            p = q;
+        }
+        for n in edges {
+            let k = write_u64(&mut out, n);
+            assert_eq!(std::str::from_utf8(&out[..k]).unwrap(), n.to_string());
+        }
+    }
 
     /// The std formatter is the independent source: `F64Text` must write every value exactly
     /// as `format!("{v}")` (with `-0` as `0`).
