@@ -105,7 +105,9 @@ impl<W: Write> CsvWriter<W> {
 
     /// Appends a number's text (digits, `-`, `.`, `NaN`, `inf`: never quoted, so not scanned).
     pub fn number_field(&mut self, text: &str) {
-        debug_assert!(!text.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')));
+        debug_assert!(!text
+            .bytes()
+            .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')));
         self.delimit();
         self.buf.extend_from_slice(text.as_bytes());
     }

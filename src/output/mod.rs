@@ -106,7 +106,7 @@ impl<'a> Jobs<'a> {
         };
         std::thread::scope(|s| {
             for _ in 1..threads {
-                s.spawn(work);
+                crate::util::cpu::spawn_apart(s, work);
             }
             work();
         });

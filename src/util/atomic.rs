@@ -381,7 +381,7 @@ fn remove_old(dir: &Path) {
     if files.len() >= 4 {
         let (a, b) = files.split_at(files.len() / 2);
         std::thread::scope(|s| {
-            s.spawn(|| a.iter().for_each(|p| drop(fs::remove_file(p))));
+            super::cpu::spawn_apart(s, || a.iter().for_each(|p| drop(fs::remove_file(p))));
             b.iter().for_each(|p| drop(fs::remove_file(p)));
         });
     }

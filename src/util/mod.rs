@@ -3,6 +3,7 @@
 //! one atomic file writer.
 
 pub mod atomic;
+pub mod cpu;
 pub mod dates;
 pub mod fuzz;
 pub mod limits;
@@ -107,10 +108,7 @@ impl F64Text {
             // that are neither the point nor a leading or (in `d.0`) trailing zero.
             let text = s.strip_suffix(".0").unwrap_or(s);
             let body = mant.strip_suffix(b".0").unwrap_or(mant);
-            let lead = body
-                .iter()
-                .take_while(|&&c| c == b'0' || c == b'.')
-                .count();
+            let lead = body.iter().take_while(|&&c| c == b'0' || c == b'.').count();
             let rest = &body[lead..];
             let n = rest.len() - usize::from(rest.contains(&b'.'));
             let n = if rest.contains(&b'.') {
@@ -318,7 +316,9 @@ fn may_tie(v: f64, n: usize) -> bool {
         return false;
     }
     // Below 10¹⁸, so a `u64`.
-    let len = (exact as u64).checked_ilog10().map_or(1, |l| l as usize + 1);
+    let len = (exact as u64)
+        .checked_ilog10()
+        .map_or(1, |l| l as usize + 1);
     len > n
 }
 
