@@ -367,23 +367,34 @@ pub fn check_destination(dir: &Path, force: bool) -> Result<()> {
     Ok(())
 }
 
-/// Deletes a replaced result folder: its files on two threads (freeing a file's blocks is most
-/// of the cost, and a big run's folder holds a gigabyte), then whatever is left. Best effort,
-/// as `remove_dir_all`: what cannot be deleted now is cleaned by the next [`recover`].
+/// Deletes a replaced result folder: its files, on two threads when they are big (freeing a
+/// file's blocks is then most of the cost, and a big run's folder holds a gigabyte), then
+/// whatever is left. Small files go on one thread: their cost is the folder's own lock, which
+/// two threads only fight over (a dozen small files: 14 → 17 ms for the whole small day when a
+/// second thread really ran). Best effort, as `remove_dir_all`: what cannot be deleted now is
+/// cleaned by the next [`recover`].
 fn remove_old(dir: &Path) {
+    /// Below this many bytes in all, one thread.
+    const SPLIT_FROM_BYTES: u64 = 64 << 20;
+    let mut bytes = 0u64;
     let files: Vec<PathBuf> = fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .map(|e| e.path())
+        .filter_map(|e| {
+            let m = e.metadata().ok().filter(|m| m.is_file())?;
+            bytes += m.len();
+            Some(e.path())
+        })
         .collect();
-    if files.len() >= 4 {
+    if files.len() >= 4 && bytes >= SPLIT_FROM_BYTES {
         let (a, b) = files.split_at(files.len() / 2);
         std::thread::scope(|s| {
             super::cpu::spawn_apart(s, || a.iter().for_each(|p| drop(fs::remove_file(p))));
             b.iter().for_each(|p| drop(fs::remove_file(p)));
         });
+    } else {
+        files.iter().for_each(|p| drop(fs::remove_file(p)));
     }
     let _ = fs::remove_dir_all(dir);
 }
