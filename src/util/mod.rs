@@ -110,8 +110,10 @@ impl F64Text {
             let body = mant.strip_suffix(b".0").unwrap_or(mant);
             let lead = body.iter().take_while(|&&c| c == b'0' || c == b'.').count();
             let rest = &body[lead..];
-            let n = rest.len() - usize::from(rest.contains(&b'.'));
-            let n = if rest.contains(&b'.') {
+            // (A loop, not `contains`: a `memchr` call costs more than these few bytes.)
+            let point = rest.iter().any(|&c| c == b'.');
+            let n = rest.len() - usize::from(point);
+            let n = if point {
                 n
             } else {
                 // An integer: its trailing zeros are not significant.
