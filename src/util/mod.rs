@@ -110,8 +110,8 @@ impl F64Text {
             let body = mant.strip_suffix(b".0").unwrap_or(mant);
             let lead = body.iter().take_while(|&&c| c == b'0' || c == b'.').count();
             let rest = &body[lead..];
-            // (A loop, not `contains`: a `memchr` call costs more than these few bytes.)
-            let point = rest.iter().any(|&c| c == b'.');
+            // (A fold, not `contains`: a `memchr` call costs more than these few bytes.)
+            let point = rest.iter().fold(false, |p, &c| p | (c == b'.'));
             let n = rest.len() - usize::from(point);
             let n = if point {
                 n
