@@ -113,6 +113,13 @@ mod imp {
         /// Moves the caller to the other CPUs, then allows it all of them again.
         pub fn leave(self) {
             self.others.apply();
+            // (`Drop` gives the caller its whole set back.)
+        }
+    }
+
+    impl Drop for Pinned {
+        /// The caller is never left pinned, not even when the spawn panics.
+        fn drop(&mut self) {
             self.all.apply();
         }
     }
