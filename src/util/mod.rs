@@ -122,10 +122,7 @@ impl F64Text {
             if !may_tie(v, n) {
                 return text;
             }
-            let mut out = &mut self.out[..];
-            let _ = std::io::Write::write_fmt(&mut out, format_args!("{v}"));
-            let k = 352 - out.len();
-            return std::str::from_utf8(&self.out[..k]).unwrap_or("NaN");
+            return display(&mut self.out, v);
         }
         let mut digits = [0u8; 24];
         let (mut n, mut point) = (0usize, None);
@@ -148,10 +145,7 @@ impl F64Text {
         if may_tie(v, d.len()) {
             // Two shortest decimals may be equally close: Ryū breaks the tie to even, `{}`
             // otherwise (156181910319945.625: `.62` vs `.63`), so `{}` writes these.
-            let mut rest = &mut self.out[..];
-            let _ = std::io::Write::write_fmt(&mut rest, format_args!("{v}"));
-            let k = 352 - rest.len();
-            return std::str::from_utf8(&self.out[..k]).unwrap_or("NaN");
+            return display(&mut self.out, v);
         }
         let out = &mut self.out;
         let mut k = 0;
@@ -246,6 +240,14 @@ impl F64Text {
         }
         Some(k)
     }
+}
+
+/// `v` as `{}` writes it, into `out`: for the values whose shortest decimals may tie.
+fn display(out: &mut [u8; 352], v: f64) -> &str {
+    let mut rest = &mut out[..];
+    let _ = std::io::Write::write_fmt(&mut rest, format_args!("{v}"));
+    let k = 352 - rest.len();
+    std::str::from_utf8(&out[..k]).unwrap_or("NaN")
 }
 
 /// `00`, `01`, …, `99`: two digits per division.
